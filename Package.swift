@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "knetcap",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "knetcap", targets: ["knetcap"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        // Byte-level views. Standard library only.
+        .target(name: "KnetcapWire"),
+        // Link type -> layer chain -> dissected packet; field registry; packet lines.
+        .target(name: "KnetcapDissect", dependencies: ["KnetcapWire"]),
+        // Flow/transaction tracking and one analyser per fault.
+        .target(name: "KnetcapAnalysis", dependencies: ["KnetcapWire", "KnetcapDissect"]),
+        // libpcap sources (file, live) and the pcap writer.
+        .target(name: "KnetcapCapture", dependencies: ["CPcap"]),
+        .executableTarget(
+            name: "knetcap",
+            dependencies: [
+                "KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapCapture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "KnetcapWireTests", dependencies: ["KnetcapWire"]),
+        .testTarget(name: "KnetcapDissectTests", dependencies: ["KnetcapDissect", "KnetcapCapture"]),
+        .testTarget(name: "KnetcapAnalysisTests", dependencies: ["KnetcapAnalysis", "KnetcapDissect", "KnetcapCapture"]),
+        .testTarget(name: "KnetcapCLITests", dependencies: []),
+    ]
+)

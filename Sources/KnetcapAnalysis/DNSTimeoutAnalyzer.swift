@@ -1,0 +1,156 @@
+import KnetcapWire
+import KnetcapDissect
+
+/// Names DNS timeouts.
+///
+/// - `dns.conntrack-race`: two queries (typically A and AAAA) left one client socket within
+///   `DNSTransactionTracker.parallelWindow`, one was answered and the other was not, and the
+///   unanswered one was re-sent (same ID, same port) after the resolver timeout or never
+///   answered. This is the Linux conntrack insertion race on the DNS DNAT: both UDP packets
+///   share a 5-tuple, one loses the insert and its reply is dropped (weave/kubernetes #56903).
+/// - `dns.timeout`: a query never answered, or answered only after retransmission, without
+///   that parallel shape.
+///
+/// The retry gap names the resolver: ≈5 s is glibc's default `timeout:5`; ≈2.5 s is musl's
+/// (5 s split over its 2 attempts).
+public struct DNSTimeoutAnalyzer: Analyzer {
+    public static let kinds = ["dns.conntrack-race", "dns.timeout"]
+    private var tracker = DNSTransactionTracker()
+
+    public init() {}
+
+    public mutating func observe(_ packet: Packet, report: (Finding) -> Void) {
+        tracker.observe(packet) { t, end in report(Self.finding(for: t, end: end)) }
+    }
+
+    public mutating func finish(at end: Timestamp?, report: (Finding) -> Void) {
+        tracker.finish(at: end) { t, e in report(Self.finding(for: t, end: e)) }
+    }
+
+    /// Which resolver a retry gap (seconds) points to.
+    enum Resolver { case glibc, musl, unknown }
+    static func resolver(forGap g: Double) -> Resolver {
+        if g >= 4.5 && g <= 5.6 { return .glibc }
+        if g >= 2.2 && g <= 2.9 { return .musl }
+        return .unknown
+    }
+
+    static func finding(for t: DNSTransaction, end: Timestamp) -> Finding {
+        let client = "\(t.key.client.address):\(t.key.client.port)"
+        let server = "\(t.key.server.address):\(t.key.server.port)"
+        let proto = t.key.overTCP ? "TCP" : "UDP"
+        let q = "\(t.qtype.name) \(t.qname)"
+        var ev: [Evidence] = []
+        var m: [String: Double] = [:]
+        let first = t.firstSent
+        var isRace = false
+        if t.partner != nil, !t.key.overTCP, let pa = t.partnerAnswered {
+            isRace = t.response.map { pa.time < $0.time } ?? true
+        }
+
+        if let ps = t.partnerSent, isRace {
+            let gap = abs(first.time - ps.time)
+            m["parallel_gap_s"] = gap
+            let (a, b) = ps.frame < first.frame ? (ps, first) : (first, ps)
+            let aType = ps.frame < first.frame ? (t.partnerType?.name ?? "?") : t.qtype.name
+            let bType = ps.frame < first.frame ? t.qtype.name : (t.partnerType?.name ?? "?")
+            ev.append(Evidence(frame: a.frame, time: a.time, note: "\(aType) query sent from \(client)"))
+            ev.append(Evidence(frame: b.frame, time: b.time,
+                               note: "\(bType) query sent from the same socket \(fmt(gap * 1000, 3)) ms later"))
+            if let pa = t.partnerAnswered {
+                ev.append(Evidence(frame: pa.frame, time: pa.time,
+                                   note: "\(t.partnerType?.name ?? "?") answered after \(fmt(pa.time - ps.time, 6)) s"))
+            }
+        } else {
+            ev.append(Evidence(frame: first.frame, time: first.time, note: "\(q) query sent from \(client) (id \(t.key.id))"))
+        }
+
+        var gapText = ""
+        var resolver = Resolver.unknown
+        if t.transmissions.count > 1 {
+            let gap = t.transmissions[1].time - first.time
+            m["retransmit_gap_s"] = gap
+            resolver = Self.resolver(forGap: gap)
+            let who: String
+            switch resolver {
+            case .glibc: who = " (glibc's default 5 s timeout)"
+            case .musl: who = " (musl's 2.5 s retry)"
+            case .unknown: who = ""
+            }
+            gapText = "retransmitted after \(fmt(gap, 3)) s\(who)"
+            for (i, r) in t.transmissions.enumerated().dropFirst() {
+                ev.append(Evidence(frame: r.frame, time: r.time,
+                                   note: "\(t.qtype.name) query re-sent (same id \(t.key.id), same port), \(fmt(r.time - first.time, 3)) s after the first" + (i == 1 ? "" : "")))
+            }
+            if t.transmissionCount > t.transmissions.count {
+                gapText += ", \(t.transmissionCount) transmissions in all"
+            }
+        }
+        if let r = t.response {
+            m["resolution_time_s"] = r.time - first.time
+            ev.append(Evidence(frame: r.frame, time: r.time,
+                               note: "\(t.qtype.name) answered (\(t.rcode?.name ?? "?")) \(fmt(r.time - first.time, 3)) s after the first query"))
+        } else {
+            m["waited_s"] = end - first.time
+        }
+        let outcome = t.response == nil
+            ? "never answered (capture went on \(fmt(end - t.lastSent.time, 1)) s after the last try)"
+            : "answered only after retransmission"
+
+        let fixes: [String]
+        let title: String
+        let kind: String
+        let severity = Severity.critical
+        let confidence: Confidence
+        if isRace {
+            kind = "dns.conntrack-race"
+            title = "DNS reply lost to the conntrack insertion race" + (resolver == .musl ? " (2.5-second timeout)" : " (5-second timeout)")
+            let why = "\(t.partnerType?.name ?? "?") and \(t.qtype.name) left one socket \(fmt((m["parallel_gap_s"] ?? 0) * 1000, 3)) ms apart; \(t.partnerType?.name ?? "?") was answered, \(t.qtype.name) was not"
+            switch resolver {
+            case .glibc, .musl:
+                confidence = Confidence(.high, why + "; the retry came at the \(resolver == .glibc ? "glibc" : "musl") resolver timeout")
+            case .unknown:
+                confidence = Confidence(.medium, why + (t.transmissions.count > 1 ? "; the retry gap matches no known resolver default" : "; no retry was seen"))
+            }
+            fixes = [
+                resolver == .musl
+                    ? "musl (Alpine) ignores single-request-reopen: run a node-local DNS cache (NodeLocal DNSCache) or switch the image to glibc"
+                    : "glibc: add `options single-request-reopen` to the pod's resolv.conf (Pod spec dnsConfig.options: name: single-request-reopen), so A and AAAA use separate sockets",
+                "or `options use-vc` to send DNS over TCP (no UDP conntrack race)",
+                "run a node-local DNS cache (NodeLocal DNSCache) so pod queries skip the conntrack DNAT to kube-dns",
+                "confirm on the node: `conntrack -S` shows insert_failed rising",
+            ]
+        } else {
+            kind = "dns.timeout"
+            title = "DNS query timed out"
+            if t.key.overTCP {
+                confidence = Confidence(.medium, "DNS over TCP: the retransmission may be TCP's own")
+            } else if t.transmissions.count > 1 {
+                confidence = Confidence(resolver == .unknown ? .medium : .high,
+                                        "one query in flight on the socket, re-sent with the same id after \(fmt(m["retransmit_gap_s"] ?? 0, 3)) s")
+            } else {
+                confidence = Confidence(.medium, "no reply within \(fmt(end - first.time, 1)) s of capture and no retransmission seen")
+            }
+            fixes = [
+                "check that the DNS server \(server) is reachable from \(client) and healthy (CoreDNS pods, their logs and load)",
+                "look for drops on the path: NetworkPolicy, node firewall, conntrack table full (`conntrack -S`, dmesg 'nf_conntrack: table full')",
+                "a node-local DNS cache (NodeLocal DNSCache) shortens the path and absorbs server restarts",
+            ]
+        }
+        let summary = "\(client) -> \(server) \(proto) \(q) (id \(t.key.id)): \(outcome)" + (gapText.isEmpty ? "" : ", \(gapText)")
+        return Finding(kind: kind, title: title, severity: severity, confidence: confidence, summary: summary,
+                       client: client, server: server, measurements: m, evidence: ev.sorted { $0.frame < $1.frame }, fix: fixes)
+    }
+}
+
+/// `x` with `digits` decimals.
+func fmt(_ x: Double, _ digits: Int) -> String {
+    guard x.isFinite else { return "\(x)" }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let r = (abs(x) * scale).rounded()
+    let ip = Int(r / scale)
+    var frac = String(Int(r.truncatingRemainder(dividingBy: scale)))
+    while frac.count < digits { frac = "0" + frac }
+    return (x < 0 ? "-" : "") + String(ip) + (digits > 0 ? "." + frac : "")
+}

@@ -1,0 +1,141 @@
+import KnetcapWire
+import KnetcapDissect
+
+/// Identifies one DNS transaction: client socket, server socket, message ID and transport
+/// (RFC 1035 §7.3: a resolver matches a reply by ID, address and port).
+public struct DNSTransactionKey: Hashable, Sendable {
+    public var client: Endpoint
+    public var server: Endpoint
+    public var id: UInt16
+    public var overTCP: Bool
+}
+
+/// One packet of a transaction: 1-based frame number and capture time.
+public struct FrameRef: Sendable, Equatable {
+    public var frame: Int
+    public var time: Timestamp
+}
+
+/// A DNS query as the tracker keeps it: small owned values, never views.
+public struct DNSTransaction: Sendable {
+    public var key: DNSTransactionKey
+    public var qname: String
+    public var qtype: DNSType
+    /// Every transmission of the query (the first, then retransmissions: same ID, same socket);
+    /// at most `DNSTransactionTracker.maxTransmissionsKept` are kept, `transmissionCount` counts all.
+    public var transmissions: [FrameRef]
+    public var transmissionCount: Int
+    public var response: FrameRef?
+    public var rcode: DNSRCode?
+    /// Another query sent from the same socket while this one was in flight (the A/AAAA pair
+    /// glibc and musl send in parallel), its type and when it was answered.
+    public var partner: DNSTransactionKey?
+    public var partnerType: DNSType?
+    public var partnerSent: FrameRef?
+    public var partnerAnswered: FrameRef?
+
+    /// Time of the first transmission.
+    public var firstSent: FrameRef { transmissions[0] }
+    public var lastSent: FrameRef { transmissions[transmissions.count - 1] }
+}
+
+/// Matches DNS queries with responses over the whole capture (UDP and TCP, server port 53,
+/// unicast servers), tracks retransmissions and parallel queries on one socket, and hands
+/// transactions that went wrong — retransmitted, or never answered — to `onProblem`.
+/// Healthy transactions are dropped as soon as they are answered. State is expired by
+/// capture time (`expiry` seconds after the last packet of a transaction), never the clock.
+public struct DNSTransactionTracker {
+    public static let maxTransmissionsKept = 8
+    /// Two queries from one socket at most this far apart (seconds) are "in parallel".
+    public static let parallelWindow = 0.050
+    /// A query with no reply after this many seconds of capture is unanswered (≥ glibc's 5 s).
+    public static let unansweredAfter = 5.0
+    /// How long (capture seconds) an unanswered transaction is kept waiting for a late reply.
+    public var expiry = 30.0
+    /// Upper bound on transactions held at once; the oldest are evaluated early past it.
+    public var maxPending = 1_000_000
+
+    private var pending: [DNSTransactionKey: DNSTransaction] = [:]
+    private var lastQueryOnSocket: [SocketKey: (key: DNSTransactionKey, sent: FrameRef, type: DNSType)] = [:]
+    private var nextSweep: Int64 = .min
+
+    struct SocketKey: Hashable { var client: Endpoint; var server: Endpoint; var overTCP: Bool }
+
+    public init() {}
+
+    /// Number of transactions waiting for a reply.
+    public var pendingCount: Int { pending.count }
+
+    public mutating func observe(_ p: Packet, onProblem: (DNSTransaction, _ end: Timestamp) -> Void) {
+        let now = p.timestamp
+        if now.seconds >= nextSweep {
+            sweep(now: now, force: false, onProblem: onProblem)
+            nextSweep = now.seconds + 5
+        }
+        guard let dns = p.dns, let src = p.sourceAddress, let dst = p.destinationAddress,
+              let sp = p.sourcePort, let dp = p.destinationPort else { return }
+        let frame = FrameRef(frame: p.number, time: now)
+        if !dns.isResponse {
+            guard dp == 53, !dst.isMulticastOrBroadcast, dns.opcode == 0 else { return }
+            let key = DNSTransactionKey(client: Endpoint(src, sp), server: Endpoint(dst, dp), id: dns.id, overTCP: p.dnsOverTCP)
+            if var t = pending[key] {
+                // Same ID, same socket, still unanswered: a retransmission.
+                t.transmissionCount += 1
+                if t.transmissions.count < Self.maxTransmissionsKept { t.transmissions.append(frame) }
+                pending[key] = t
+                return
+            }
+            guard let q = dns.firstQuestion else { return }
+            var t = DNSTransaction(key: key, qname: dns.name(at: q.nameOffset) ?? "?", qtype: q.type,
+                                   transmissions: [frame], transmissionCount: 1)
+            let sock = SocketKey(client: key.client, server: key.server, overTCP: key.overTCP)
+            if let prev = lastQueryOnSocket[sock], prev.key.id != key.id, now - prev.sent.time <= Self.parallelWindow,
+               var other = pending[prev.key], other.response == nil, other.partner == nil {
+                other.partner = key; other.partnerType = q.type; other.partnerSent = frame
+                pending[prev.key] = other
+                t.partner = prev.key; t.partnerType = prev.type; t.partnerSent = prev.sent
+            }
+            lastQueryOnSocket[sock] = (key, frame, q.type)
+            pending[key] = t
+            if pending.count > maxPending { sweep(now: now, force: true, onProblem: onProblem) }
+        } else {
+            guard sp == 53 else { return }
+            let key = DNSTransactionKey(client: Endpoint(dst, dp), server: Endpoint(src, sp), id: dns.id, overTCP: p.dnsOverTCP)
+            guard var t = pending.removeValue(forKey: key) else { return }
+            t.response = frame
+            t.rcode = dns.rcode
+            if let pk = t.partner, var other = pending[pk] {
+                other.partnerAnswered = frame
+                pending[pk] = other
+            }
+            if t.transmissionCount > 1 { onProblem(t, now) }
+        }
+    }
+
+    /// Evaluates everything still pending at the end of the capture.
+    public mutating func finish(at end: Timestamp?, onProblem: (DNSTransaction, _ end: Timestamp) -> Void) {
+        let e = end ?? Timestamp(seconds: 0, nanoseconds: 0)
+        let all = pending.values.sorted { $0.firstSent.frame < $1.firstSent.frame }
+        pending.removeAll()
+        lastQueryOnSocket.removeAll()
+        for t in all where Self.isProblem(t, end: e) { onProblem(t, e) }
+    }
+
+    /// An unanswered transaction is a problem when it was retransmitted, or when the capture
+    /// went on for `unansweredAfter` seconds after its last transmission.
+    static func isProblem(_ t: DNSTransaction, end: Timestamp) -> Bool {
+        t.transmissionCount > 1 || end - t.lastSent.time >= unansweredAfter
+    }
+
+    private mutating func sweep(now: Timestamp, force: Bool, onProblem: (DNSTransaction, Timestamp) -> Void) {
+        var expired: [DNSTransaction] = []
+        let horizon = force ? expiry / 2 : expiry
+        for (k, t) in pending where now - t.lastSent.time > horizon {
+            expired.append(t)
+            pending.removeValue(forKey: k)
+        }
+        lastQueryOnSocket = lastQueryOnSocket.filter { now - $0.value.sent.time <= horizon }
+        expired.sort { $0.firstSent.frame < $1.firstSent.frame }
+        for t in expired where Self.isProblem(t, end: now) { onProblem(t, now) }
+    }
+}

@@ -1,0 +1,231 @@
+import CPcap
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One packet as libpcap delivered it. `bytes` is valid only until the next read.
+public struct RawPacket {
+    /// Capture time: seconds since the epoch and nanoseconds.
+    public var seconds: Int64
+    public var nanoseconds: Int32
+    /// Bytes captured and bytes on the wire.
+    public var capturedLength: Int
+    public var originalLength: Int
+    public var bytes: UnsafeRawBufferPointer
+    /// libpcap's header for this packet, for `PcapWriter`.
+    public var header: UnsafePointer<pcap_pkthdr>
+}
+
+/// Why `PcapSource.forEach` returned.
+public enum EndReason: Sendable, Equatable {
+    /// End of file.
+    case endOfFile
+    /// The body asked to stop (e.g. `-c` reached).
+    case stoppedByCaller
+    /// SIGINT or SIGTERM arrived.
+    case interrupted
+    /// libpcap reported an error part-way; packets before it were delivered.
+    case failed(String)
+}
+
+/// A libpcap handle: an offline file (pcap or pcapng, through libpcap) or a live device.
+/// Closes the handle (and the file) on deinit.
+public final class PcapSource {
+    public let handle: OpaquePointer
+    /// The data link type (`pcap_datalink`, a DLT_ value).
+    public let linkType: Int32
+    /// The snapshot length the handle uses.
+    public let snapshotLength: Int32
+    public let isLive: Bool
+    private let nanoPrecision: Bool
+    private var fileBuffer: UnsafeMutableRawPointer?
+
+    private init(handle: OpaquePointer, isLive: Bool, nano: Bool, fileBuffer: UnsafeMutableRawPointer? = nil) {
+        self.handle = handle
+        self.isLive = isLive
+        self.nanoPrecision = nano
+        self.fileBuffer = fileBuffer
+        linkType = pcap_datalink(handle)
+        snapshotLength = pcap_snapshot(handle)
+    }
+
+    deinit {
+        knetcap_set_active_handle(nil)
+        pcap_close(handle)  // also fcloses an offline FILE*
+        free(fileBuffer)
+    }
+
+    /// Opens a pcap or pcapng file for reading with nanosecond timestamps. `"-"` reads stdin.
+    /// The file gets a 1 MiB stdio buffer (libpcap reads 4 KiB at a time otherwise).
+    /// - Throws: `CaptureError` `.noSuchFile`, `.permissionDenied`, `.notACapture`.
+    public static func openFile(_ path: String) throws(CaptureError) -> PcapSource {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        let fp: UnsafeMutablePointer<FILE>
+        if path == "-" {
+            guard let s = fdopen(dup(0), "rb") else { throw CaptureError(.other, "cannot read standard input") }
+            fp = s
+        } else {
+            var st = stat()
+            if stat(path, &st) != 0 {
+                let e = errno
+                if e == ENOENT || e == ENOTDIR { throw CaptureError(.noSuchFile, "\(path): No such file or directory") }
+                if e == EACCES { throw CaptureError(.permissionDenied, "\(path): Permission denied") }
+                throw CaptureError(.other, "\(path): \(String(cString: strerror(e)))")
+            }
+            if st.st_mode & S_IFMT == S_IFDIR { throw CaptureError(.notACapture, "\(path): is a directory, not a capture file") }
+            guard let f = fopen(path, "rb") else {
+                let e = errno
+                if e == EACCES { throw CaptureError(.permissionDenied, "\(path): Permission denied") }
+                throw CaptureError(.other, "\(path): \(String(cString: strerror(e)))")
+            }
+            fp = f
+        }
+        let size = 1 << 20
+        let buf = malloc(size)
+        if let buf { setvbuf(fp, buf.assumingMemoryBound(to: CChar.self), _IOFBF, size) }
+        guard let h = pcap_fopen_offline_with_tstamp_precision(fp, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            fclose(fp)
+            free(buf)
+            let msg = cString(errbuf)
+            let name = path == "-" ? "standard input" : path
+            throw CaptureError(.notACapture, "\(name): not a pcap or pcapng capture libpcap can read (\(msg.isEmpty ? "unknown format" : msg))")
+        }
+        return PcapSource(handle: h, isLive: false, nano: true, fileBuffer: buf)
+    }
+
+    /// Opens a live capture on `interface` (`any` included): snapshot length `snaplen` bytes,
+    /// promiscuous unless `promiscuous` is false, read timeout `timeoutMilliseconds`, immediate
+    /// delivery when `immediate`. Timestamps in nanoseconds when the device supports it.
+    /// - Throws: `CaptureError` `.noSuchInterface`, `.permissionDenied`, `.other`.
+    public static func openLive(_ interface: String, snaplen: Int32, promiscuous: Bool = true,
+                                timeoutMilliseconds: Int32 = 200, immediate: Bool = true) throws(CaptureError) -> PcapSource {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let h = pcap_create(interface, &errbuf) else {
+            throw CaptureError(.other, "\(interface): \(cString(errbuf))")
+        }
+        pcap_set_snaplen(h, snaplen)
+        pcap_set_promisc(h, promiscuous ? 1 : 0)
+        pcap_set_timeout(h, timeoutMilliseconds)
+        pcap_set_immediate_mode(h, immediate ? 1 : 0)
+        let nano = pcap_set_tstamp_precision(h, Int32(PCAP_TSTAMP_PRECISION_NANO)) == 0
+        let rc = pcap_activate(h)
+        if rc < 0 {
+            let detail = String(cString: pcap_geterr(h))
+            pcap_close(h)
+            switch rc {
+            case PCAP_ERROR_NO_SUCH_DEVICE:
+                throw CaptureError(.noSuchInterface, "\(interface): no such interface in this network namespace (see `ip link` or `knetcap interfaces`)")
+            case PCAP_ERROR_PERM_DENIED, PCAP_ERROR_PROMISC_PERM_DENIED:
+                throw CaptureError(.permissionDenied, "\(interface): permission denied: live capture needs root or CAP_NET_RAW (\(detail))")
+            case PCAP_ERROR_IFACE_NOT_UP:
+                throw CaptureError(.other, "\(interface): interface is down")
+            default:
+                throw CaptureError(.other, "\(interface): \(detail.isEmpty ? "cannot open device" : detail)")
+            }
+        }
+        return PcapSource(handle: h, isLive: true, nano: nano)
+    }
+
+    /// Compiles and installs a BPF capture filter (tcpdump's expression language, compiled by
+    /// libpcap), optimised, with an unknown netmask.
+    /// - Throws: `CaptureError.badFilter` with libpcap's message.
+    public func setFilter(_ expression: String) throws(CaptureError) {
+        var prog = bpf_program()
+        if pcap_compile(handle, &prog, expression, 1, PCAP_NETMASK_UNKNOWN) != 0 {
+            throw CaptureError(.badFilter, "capture filter \"\(expression)\": \(String(cString: pcap_geterr(handle)))")
+        }
+        defer { pcap_freecode(&prog) }
+        if pcap_setfilter(handle, &prog) != 0 {
+            throw CaptureError(.badFilter, "capture filter \"\(expression)\": \(String(cString: pcap_geterr(handle)))")
+        }
+    }
+
+    /// Installs the SIGINT/SIGTERM handler that ends `forEach` cleanly (so a `-w` file is
+    /// complete). Idempotent.
+    public static func installStopHandler() { _ = knetcap_install_stop_handler() }
+
+    /// True once SIGINT or SIGTERM has been received.
+    public static var stopRequested: Bool { knetcap_stop_was_requested() != 0 }
+
+    /// Calls `body` for each packet until end of file, error, signal, or `body` returns false.
+    public func forEach(_ body: (RawPacket) -> Bool) -> EndReason {
+        knetcap_set_active_handle(handle)
+        defer { knetcap_set_active_handle(nil) }
+        var hdr: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        let nano = nanoPrecision
+        while true {
+            if knetcap_stop_was_requested() != 0 { return .interrupted }
+            let rc = pcap_next_ex(handle, &hdr, &data)
+            if rc == 1, let h = hdr, let d = data {
+                let caplen = Int(h.pointee.caplen)
+                let sub = Int32(truncatingIfNeeded: h.pointee.ts.tv_usec)
+                let p = RawPacket(seconds: Int64(h.pointee.ts.tv_sec), nanoseconds: nano ? sub : sub &* 1000,
+                                  capturedLength: caplen, originalLength: Int(h.pointee.len),
+                                  bytes: UnsafeRawBufferPointer(start: d, count: caplen), header: UnsafePointer(h))
+                if !body(p) { return .stoppedByCaller }
+            } else if rc == 0 {
+                continue  // live read timeout
+            } else if rc == PCAP_ERROR_BREAK {
+                return knetcap_stop_was_requested() != 0 ? .interrupted : .endOfFile
+            } else {
+                return .failed(String(cString: pcap_geterr(handle)))
+            }
+        }
+    }
+
+    /// Live statistics (`pcap_stats`): packets received by the filter, dropped by the kernel,
+    /// dropped by the interface. `nil` for files.
+    public func statistics() -> (received: UInt32, dropped: UInt32, interfaceDropped: UInt32)? {
+        guard isLive else { return nil }
+        var s = pcap_stat()
+        guard pcap_stats(handle, &s) == 0 else { return nil }
+        return (s.ps_recv, s.ps_drop, s.ps_ifdrop)
+    }
+
+    /// libpcap's name for a DLT value (`EN10MB`, `LINUX_SLL2`, ...) and its description.
+    public static func linkTypeName(_ dlt: Int32) -> String {
+        let name = pcap_datalink_val_to_name(dlt).map { String(cString: $0) } ?? "DLT \(dlt)"
+        let desc = pcap_datalink_val_to_description(dlt).map { String(cString: $0) }
+        return desc.map { "\(name) (\($0))" } ?? name
+    }
+
+    /// libpcap's version string.
+    public static var libraryVersion: String { String(cString: pcap_lib_version()) }
+}
+
+/// Writes packets as a classic pcap file through libpcap (`pcap_dump`), with the source's
+/// link type and snapshot length. `close()` (or deinit) flushes and closes it, so the file is
+/// complete after Ctrl-C or SIGTERM.
+public final class PcapWriter {
+    private var dumper: OpaquePointer?
+    public let path: String
+
+    /// - Throws: `CaptureError.cannotWrite` with libpcap's message.
+    public init(source: PcapSource, path: String) throws(CaptureError) {
+        self.path = path
+        guard let d = pcap_dump_open(source.handle, path) else {
+            throw CaptureError(.cannotWrite, "cannot write \(path): \(String(cString: pcap_geterr(source.handle)))")
+        }
+        dumper = d
+    }
+
+    @inline(__always) public func write(_ p: RawPacket) {
+        guard let d = dumper else { return }
+        pcap_dump(UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt8.self), p.header, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+    }
+
+    public func flush() { if let d = dumper { pcap_dump_flush(d) } }
+
+    public func close() {
+        if let d = dumper { pcap_dump_flush(d); pcap_dump_close(d) }
+        dumper = nil
+    }
+
+    deinit { close() }
+}
+
+/// A NUL-terminated C buffer as a String.
+func cString(_ buf: [CChar]) -> String {
+    String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

@@ -1,0 +1,107 @@
+import KnetcapWire
+
+/// Link type → layer chain → `Packet`.
+///
+/// Ethernet (with 802.1Q/802.1ad tags), Linux SLL and SLL2, RAW, IPV4/IPV6 and NULL/LOOP link
+/// headers; IPv4 and IPv6 (extension headers); ICMP/ICMPv6; TCP; UDP; DNS on port 53, mDNS
+/// (5353) and LLMNR (5355), over UDP and TCP. The dissector is stateless and never throws:
+/// a layer that does not fit sets `Packet.stop` and keeps every outer layer.
+public struct Dissector: Sendable {
+    public let linkType: LinkType
+
+    public init(linkType: LinkType) { self.linkType = linkType }
+
+    /// UDP/TCP ports whose payload is read as a DNS message.
+    @inlinable public static func isDNSPort(_ p: UInt16) -> Bool { p == 53 || p == 5353 || p == 5355 }
+
+    /// Dissects `bytes` (one captured frame).
+    public func dissect(_ bytes: ByteView, number: Int, timestamp: Timestamp, originalLength: Int) -> Packet {
+        var p = Packet(number: number, timestamp: timestamp, capturedLength: bytes.count,
+                       originalLength: originalLength, linkType: linkType, bytes: bytes)
+        do throws(WireError) {
+            let net: ByteView
+            switch linkType {
+            case .ethernet:
+                let e = try EthernetView(bytes)
+                p.ethernet = e
+                if e.isLengthField { return p }  // 802.3/LLC: not dissected further
+                p.etherType = e.etherType
+                net = e.payload
+            case .linuxSLL, .linuxSLL2:
+                let c = try LinuxCookedView(bytes, version: linkType == .linuxSLL ? .v1 : .v2)
+                p.cooked = c
+                p.etherType = c.protocolType
+                net = c.payload
+            case .raw, .rawOpenBSD, .rawLinktype, .ipv4, .ipv6:
+                guard let v = bytes.u8(at: 0) else { throw WireError("raw", .truncated, need: 1, have: 0) }
+                p.etherType = v >> 4 == 6 ? .ipv6 : (v >> 4 == 4 ? .ipv4 : EtherType(rawValue: 0))
+                net = bytes
+            case .null, .loop:
+                let n = try NullLoopbackView(bytes, networkOrder: linkType == .loop)
+                p.etherType = n.isIPv4 ? .ipv4 : (n.isIPv6 ? .ipv6 : EtherType(rawValue: 0))
+                net = n.payload
+            default:
+                return p
+            }
+            try dissectNetwork(&p, net)
+        } catch {
+            p.stop = error.kind == .truncated ? .truncated(error) : .malformed(error)
+        }
+        return p
+    }
+
+    private func dissectNetwork(_ p: inout Packet, _ net: ByteView) throws(WireError) {
+        switch p.etherType {
+        case EtherType.ipv4?:
+            let ip = try IPv4View(net)
+            p.ipv4 = ip
+            if ip.fragmentOffset != 0 { return }  // not the first fragment: no transport header
+            try dissectTransport(&p, ip.proto, ip.payload, ipTruncated: ip.isTruncated)
+        case EtherType.ipv6?:
+            let ip = try IPv6View(net)
+            p.ipv6 = ip
+            if ip.fragmentOffset != 0 { return }
+            if ip.upperOffset > ip.end { throw WireError("ip6", .truncated, need: ip.upperOffset, have: ip.end) }
+            try dissectTransport(&p, ip.upperProtocol, ip.payload, ipTruncated: ip.isTruncated)
+        default:
+            return
+        }
+    }
+
+    private func dissectTransport(_ p: inout Packet, _ proto: IPProtocol, _ data: ByteView, ipTruncated: Bool) throws(WireError) {
+        switch proto {
+        case .udp:
+            let u = try UDPView(data)
+            p.udp = u
+            if Self.isDNSPort(u.sourcePort) || Self.isDNSPort(u.destinationPort) {
+                let payload = u.payload
+                p.dnsLength = u.payloadLength
+                if payload.count == 0 && u.payloadLength > 0 { throw WireError("dns", .truncated, need: 12, have: 0) }
+                if payload.count > 0 {
+                    p.dns = try DNSView(payload)
+                    if payload.count < u.payloadLength { p.stop = .truncated(WireError("dns", .truncated, need: u.payloadLength, have: payload.count)) }
+                }
+            }
+        case .tcp:
+            let t = try TCPView(data)
+            p.tcp = t
+            if t.isTruncated { throw WireError("tcp", .truncated, need: t.headerLength, have: data.count) }
+            if Self.isDNSPort(t.sourcePort) || Self.isDNSPort(t.destinationPort) {
+                let payload = t.payload
+                guard payload.count >= 2, let len = payload.u16(at: 0) else { return }
+                let msg = payload.slice(from: 2, length: Int(len))
+                guard msg.count >= DNSView.headerLength else { return }  // a continuation or a cut message
+                p.dns = try DNSView(msg)
+                p.dnsLength = Int(len)
+                p.dnsOverTCP = true
+                if msg.count < Int(len) { p.stop = .truncated(WireError("dns", .truncated, need: Int(len), have: msg.count)) }
+            }
+        case .icmp:
+            p.icmp = try ICMPView(data, v6: false)
+        case .icmpv6:
+            p.icmp = try ICMPView(data, v6: true)
+        default:
+            return
+        }
+    }
+}

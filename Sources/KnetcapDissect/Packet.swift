@@ -1,0 +1,128 @@
+import KnetcapWire
+
+/// libpcap's link-layer header type (the `DLT_` value `pcap_datalink` returns; see
+/// tcpdump.org/linktypes.html). Open: unknown values are kept and reported by name.
+public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let null = Self(rawValue: 0)          // DLT_NULL (BSD loopback, host order)
+    public static let ethernet = Self(rawValue: 1)      // DLT_EN10MB
+    public static let raw = Self(rawValue: 12)          // DLT_RAW (LINKTYPE_RAW 101)
+    public static let rawOpenBSD = Self(rawValue: 14)   // DLT_RAW on OpenBSD
+    public static let rawLinktype = Self(rawValue: 101) // LINKTYPE_RAW as written in files
+    public static let loop = Self(rawValue: 108)        // DLT_LOOP (network order)
+    public static let linuxSLL = Self(rawValue: 113)    // DLT_LINUX_SLL
+    public static let ipv4 = Self(rawValue: 228)        // DLT_IPV4
+    public static let ipv6 = Self(rawValue: 229)        // DLT_IPV6
+    public static let linuxSLL2 = Self(rawValue: 276)   // DLT_LINUX_SLL2
+
+    /// Whether knetcap dissects this link type.
+    public var isSupported: Bool {
+        switch self {
+        case .null, .ethernet, .raw, .rawOpenBSD, .rawLinktype, .loop, .linuxSLL, .ipv4, .ipv6, .linuxSLL2: return true
+        default: return false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .null: return "NULL"
+        case .ethernet: return "EN10MB"
+        case .raw, .rawOpenBSD, .rawLinktype: return "RAW"
+        case .loop: return "LOOP"
+        case .linuxSLL: return "LINUX_SLL"
+        case .ipv4: return "IPV4"
+        case .ipv6: return "IPV6"
+        case .linuxSLL2: return "LINUX_SLL2"
+        default: return "DLT \(rawValue)"
+        }
+    }
+}
+
+/// A capture timestamp: seconds since the Unix epoch and nanoseconds (0..<1e9).
+public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var seconds: Int64
+    public var nanoseconds: Int32
+    public init(seconds: Int64, nanoseconds: Int32) { self.seconds = seconds; self.nanoseconds = nanoseconds }
+    /// Seconds as a `Double` (for gaps and JSON; ns precision is not kept by a Double).
+    public var timeInterval: Double { Double(seconds) + Double(nanoseconds) / 1e9 }
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds) }
+    /// `b - a` in seconds.
+    public static func - (b: Timestamp, a: Timestamp) -> Double {
+        Double(b.seconds - a.seconds) + Double(Int64(b.nanoseconds) - Int64(a.nanoseconds)) / 1e9
+    }
+    /// `1700000000.123456789`
+    public var description: String {
+        var t = TextBuffer(capacity: 24)
+        t.append(decimal: seconds); t.append(byte: 46); t.append(decimal: nanoseconds, width: 9)
+        return t.string
+    }
+}
+
+/// Where dissection stopped early and why.
+public enum Stop: Sendable, Equatable {
+    /// Every layer present was dissected (or knetcap does not dissect the next protocol).
+    case complete
+    /// The capture ended inside this layer (snaplen cut): outer layers are valid; not a fault.
+    case truncated(WireError)
+    /// The bytes of this layer contradict themselves.
+    case malformed(WireError)
+}
+
+/// One dissected packet: frame metadata plus checked views of each layer found.
+///
+/// A `Packet` is a view over the packet source's buffer and is valid only inside the callback
+/// that received it (DESIGN.md, example 4): analysers copy the small values they keep.
+/// Layers that were not present, or not captured, are `nil`.
+public struct Packet {
+    /// 1-based, like Wireshark's `frame.number`.
+    public var number: Int
+    public var timestamp: Timestamp
+    /// Bytes captured (`frame.cap_len`) and on the wire (`frame.len`).
+    public var capturedLength: Int
+    public var originalLength: Int
+    public var linkType: LinkType
+    public var bytes: ByteView
+
+    public var ethernet: EthernetView?
+    public var cooked: LinuxCookedView?
+    /// The network-layer protocol (EtherType) carried by the link layer.
+    public var etherType: EtherType?
+    public var ipv4: IPv4View?
+    public var ipv6: IPv6View?
+    public var tcp: TCPView?
+    public var udp: UDPView?
+    public var icmp: ICMPView?
+    /// The first DNS message in the UDP datagram or TCP segment.
+    public var dns: DNSView?
+    /// The DNS message length: the UDP payload length, or the value of the TCP length prefix.
+    public var dnsLength: Int
+    /// DNS carried over TCP (RFC 1035 §4.2.2 two-byte length prefix).
+    public var dnsOverTCP: Bool
+    public var stop: Stop
+
+    public init(number: Int, timestamp: Timestamp, capturedLength: Int, originalLength: Int,
+                linkType: LinkType, bytes: ByteView) {
+        self.number = number
+        self.timestamp = timestamp
+        self.capturedLength = capturedLength
+        self.originalLength = originalLength
+        self.linkType = linkType
+        self.bytes = bytes
+        dnsLength = 0
+        dnsOverTCP = false
+        stop = .complete
+    }
+
+    /// Source and destination IP addresses, when an IP layer was dissected.
+    public var sourceAddress: IPAddress? { ipv4?.source ?? ipv6?.source }
+    public var destinationAddress: IPAddress? { ipv4?.destination ?? ipv6?.destination }
+    /// Transport ports (TCP or UDP).
+    public var sourcePort: UInt16? { tcp?.sourcePort ?? udp?.sourcePort }
+    public var destinationPort: UInt16? { tcp?.destinationPort ?? udp?.destinationPort }
+    /// The packet was cut by the snaplen somewhere (never a network fault).
+    public var isTruncated: Bool {
+        if case .truncated = stop { return true }
+        return capturedLength < originalLength && (ipv4?.isTruncated ?? ipv6?.isTruncated ?? true)
+    }
+}

@@ -1,0 +1,259 @@
+import KnetcapWire
+
+/// How the packet line's timestamp is written, as tcpdump's `-t` family.
+public enum TimestampStyle: Sendable {
+    /// `-t`: none.
+    case none
+    /// default: `HH:MM:SS.ffffff` in local time.
+    case timeOfDay
+    /// `-tt`: seconds since the epoch, `1700000000.123456`.
+    case epoch
+    /// `-ttt`: delta from the previous packet, `00:00:00.000123`.
+    case deltaPrevious
+    /// `-tttt`: `2023-11-14 22:13:20.123456` in local time.
+    case dateTime
+    /// `-ttttt`: delta from the first packet.
+    case deltaFirst
+}
+
+/// Writes one line per packet in the style of `tcpdump -nn` (print-ip.c, print-tcp.c,
+/// print-udp.c, print-domain.c), e.g.
+/// `22:13:20.000123 IP 10.244.1.5.40000 > 10.96.0.10.53: 4242+ A? api.example.com. (33)`.
+///
+/// Stateful like tcpdump: TCP sequence numbers are printed relative to the first segment
+/// with ACK seen in each connection (tcpdump without `-S`), and `-ttt` needs the previous time.
+public struct PacketLinePrinter {
+    public var timestampStyle: TimestampStyle
+    /// Nine fractional digits instead of six (`--nano`).
+    public var nanoseconds: Bool
+    /// Prefix each line with the 1-based frame number (`--number`, tcpdump `-#`).
+    public var printNumber: Bool
+    /// Print absolute TCP sequence numbers (tcpdump `-S`).
+    public var absoluteSequence: Bool
+    /// UTC offset in seconds for a given epoch second (local time zone), asked once per hour
+    /// of capture time, never per packet.
+    public var utcOffset: (Int64) -> Int
+
+    private var offsetHour: Int64 = .min
+    private var cachedOffset = 0
+    private var previous: Timestamp?
+    private var first: Timestamp?
+    private var tcpBases: [FlowKey: (seq: UInt32, ack: UInt32)] = [:]
+
+    public init(timestampStyle: TimestampStyle = .timeOfDay, nanoseconds: Bool = false, printNumber: Bool = false,
+                absoluteSequence: Bool = false, utcOffset: @escaping (Int64) -> Int = { _ in 0 }) {
+        self.timestampStyle = timestampStyle
+        self.nanoseconds = nanoseconds
+        self.printNumber = printNumber
+        self.absoluteSequence = absoluteSequence
+        self.utcOffset = utcOffset
+    }
+
+    /// Appends the packet's line (with a trailing newline) to `out`.
+    public mutating func write(_ p: Packet, to out: inout TextBuffer) {
+        if printNumber { out.append(decimal: p.number, widthSpaces: 5); out.append("  ") }
+        writeTimestamp(p.timestamp, to: &out)
+        if let c = p.cooked, c.version == .v2 {
+            out.append("ifindex "); out.append(decimal: c.interfaceIndex); out.append(" ")
+            out.append(c.directionName); out.append(" ")
+        }
+        writeNetwork(p, to: &out)
+        out.append(byte: 10)
+    }
+
+    private mutating func writeTimestamp(_ t: Timestamp, to out: inout TextBuffer) {
+        defer { previous = t; if first == nil { first = t } }
+        switch timestampStyle {
+        case .none: return
+        case .epoch:
+            out.append(decimal: t.seconds); out.append(byte: 46); writeFraction(t.nanoseconds, to: &out)
+        case .timeOfDay, .dateTime:
+            let hour = t.seconds >= 0 ? t.seconds / 3600 : (t.seconds - 3599) / 3600
+            if hour != offsetHour { offsetHour = hour; cachedOffset = utcOffset(t.seconds) }
+            let local = t.seconds + Int64(cachedOffset)
+            var days = local / 86400
+            var sod = local % 86400
+            if sod < 0 { sod += 86400; days -= 1 }
+            if timestampStyle == .dateTime {
+                let (y, m, d) = Self.civil(fromDays: days)
+                out.append(decimal: y, width: 4); out.append("-"); out.append(decimal: m, width: 2)
+                out.append("-"); out.append(decimal: d, width: 2); out.append(" ")
+            }
+            writeClock(sod, t.nanoseconds, to: &out)
+        case .deltaPrevious, .deltaFirst:
+            let base = (timestampStyle == .deltaPrevious ? previous : first) ?? t
+            var ns = (t.seconds - base.seconds) * 1_000_000_000 + Int64(t.nanoseconds) - Int64(base.nanoseconds)
+            if ns < 0 { out.append("-"); ns = -ns }
+            writeClock(ns / 1_000_000_000, Int32(ns % 1_000_000_000), to: &out)
+        }
+        out.append(" ")
+    }
+
+    private func writeClock(_ secs: Int64, _ nanos: Int32, to out: inout TextBuffer) {
+        out.append(decimal: secs / 3600, width: 2); out.append(":")
+        out.append(decimal: secs / 60 % 60, width: 2); out.append(":")
+        out.append(decimal: secs % 60, width: 2); out.append(".")
+        writeFraction(nanos, to: &out)
+    }
+
+    private func writeFraction(_ nanos: Int32, to out: inout TextBuffer) {
+        if nanoseconds { out.append(decimal: nanos, width: 9) } else { out.append(decimal: nanos / 1000, width: 6) }
+    }
+
+    /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    private mutating func writeNetwork(_ p: Packet, to out: inout TextBuffer) {
+        if let ip = p.ipv4 {
+            out.append("IP ")
+            if ip.fragmentOffset != 0 {
+                out.append(ip.source); out.append(" > "); out.append(ip.destination)
+                out.append(": ip-proto-"); out.append(decimal: ip.proto.rawValue); out.append(" (frag ")
+                out.append(decimal: ip.identification); out.append(":"); out.append(decimal: ip.payload.count)
+                out.append("@"); out.append(decimal: ip.fragmentOffset); out.append(ip.moreFragments ? "+)" : ")")
+                return
+            }
+            writeTransport(p, ip.source, ip.destination, ip.proto, ip.payload.count, ipPayloadLength: ip.totalLength - ip.headerLength, to: &out)
+        } else if let ip = p.ipv6 {
+            out.append("IP6 ")
+            if ip.fragmentOffset != 0 {
+                out.append(ip.source); out.append(" > "); out.append(ip.destination)
+                out.append(": frag ("); out.append(decimal: ip.fragmentOffset); out.append("|")
+                out.append(decimal: ip.payload.count); out.append(")")
+                return
+            }
+            writeTransport(p, ip.source, ip.destination, ip.upperProtocol, ip.payload.count,
+                           ipPayloadLength: max(0, ip.payloadLength + 40 - ip.upperOffset), to: &out)
+        } else {
+            writeLinkOnly(p, to: &out)
+        }
+    }
+
+    private func writeLinkOnly(_ p: Packet, to out: inout TextBuffer) {
+        guard let type = p.etherType else {
+            if let e = p.ethernet, e.isLengthField { out.append("802.3, length "); out.append(decimal: p.originalLength); return }
+            writeStop(p, to: &out, fallback: "unknown link")
+            return
+        }
+        if type == .arp {
+            let b: ByteView
+            if let e = p.ethernet { b = e.payload } else if let c = p.cooked { b = c.payload } else { b = p.bytes }
+            if let op = b.u16(at: 6), let spa = IPAddress(v4In: b, at: 14), let tpa = IPAddress(v4In: b, at: 24) {
+                if op == 1 { out.append("ARP, Request who-has "); out.append(tpa); out.append(" tell "); out.append(spa) }
+                else if op == 2 { out.append("ARP, Reply "); out.append(spa); out.append(" is-at "); out.append(MACAddress(in: b, at: 8)?.description ?? "?") }
+                else { out.append("ARP, op "); out.append(decimal: op) }
+                out.append(", length "); out.append(decimal: b.count)
+            } else {
+                out.append("ARP [|arp]")
+            }
+            return
+        }
+        if case .complete = p.stop {
+            out.append(type.name); out.append(", length "); out.append(decimal: p.originalLength)
+        } else {
+            writeStop(p, to: &out, fallback: "")
+        }
+    }
+
+    private func writeStop(_ p: Packet, to out: inout TextBuffer, fallback: StaticString) {
+        switch p.stop {
+        case .complete: out.append(fallback)
+        case .truncated(let e): out.append("[|"); out.append(e.layer); out.append("]")
+        case .malformed(let e): out.append("["); out.append(e.layer); out.append(" (invalid)]")
+        }
+    }
+
+    private mutating func writeTransport(_ p: Packet, _ src: IPAddress, _ dst: IPAddress, _ proto: IPProtocol,
+                                         _ captured: Int, ipPayloadLength: Int, to out: inout TextBuffer) {
+        if let t = p.tcp {
+            writeEndpoints(src, t.sourcePort, dst, t.destinationPort, to: &out)
+            writeTCP(p, t, src, dst, segmentLength: ipPayloadLength - t.headerLength, to: &out)
+        } else if let u = p.udp {
+            writeEndpoints(src, u.sourcePort, dst, u.destinationPort, to: &out)
+            if let d = p.dns {
+                d.summary(into: &out, length: p.dnsLength)
+            } else {
+                out.append("UDP, length "); out.append(decimal: u.payloadLength)
+            }
+            if case .truncated = p.stop, p.dns == nil { out.append(" [|udp]") }
+        } else if let i = p.icmp {
+            out.append(src); out.append(" > "); out.append(dst); out.append(": ")
+            i.summary(into: &out, length: ipPayloadLength)
+        } else {
+            out.append(src); out.append(" > "); out.append(dst); out.append(": ")
+            switch p.stop {
+            case .complete:
+                out.append("ip-proto-"); out.append(decimal: proto.rawValue); out.append(" "); out.append(decimal: ipPayloadLength)
+            default:
+                writeStop(p, to: &out, fallback: "")
+            }
+        }
+    }
+
+    private func writeEndpoints(_ src: IPAddress, _ sp: UInt16, _ dst: IPAddress, _ dp: UInt16, to out: inout TextBuffer) {
+        out.append(src); out.append(byte: 46); out.append(decimal: sp); out.append(" > ")
+        out.append(dst); out.append(byte: 46); out.append(decimal: dp); out.append(": ")
+    }
+
+    private mutating func writeTCP(_ p: Packet, _ t: TCPView, _ src: IPAddress, _ dst: IPAddress, segmentLength: Int,
+                                   to out: inout TextBuffer) {
+        let flags = t.flags
+        out.append("Flags ["); flags.write(to: &out); out.append("]")
+        if t.isTruncated { out.append(" [|tcp]"); return }
+        var seq = t.sequence
+        var ack = t.acknowledgment
+        if !absoluteSequence && flags.contains(.ack) {
+            let key = FlowKey(Endpoint(src, t.sourcePort), Endpoint(dst, t.destinationPort), proto: .tcp)
+            let rev = key.a != Endpoint(src, t.sourcePort)
+            if let base = tcpBases[key], !flags.contains(.syn) {
+                if rev { seq &-= base.ack; ack &-= base.seq } else { seq &-= base.seq; ack &-= base.ack }
+            } else {
+                tcpBases[key] = rev ? (seq: ack &- 1, ack: seq) : (seq: seq, ack: ack &- 1)
+            }
+        }
+        let len = max(segmentLength, 0)
+        if len > 0 {
+            out.append(", seq "); out.append(decimal: seq); out.append(":"); out.append(decimal: seq &+ UInt32(truncatingIfNeeded: len))
+        } else if flags.contains(.syn) || flags.contains(.fin) || flags.contains(.rst) {
+            out.append(", seq "); out.append(decimal: seq)
+        }
+        if flags.contains(.ack) { out.append(", ack "); out.append(decimal: ack) }
+        out.append(", win "); out.append(decimal: t.window)
+        if flags.contains(.urg) { out.append(", urg "); out.append(decimal: t.urgentPointer) }
+        if t.headerLength > 20 {
+            out.append(", options [")
+            var firstOpt = true
+            t.forEachOption { o in
+                if !firstOpt { out.append(",") }
+                firstOpt = false
+                o.write(to: &out)
+            }
+            out.append("]")
+        }
+        out.append(", length "); out.append(decimal: len)
+        if let d = p.dns, p.dnsOverTCP {
+            out.append(" "); d.summary(into: &out, length: p.dnsLength)
+        }
+    }
+}
+
+extension TextBuffer {
+    /// Appends `v` right-aligned in `widthSpaces` columns (tcpdump `-#`).
+    @inlinable public mutating func append<T: BinaryInteger>(decimal v: T, widthSpaces: Int) {
+        var digits = 1
+        var t = UInt64(clamping: v)
+        while t >= 10 { t /= 10; digits += 1 }
+        if digits < widthSpaces { for _ in 0..<(widthSpaces - digits) { append(byte: 32) } }
+        append(decimal: v)
+    }
+}

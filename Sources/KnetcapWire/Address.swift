@@ -1,0 +1,135 @@
+/// An IPv4 or IPv6 address held in 16 bytes (IPv4 as the low 32 bits), fixed size and
+/// `Hashable`, so flow keys never allocate.
+public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var hi: UInt64
+    public var lo: UInt64
+    public var isIPv6: Bool
+
+    @inlinable public init(v4: UInt32) { hi = 0; lo = UInt64(v4); isIPv6 = false }
+    @inlinable public init(v6hi: UInt64, lo: UInt64) { hi = v6hi; self.lo = lo; isIPv6 = true }
+
+    /// Reads an IPv4 address (4 bytes) at `offset`; `nil` when it does not fit.
+    @inlinable public init?(v4In bytes: ByteView, at offset: Int) {
+        guard let v = bytes.u32(at: offset) else { return nil }
+        self.init(v4: v)
+    }
+
+    /// Reads an IPv6 address (16 bytes) at `offset`; `nil` when it does not fit.
+    @inlinable public init?(v6In bytes: ByteView, at offset: Int) {
+        guard let a = bytes.u32(at: offset), let b = bytes.u32(at: offset + 4),
+              let c = bytes.u32(at: offset + 8), let d = bytes.u32(at: offset + 12) else { return nil }
+        self.init(v6hi: UInt64(a) << 32 | UInt64(b), lo: UInt64(c) << 32 | UInt64(d))
+    }
+
+    /// The IPv4 value (meaningful only when `!isIPv6`).
+    @inlinable public var v4: UInt32 { UInt32(truncatingIfNeeded: lo) }
+
+    /// Multicast (224.0.0.0/4, ff00::/8) or IPv4 limited broadcast.
+    public var isMulticastOrBroadcast: Bool {
+        if isIPv6 { return hi >> 56 == 0xff }
+        return v4 >> 28 == 0xE || v4 == 0xFFFF_FFFF
+    }
+
+    public static func < (a: IPAddress, b: IPAddress) -> Bool {
+        if a.isIPv6 != b.isIPv6 { return !a.isIPv6 }
+        return (a.hi, a.lo) < (b.hi, b.lo)
+    }
+
+    /// Dotted quad for IPv4; RFC 5952 text for IPv6 (longest run of zero groups as `::`).
+    public var description: String {
+        var s = ""
+        write(to: &s)
+        return s
+    }
+
+    /// Appends the textual form to `out` (no intermediate allocation beyond `out`'s growth).
+    public func write(to out: inout String) {
+        if !isIPv6 {
+            let v = v4
+            out += String(v >> 24); out += "."; out += String(v >> 16 & 0xff); out += "."
+            out += String(v >> 8 & 0xff); out += "."; out += String(v & 0xff)
+            return
+        }
+        var groups = [UInt16](repeating: 0, count: 8)
+        for i in 0..<4 { groups[i] = UInt16(truncatingIfNeeded: hi >> (48 - 16 * UInt64(i))) }
+        for i in 0..<4 { groups[4 + i] = UInt16(truncatingIfNeeded: lo >> (48 - 16 * UInt64(i))) }
+        // IPv4-mapped ::ffff:a.b.c.d
+        if hi == 0 && lo >> 32 == 0xffff {
+            out += "::ffff:"
+            IPAddress(v4: UInt32(truncatingIfNeeded: lo)).write(to: &out)
+            return
+        }
+        var bestStart = -1, bestLen = 0, i = 0
+        while i < 8 {
+            if groups[i] == 0 {
+                var j = i
+                while j < 8 && groups[j] == 0 { j += 1 }
+                if j - i > bestLen && j - i >= 2 { bestStart = i; bestLen = j - i }
+                i = j
+            } else { i += 1 }
+        }
+        i = 0
+        while i < 8 {
+            if i == bestStart {
+                out += "::"
+                i += bestLen
+                continue
+            }
+            if i > 0 && i != bestStart + bestLen { out += ":" }
+            out += String(groups[i], radix: 16)
+            i += 1
+        }
+    }
+}
+
+/// An address and a port: one end of a TCP or UDP conversation.
+public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+    @inlinable public init(_ address: IPAddress, _ port: UInt16) { self.address = address; self.port = port }
+    /// tcpdump's form: `10.0.0.1.53`, `2001:db8::1.53`.
+    public var description: String { "\(address).\(port)" }
+}
+
+/// IP protocol number (IANA "Assigned Internet Protocol Numbers"). Open: unknown values are data.
+public struct IPProtocol: RawRepresentable, Hashable, Sendable {
+    public var rawValue: UInt8
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let hopByHop = Self(rawValue: 0)
+    public static let icmp = Self(rawValue: 1)
+    public static let tcp = Self(rawValue: 6)
+    public static let udp = Self(rawValue: 17)
+    public static let ipv6Route = Self(rawValue: 43)
+    public static let ipv6Fragment = Self(rawValue: 44)
+    public static let esp = Self(rawValue: 50)
+    public static let ah = Self(rawValue: 51)
+    public static let icmpv6 = Self(rawValue: 58)
+    public static let ipv6NoNext = Self(rawValue: 59)
+    public static let ipv6Options = Self(rawValue: 60)
+}
+
+/// A conversation key that is the same for both directions (gopacket `Flow.FastHash`):
+/// the lower endpoint is always `a`. Fixed size; hashing never allocates.
+public struct FlowKey: Hashable, Sendable {
+    public var a: Endpoint
+    public var b: Endpoint
+    public var proto: IPProtocol
+
+    @inlinable public init(_ x: Endpoint, _ y: Endpoint, proto: IPProtocol) {
+        if (x.address, x.port) <= (y.address, y.port) { a = x; b = y } else { a = y; b = x }
+        self.proto = proto
+    }
+}
+
+extension Endpoint: Comparable {
+    public static func < (l: Endpoint, r: Endpoint) -> Bool { (l.address, l.port) < (r.address, r.port) }
+}
+
+/// A TCP sequence number with RFC 793 §3.3 modulo-2^32 comparison (wraparound-safe).
+public struct SeqNumber: Hashable, Sendable {
+    public var rawValue: UInt32
+    @inlinable public init(_ v: UInt32) { rawValue = v }
+    /// `self - other` as a signed distance (RFC 1982 serial arithmetic).
+    @inlinable public func distance(from other: SeqNumber) -> Int32 { Int32(bitPattern: rawValue &- other.rawValue) }
+    @inlinable public static func + (s: SeqNumber, n: UInt32) -> SeqNumber { SeqNumber(s.rawValue &+ n) }
+}

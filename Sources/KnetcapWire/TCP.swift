@@ -1,0 +1,125 @@
+/// TCP header (RFC 9293 §3.1).
+///
+/// Layout: ports 0..<4, sequence 4..<8, acknowledgment 8..<12, data offset (4 bits) and flags
+/// 12..<14, window 14..<16, checksum 16..<18, urgent pointer 18..<20, options to
+/// data offset × 4. Validated at init: the 20-byte fixed header captured and data offset ≥ 5.
+/// Options cut by the snaplen leave the view usable with `isTruncated` set (the fixed fields
+/// are kept, the cut options are not walked).
+public struct TCPView {
+    public let bytes: ByteView
+    /// Data offset × 4, in bytes, as the header says.
+    public let headerLength: Int
+    /// The header's options were not all captured.
+    public let isTruncated: Bool
+
+    /// - Throws: `WireError` truncated (< 20 bytes) or malformed (data offset < 5).
+    public init(_ bytes: ByteView) throws(WireError) {
+        guard bytes.count >= 20 else { throw WireError("tcp", .truncated, need: 20, have: bytes.count) }
+        let hl = Int(bytes.b(12) >> 4) * 4
+        guard hl >= 20 else { throw WireError("tcp", .malformed, need: 20, have: hl, reason: "data offset") }
+        self.bytes = bytes
+        headerLength = hl
+        isTruncated = bytes.count < hl
+    }
+
+    public var sourcePort: UInt16 { bytes.be16(0) }
+    public var destinationPort: UInt16 { bytes.be16(2) }
+    public var sequence: UInt32 { bytes.be32(4) }
+    public var acknowledgment: UInt32 { bytes.be32(8) }
+    /// The flag bits FIN 0x01 … CWR 0x80, and AE (0x100, RFC 9768) in the high byte.
+    public var flags: TCPFlags { TCPFlags(rawValue: bytes.be16(12) & 0x01ff) }
+    public var window: UInt16 { bytes.be16(14) }
+    public var checksum: UInt16 { bytes.be16(16) }
+    public var urgentPointer: UInt16 { bytes.be16(18) }
+    /// Options as captured; empty when the header was cut (so a cut option is never misread).
+    public var options: ByteView { isTruncated ? bytes.slice(from: 20, length: 0) : bytes.slice(from: 20, length: headerLength - 20) }
+    public var payload: ByteView { bytes.suffix(from: headerLength) }
+
+    /// Walks the options (RFC 9293 §3.2, RFC 7323, RFC 2018). Every step advances at least one
+    /// byte; a length below 2 or past the end stops the walk and yields `.malformed`.
+    public func forEachOption(_ body: (TCPOption) -> Void) {
+        let o = options
+        var i = 0
+        while i < o.count {
+            let kind = o.b(i)
+            if kind == 0 { body(.eol); return }
+            if kind == 1 { body(.nop); i += 1; continue }
+            guard let lenByte = o.u8(at: i + 1) else { body(.malformed(kind: kind)); return }
+            let len = Int(lenByte)
+            guard len >= 2, i + len <= o.count else { body(.malformed(kind: kind)); return }
+            switch (kind, len) {
+            case (2, 4): body(.mss(o.be16(i + 2)))
+            case (3, 3): body(.windowScale(o.b(i + 2)))
+            case (4, 2): body(.sackPermitted)
+            case (5, _) where (len - 2) % 8 == 0:
+                body(.sack(blocks: (len - 2) / 8))
+            case (8, 10): body(.timestamp(value: o.be32(i + 2), echo: o.be32(i + 6)))
+            default: body(.other(kind: kind, length: len))
+            }
+            i += len
+        }
+    }
+
+    /// The options as values (allocates; for tests and JSON).
+    public var optionList: [TCPOption] {
+        var r: [TCPOption] = []
+        forEachOption { r.append($0) }
+        return r
+    }
+}
+
+/// TCP flag bits (RFC 9293 §3.1; RFC 3168 ECE/CWR; RFC 9768 AE).
+public struct TCPFlags: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt16
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let fin = Self(rawValue: 0x01)
+    public static let syn = Self(rawValue: 0x02)
+    public static let rst = Self(rawValue: 0x04)
+    public static let psh = Self(rawValue: 0x08)
+    public static let ack = Self(rawValue: 0x10)
+    public static let urg = Self(rawValue: 0x20)
+    public static let ece = Self(rawValue: 0x40)
+    public static let cwr = Self(rawValue: 0x80)
+    public static let ae = Self(rawValue: 0x100)
+
+    /// tcpdump's flag letters in its order: F S R P . U E W e; `none` when empty.
+    public func write(to out: inout TextBuffer) {
+        if rawValue == 0 { out.append("none"); return }
+        if contains(.fin) { out.append("F") }
+        if contains(.syn) { out.append("S") }
+        if contains(.rst) { out.append("R") }
+        if contains(.psh) { out.append("P") }
+        if contains(.ack) { out.append(".") }
+        if contains(.urg) { out.append("U") }
+        if contains(.ece) { out.append("E") }
+        if contains(.cwr) { out.append("W") }
+        if contains(.ae) { out.append("e") }
+    }
+}
+
+/// One TCP option.
+public enum TCPOption: Equatable, Sendable {
+    case eol, nop
+    case mss(UInt16)
+    case windowScale(UInt8)
+    case sackPermitted
+    case sack(blocks: Int)
+    case timestamp(value: UInt32, echo: UInt32)
+    case other(kind: UInt8, length: Int)
+    case malformed(kind: UInt8)
+
+    /// tcpdump's spelling inside `options [...]`.
+    public func write(to out: inout TextBuffer) {
+        switch self {
+        case .eol: out.append("eol")
+        case .nop: out.append("nop")
+        case .mss(let v): out.append("mss "); out.append(decimal: v)
+        case .windowScale(let v): out.append("wscale "); out.append(decimal: v)
+        case .sackPermitted: out.append("sackOK")
+        case .sack(let n): out.append("sack "); out.append(decimal: n)
+        case .timestamp(let v, let e): out.append("TS val "); out.append(decimal: v); out.append(" ecr "); out.append(decimal: e)
+        case .other(let k, let l): out.append("opt-"); out.append(decimal: k); out.append(":"); out.append(decimal: l - 2)
+        case .malformed: out.append("bad opt")
+        }
+    }
+}

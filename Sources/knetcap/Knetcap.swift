@@ -1,0 +1,208 @@
+import ArgumentParser
+import Foundation
+import KnetcapWire
+import KnetcapDissect
+import KnetcapAnalysis
+import KnetcapCapture
+
+@main
+struct Knetcap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "knetcap",
+        abstract: "Capture or read packets, print them like tcpdump -nn, and name the network fault.",
+        discussion: """
+        Reads a pcap/pcapng file (-r) or captures live (-i, `any` included) through libpcap.
+        Trailing words are a BPF capture filter, as with tcpdump. After the packets, knetcap
+        prints a diagnosis: DNS conntrack-race timeouts (dns.conntrack-race) and other DNS
+        timeouts (dns.timeout). The diagnosis always sees every captured packet.
+
+        Examples:
+          knetcap -r Captures/dns-timeout-glibc.pcap
+          knetcap -q -r dns.pcap udp port 53
+          knetcap -i any -w dns.pcap port 53
+          knetcap --json -r dns.pcap | jq 'select(.finding)'
+        """
+    )
+
+    @Option(name: .customShort("r"), help: ArgumentHelp("Read packets from FILE (pcap or pcapng; - for standard input).", valueName: "FILE"))
+    var readFile: String?
+
+    @Option(name: .customShort("i"), help: ArgumentHelp("Capture live on INTERFACE (any for all).", valueName: "INTERFACE"))
+    var interface: String?
+
+    @Option(name: .customShort("w"), help: ArgumentHelp("Write the captured packets to FILE as pcap (complete after Ctrl-C/SIGTERM); packets are not printed.", valueName: "FILE"))
+    var writeFile: String?
+
+    @Option(name: .customShort("c"), help: ArgumentHelp("Stop after COUNT packets.", valueName: "COUNT"))
+    var count: Int?
+
+    @Option(name: .customShort("s"), help: ArgumentHelp("Snapshot length for live capture, bytes (default 262144).", valueName: "SNAPLEN"))
+    var snaplen: Int32 = 262_144
+
+    @Flag(name: .customShort("q"), help: "Print the diagnosis only, not the packets.")
+    var quiet = false
+
+    @Flag(name: .customLong("json"), help: "One JSON object per packet (Wireshark field names), then one per finding, then a summary.")
+    var json = false
+
+    @Flag(name: .customLong("number"), help: "Print the frame number before each packet (tcpdump -#).")
+    var number = false
+
+    @Flag(name: .customShort("t"), help: "Timestamps: -t none, -tt epoch, -ttt delta, -tttt date, -ttttt since first.")
+    var timestampLevel: Int
+
+    @Flag(name: .customLong("nano"), help: "Print timestamps with nanoseconds.")
+    var nano = false
+
+    @Flag(name: .customShort("S"), help: "Print absolute TCP sequence numbers.")
+    var absoluteSeq = false
+
+    @Flag(name: .customShort("n"), help: "Accepted for tcpdump compatibility; knetcap never resolves names.")
+    var noResolve: Int
+
+    @Flag(name: .customShort("p"), help: "Do not put the interface into promiscuous mode.")
+    var noPromiscuous = false
+
+    @Argument(help: ArgumentHelp("BPF capture filter (tcpdump syntax), e.g. udp port 53.", valueName: "expression"))
+    var expression: [String] = []
+
+    func validate() throws {
+        if readFile != nil && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
+        if readFile == nil && interface == nil { throw ValidationError("nothing to read: give -r FILE or -i INTERFACE (e.g. -i any)") }
+        if let c = count, c <= 0 { throw ValidationError("-c takes a positive packet count, not \(c)") }
+        if snaplen <= 0 { throw ValidationError("-s takes a positive snapshot length in bytes") }
+        if timestampLevel > 5 { throw ValidationError("-t may be given at most five times") }
+        if let f = expression.first, f.hasPrefix("-") { throw ValidationError("unknown option '\(f)'") }
+    }
+
+    var timestampStyle: TimestampStyle {
+        switch timestampLevel {
+        case 0: return .timeOfDay
+        case 1: return .none
+        case 2: return .epoch
+        case 3: return .deltaPrevious
+        case 4: return .dateTime
+        default: return .deltaFirst
+        }
+    }
+
+    mutating func run() throws {
+        do {
+            try capture()
+        } catch let f as Fatal {
+            fail(f.code, f.message)
+        } catch let e as CaptureError {
+            fail(Exit(e), e.message)
+        }
+    }
+
+    func capture() throws {
+        let source: PcapSource
+        if let path = readFile {
+            source = try PcapSource.openFile(path)
+        } else {
+            source = try PcapSource.openLive(interface ?? "any", snaplen: snaplen, promiscuous: !noPromiscuous,
+                                             immediate: writeFile == nil)
+        }
+        let link = LinkType(rawValue: source.linkType)
+        guard link.isSupported else {
+            throw Fatal(.unsupportedLinkType, "\(readFile ?? interface ?? "input"): link type \(PcapSource.linkTypeName(source.linkType)) is not supported (knetcap reads Ethernet, Linux SLL/SLL2, RAW, IPv4/IPv6 and NULL/LOOP)")
+        }
+        let filter = expression.joined(separator: " ")
+        if !filter.isEmpty { try source.setFilter(filter) }
+        let writer = try writeFile.map { p throws(CaptureError) in try PcapWriter(source: source, path: p) }
+
+        PcapSource.installStopHandler()
+        signal(SIGPIPE, SIG_IGN)
+        if source.isLive {
+            let what = writeFile.map { "writing to \($0)" } ?? "printing"
+            FileHandle.standardError.write(Data("knetcap: listening on \(interface ?? "any"), link-type \(PcapSource.linkTypeName(source.linkType)), snapshot length \(source.snapshotLength) bytes, \(what)\n".utf8))
+        }
+
+        var out = StdoutSink()
+        let live = source.isLive
+        let json = self.json
+        let printPackets = !quiet && writer == nil
+        var printer = PacketLinePrinter(timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
+                                        absoluteSequence: absoluteSeq, utcOffset: localUTCOffset)
+        var diagnosis = Diagnosis()
+        if live {
+            diagnosis.onFinding = { f in
+                let line = json ? jsonLine(FindingLine(finding: f)) : "knetcap: \(f.severity.rawValue) \(f.kind): \(f.summary)"
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            }
+        }
+        let dissector = Dissector(linkType: link)
+        let limit = count ?? Int.max
+        var n = 0
+        var first: Timestamp?
+
+        let end = source.forEach { raw in
+            n += 1
+            let ts = Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds)
+            if first == nil { first = ts }
+            let p = dissector.dissect(ByteView(raw.bytes), number: n, timestamp: ts, originalLength: raw.originalLength)
+            diagnosis.observe(p)
+            writer?.write(raw)
+            if printPackets {
+                if json {
+                    var c = JSONFieldCollector()
+                    p.visitFields(&c)
+                    out.line(orderedJSON(c))
+                } else {
+                    printer.write(p, to: &out.buffer)
+                }
+                if live { out.flush() } else { out.flushIfFull() }
+            }
+            return n < limit
+        }
+        writer?.close()
+        out.flush()
+        diagnosis.finish()
+
+        if json {
+            for f in diagnosis.findings { out.line(jsonLine(FindingLine(finding: f))) }
+            var counts: [String: Int] = [:]
+            for f in diagnosis.findings { counts[f.kind, default: 0] += 1 }
+            let span = (diagnosis.lastTimestamp.flatMap { l in first.map { l - $0 } }) ?? 0
+            out.line(jsonLine(SummaryLine(summary: .init(packets: n, findings: counts, capture_seconds: span))))
+        } else {
+            writeReport(diagnosis, firstTime: first, to: &out, utcOffset: localUTCOffset)
+        }
+        out.flush()
+
+        if let s = source.statistics() {
+            let msg = "\(n) packets captured\n\(s.received) packets received by filter\n\(s.dropped) packets dropped by kernel\n"
+                + (s.interfaceDropped > 0 ? "\(s.interfaceDropped) packets dropped by interface\n" : "")
+            FileHandle.standardError.write(Data(msg.utf8))
+        }
+        if case .failed(let msg) = end {
+            throw Fatal(.readFailed, "\(readFile ?? interface ?? "input"): read failed after \(n) packets: \(msg)")
+        }
+    }
+}
+
+/// Prints `knetcap: MESSAGE` on stderr and exits with `code`.
+func fail(_ code: Exit, _ message: String) -> Never {
+    FileHandle.standardError.write(Data("knetcap: \(message)\n".utf8))
+    Foundation.exit(code.rawValue)
+}
+
+extension Knetcap {
+    /// Parses arguments; usage errors get one line and exit status 2 (not ArgumentParser's 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)  // --help, --version
+            }
+            if let f = error as? Fatal { fail(f.code, f.message) }
+            if let e = error as? CaptureError { fail(Exit(e), e.message) }
+            let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "bad arguments"
+            fail(.usage, "\(text.replacingOccurrences(of: "Error: ", with: "")) (see knetcap --help)")
+        }
+    }
+}
