@@ -31,9 +31,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test-only helpers: locate shared captures, read them through libpcap, run peers.
+        .target(name: "KnetcapTestSupport", dependencies: ["KnetcapDissect", "KnetcapCapture"],
+                path: "Tests/KnetcapTestSupport"),
         .testTarget(name: "KnetcapWireTests", dependencies: ["KnetcapWire"]),
-        .testTarget(name: "KnetcapDissectTests", dependencies: ["KnetcapDissect", "KnetcapCapture"]),
-        .testTarget(name: "KnetcapAnalysisTests", dependencies: ["KnetcapAnalysis", "KnetcapDissect", "KnetcapCapture"]),
+        .testTarget(name: "KnetcapDissectTests", dependencies: ["KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
+        .testTarget(name: "KnetcapAnalysisTests", dependencies: ["KnetcapAnalysis", "KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapCLITests", dependencies: []),
     ]
 )

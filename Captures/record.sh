@@ -311,12 +311,12 @@ EOF
 # A?, A reply, AAAA?, AAAA reply.
 check_timeout_capture() {  # $1 = pcap
     [[ $HAVE_TCPDUMP == 1 ]] || { log "tcpdump missing: not verifying $1"; return 0; }
-    tcpdump -nn -r "$1" 2>/dev/null | awk '
+    tcpdump -nn -r "$1" udp port 53 2>/dev/null | awk '
         { sub(/:$/, "", $5); split($3, s, "."); split($5, d, "."); port[NR] = (s[5] == "53") ? d[5] : s[5]
           split($1, t, ":"); ts[NR] = t[1] * 3600 + t[2] * 60 + t[3]
           id[NR] = $6 + 0; q[NR] = ($0 ~ / A+\? /); aaaa[NR] = ($0 ~ /AAAA/) }
         END {
-            if (NR != 7) fail("expected 7 packets, got " NR)
+            if (NR != 7) fail("expected 7 DNS packets, got " NR)
             if (!(q[1] && q[2] && !aaaa[1] && aaaa[2])) fail("capture does not start with A? then AAAA?")
             for (i = 2; i <= 7; i++) if (port[i] != port[1]) fail("client port changes")
             if (q[3] || id[3] != id[1] || aaaa[3]) fail("packet 3 is not the A reply")
@@ -330,6 +330,7 @@ check_timeout_capture() {  # $1 = pcap
 }
 
 setup
+sleep 2   # let link-up chatter (IPv6 MLD reports) pass before capturing
 warm_up
 record_healthy
 warm_up   # refresh neighbour entries; must happen before the fault rule exists

@@ -154,23 +154,48 @@ public final class PcapSource {
         var hdr: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
         let nano = nanoPrecision
+        let live = isLive
         while true {
-            if knetcap_stop_was_requested() != 0 { return .interrupted }
+            if knetcap_stop_was_requested() != 0 { drain(body); return .interrupted }
             let rc = pcap_next_ex(handle, &hdr, &data)
             if rc == 1, let h = hdr, let d = data {
                 let caplen = Int(h.pointee.caplen)
                 let sub = Int32(truncatingIfNeeded: h.pointee.ts.tv_usec)
-                let p = RawPacket(seconds: Int64(h.pointee.ts.tv_sec), nanoseconds: nano ? sub : sub &* 1000,
+                var sec = Int64(h.pointee.ts.tv_sec)
+                // Classic pcap stores seconds as an unsigned 32-bit value; libpcap 1.10 hands
+                // them over sign-extended, so 2038-2106 would read as 1901-1969.
+                if !live && sec < 0 && sec >= -(1 << 31) { sec += 1 << 32 }
+                let p = RawPacket(seconds: sec, nanoseconds: nano ? sub : sub &* 1000,
                                   capturedLength: caplen, originalLength: Int(h.pointee.len),
                                   bytes: UnsafeRawBufferPointer(start: d, count: caplen), header: UnsafePointer(h))
                 if !body(p) { return .stoppedByCaller }
             } else if rc == 0 {
                 continue  // live read timeout
             } else if rc == PCAP_ERROR_BREAK {
-                return knetcap_stop_was_requested() != 0 ? .interrupted : .endOfFile
+                if knetcap_stop_was_requested() != 0 { drain(body); return .interrupted }
+                return .endOfFile
             } else {
                 return .failed(String(cString: pcap_geterr(handle)))
             }
+        }
+    }
+
+    /// After a stop request on a live handle, delivers the packets the kernel already holds
+    /// (non-blocking), so Ctrl-C does not lose what was captured. At most 1,000,000 packets.
+    private func drain(_ body: (RawPacket) -> Bool) {
+        guard isLive else { return }
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard pcap_setnonblock(handle, 1, &errbuf) == 0 else { return }
+        var hdr: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        for _ in 0..<1_000_000 {
+            guard pcap_next_ex(handle, &hdr, &data) == 1, let h = hdr, let d = data else { return }
+            let caplen = Int(h.pointee.caplen)
+            let sub = Int32(truncatingIfNeeded: h.pointee.ts.tv_usec)
+            let p = RawPacket(seconds: Int64(h.pointee.ts.tv_sec), nanoseconds: nanoPrecision ? sub : sub &* 1000,
+                              capturedLength: caplen, originalLength: Int(h.pointee.len),
+                              bytes: UnsafeRawBufferPointer(start: d, count: caplen), header: UnsafePointer(h))
+            if !body(p) { return }
         }
     }
 

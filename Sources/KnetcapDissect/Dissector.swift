@@ -2,8 +2,8 @@ import KnetcapWire
 
 /// Link type → layer chain → `Packet`.
 ///
-/// Ethernet (with 802.1Q/802.1ad tags), Linux SLL and SLL2, RAW, IPV4/IPV6 and NULL/LOOP link
-/// headers; IPv4 and IPv6 (extension headers); ICMP/ICMPv6; TCP; UDP; DNS on port 53, mDNS
+/// Ethernet (with 802.1Q/802.1ad tags), Linux SLL and SLL2, RAW, IPV4/IPV6, NULL/LOOP and NFLOG
+/// link headers; IPv4 and IPv6 (extension headers); ICMP/ICMPv6; TCP; UDP; DNS on port 53, mDNS
 /// (5353) and LLMNR (5355), over UDP and TCP. The dissector is stateless and never throws:
 /// a layer that does not fit sets `Packet.stop` and keeps every outer layer.
 public struct Dissector: Sendable {
@@ -40,6 +40,11 @@ public struct Dissector: Sendable {
                 let n = try NullLoopbackView(bytes, networkOrder: linkType == .loop)
                 p.etherType = n.isIPv4 ? .ipv4 : (n.isIPv6 ? .ipv6 : EtherType(rawValue: 0))
                 net = n.payload
+            case .nflog:
+                let n = try NFLOGView(bytes)
+                guard let payload = n.payload else { return p }
+                p.etherType = n.isIPv4 ? .ipv4 : (n.isIPv6 ? .ipv6 : EtherType(rawValue: 0))
+                net = payload
             default:
                 return p
             }
@@ -55,6 +60,7 @@ public struct Dissector: Sendable {
         case EtherType.ipv4?:
             let ip = try IPv4View(net)
             p.ipv4 = ip
+            if net.count < ip.headerLength { throw WireError("ip", .truncated, need: ip.headerLength, have: net.count) }
             if ip.fragmentOffset != 0 { return }  // not the first fragment: no transport header
             try dissectTransport(&p, ip.proto, ip.payload, ipTruncated: ip.isTruncated)
         case EtherType.ipv6?:

@@ -15,11 +15,12 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let ipv4 = Self(rawValue: 228)        // DLT_IPV4
     public static let ipv6 = Self(rawValue: 229)        // DLT_IPV6
     public static let linuxSLL2 = Self(rawValue: 276)   // DLT_LINUX_SLL2
+    public static let nflog = Self(rawValue: 239)       // DLT_NFLOG
 
     /// Whether knetcap dissects this link type.
     public var isSupported: Bool {
         switch self {
-        case .null, .ethernet, .raw, .rawOpenBSD, .rawLinktype, .loop, .linuxSLL, .ipv4, .ipv6, .linuxSLL2: return true
+        case .null, .ethernet, .raw, .rawOpenBSD, .rawLinktype, .loop, .linuxSLL, .ipv4, .ipv6, .linuxSLL2, .nflog: return true
         default: return false
         }
     }
@@ -34,6 +35,7 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
         case .ipv4: return "IPV4"
         case .ipv6: return "IPV6"
         case .linuxSLL2: return "LINUX_SLL2"
+        case .nflog: return "NFLOG"
         default: return "DLT \(rawValue)"
         }
     }

@@ -81,9 +81,13 @@ public struct PacketLinePrinter {
             }
             writeClock(sod, t.nanoseconds, to: &out)
         case .deltaPrevious, .deltaFirst:
+            // tcpdump: a sign column (space or `-`), and in microsecond mode the delta of the
+            // microsecond-truncated times.
             let base = (timestampStyle == .deltaPrevious ? previous : first) ?? t
-            var ns = (t.seconds - base.seconds) * 1_000_000_000 + Int64(t.nanoseconds) - Int64(base.nanoseconds)
-            if ns < 0 { out.append("-"); ns = -ns }
+            let unit: Int64 = nanoseconds ? 1 : 1000
+            var ns = ((t.seconds - base.seconds) * 1_000_000_000 + Int64(t.nanoseconds / Int32(unit) * Int32(unit))
+                - Int64(base.nanoseconds / Int32(unit) * Int32(unit)))
+            if ns < 0 { out.append("-"); ns = -ns } else { out.append(" ") }
             writeClock(ns / 1_000_000_000, Int32(ns % 1_000_000_000), to: &out)
         }
         out.append(" ")
@@ -189,6 +193,11 @@ public struct PacketLinePrinter {
         } else if let i = p.icmp {
             out.append(src); out.append(" > "); out.append(dst); out.append(": ")
             i.summary(into: &out, length: ipPayloadLength)
+        } else if proto == .tcp || proto == .udp, let ports = p.ipv4?.payload ?? p.ipv6?.payload,
+                  let sp = ports.u16(at: 0), let dp = ports.u16(at: 2) {
+            // Transport header cut short: the ports were captured, as tcpdump shows them.
+            writeEndpoints(src, sp, dst, dp, to: &out)
+            writeStop(p, to: &out, fallback: "")
         } else {
             out.append(src); out.append(" > "); out.append(dst); out.append(": ")
             switch p.stop {

@@ -257,7 +257,10 @@ public struct DNSView {
         out.append(decimal: id)
         writeOpcode(to: &out)
         if isResponse {
-            rcode.writeTcpdump(to: &out)
+            // RFC 6891 §6.1.3: the OPT record's TTL holds the upper 8 bits of a 12-bit RCODE.
+            var rc = rcode
+            if additionalCount > 0, let o = opt { rc = DNSRCode(rawValue: UInt16(o.extendedRCode) << 4 | rc.rawValue) }
+            rc.writeTcpdump(to: &out)
             if authoritative { out.append("*") }
             if !recursionAvailable { out.append("-") }
             if truncatedFlag { out.append("|") }
@@ -416,6 +419,14 @@ public struct DNSRCode: RawRepresentable, Hashable, Sendable {
         case 8: out.append(" NXRRSet")
         case 9: out.append(" NotAuth")
         case 10: out.append(" NotZone")
+        case 16: out.append(" BadVers")
+        case 17: out.append(" BadKey")
+        case 18: out.append(" BadTime")
+        case 19: out.append(" BadMode")
+        case 20: out.append(" BadName")
+        case 21: out.append(" BadAlg")
+        case 22: out.append(" BadTrunc")
+        case 23: out.append(" BadCookie")
         default: out.append(" Resp"); out.append(decimal: rawValue)
         }
     }

@@ -1,6 +1,8 @@
 /// IPv4 header (RFC 791 §3.1).
 ///
-/// Validated at init: version 4, IHL ≥ 5 and the header (IHL × 4 bytes) captured.
+/// Validated at init: version 4, IHL ≥ 5 and the 20-byte fixed header captured. When the
+/// options were cut by the snaplen the fixed fields stay readable, `payload` is empty and
+/// `isTruncated` is set.
 /// `payload` ends at min(total length, captured bytes); `isTruncated` is true when the capture
 /// holds fewer bytes than the total length says (a snaplen cut), and frames padded past the
 /// total length (Ethernet trailers) are trimmed.
@@ -21,7 +23,6 @@ public struct IPv4View {
         guard vihl >> 4 == 4 else { throw WireError("ip", .malformed, need: 4, have: Int(vihl >> 4), reason: "version") }
         let hl = Int(vihl & 0x0f) * 4
         guard hl >= 20 else { throw WireError("ip", .malformed, need: 20, have: hl, reason: "header length") }
-        guard bytes.count >= hl else { throw WireError("ip", .truncated, need: hl, have: bytes.count) }
         var total = Int(bytes.be16(2))
         // TSO/GSO captures carry total length 0; take what was captured (tcpdump does likewise).
         if total == 0 { total = bytes.count }
@@ -29,8 +30,8 @@ public struct IPv4View {
         self.bytes = bytes
         headerLength = hl
         totalLength = total
-        isTruncated = bytes.count < total
-        payload = bytes.slice(from: hl, length: total - hl)
+        isTruncated = bytes.count < total || bytes.count < hl
+        payload = bytes.count < hl ? bytes.slice(from: bytes.count, length: 0) : bytes.slice(from: hl, length: total - hl)
     }
 
     public var tos: UInt8 { bytes.b(1) }
@@ -48,5 +49,5 @@ public struct IPv4View {
     public var source: IPAddress { IPAddress(v4: bytes.be32(12)) }
     public var destination: IPAddress { IPAddress(v4: bytes.be32(16)) }
     /// Options bytes (IHL×4 − 20), possibly empty.
-    public var options: ByteView { bytes.slice(from: 20, length: headerLength - 20) }
+    public var options: ByteView { bytes.slice(from: 20, length: min(headerLength, bytes.count) - 20) }
 }

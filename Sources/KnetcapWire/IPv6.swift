@@ -8,6 +8,7 @@
 public struct IPv6View {
     public static let maxExtensionHeaders = 16
     public let bytes: ByteView
+    /// Payload length in bytes (the Jumbo Payload option's value for jumbograms).
     public let payloadLength: Int
     public let upperProtocol: IPProtocol
     /// Offset (from the start of the IPv6 header) of the upper-layer header.
@@ -29,10 +30,24 @@ public struct IPv6View {
             throw WireError("ip6", .malformed, need: 6, have: Int(bytes.b(0) >> 4), reason: "version")
         }
         self.bytes = bytes
-        let plen = Int(bytes.be16(4))
+        var plen = Int(bytes.be16(4))
+        // Jumbograms (RFC 2675) carry payload length 0 and a Jumbo Payload option (type 0xC2)
+        // in the Hop-by-Hop header; without one (BIG TCP captures) take what was captured.
+        if plen == 0 {
+            plen = bytes.count - 40
+            if bytes.b(6) == 0, let hlen = bytes.u8(at: 41) {
+                var o = 42
+                let hend = 40 + (Int(hlen) + 1) * 8
+                while o < hend, let t = bytes.u8(at: o) {
+                    if t == 0 { o += 1; continue }
+                    guard let l = bytes.u8(at: o + 1) else { break }
+                    if t == 0xC2, l == 4, let j = bytes.u32(at: o + 2) { plen = Int(j); break }
+                    o += 2 + Int(l)
+                }
+            }
+        }
         payloadLength = plen
-        // Jumbograms (RFC 2675) carry payload length 0: take what was captured.
-        let datagramEnd = plen == 0 ? bytes.count : 40 + plen
+        let datagramEnd = 40 + plen
         end = min(datagramEnd, bytes.count)
         var truncated = bytes.count < datagramEnd
         var next = IPProtocol(rawValue: bytes.b(6))

@@ -73,3 +73,36 @@ public struct NullLoopbackView {
     public var isIPv6: Bool { family == 10 || family == 24 || family == 28 || family == 30 }
     public var payload: ByteView { bytes.suffix(from: 4) }
 }
+
+/// Linux NFLOG (LINKTYPE_NFLOG 239), written by iptables/nftables `log group N` captures
+/// (`tcpdump -i nflog:N`): a 4-byte header (address family, version, resource id) then TLVs
+/// whose length and type are in host byte order (libpcap swaps them on read), each padded to
+/// 4 bytes. TLV type 9 (NFULA_PAYLOAD) carries the IP packet.
+/// (tcpdump.org/linktypes/LINKTYPE_NFLOG.html)
+public struct NFLOGView {
+    public static let payloadType: UInt16 = 9
+    public let family: UInt8
+    /// The packet inside NFULA_PAYLOAD, or `nil` when there is none.
+    public let payload: ByteView?
+
+    /// - Throws: `WireError` truncated when the 4-byte header does not fit.
+    public init(_ bytes: ByteView) throws(WireError) {
+        guard bytes.count >= 4 else { throw WireError("nflog", .truncated, need: 4, have: bytes.count) }
+        family = bytes.b(0)
+        var o = 4
+        var found: ByteView? = nil
+        while o + 4 <= bytes.count {
+            let len = Int(UInt16(bytes.b(o)) | UInt16(bytes.b(o + 1)) << 8)
+            let type = UInt16(bytes.b(o + 2)) | UInt16(bytes.b(o + 3)) << 8
+            guard len >= 4 else { break }  // a zero length would never advance
+            if type & 0x7fff == Self.payloadType {
+                found = bytes.slice(from: o + 4, length: len - 4)
+                break
+            }
+            o += (len + 3) & ~3
+        }
+        payload = found
+    }
+    public var isIPv4: Bool { family == 2 }
+    public var isIPv6: Bool { family == 10 }
+}

@@ -102,11 +102,11 @@ struct Knetcap: ParsableCommand {
             source = try PcapSource.openFile(path)
         } else {
             source = try PcapSource.openLive(interface ?? "any", snaplen: snaplen, promiscuous: !noPromiscuous,
-                                             immediate: writeFile == nil)
+                                             immediate: true)
         }
         let link = LinkType(rawValue: source.linkType)
         guard link.isSupported else {
-            throw Fatal(.unsupportedLinkType, "\(readFile ?? interface ?? "input"): link type \(PcapSource.linkTypeName(source.linkType)) is not supported (knetcap reads Ethernet, Linux SLL/SLL2, RAW, IPv4/IPv6 and NULL/LOOP)")
+            throw Fatal(.unsupportedLinkType, "\(readFile ?? interface ?? "input"): link type \(PcapSource.linkTypeName(source.linkType)) is not supported (knetcap reads Ethernet, Linux SLL/SLL2, RAW, IPv4/IPv6, NULL/LOOP and NFLOG)")
         }
         let filter = expression.joined(separator: " ")
         if !filter.isEmpty { try source.setFilter(filter) }
@@ -166,7 +166,7 @@ struct Knetcap: ParsableCommand {
             for f in diagnosis.findings { counts[f.kind, default: 0] += 1 }
             let span = (diagnosis.lastTimestamp.flatMap { l in first.map { l - $0 } }) ?? 0
             out.line(jsonLine(SummaryLine(summary: .init(packets: n, findings: counts, capture_seconds: span))))
-        } else {
+        } else if n > 0 || end == .endOfFile || end == .interrupted || end == .stoppedByCaller {
             writeReport(diagnosis, firstTime: first, to: &out, utcOffset: localUTCOffset)
         }
         out.flush()
@@ -177,6 +177,9 @@ struct Knetcap: ParsableCommand {
             FileHandle.standardError.write(Data(msg.utf8))
         }
         if case .failed(let msg) = end {
+            if msg.contains("different from the type of the first interface") || msg.contains("snapshot length") {
+                throw Fatal(.unsupportedLinkType, "\(readFile ?? "input"): stopped after \(n) packets: \(msg) (libpcap \(PcapSource.libraryVersion.split(separator: " ").dropFirst(2).first ?? "") cannot read pcapng files whose interfaces differ in link type or snapshot length; tshark can)")
+            }
             throw Fatal(.readFailed, "\(readFile ?? interface ?? "input"): read failed after \(n) packets: \(msg)")
         }
     }
