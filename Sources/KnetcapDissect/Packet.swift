@@ -125,6 +125,7 @@ public struct Packet {
     /// The packet was cut by the snaplen somewhere (never a network fault).
     public var isTruncated: Bool {
         if case .truncated = stop { return true }
+        if capturedLength < originalLength && (ipv4?.lengthFromCapture ?? ipv6?.lengthFromCapture ?? false) { return true }
         return capturedLength < originalLength && (ipv4?.isTruncated ?? ipv6?.isTruncated ?? true)
     }
 }

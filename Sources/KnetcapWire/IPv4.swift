@@ -14,6 +14,9 @@ public struct IPv4View {
     public let payload: ByteView
     /// Fewer bytes were captured than `totalLength` says.
     public let isTruncated: Bool
+    /// The total length field was 0 (TSO/GSO capture): the datagram runs to the end of the
+    /// captured bytes, so only the frame's original length tells whether it was cut.
+    public let lengthFromCapture: Bool
 
     /// - Throws: `WireError` truncated (fewer than 20 / IHL×4 bytes captured) or malformed
     ///   (version ≠ 4, IHL < 5, total length < header length).
@@ -25,6 +28,7 @@ public struct IPv4View {
         guard hl >= 20 else { throw WireError("ip", .malformed, need: 20, have: hl, reason: "header length") }
         var total = Int(bytes.be16(2))
         // TSO/GSO captures carry total length 0; take what was captured (tcpdump does likewise).
+        lengthFromCapture = total == 0
         if total == 0 { total = bytes.count }
         guard total >= hl else { throw WireError("ip", .malformed, need: hl, have: total, reason: "total length") }
         self.bytes = bytes

@@ -13,6 +13,9 @@ public struct IPv6View {
     public let upperProtocol: IPProtocol
     /// Offset (from the start of the IPv6 header) of the upper-layer header.
     public let upperOffset: Int
+    /// Payload length 0 with no Jumbo option (BIG TCP capture): the datagram runs to the end
+    /// of the captured bytes.
+    public let lengthFromCapture: Bool
     /// Fragment header values when present.
     public let fragmentOffset: Int
     public let moreFragments: Bool
@@ -33,20 +36,23 @@ public struct IPv6View {
         var plen = Int(bytes.be16(4))
         // Jumbograms (RFC 2675) carry payload length 0 and a Jumbo Payload option (type 0xC2)
         // in the Hop-by-Hop header; without one (BIG TCP captures) take what was captured.
+        var fromCapture = false
         if plen == 0 {
             plen = bytes.count - 40
+            fromCapture = true
             if bytes.b(6) == 0, let hlen = bytes.u8(at: 41) {
                 var o = 42
                 let hend = 40 + (Int(hlen) + 1) * 8
                 while o < hend, let t = bytes.u8(at: o) {
                     if t == 0 { o += 1; continue }
                     guard let l = bytes.u8(at: o + 1) else { break }
-                    if t == 0xC2, l == 4, let j = bytes.u32(at: o + 2) { plen = Int(j); break }
+                    if t == 0xC2, l == 4, let j = bytes.u32(at: o + 2) { plen = Int(j); fromCapture = false; break }
                     o += 2 + Int(l)
                 }
             }
         }
         payloadLength = plen
+        lengthFromCapture = fromCapture
         let datagramEnd = 40 + plen
         end = min(datagramEnd, bytes.count)
         var truncated = bytes.count < datagramEnd

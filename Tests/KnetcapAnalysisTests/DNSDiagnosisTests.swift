@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import KnetcapWire
+import KnetcapDissect
+import KnetcapAnalysis
+import KnetcapCapture
+import KnetcapTestSupport
+
+/// Runs the whole diagnosis over a capture file, as `knetcap -q -r` does.
+func diagnose(_ url: URL) throws -> [Finding] {
+    var d = Diagnosis()
+    try readCapture(url) { p, _ in d.observe(p) }
+    d.finish()
+    return d.findings
+}
+
+@Suite struct ShippedCaptureDiagnosisTests {
+    /// Recorded by Captures/record.sh: real glibc `getent ahosts` in one namespace, dnsmasq in
+    /// another, an nftables rule dropping the first AAAA reply.
+    @Test func glibcTimeoutIsNamedConntrackRace() throws {
+        let findings = try diagnose(Fixtures.shipped.appendingPathComponent("dns-timeout-glibc.pcap"))
+        #expect(findings.count == 1)
+        let f = try #require(findings.first)
+        #expect(f.kind == "dns.conntrack-race")
+        #expect(f.confidence.level == .high)
+        #expect(f.client?.hasPrefix("10.53.0.2:") == true)
+        #expect(f.server == "10.53.0.1:53")
+        #expect(f.summary.contains("AAAA api.knetcap.test"))
+        let gap = try #require(f.measurements["retransmit_gap_s"])
+        #expect(gap > 4.9 && gap < 5.2, "glibc retries after its 5 s timeout; measured \(gap)")
+        // Frames: 1 A, 2 AAAA, 3 A answered, then the AAAA retransmission and its answer.
+        #expect(f.evidence.map(\.frame).prefix(3) == [1, 2, 3])
+        #expect(f.evidence.count == 5)
+        #expect(f.fix.contains { $0.contains("single-request-reopen") })
+        #expect(f.fix.contains { $0.contains("NodeLocal DNSCache") })
+    }
+
+    @Test func healthyCaptureHasNoFinding() throws {
+        #expect(try diagnose(Fixtures.shipped.appendingPathComponent("dns-healthy.pcap")).isEmpty)
+    }
+
+    /// Captures written by others carry no DNS timeout of the race shape; where a DNS query is
+    /// never answered the finding must be `dns.timeout`, never the race. mDNS/LLMNR multicast
+    /// queries are not DNS timeouts.
+    @Test(arguments: Fixtures.captures(in: Fixtures.publicCaptures))
+    func publicCapturesHaveNoRace(_ url: URL) throws {
+        guard let findings = try? diagnose(url) else { return }
+        #expect(!findings.contains { $0.kind == "dns.conntrack-race" }, "\(url.lastPathComponent)")
+        for f in findings { #expect(!f.server!.hasPrefix("224.") && !f.server!.hasPrefix("ff02:"), "\(f.summary)") }
+    }
+}
+
+/// The diagnosis against `../shared/bench/gen_pcap.py` ground truth: every injected DNS fault
+/// (one of a parallel A/AAAA pair unanswered, re-sent after exactly 5 s) is one
+/// `dns.conntrack-race` finding with the truth's client, port, id and times; nothing else is a
+/// DNS timeout. Several seeds and all three link types.
+@Suite struct GeneratedTrafficDiagnosisTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let seed: Int, linktype: String, packets: Int
+        var description: String { "seed \(seed) \(linktype) \(packets) packets" }
+    }
+
+    static let cases = [Case(seed: 1, linktype: "en10mb", packets: 60_000), Case(seed: 2, linktype: "sll", packets: 40_000),
+                        Case(seed: 3, linktype: "sll2", packets: 40_000), Case(seed: 7, linktype: "en10mb", packets: 20_000)]
+
+    @Test(arguments: cases)
+    func countsEqualTruth(_ c: Case) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-gen-\(getpid())-\(c.seed)-\(c.linktype)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let out = dir.appendingPathComponent("s\(c.seed)-\(c.linktype).pcap")
+        let gen = Fixtures.shared.appendingPathComponent("bench/gen_pcap.py").path
+        let r = try #require(Fixtures.run("python3", [gen, out.path, "--packets", String(c.packets), "--seed", String(c.seed),
+                                                      "--linktype", c.linktype]))
+        #expect(r.0 == 0, "gen_pcap.py failed: \(r.2)")
+        let truthData = try Data(contentsOf: URL(fileURLWithPath: out.path + ".truth.json"))
+        let truth = try #require(JSONSerialization.jsonObject(with: truthData) as? [String: Any])
+        let counts = try #require(truth["fault_counts"] as? [String: Int])
+        let expected = try #require(counts["dns_timeout"])
+        let faults = (truth["faults"] as? [String: [[String: Any]]]) ?? [:]
+
+        let findings = try diagnose(out)
+        let races = findings.filter { $0.kind == "dns.conntrack-race" }
+        #expect(races.count == expected, "\(c): truth \(expected) dns_timeout")
+        #expect(!findings.contains { $0.kind == "dns.timeout" }, "\(c): no lone timeouts are injected")
+        #expect(expected > 0, "\(c): the generator injected no DNS fault; pick another seed")
+
+        // Evidence: each truth instance is matched by client:sport, id and 5.0 s gap.
+        let dnsFaults = faults["dns_timeout"] ?? []
+        #expect(dnsFaults.count == expected)
+        for t in dnsFaults {
+            let client = "\(t["client"] ?? ""):\(t["sport"] ?? "")"
+            let id = t["id"] as? Int ?? -1
+            let match = races.first { $0.client == client && $0.summary.contains("(id \(id))") }
+            #expect(match != nil, "\(c): no finding for \(client) id \(id)")
+            if let m = match { #expect(abs((m.measurements["retransmit_gap_s"] ?? 0) - 5.0) < 0.001) }
+        }
+        try? FileManager.default.removeItem(at: dir)
+    }
+}

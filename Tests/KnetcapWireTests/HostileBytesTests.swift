@@ -1,0 +1,120 @@
+import Testing
+import KnetcapWire
+
+/// Hostile DNS and TCP bytes: compression loops, forward pointers, oversized names, zero-length
+/// options. Each must be rejected or bounded, never trap or hang (DESIGN.md, example 2).
+@Suite struct HostileBytesTests {
+    func withView<R>(_ b: [UInt8], _ body: (ByteView) -> R) -> R {
+        b.withUnsafeBytes { body(ByteView($0)) }
+    }
+
+    /// A DNS header with one question, then `tail`.
+    func dns(_ tail: [UInt8]) -> [UInt8] { [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0] + tail }
+
+    @Test func pointerToItselfIsRejected() {
+        // Name at offset 12 is a pointer to offset 12.
+        withView(dns([0xc0, 12, 0, 1, 0, 1])) { v in
+            let d = try! DNSView(v)
+            #expect(d.walkName(at: 12) == nil)
+            #expect(d.firstQuestion == nil)
+            var t = TextBuffer()
+            d.summary(into: &t, length: v.count)
+            #expect(t.string == "4660+ [|domain]")
+        }
+    }
+
+    @Test func forwardPointerIsRejected() {
+        withView(dns([0xc0, 14, 3, 0x61, 0x62, 0x63, 0])) { v in
+            #expect(try! DNSView(v).walkName(at: 12) == nil)
+        }
+    }
+
+    @Test func backwardPointerChainEnds() {
+        // "abc" at 12, then a pointer at 17 back to 12: valid, ends after the pointer.
+        withView(dns([3, 0x61, 0x62, 0x63, 0, 0xc0, 12])) { v in
+            let d = try! DNSView(v)
+            #expect(d.walkName(at: 17) == 19)
+            #expect(d.name(at: 17) == "abc")
+        }
+    }
+
+    @Test func nameLongerThan255IsRejected() {
+        var tail: [UInt8] = []
+        for _ in 0..<5 { tail += [63] + [UInt8](repeating: 0x61, count: 63) }
+        tail += [0, 0, 1, 0, 1]
+        withView(dns(tail)) { v in #expect(try! DNSView(v).walkName(at: 12) == nil) }
+    }
+
+    @Test func reservedLabelTypeIsRejected() {
+        withView(dns([0x41, 0x61, 0])) { v in #expect(try! DNSView(v).walkName(at: 12) == nil) }
+    }
+
+    @Test func labelPastTheEndIsRejected() {
+        withView(dns([10, 0x61])) { v in #expect(try! DNSView(v).walkName(at: 12) == nil) }
+    }
+
+    @Test func hugeRecordCountsAreBounded() {
+        // QDCOUNT 0, ANCOUNT 65535, then nothing: the walk stops at once.
+        let b: [UInt8] = [0, 1, 0x81, 0x80, 0, 0, 0xff, 0xff, 0, 0, 0, 0]
+        withView(b) { v in
+            let d = try! DNSView(v)
+            var n = 0
+            #expect(d.forEachRecord { _ in n += 1; return true } == false)
+            #expect(n == 0)
+        }
+    }
+
+    @Test func shortDNSIsTruncated() {
+        withView([1, 2, 3]) { v in
+            #expect(throws: WireError("dns", .truncated, need: 12, have: 3)) { try DNSView(v) }
+        }
+    }
+
+    @Test func zeroLengthTCPOptionStopsTheWalk() {
+        // 24-byte header (data offset 6): option kind 2 (MSS) with length 0.
+        var h = [UInt8](repeating: 0, count: 24)
+        h[12] = 6 << 4
+        h[20] = 2; h[21] = 0
+        withView(h) { v in
+            let t = try! TCPView(v)
+            #expect(t.optionList == [.malformed(kind: 2)])
+        }
+    }
+
+    @Test func tcpDataOffsetBelowFiveIsMalformed() {
+        var h = [UInt8](repeating: 0, count: 20)
+        h[12] = 4 << 4
+        withView(h) { v in
+            #expect(throws: WireError("tcp", .malformed, need: 20, have: 16)) { try TCPView(v) }
+        }
+    }
+
+    @Test func ipv4HeaderLengthBelowFiveIsMalformed() {
+        var h = [UInt8](repeating: 0, count: 20)
+        h[0] = 0x44
+        withView(h) { v in
+            #expect(throws: WireError("ip", .malformed, need: 20, have: 16)) { try IPv4View(v) }
+        }
+    }
+
+    @Test func ipv6ExtensionHeaderLoopIsBounded() {
+        // 40-byte header, next header 0 (hop-by-hop), then hop-by-hop headers that each say
+        // "next: hop-by-hop" forever: the walk stops after maxExtensionHeaders.
+        var b = [UInt8](repeating: 0, count: 40)
+        b[0] = 0x60
+        b[4] = 0x01; b[5] = 0x00  // payload length 256
+        for _ in 0..<32 { b += [0, 0, 0, 0, 0, 0, 0, 0] }
+        withView(b) { v in
+            let ip = try! IPv6View(v)
+            #expect(ip.upperProtocol == .hopByHop)
+            #expect(ip.upperOffset == 40 + 8 * IPv6View.maxExtensionHeaders)
+        }
+    }
+
+    @Test func ipv6AddressText() {
+        #expect(IPAddress(v6hi: 0x2001_0db8_0000_0000, lo: 1).description == "2001:db8::1")
+        #expect(IPAddress(v6hi: 0, lo: 0).description == "::")
+        #expect(IPAddress(v6hi: 0xfe80_0000_0000_0000, lo: 0x0217_f2ff_fed7_cf65).description == "fe80::217:f2ff:fed7:cf65")
+        #expect(IPAddress(v6hi: 0x2001_0db8_0000_0001, lo: 0x0000_0000_0001_0001).description == "2001:db8:0:1::1:1")
+    }
+}
