@@ -317,12 +317,16 @@ check_timeout_capture() {  # $1 = pcap
           id[NR] = $6 + 0; q[NR] = ($0 ~ / A+\? /); aaaa[NR] = ($0 ~ /AAAA/) }
         END {
             if (NR != 7) fail("expected 7 DNS packets, got " NR)
-            if (!(q[1] && q[2] && !aaaa[1] && aaaa[2])) fail("capture does not start with A? then AAAA?")
+            # sendmmsg puts A? and AAAA? on the wire back to back; when the server answers
+            # very fast the A reply can overtake the AAAA? (seen on 1 CPU): accept both orders.
+            if (!(q[1] && !aaaa[1])) fail("capture does not start with A?")
+            if (q[2] && aaaa[2] && !q[3] && id[3] == id[1]) { a6 = 2 }
+            else if (!q[2] && id[2] == id[1] && q[3] && aaaa[3]) { a6 = 3 }
+            else fail("packets 2-3 are not AAAA? and the A reply")
             for (i = 2; i <= 7; i++) if (port[i] != port[1]) fail("client port changes")
-            if (q[3] || id[3] != id[1] || aaaa[3]) fail("packet 3 is not the A reply")
             if (!(q[4] && id[4] == id[1])) fail("packet 4 is not the re-sent A query")
-            if (!(q[6] && id[6] == id[2] && !q[7] && id[7] == id[2])) fail("AAAA query not re-sent/answered")
-            gap = ts[4] - ts[2]
+            if (!(q[6] && id[6] == id[a6] && !q[7] && id[7] == id[a6])) fail("AAAA query not re-sent/answered")
+            gap = ts[4] - ts[a6]
             if (gap < 4.5 || gap > 6) fail(sprintf("timeout gap %.6f s", gap))
             printf "[record]   verified: timeout gap (AAAA? -> re-sent A?) %.6f s\n", gap > "/dev/stderr"
         }

@@ -3,6 +3,7 @@
 
 #include <pcap/pcap.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
@@ -27,7 +28,12 @@ static inline int knetcap_install_stop_handler(void) {
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGINT, &sa, NULL) != 0) return -1;
     if (sigaction(SIGTERM, &sa, NULL) != 0) return -1;
-    return 0;
+    /* A parent may have started us with these signals blocked (the mask is inherited). */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL) == 0 ? 0 : -1;
 }
 
 static inline void knetcap_set_active_handle(pcap_t *h) { knetcap_active_handle = h; }

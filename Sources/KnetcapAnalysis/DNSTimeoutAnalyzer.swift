@@ -56,10 +56,14 @@ public struct DNSTimeoutAnalyzer: Analyzer {
             let bType = ps.frame < first.frame ? t.qtype.name : (t.partnerType?.name ?? "?")
             ev.append(Evidence(frame: a.frame, time: a.time, note: "\(aType) query sent from \(client)"))
             ev.append(Evidence(frame: b.frame, time: b.time,
-                               note: "\(bType) query sent from the same socket \(fmt(gap * 1000, 3)) ms later"))
+                               note: "\(bType) query sent from the same socket \(fmt(gap * 1000, 3)) ms after the \(aType) query"))
             if let pa = t.partnerAnswered {
                 ev.append(Evidence(frame: pa.frame, time: pa.time,
                                    note: "\(t.partnerType?.name ?? "?") answered after \(fmt(pa.time - ps.time, 6)) s"))
+            }
+            if let pr = t.partnerResent {
+                ev.append(Evidence(frame: pr.frame, time: pr.time,
+                                   note: "\(t.partnerType?.name ?? "?") re-sent with its old id although answered (glibc falls back to one query at a time)"))
             }
         } else {
             ev.append(Evidence(frame: first.frame, time: first.time, note: "\(q) query sent from \(client) (id \(t.key.id))"))
@@ -106,11 +110,22 @@ public struct DNSTimeoutAnalyzer: Analyzer {
             kind = "dns.conntrack-race"
             title = "DNS reply lost to the conntrack insertion race" + (resolver == .musl ? " (2.5-second timeout)" : " (5-second timeout)")
             let why = "\(t.partnerType?.name ?? "?") and \(t.qtype.name) left one socket \(fmt((m["parallel_gap_s"] ?? 0) * 1000, 3)) ms apart; \(t.partnerType?.name ?? "?") was answered, \(t.qtype.name) was not"
+            // When the partner's answer reached the capture before this query did, a resolver
+            // that sends one query at a time (single-request) would look the same.
+            let overtaken = t.partnerAnswered.map { $0.time < first.time } ?? false
+            let glibcFallback = t.partnerResent != nil && resolver == .glibc
             switch resolver {
-            case .glibc, .musl:
-                confidence = Confidence(.high, why + "; the retry came at the \(resolver == .glibc ? "glibc" : "musl") resolver timeout")
-            case .unknown:
-                confidence = Confidence(.medium, why + (t.transmissions.count > 1 ? "; the retry gap matches no known resolver default" : "; no retry was seen"))
+            case .glibc, .musl where !overtaken || glibcFallback:
+                var reason = why + "; the retry came at the \(resolver == .glibc ? "glibc" : "musl") resolver timeout"
+                if let pr = t.partnerResent {
+                    reason += "; the answered \(t.partnerType?.name ?? "?") was re-sent with its old id in frame \(pr.frame), glibc's fallback after a parallel send times out"
+                }
+                confidence = Confidence(.high, reason)
+            default:
+                var reason = why
+                if overtaken { reason += "; the \(t.partnerType?.name ?? "?") reply reached the capture before the \(t.qtype.name) query left, so a one-query-at-a-time resolver cannot be ruled out" }
+                if resolver == .unknown { reason += t.transmissions.count > 1 ? "; the retry gap matches no known resolver default" : "; no retry was seen" }
+                confidence = Confidence(.medium, reason)
             }
             fixes = [
                 resolver == .musl

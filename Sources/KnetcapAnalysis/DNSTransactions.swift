@@ -33,6 +33,10 @@ public struct DNSTransaction: Sendable {
     public var partnerType: DNSType?
     public var partnerSent: FrameRef?
     public var partnerAnswered: FrameRef?
+    /// The partner query sent again (same ID) after it had been answered, while this one was
+    /// still unanswered: glibc does this when its parallel A/AAAA send times out (it falls
+    /// back to one query at a time and repeats both).
+    public var partnerResent: FrameRef?
 
     /// Time of the first transmission.
     public var firstSent: FrameRef { transmissions[0] }
@@ -46,8 +50,9 @@ public struct DNSTransaction: Sendable {
 /// capture time (`expiry` seconds after the last packet of a transaction), never the clock.
 public struct DNSTransactionTracker {
     public static let maxTransmissionsKept = 8
-    /// Two queries from one socket at most this far apart (seconds) are "in parallel".
-    public static let parallelWindow = 0.050
+    /// Two queries from one socket at most this far apart (seconds) are "in parallel"
+    /// (glibc and musl send them microseconds apart; a sequential resolver waits a round trip).
+    public static let parallelWindow = 0.010
     /// A query with no reply after this many seconds of capture is unanswered (≥ glibc's 5 s).
     public static let unansweredAfter = 5.0
     /// How long (capture seconds) an unanswered transaction is kept waiting for a late reply.
@@ -56,8 +61,13 @@ public struct DNSTransactionTracker {
     public var maxPending = 1_000_000
 
     private var pending: [DNSTransactionKey: DNSTransaction] = [:]
-    private var lastQueryOnSocket: [SocketKey: (key: DNSTransactionKey, sent: FrameRef, type: DNSType)] = [:]
+    private var lastQueryOnSocket: [SocketKey: LastQuery] = [:]
+
+    /// The most recent new query on a socket, and whether it was already paired or answered.
+    struct LastQuery { var key: DNSTransactionKey; var sent: FrameRef; var type: DNSType; var partnered: Bool; var answered: FrameRef? }
     private var nextSweep: Int64 = .min
+    /// Answered queries whose parallel partner is still waiting: answered key → waiting key.
+    private var waitingPartner: [DNSTransactionKey: DNSTransactionKey] = [:]
 
     struct SocketKey: Hashable { var client: Endpoint; var server: Endpoint; var overTCP: Bool }
 
@@ -85,17 +95,28 @@ public struct DNSTransactionTracker {
                 pending[key] = t
                 return
             }
+            if let waiting = waitingPartner.removeValue(forKey: key), var w = pending[waiting], w.partnerResent == nil {
+                w.partnerResent = frame
+                pending[waiting] = w
+            }
             guard let q = dns.firstQuestion else { return }
             var t = DNSTransaction(key: key, qname: dns.name(at: q.nameOffset) ?? "?", qtype: q.type,
                                    transmissions: [frame], transmissionCount: 1)
             let sock = SocketKey(client: key.client, server: key.server, overTCP: key.overTCP)
+            // Parallel queries (glibc/musl send A and AAAA with one sendmmsg): a different ID
+            // from the same socket within the window. The first may already be answered when
+            // the second reaches the wire (a fast server can overtake sendmmsg's second packet).
             if let prev = lastQueryOnSocket[sock], prev.key.id != key.id, now - prev.sent.time <= Self.parallelWindow,
-               var other = pending[prev.key], other.response == nil, other.partner == nil {
-                other.partner = key; other.partnerType = q.type; other.partnerSent = frame
-                pending[prev.key] = other
+               prev.partnered == false {
+                if var other = pending[prev.key] {
+                    other.partner = key; other.partnerType = q.type; other.partnerSent = frame
+                    pending[prev.key] = other
+                }
                 t.partner = prev.key; t.partnerType = prev.type; t.partnerSent = prev.sent
+                t.partnerAnswered = prev.answered
+                if prev.answered != nil { waitingPartner[prev.key] = key }
             }
-            lastQueryOnSocket[sock] = (key, frame, q.type)
+            lastQueryOnSocket[sock] = LastQuery(key: key, sent: frame, type: q.type, partnered: t.partner != nil, answered: nil)
             pending[key] = t
             if pending.count > maxPending { sweep(now: now, force: true, onProblem: onProblem) }
         } else {
@@ -107,7 +128,11 @@ public struct DNSTransactionTracker {
             if let pk = t.partner, var other = pending[pk] {
                 other.partnerAnswered = frame
                 pending[pk] = other
+                waitingPartner[key] = pk
             }
+            if let pk = t.partner { waitingPartner.removeValue(forKey: pk) }
+            let sock = SocketKey(client: key.client, server: key.server, overTCP: key.overTCP)
+            if lastQueryOnSocket[sock]?.key == key { lastQueryOnSocket[sock]?.answered = frame }
             if t.transmissionCount > 1 { onProblem(t, now) }
         }
     }
@@ -118,6 +143,7 @@ public struct DNSTransactionTracker {
         let all = pending.values.sorted { $0.firstSent.frame < $1.firstSent.frame }
         pending.removeAll()
         lastQueryOnSocket.removeAll()
+        waitingPartner.removeAll()
         for t in all where Self.isProblem(t, end: e) { onProblem(t, e) }
     }
 
@@ -135,6 +161,7 @@ public struct DNSTransactionTracker {
             pending.removeValue(forKey: k)
         }
         lastQueryOnSocket = lastQueryOnSocket.filter { now - $0.value.sent.time <= horizon }
+        waitingPartner = waitingPartner.filter { pending[$0.value] != nil }
         expired.sort { $0.firstSent.frame < $1.firstSent.frame }
         for t in expired where Self.isProblem(t, end: now) { onProblem(t, now) }
     }

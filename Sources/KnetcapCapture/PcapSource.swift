@@ -230,7 +230,8 @@ public final class PcapWriter {
     public init(source: PcapSource, path: String) throws(CaptureError) {
         self.path = path
         guard let d = pcap_dump_open(source.handle, path) else {
-            throw CaptureError(.cannotWrite, "cannot write \(path): \(String(cString: pcap_geterr(source.handle)))")
+            let msg = String(cString: pcap_geterr(source.handle))
+            throw CaptureError(.cannotWrite, msg.hasPrefix(path) ? "cannot write \(msg)" : "cannot write \(path): \(msg)")
         }
         dumper = d
     }

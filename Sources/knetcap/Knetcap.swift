@@ -67,8 +67,6 @@ struct Knetcap: ParsableCommand {
     var expression: [String] = []
 
     func validate() throws {
-        if readFile != nil && interface != nil { throw ValidationError("use either -r FILE or -i INTERFACE, not both") }
-        if readFile == nil && interface == nil { throw ValidationError("nothing to read: give -r FILE or -i INTERFACE (e.g. -i any)") }
         if let c = count, c <= 0 { throw ValidationError("-c takes a positive packet count, not \(c)") }
         if snaplen <= 0 { throw ValidationError("-s takes a positive snapshot length in bytes") }
         if timestampLevel > 5 { throw ValidationError("-t may be given at most five times") }
@@ -97,6 +95,10 @@ struct Knetcap: ParsableCommand {
     }
 
     func capture() throws {
+        // Checked here, not in validate(): ArgumentParser validates before it reports an
+        // unknown option, and `knetcap --bogus` should name --bogus.
+        if readFile != nil && interface != nil { throw Fatal(.usage, "use either -r FILE or -i INTERFACE, not both") }
+        if readFile == nil && interface == nil { throw Fatal(.usage, "nothing to read: give -r FILE or -i INTERFACE (e.g. -i any)") }
         let source: PcapSource
         if let path = readFile {
             source = try PcapSource.openFile(path)

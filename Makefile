@@ -1,0 +1,45 @@
+# knetcap — the two quick-start commands are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+SWIFT ?= swift
+APT_PACKAGES_DEMO := libpcap-dev
+APT_PACKAGES_TEST := libpcap-dev tcpdump tshark python3 iproute2 nftables dnsmasq-base ethtool util-linux
+
+.PHONY: demo test build release deps-demo deps-test bench record clean
+
+# Installs libpcap-dev if missing, builds, and reads the shipped DNS-timeout capture.
+demo: deps-demo release
+	.build/release/knetcap -r Captures/dns-timeout-glibc.pcap
+
+# Installs what the tests need (libpcap-dev, tcpdump and tshark as reference decoders,
+# iproute2/nftables/dnsmasq for namespace tests) and runs the whole suite.
+test: deps-test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release
+
+bench: release
+	scripts/bench.sh
+
+# Re-records Captures/*.pcap on the real kernel (root).
+record: release
+	Captures/record.sh
+
+deps-demo:
+	@dpkg -s $(APT_PACKAGES_DEMO) >/dev/null 2>&1 || { \
+	  echo "installing $(APT_PACKAGES_DEMO)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES_DEMO); }
+
+deps-test:
+	@dpkg -s $(APT_PACKAGES_TEST) >/dev/null 2>&1 || { \
+	  echo "installing $(APT_PACKAGES_TEST)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES_TEST); }
+
+clean:
+	rm -rf .build bench-out
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
