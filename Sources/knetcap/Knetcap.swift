@@ -5,16 +5,21 @@ import KnetcapDissect
 import KnetcapAnalysis
 import KnetcapCapture
 
-@main
+/// `knetcap [flags] [expression]`: capture or read, print, diagnose. `knetcap interfaces` and
+/// `knetcap enter` are separate commands dispatched by `main` (see `Subcommands.swift`).
 struct Knetcap: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knetcap",
         abstract: "Capture or read packets, print them like tcpdump -nn, and name the network fault.",
         discussion: """
-        Reads a pcap/pcapng file (-r) or captures live (-i, `any` included) through libpcap.
-        Trailing words are a BPF capture filter, as with tcpdump. After the packets, knetcap
-        prints a diagnosis: DNS conntrack-race timeouts (dns.conntrack-race) and other DNS
-        timeouts (dns.timeout). The diagnosis always sees every captured packet.
+        Reads a pcap/pcapng file (-r) or captures live (-i, `any` included) through libpcap. \
+        Trailing words are a BPF capture filter, as with tcpdump. After the packets, knetcap \
+        prints a diagnosis that names network faults (see README.md for every finding kind). \
+        The diagnosis always sees every captured packet: a display filter (-Y) never hides \
+        a fault's evidence.
+
+        Other commands: `knetcap interfaces` lists capture devices; `knetcap enter` runs a \
+        shell in a pod's network namespace.
 
         Examples:
           knetcap -r Captures/dns-timeout-glibc.pcap
@@ -62,6 +67,12 @@ struct Knetcap: ParsableCommand {
 
     @Flag(name: .customShort("p"), help: "Do not put the interface into promiscuous mode.")
     var noPromiscuous = false
+
+    @OptionGroup(title: "Display filter")
+    var display: DisplayOptions
+
+    @OptionGroup(title: "Network namespace (capture inside a pod)")
+    var netns: NetnsOptions
 
     @Argument(help: ArgumentHelp("BPF capture filter (tcpdump syntax), e.g. udp port 53.", valueName: "expression"))
     var expression: [String] = []
@@ -193,21 +204,20 @@ func fail(_ code: Exit, _ message: String) -> Never {
     Foundation.exit(code.rawValue)
 }
 
-extension Knetcap {
-    /// Parses arguments; usage errors get one line and exit status 2 (not ArgumentParser's 64).
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                exit(withError: error)  // --help, --version
-            }
-            if let f = error as? Fatal { fail(f.code, f.message) }
-            if let e = error as? CaptureError { fail(Exit(e), e.message) }
-            let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "bad arguments"
-            fail(.usage, "\(text.replacingOccurrences(of: "Error: ", with: "")) (see knetcap --help)")
-        }
+/// Parses `arguments` for `command` and runs it. Usage errors get one line and exit status 2
+/// (not ArgumentParser's 64); `Fatal` and `CaptureError` get their own codes.
+func execute<C: ParsableCommand>(_ command: C.Type, _ arguments: [String]) -> Never {
+    do {
+        var c = try command.parseAsRoot(arguments)
+        try c.run()
+        Foundation.exit(0)
+    } catch {
+        if let f = error as? Fatal { fail(f.code, f.message) }
+        if let e = error as? CaptureError { fail(Exit(e), e.message) }
+        let code = command.exitCode(for: error)
+        if code == .success || error is ExitCode { command.exit(withError: error) }  // --help, explicit exit codes
+        let text = command.message(for: error).split(separator: "\n").first.map(String.init) ?? "bad arguments"
+        let name = command.configuration.commandName ?? "knetcap"
+        fail(.usage, "\(text.replacingOccurrences(of: "Error: ", with: "")) (see \(name) --help)")
     }
 }
