@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "KnetcapTestSupport", dependencies: ["KnetcapDissect", "KnetcapCapture"],
                 path: "Tests/KnetcapTestSupport"),
         .testTarget(name: "KnetcapWireTests", dependencies: ["KnetcapWire"]),
-        .testTarget(name: "KnetcapDissectTests", dependencies: ["KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
+        .testTarget(name: "KnetcapDissectTests", dependencies: ["KnetcapDissect", "KnetcapAnalysis", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapAnalysisTests", dependencies: ["KnetcapAnalysis", "KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapCLITests", dependencies: []),
     ]
