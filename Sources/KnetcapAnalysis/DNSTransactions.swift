@@ -66,6 +66,9 @@ public struct DNSTransactionTracker {
     /// The most recent new query on a socket, and whether it was already paired or answered.
     struct LastQuery { var key: DNSTransactionKey; var sent: FrameRef; var type: DNSType; var partnered: Bool; var answered: FrameRef? }
     private var nextSweep: Int64 = .min
+    /// Capture seconds in which any packet was seen (appended in order): a query is only
+    /// called unanswered when the capture was demonstrably running after it.
+    private var activeSeconds: [Int64] = []
     /// Answered queries whose parallel partner is still waiting: answered key → waiting key.
     private var waitingPartner: [DNSTransactionKey: DNSTransactionKey] = [:]
 
@@ -78,6 +81,7 @@ public struct DNSTransactionTracker {
 
     public mutating func observe(_ p: Packet, onProblem: (DNSTransaction, _ end: Timestamp) -> Void) {
         let now = p.timestamp
+        if activeSeconds.last.map({ $0 < now.seconds }) ?? true { activeSeconds.append(now.seconds) }
         if now.seconds >= nextSweep {
             sweep(now: now, force: false, onProblem: onProblem)
             nextSweep = now.seconds + 5
@@ -144,13 +148,21 @@ public struct DNSTransactionTracker {
         pending.removeAll()
         lastQueryOnSocket.removeAll()
         waitingPartner.removeAll()
-        for t in all where Self.isProblem(t, end: e) { onProblem(t, e) }
+        for t in all where isProblem(t, end: e) { onProblem(t, e) }
     }
 
     /// An unanswered transaction is a problem when it was retransmitted, or when the capture
-    /// went on for `unansweredAfter` seconds after its last transmission.
-    static func isProblem(_ t: DNSTransaction, end: Timestamp) -> Bool {
-        t.transmissionCount > 1 || end - t.lastSent.time >= unansweredAfter
+    /// went on for `unansweredAfter` seconds after its last transmission and other packets
+    /// were captured in the seconds after it (not a gap between two traces).
+    func isProblem(_ t: DNSTransaction, end: Timestamp) -> Bool {
+        if t.transmissionCount > 1 { return true }
+        guard end - t.lastSent.time >= Self.unansweredAfter else { return false }
+        let s = t.lastSent.time.seconds
+        let range = (s + 1)...(s + Int64(Self.unansweredAfter))
+        // activeSeconds is sorted; find the first second >= s + 1.
+        var lo = 0, hi = activeSeconds.count
+        while lo < hi { let mid = (lo + hi) / 2; if activeSeconds[mid] < range.lowerBound { lo = mid + 1 } else { hi = mid } }
+        return lo < activeSeconds.count && range.contains(activeSeconds[lo])
     }
 
     private mutating func sweep(now: Timestamp, force: Bool, onProblem: (DNSTransaction, Timestamp) -> Void) {
@@ -163,6 +175,6 @@ public struct DNSTransactionTracker {
         lastQueryOnSocket = lastQueryOnSocket.filter { now - $0.value.sent.time <= horizon }
         waitingPartner = waitingPartner.filter { pending[$0.value] != nil }
         expired.sort { $0.firstSent.frame < $1.firstSent.frame }
-        for t in expired where Self.isProblem(t, end: now) { onProblem(t, now) }
+        for t in expired where isProblem(t, end: now) { onProblem(t, now) }
     }
 }

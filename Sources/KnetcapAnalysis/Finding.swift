@@ -44,16 +44,24 @@ public struct Finding: Codable, Sendable, Equatable {
     public var evidence: [Evidence]
     /// What to do, in the operator's words, most useful first.
     public var fix: [String]
+    /// How many times this fault occurred in this finding (1 for a single instance).
+    public var occurrences: Int
+    /// The endpoint the finding is about, for grouping (`10.96.0.10:53`, `10.0.0.5:8080`).
+    public var endpoint: String?
+    /// What knetcap read from the live system to corroborate the finding (counters, listener
+    /// table, sysctls), in words; empty for files.
+    public var observed: [String]
     /// Capture time of the first and last evidence packet, seconds since the epoch.
     public var firstTime: Double
     public var lastTime: Double
 
     public init(kind: String, title: String, severity: Severity, confidence: Confidence, summary: String,
                 client: String? = nil, server: String? = nil, measurements: [String: Double] = [:],
-                evidence: [Evidence], fix: [String]) {
+                evidence: [Evidence], fix: [String], occurrences: Int = 1, endpoint: String? = nil) {
         self.kind = kind; self.title = title; self.severity = severity; self.confidence = confidence
         self.summary = summary; self.client = client; self.server = server; self.measurements = measurements
-        self.evidence = evidence; self.fix = fix
+        self.evidence = evidence; self.fix = fix; self.occurrences = occurrences
+        self.endpoint = endpoint ?? server; self.observed = []
         firstTime = evidence.map(\.time).min() ?? 0
         lastTime = evidence.map(\.time).max() ?? 0
     }
@@ -69,32 +77,91 @@ public protocol Analyzer {
     mutating func finish(at end: Timestamp?, report: (Finding) -> Void)
 }
 
-/// Runs every analyser over the packets and keeps the findings.
+/// Runs every tracker and analyser over the packets, in one pass, and keeps the findings.
+///
+/// Trackers follow protocol state (DNS transactions, TCP handshakes); analysers turn what the
+/// trackers report into findings, one analyser per fault. Findings that are certain while the
+/// capture runs go to `onFinding` at once (live captures stream them); the rest are reported by
+/// `finish`.
 public struct Diagnosis {
     public private(set) var findings: [Finding] = []
     public private(set) var packets = 0
+    public private(set) var firstTimestamp: Timestamp?
     public private(set) var lastTimestamp: Timestamp?
     private var dns = DNSTimeoutAnalyzer()
+    private var search = DNSSearchExpansionAnalyzer()
+    private var handshakes = TCPHandshakeTracker()
+    /// Addresses known to be load-balancer VIPs or ClusterIPs (`--vip`).
+    public var vips: Set<IPAddress>
     /// Called for each finding as soon as it is made (streaming during live capture).
     public var onFinding: ((Finding) -> Void)?
 
-    /// All finding kinds any analyser can report.
-    public static var kinds: [String] { DNSTimeoutAnalyzer.kinds }
+    /// Every finding kind, in report order.
+    public static let kinds: [String] = DNSTimeoutAnalyzer.kinds + [
+        DNSTCPFallbackAnalyzer.kind, DNSSearchExpansionAnalyzer.kind, RSTUnlistenedAnalyzer.kind,
+    ] + SYNDropAnalyzer.kinds + [PAWSAnalyzer.kind, ReplySourceMismatchAnalyzer.kind]
 
-    public init(onFinding: ((Finding) -> Void)? = nil) { self.onFinding = onFinding }
+    public init(vips: Set<IPAddress> = [], onFinding: ((Finding) -> Void)? = nil) {
+        self.vips = vips
+        self.onFinding = onFinding
+    }
 
     public mutating func observe(_ p: Packet) {
         packets += 1
+        if firstTimestamp == nil { firstTimestamp = p.timestamp }
         if let l = lastTimestamp, p.timestamp < l {} else { lastTimestamp = p.timestamp }
         var new: [Finding] = []
-        dns.observe(p) { new.append($0) }
+        if let d = p.dns {
+            dns.observe(p) { new.append($0) }
+            search.observe(p)
+            if d.isResponse, d.truncatedFlag, p.udp != nil, let s = p.sourceAddress, let c = p.destinationAddress {
+                handshakes.noteTruncatedDNS(server: s, client: c, frame: FrameRef(frame: p.number, time: p.timestamp))
+            }
+        }
+        let vips = self.vips
+        handshakes.observe(p) { new.append(Self.finding(for: $0, vips: vips, live: nil)) }
         if !new.isEmpty { record(new) }
     }
 
-    public mutating func finish() {
+    /// Reports what is left at the end of the capture. `live` is what the live system said
+    /// (listener table, counters, sysctls) when capturing live; it decides SYN drops whose
+    /// port the capture alone does not show listening, and is quoted in the findings.
+    public mutating func finish(live: LiveEvidence? = nil) {
         var new: [Finding] = []
         dns.finish(at: lastTimestamp) { new.append($0) }
+        let vips = self.vips
+        handshakes.finish(at: lastTimestamp) { new.append(Self.finding(for: $0, vips: vips, live: live)) }
+        new += search.findings()
         record(new)
+        if let live { annotate(with: live) }
+    }
+
+    static func finding(for o: HandshakeOutcome, vips: Set<IPAddress>, live: LiveEvidence?) -> Finding {
+        switch o {
+        case .refused(let h):
+            return h.dnsTruncatedAnswer != nil ? DNSTCPFallbackAnalyzer.finding(h, refused: true) : RSTUnlistenedAnalyzer.finding(h, live: live)
+        case .unanswered(let h, let listening):
+            if h.dnsTruncatedAnswer != nil { return DNSTCPFallbackAnalyzer.finding(h, refused: false) }
+            if h.earlierTS != nil { return PAWSAnalyzer.finding(h, live: live) }
+            return SYNDropAnalyzer.finding(h, listening: listening, live: live)
+        case .replyMismatch(let h):
+            return ReplySourceMismatchAnalyzer.finding(h, vips: vips)
+        }
+    }
+
+    /// Adds what the live system said to findings made before it was read.
+    private mutating func annotate(with live: LiveEvidence) {
+        for i in findings.indices where findings[i].observed.isEmpty {
+            switch findings[i].kind {
+            case "dns.conntrack-race", "dns.timeout":
+                let d = live.deltas(["conntrack.insert_failed", "conntrack.drop"])
+                findings[i].observed.append("\(live.source): " + (d.isEmpty ? "conntrack insert_failed/drop did not rise (or are not available here)" : d.joined(separator: ", ")))
+            case "tcp.syn-backlog-drop", "tcp.syn-unanswered":
+                let d = live.deltas(["TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPBacklogDrop"])
+                findings[i].observed.append("\(live.source): " + (d.isEmpty ? "ListenOverflows/ListenDrops/TCPBacklogDrop did not rise" : d.joined(separator: ", ")))
+            default: break
+            }
+        }
     }
 
     private mutating func record(_ new: [Finding]) {

@@ -133,3 +133,51 @@ public struct SeqNumber: Hashable, Sendable {
     @inlinable public func distance(from other: SeqNumber) -> Int32 { Int32(bitPattern: rawValue &- other.rawValue) }
     @inlinable public static func + (s: SeqNumber, n: UInt32) -> SeqNumber { SeqNumber(s.rawValue &+ n) }
 }
+
+extension IPAddress {
+    /// Parses dotted-quad IPv4 or RFC 4291 text IPv6 (`::` compression, embedded IPv4 tail).
+    /// Returns `nil` for anything else.
+    public init?(parsing s: String) {
+        if !s.contains(":") {
+            let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 4 else { return nil }
+            var v: UInt32 = 0
+            for p in parts {
+                guard !p.isEmpty, p.count <= 3, let b = UInt32(p), b <= 255 else { return nil }
+                v = v << 8 | b
+            }
+            self.init(v4: v)
+            return
+        }
+        var halves = [s]
+        if let r = s.firstRange(of: "::") {
+            halves = [String(s[..<r.lowerBound]), String(s[r.upperBound...])]
+            guard halves[1].firstRange(of: "::") == nil else { return nil }
+        }
+        func groups(_ part: String) -> [UInt16]? {
+            if part.isEmpty { return [] }
+            var r: [UInt16] = []
+            let items = part.split(separator: ":", omittingEmptySubsequences: false)
+            for (i, g) in items.enumerated() {
+                if i == items.count - 1, g.contains("."), let v4 = IPAddress(parsing: String(g)) {
+                    r.append(UInt16(v4.v4 >> 16)); r.append(UInt16(v4.v4 & 0xffff))
+                } else {
+                    guard !g.isEmpty, g.count <= 4, let x = UInt16(g, radix: 16) else { return nil }
+                    r.append(x)
+                }
+            }
+            return r
+        }
+        guard let head = groups(halves[0]) else { return nil }
+        var all = head
+        if halves.count == 2 {
+            guard let tail = groups(halves[1]), head.count + tail.count <= 7 else { return nil }
+            all += [UInt16](repeating: 0, count: 8 - head.count - tail.count) + tail
+        }
+        guard all.count == 8 else { return nil }
+        var hi: UInt64 = 0, lo: UInt64 = 0
+        for i in 0..<4 { hi = hi << 16 | UInt64(all[i]) }
+        for i in 4..<8 { lo = lo << 16 | UInt64(all[i]) }
+        self.init(v6hi: hi, lo: lo)
+    }
+}

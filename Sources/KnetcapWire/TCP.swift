@@ -60,6 +60,13 @@ public struct TCPView {
         }
     }
 
+    /// The TSval of the Timestamps option (RFC 7323 §3), or `nil` when absent.
+    public var timestampValue: UInt32? {
+        var v: UInt32? = nil
+        forEachOption { if case .timestamp(let a, _) = $0 { v = a } }
+        return v
+    }
+
     /// The options as values (allocates; for tests and JSON).
     public var optionList: [TCPOption] {
         var r: [TCPOption] = []

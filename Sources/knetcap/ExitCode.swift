@@ -23,6 +23,8 @@ enum Exit: Int32 {
     case unsupportedLinkType = 9
     /// Reading failed part-way; what was read before is printed and diagnosed.
     case readFailed = 10
+    /// A finding named by `--fail-on` was reported.
+    case findingReported = 12
 
     init(_ e: CaptureError) {
         switch e.kind {

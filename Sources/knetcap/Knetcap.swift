@@ -68,6 +68,9 @@ struct Knetcap: ParsableCommand {
     @Flag(name: .customShort("p"), help: "Do not put the interface into promiscuous mode.")
     var noPromiscuous = false
 
+    @OptionGroup(title: "Diagnosis")
+    var diagnosisOptions: DiagnosisOptions
+
     @OptionGroup(title: "Display filter")
     var display: DisplayOptions
 
@@ -138,7 +141,9 @@ struct Knetcap: ParsableCommand {
         let printPackets = !quiet && writer == nil
         var printer = PacketLinePrinter(timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
                                         absoluteSequence: absoluteSeq, utcOffset: localUTCOffset)
-        var diagnosis = Diagnosis()
+        var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
+        let probe = LiveProbe()
+        let before = live ? probe.snapshot() : nil
         if live {
             diagnosis.onFinding = { f in
                 let line = json ? jsonLine(FindingLine(finding: f)) : "knetcap: \(f.severity.rawValue) \(f.kind): \(f.summary)"
@@ -171,14 +176,11 @@ struct Knetcap: ParsableCommand {
         }
         writer?.close()
         out.flush()
-        diagnosis.finish()
+        diagnosis.finish(live: before.map { probe.evidence(since: $0) })
 
         if json {
             for f in diagnosis.findings { out.line(jsonLine(FindingLine(finding: f))) }
-            var counts: [String: Int] = [:]
-            for f in diagnosis.findings { counts[f.kind, default: 0] += 1 }
-            let span = (diagnosis.lastTimestamp.flatMap { l in first.map { l - $0 } }) ?? 0
-            out.line(jsonLine(SummaryLine(summary: .init(packets: n, findings: counts, capture_seconds: span))))
+            out.line(jsonLine(SummaryLine(diagnosis, packets: n)))
         } else if n > 0 || end == .endOfFile || end == .interrupted || end == .stoppedByCaller {
             writeReport(diagnosis, firstTime: first, to: &out, utcOffset: localUTCOffset)
         }
@@ -195,6 +197,7 @@ struct Knetcap: ParsableCommand {
             }
             throw Fatal(.readFailed, "\(readFile ?? interface ?? "input"): read failed after \(n) packets: \(msg)")
         }
+        if diagnosisOptions.shouldFail(diagnosis.findings) { throw ExitCode(Exit.findingReported.rawValue) }
     }
 }
 

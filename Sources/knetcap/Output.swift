@@ -100,17 +100,51 @@ func jsonLine<T: Encodable>(_ v: T) -> String {
 /// `{"finding": {...}}` — one line per finding.
 struct FindingLine: Encodable { let finding: Finding }
 
-/// `{"summary": {...}}` — the last JSON line.
+/// `{"summary": {...}}` — the last JSON line: packets, seconds of capture, and per finding
+/// kind the number of findings, occurrences, first and last time and the top endpoints.
 struct SummaryLine: Encodable {
+    struct Kind: Encodable {
+        let findings: Int
+        let occurrences: Int
+        let severity: String
+        let first_time: Double
+        let last_time: Double
+        let top_endpoints: [String: Int]
+    }
     struct Body: Encodable {
         let packets: Int
-        let findings: [String: Int]
         let capture_seconds: Double
+        let findings: [String: Int]
+        let kinds: [String: Kind]
     }
     let summary: Body
+
+    init(_ d: Diagnosis, packets: Int) {
+        let span = (d.lastTimestamp.flatMap { l in d.firstTimestamp.map { l - $0 } }) ?? 0
+        var kinds: [String: Kind] = [:]
+        var counts: [String: Int] = [:]
+        for (kind, g) in Dictionary(grouping: d.findings, by: \.kind) {
+            counts[kind] = g.count
+            kinds[kind] = Kind(findings: g.count, occurrences: g.reduce(0) { $0 + $1.occurrences },
+                               severity: g[0].severity.rawValue, first_time: g.map(\.firstTime).min() ?? 0,
+                               last_time: g.map(\.lastTime).max() ?? 0,
+                               top_endpoints: Dictionary(top(g.compactMap(\.endpoint), 5), uniquingKeysWith: +))
+        }
+        summary = Body(packets: packets, capture_seconds: span, findings: counts, kinds: kinds)
+    }
 }
 
-/// The human report after the packets: findings grouped by severity, then kind.
+/// The `n` most frequent values with their counts, most frequent first (ties by name).
+func top(_ values: [String], _ n: Int) -> [(String, Int)] {
+    var counts: [String: Int] = [:]
+    for v in values { counts[v, default: 0] += 1 }
+    let sorted: [(String, Int)] = counts.map { ($0.key, $0.value) }.sorted { a, b in a.1 == b.1 ? a.0 < b.0 : a.1 > b.1 }
+    return Array(sorted.prefix(n))
+}
+
+/// The human report after the packets: findings grouped by severity, then by kind, with
+/// counts, first/last time, top endpoints, up to three examples with their evidence, the
+/// confidence, what the live system said, and the fix.
 func writeReport(_ d: Diagnosis, firstTime: Timestamp?, to out: inout StdoutSink, utcOffset: (Int64) -> Int) {
     let span = (d.lastTimestamp.flatMap { l in firstTime.map { l - $0 } }) ?? 0
     let findings = d.findings
@@ -121,35 +155,40 @@ func writeReport(_ d: Diagnosis, firstTime: Timestamp?, to out: inout StdoutSink
     out.line("")
     out.line("== knetcap diagnosis: \(findings.count) finding\(findings.count == 1 ? "" : "s") in \(d.packets) packets (\(String(format: "%.3f", span)) s of capture) ==")
     let groups = Dictionary(grouping: findings, by: \.kind)
-    let kinds = groups.keys.sorted { a, b in
-        let sa = groups[a]![0].severity, sb = groups[b]![0].severity
-        return sa == sb ? a < b : sa < sb
-    }
-    for kind in kinds {
-        let g = groups[kind]!
+    for severity in Severity.allCases {
+        let known: [String] = Diagnosis.kinds.filter { groups[$0]?.first?.severity == severity }
+        let other: [String] = groups.keys.filter { k in !Diagnosis.kinds.contains(k) && groups[k]?.first?.severity == severity }.sorted()
+        let kinds = known + other
+        guard !kinds.isEmpty else { continue }
         out.line("")
-        out.line("\(g[0].severity.rawValue.uppercased())  \(kind)  x\(g.count)  \(g[0].title)")
-        let first = g.map(\.firstTime).min() ?? 0, last = g.map(\.lastTime).max() ?? 0
-        if g.count > 1 {
-            out.line("  \(g.count) occurrences from \(clock(first, utcOffset)) to \(clock(last, utcOffset))")
-            let clients = Dictionary(grouping: g.compactMap(\.client), by: { $0 }).mapValues(\.count)
-                .sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }.prefix(3)
-            let servers = Dictionary(grouping: g.compactMap(\.server), by: { $0 }).mapValues(\.count)
-                .sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }.prefix(3)
-            if !servers.isEmpty { out.line("  top servers: " + servers.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")) }
-            if !clients.isEmpty { out.line("  top clients: " + clients.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")) }
-        }
-        let shown = g.prefix(3)
-        for (i, f) in shown.enumerated() {
-            out.line("  \(g.count > 1 ? "[\(i + 1)] " : "")\(f.summary)")
-            for e in f.evidence {
-                out.line("      frame \(e.frame)  \(clock(e.time, utcOffset))  \(e.note)")
+        out.line("-- \(severity.rawValue.uppercased()) --")
+        for kind in kinds {
+            guard let g = groups[kind], let head = g.first else { continue }
+            let occurrences = g.reduce(0) { $0 + $1.occurrences }
+            out.line("")
+            out.line("\(kind)  x\(g.count)\(occurrences != g.count ? " (\(occurrences) occurrences)" : "")  \(head.title)")
+            if g.count > 1 {
+                let first = g.map(\.firstTime).min() ?? 0, last = g.map(\.lastTime).max() ?? 0
+                out.line("  from \(clock(first, utcOffset)) to \(clock(last, utcOffset))")
+                let endpoints = top(g.compactMap(\.endpoint), 3)
+                if !endpoints.isEmpty { out.line("  top endpoints: " + endpoints.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")) }
+                let clients = top(g.compactMap(\.client), 3)
+                if !clients.isEmpty { out.line("  top clients: " + clients.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")) }
             }
+            let shown = g.prefix(3)
+            for (i, f) in shown.enumerated() {
+                out.line("  \(g.count > 1 ? "[\(i + 1)] " : "")\(f.summary)")
+                for e in f.evidence.prefix(12) {
+                    out.line("      frame \(e.frame)  \(clock(e.time, utcOffset))  \(e.note)")
+                }
+                if f.evidence.count > 12 { out.line("      ... \(f.evidence.count - 12) more packets") }
+                for o in f.observed { out.line("      observed: \(o)") }
+            }
+            if g.count > shown.count { out.line("  ... and \(g.count - shown.count) more (--json lists every one)") }
+            out.line("  confidence: \(head.confidence.level.rawValue) - \(head.confidence.reason)")
+            out.line("  fix:")
+            for f in head.fix { out.line("    - \(f)") }
         }
-        if g.count > shown.count { out.line("  ... and \(g.count - shown.count) more (--json lists every one)") }
-        out.line("  confidence: \(g[0].confidence.level.rawValue) - \(g[0].confidence.reason)")
-        out.line("  fix:")
-        for f in g[0].fix { out.line("    - \(f)") }
     }
 }
 

@@ -1,0 +1,49 @@
+import KnetcapWire
+
+/// What the live system said during a capture, read from the capture namespace's own files by
+/// the command line (analysers never read files): LISTEN sockets (`/proc/net/tcp`, `tcp6`),
+/// local addresses, `/proc/net/netstat` TcpExt counters before and after, sysctls, and
+/// `/proc/net/stat/nf_conntrack` totals. `source` names where it was read.
+public struct LiveEvidence: Sendable {
+    /// Sockets in LISTEN state (address may be the wildcard 0.0.0.0 / ::).
+    public var listeners: [Endpoint]
+    /// Addresses configured in the capture namespace.
+    public var localAddresses: Set<IPAddress>
+    /// Counter name → increase during the capture (e.g. `TcpExt.ListenOverflows`, `conntrack.insert_failed`).
+    public var counterDeltas: [String: Int64]
+    /// sysctl name → value (e.g. `net.core.somaxconn`).
+    public var sysctls: [String: String]
+    /// Where the values were read, in words (`/proc/net in the capture namespace (pid 4242)`).
+    public var source: String
+
+    public init(listeners: [Endpoint] = [], localAddresses: Set<IPAddress> = [], counterDeltas: [String: Int64] = [:],
+                sysctls: [String: String] = [:], source: String = "") {
+        self.listeners = listeners; self.localAddresses = localAddresses; self.counterDeltas = counterDeltas
+        self.sysctls = sysctls; self.source = source
+    }
+
+    /// The LISTEN socket that accepts connections to `e`: bound to its address, or to the
+    /// wildcard when `e`'s address is local here. `nil` when nothing listens.
+    public func listener(for e: Endpoint) -> Endpoint? {
+        if let exact = listeners.first(where: { $0 == e }) { return exact }
+        guard localAddresses.contains(e.address) else { return nil }
+        return listeners.first { $0.port == e.port && $0.address.isUnspecified && $0.address.isIPv6 == e.address.isIPv6 }
+            ?? listeners.first { $0.port == e.port && $0.address.isUnspecified }
+    }
+
+    /// LISTEN sockets on `port` bound to another specific address (e.g. 127.0.0.1 when the
+    /// probe targets the pod IP).
+    public func otherListeners(port: UInt16, than address: IPAddress) -> [Endpoint] {
+        listeners.filter { $0.port == port && $0.address != address && !$0.address.isUnspecified }
+    }
+
+    /// `name +N` for the named counters that rose, in words.
+    func deltas(_ names: [String]) -> [String] {
+        names.compactMap { n in counterDeltas[n].map { "\(n) +\($0)" } }
+    }
+}
+
+extension IPAddress {
+    /// 0.0.0.0 or ::
+    public var isUnspecified: Bool { hi == 0 && lo == 0 }
+}

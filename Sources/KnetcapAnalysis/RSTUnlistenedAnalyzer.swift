@@ -1,0 +1,41 @@
+import KnetcapWire
+import KnetcapDissect
+
+/// `tcp.rst-unlistened-port`: a SYN answered by RST/ACK (ack = SYN seq + 1) from the
+/// destination — nothing listens on that address and port (RFC 9293 §3.10.7.1: a SYN to a
+/// CLOSED port gets `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`).
+public enum RSTUnlistenedAnalyzer {
+    public static let kind = "tcp.rst-unlistened-port"
+
+    static func finding(_ h: Handshake, live: LiveEvidence?) -> Finding {
+        let server = "\(h.server.address):\(h.server.port)"
+        let client = "\(h.client.address):\(h.client.port)"
+        var ev = [Evidence(frame: h.syns[0].frame, time: h.syns[0].time, note: "SYN \(client) -> \(server), seq \(h.isn)")]
+        for s in h.syns.dropFirst() { ev.append(Evidence(frame: s.frame, time: s.time, note: "SYN re-sent")) }
+        var m: [String: Double] = [:]
+        if let r = h.refused {
+            ev.append(Evidence(frame: r.frame, time: r.time, note: "RST/ACK from \(server), ack \(h.isn &+ 1) = SYN seq + 1"))
+            m["rst_after_s"] = r.time - h.syns[0].time
+        }
+        var f = Finding(
+            kind: kind, title: "Connection refused: nothing listens on the port", severity: .warning,
+            confidence: Confidence(.high, "the destination itself answered the SYN with RST/ACK acknowledging it (ack = seq + 1)"),
+            summary: "\(client) -> \(server): SYN answered by RST, nothing listens on \(server)",
+            client: client, server: server, measurements: m, evidence: ev,
+            fix: [
+                "check what listens in the pod: `ss -ltnp` (or `netstat -tunlp`) — is the app up and on port \(h.server.port)?",
+                "check the listen address: an app bound to 127.0.0.1 refuses connections to the pod IP; bind 0.0.0.0 (or ::)",
+                "check the probe or Service: containerPort / targetPort / readinessProbe port must be the port the app listens on",
+            ])
+        if let live {
+            if let l = live.listener(for: h.server) {
+                f.observed.append("\(live.source): \(l.address):\(l.port) is LISTEN now (the app may have started after the RST)")
+            } else {
+                let others = live.otherListeners(port: h.server.port, than: h.server.address)
+                f.observed.append("\(live.source): nothing LISTENs on \(server)" + (others.isEmpty ? "" :
+                    "; LISTEN on " + others.map { "\($0.address):\($0.port)" }.joined(separator: ", ") + " instead (wrong bind address)"))
+            }
+        }
+        return f
+    }
+}

@@ -1,0 +1,103 @@
+import KnetcapWire
+import KnetcapDissect
+
+/// SYNs retransmitted on RTO backoff (≈1 s, 2 s, 4 s ...) with no SYN-ACK and no RST.
+///
+/// - `tcp.syn-backlog-drop`: the port demonstrably listens — another handshake to the same
+///   address and port completed in the capture, or the live listener table says LISTEN — so
+///   the server dropped the SYN: its listen queue (SYN backlog / accept queue) was full.
+/// - `tcp.syn-unanswered`: the same shape where nothing shows the port listens: a drop
+///   somewhere on the path (policy, routing, load-balancer datapath). Never called a backlog drop.
+public enum SYNDropAnalyzer {
+    public static let kinds = ["tcp.syn-backlog-drop", "tcp.syn-unanswered"]
+
+    static func evidence(_ h: Handshake) -> (ev: [Evidence], m: [String: Double], gaps: String) {
+        let client = "\(h.client.address):\(h.client.port)", server = "\(h.server.address):\(h.server.port)"
+        var ev = [Evidence(frame: h.syns[0].frame, time: h.syns[0].time, note: "SYN \(client) -> \(server), seq \(h.isn)")]
+        var gaps: [String] = []
+        for (i, s) in h.syns.enumerated().dropFirst() {
+            let g = s.time - h.syns[i - 1].time
+            gaps.append(fmt(g, 1))
+            ev.append(Evidence(frame: s.frame, time: s.time, note: "SYN re-sent (same seq), \(fmt(g, 3)) s after the previous one"))
+        }
+        var m: [String: Double] = ["syn_transmissions": Double(h.synCount)]
+        if let last = h.syns.last { m["unanswered_for_s"] = last.time - h.syns[0].time }
+        return (ev, m, gaps.joined(separator: " s, ") + " s")
+    }
+
+    static func finding(_ h: Handshake, listening: FrameRef?, live: LiveEvidence?) -> Finding {
+        let client = "\(h.client.address):\(h.client.port)", server = "\(h.server.address):\(h.server.port)"
+        var (ev, m, gaps) = evidence(h)
+        let liveListener = live?.listener(for: h.server)
+        let listens = listening != nil || liveListener != nil
+        var f: Finding
+        if listens {
+            var why = "\(h.synCount) SYNs (backoff \(gaps)) got neither SYN-ACK nor RST"
+            if let l = listening {
+                ev.append(Evidence(frame: l.frame, time: l.time, note: "\(server) answered another SYN with SYN-ACK: the port listens"))
+                why += ", while \(server) completed another handshake (frame \(l.frame))"
+            }
+            if let l = liveListener { why += "; the live listener table shows LISTEN on \(l.address):\(l.port)" }
+            f = Finding(
+                kind: "tcp.syn-backlog-drop", title: "SYNs dropped by a listening server (listen queue full)", severity: .critical,
+                confidence: Confidence(listening != nil && liveListener != nil ? .high : (listening != nil ? .high : .medium), why),
+                summary: "\(client) -> \(server): SYN re-sent \(h.synCount - 1)x with no answer while the port listens",
+                client: client, server: server, measurements: m, evidence: ev.sorted { $0.frame < $1.frame },
+                fix: [
+                    "confirm on the server: `netstat -s | grep -i -E 'listen|backlog'` (ListenOverflows, ListenDrops, TCPBacklogDrop rising)",
+                    "raise `net.ipv4.tcp_max_syn_backlog` and `net.core.somaxconn`, and the application's listen backlog (e.g. listen(fd, 4096), nginx `backlog=`)",
+                    "make the application accept faster (more workers/threads) or scale out the pods",
+                ])
+        } else {
+            f = Finding(
+                kind: "tcp.syn-unanswered", title: "SYNs never answered (dropped on the path)", severity: .critical,
+                confidence: Confidence(.medium, "\(h.synCount) SYNs (backoff \(gaps)) got neither SYN-ACK nor RST, and nothing in the capture shows \(server) listens"),
+                summary: "\(client) -> \(server): SYN re-sent \(h.synCount - 1)x, never answered",
+                client: client, server: server, measurements: m, evidence: ev,
+                fix: [
+                    "check NetworkPolicy and node/cloud firewalls between \(h.client.address) and \(server)",
+                    "check routing and the Service/load-balancer datapath (kube-proxy iptables/ipvs rules, `conntrack -L -d \(h.server.address)`)",
+                    "capture on the server side too: if the SYN arrives there and still gets no answer, look at its listen queue (`netstat -s | grep -i listen`)",
+                ])
+        }
+        if let live {
+            let d = live.deltas(["TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPBacklogDrop"])
+            var note = "\(live.source): " + (d.isEmpty ? "ListenOverflows/ListenDrops/TCPBacklogDrop did not rise" : d.joined(separator: ", "))
+            if let l = liveListener { note += "; LISTEN on \(l.address):\(l.port)" } else { note += "; no LISTEN socket for \(server) here" }
+            for k in ["net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syncookies"] {
+                if let v = live.sysctls[k] { note += "; \(k) = \(v)" }
+            }
+            f.observed.append(note)
+        }
+        return f
+    }
+}
+
+/// `tcp.paws-syn-drop`: a SYN whose TCP timestamp (TSval) went backwards compared with an
+/// earlier SYN from the same source address to the same server, left unanswered. Typical of
+/// clients behind one NAT with different timestamp clocks meeting a server that checks
+/// per-host timestamps (RFC 7323 §5 PAWS; Linux `tcp_tw_recycle`-style checks).
+public enum PAWSAnalyzer {
+    public static let kind = "tcp.paws-syn-drop"
+
+    static func finding(_ h: Handshake, live: LiveEvidence?) -> Finding {
+        let client = "\(h.client.address):\(h.client.port)", server = "\(h.server.address):\(h.server.port)"
+        var (ev, m, gaps) = SYNDropAnalyzer.evidence(h)
+        if let e = h.earlierTS {
+            ev.append(Evidence(frame: e.frame.frame, time: e.frame.time, note: "earlier SYN from \(h.client.address) to \(h.server.address) with TSval \(e.tsval)"))
+            m["tsval_backwards_by"] = Double(e.tsval &- (h.tsval ?? 0))
+        }
+        var f = Finding(
+            kind: kind, title: "SYN dropped: TCP timestamp went backwards (PAWS)", severity: .warning,
+            confidence: Confidence(.medium, "TSval \(h.tsval ?? 0) is below \(h.earlierTS?.tsval ?? 0) sent earlier from the same address; \(h.synCount) SYNs (backoff \(gaps)) unanswered"),
+            summary: "\(client) -> \(server): SYN with a TSval older than an earlier SYN from \(h.client.address), never answered",
+            client: client, server: server, measurements: m, evidence: ev.sorted { $0.frame < $1.frame },
+            fix: [
+                "clients share one source address (SNAT/masquerade) but not one timestamp clock: avoid per-host timestamp checks on the server (`net.ipv4.tcp_tw_recycle=0` on old kernels)",
+                "or give the clients distinct source addresses / avoid SNAT for this path",
+                "confirm on the server: `netstat -s | grep -i paws` (PAWSPassive rising)",
+            ])
+        if let live, let d = live.counterDeltas["TcpExt.PAWSPassive"] { f.observed.append("\(live.source): TcpExt.PAWSPassive +\(d)") }
+        return f
+    }
+}
