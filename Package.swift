@@ -24,10 +24,15 @@ let package = Package(
         .target(name: "KnetcapAnalysis", dependencies: ["KnetcapWire", "KnetcapDissect"]),
         // libpcap sources (file, live) and the pcap writer.
         .target(name: "KnetcapCapture", dependencies: ["CPcap"]),
+        // Linux calls Swift's Glibc module does not export (setns, gettid, NS_GET_NSTYPE, fstatfs).
+        .target(name: "CNetns"),
+        // Enter a network namespace by PID, path, container or pod (setns on a dedicated thread).
+        .target(name: "KnetcapNetns", dependencies: ["CNetns"]),
         .executableTarget(
             name: "knetcap",
             dependencies: [
                 "KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapCapture",
+                "KnetcapNetns",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -38,5 +43,7 @@ let package = Package(
         .testTarget(name: "KnetcapDissectTests", dependencies: ["KnetcapDissect", "KnetcapAnalysis", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapAnalysisTests", dependencies: ["KnetcapAnalysis", "KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapCLITests", dependencies: []),
+        .testTarget(name: "KnetcapNetnsTests", dependencies: ["KnetcapNetns", "KnetcapCapture"]),
+        .testTarget(name: "KnetcapNetnsCLITests", dependencies: []),
     ]
 )

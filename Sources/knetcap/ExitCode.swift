@@ -1,4 +1,5 @@
 import KnetcapCapture
+import KnetcapNetns
 
 /// knetcap's exit statuses (documented in README.md, "Exit codes").
 enum Exit: Int32 {
@@ -23,6 +24,36 @@ enum Exit: Int32 {
     case unsupportedLinkType = 9
     /// Reading failed part-way; what was read before is printed and diagnosed.
     case readFailed = 10
+
+    // Network namespaces (--netns, --container, --pod; `knetcap enter`, `knetcap interfaces`).
+    /// The PID given or resolved names no running process.
+    case noSuchProcess = 20
+    /// The namespace path does not exist.
+    case noSuchNamespace = 21
+    /// The path is not a network namespace (another namespace type, or not a namespace file).
+    case notANetworkNamespace = 22
+    /// Not allowed to enter the namespace (needs root: CAP_SYS_ADMIN, CAP_SYS_PTRACE).
+    case namespacePermissionDenied = 23
+    /// Neither crictl nor docker is on PATH.
+    case noContainerRuntime = 24
+    /// The runtime knows no such container (or the pod has no container of that name).
+    case noSuchContainer = 25
+    /// The container id prefix matches more than one container.
+    case ambiguousContainer = 26
+    /// kubectl reports no such pod.
+    case noSuchPod = 27
+    /// The pod runs on another node.
+    case podOnAnotherNode = 28
+    /// The container or pod has no running process (exited, waiting, not scheduled).
+    case containerNotRunning = 29
+    /// crictl or docker failed for another reason (daemon down, no endpoint).
+    case runtimeFailed = 30
+    /// kubectl is not on PATH or failed for another reason (no cluster access).
+    case kubectlFailed = 31
+    /// `knetcap enter`: the command was found but cannot be executed (as a shell says).
+    case commandNotExecutable = 126
+    /// `knetcap enter`: no such command (as a shell says).
+    case commandNotFound = 127
     /// A finding named by `--fail-on` was reported.
     case findingReported = 12
 
@@ -36,6 +67,26 @@ enum Exit: Int32 {
         case .cannotWrite: self = .cannotWrite
         case .readFailed: self = .readFailed
         case .other: self = .failure
+        }
+    }
+}
+
+extension Exit {
+    init(_ e: NetnsError) {
+        switch e.kind {
+        case .noSuchProcess: self = .noSuchProcess
+        case .noSuchNamespace: self = .noSuchNamespace
+        case .notANetworkNamespace: self = .notANetworkNamespace
+        case .permissionDenied: self = .namespacePermissionDenied
+        case .noContainerRuntime: self = .noContainerRuntime
+        case .noSuchContainer: self = .noSuchContainer
+        case .ambiguousContainer: self = .ambiguousContainer
+        case .noSuchPod: self = .noSuchPod
+        case .podOnAnotherNode: self = .podOnAnotherNode
+        case .containerNotRunning: self = .containerNotRunning
+        case .runtimeFailed: self = .runtimeFailed
+        case .kubectlFailed: self = .kubectlFailed
+        case .system: self = .failure
         }
     }
 }

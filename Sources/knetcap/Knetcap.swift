@@ -4,6 +4,7 @@ import KnetcapWire
 import KnetcapDissect
 import KnetcapAnalysis
 import KnetcapCapture
+import KnetcapNetns
 
 /// `knetcap [flags] [expression]`: capture or read, print, diagnose. `knetcap interfaces` and
 /// `knetcap enter` are separate commands dispatched by `main` (see `Subcommands.swift`).
@@ -112,13 +113,18 @@ struct Knetcap: ParsableCommand {
         // Checked here, not in validate(): ArgumentParser validates before it reports an
         // unknown option, and `knetcap --bogus` should name --bogus.
         if readFile != nil && interface != nil { throw Fatal(.usage, "use either -r FILE or -i INTERFACE, not both") }
-        if readFile == nil && interface == nil { throw Fatal(.usage, "nothing to read: give -r FILE or -i INTERFACE (e.g. -i any)") }
+        if readFile == nil && interface == nil && !netns.isGiven { throw Fatal(.usage, "nothing to read: give -r FILE or -i INTERFACE (e.g. -i any)") }
+        // --netns/--container/--pod: resolve and open that network namespace (nil: knetcap's own);
+        // the live handle is opened inside it (NetnsOptions.swift).
+        let entered = try netns.open(readingFile: readFile)
         let source: PcapSource
         if let path = readFile {
             source = try PcapSource.openFile(path)
         } else {
-            source = try PcapSource.openLive(interface ?? "any", snaplen: snaplen, promiscuous: !noPromiscuous,
-                                             immediate: true)
+            source = try inNamespace(entered) {
+                try PcapSource.openLive(interface ?? "any", snaplen: snaplen, promiscuous: !noPromiscuous,
+                                        immediate: true)
+            }
         }
         let link = LinkType(rawValue: source.linkType)
         guard link.isSupported else {

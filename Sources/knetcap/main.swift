@@ -5,9 +5,9 @@ import Foundation
 var arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "interfaces":
-    execute(Interfaces.self, Array(arguments.dropFirst()))
+    execute(Interfaces.self, NetnsOptions.rewritingPodNamespace(Array(arguments.dropFirst())))
 case "enter":
-    execute(Enter.self, Array(arguments.dropFirst()))
+    execute(Enter.self, NetnsOptions.rewritingShortNamespace(Array(arguments.dropFirst())))
 default:
     execute(Knetcap.self, NetnsOptions.rewritingPodNamespace(arguments))
 }
