@@ -23,7 +23,7 @@ let package = Package(
         // Flow/transaction tracking and one analyser per fault.
         .target(name: "KnetcapAnalysis", dependencies: ["KnetcapWire", "KnetcapDissect"]),
         // libpcap sources (file, live) and the pcap writer.
-        .target(name: "KnetcapCapture", dependencies: ["CPcap"]),
+        .target(name: "KnetcapCapture", dependencies: ["CPcap", "KnetcapWire"]),
         // Linux calls Swift's Glibc module does not export (setns, gettid, NS_GET_NSTYPE, fstatfs).
         .target(name: "CNetns"),
         // Enter a network namespace by PID, path, container or pod (setns on a dedicated thread).
@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "KnetcapTestSupport", dependencies: ["KnetcapDissect", "KnetcapCapture"],
                 path: "Tests/KnetcapTestSupport"),
         .testTarget(name: "KnetcapWireTests", dependencies: ["KnetcapWire"]),
+        .testTarget(name: "KnetcapCaptureTests", dependencies: ["KnetcapCapture", "KnetcapWire"]),
         .testTarget(name: "KnetcapDissectTests", dependencies: ["KnetcapDissect", "KnetcapAnalysis", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapAnalysisTests", dependencies: ["KnetcapAnalysis", "KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapCLITests", dependencies: []),

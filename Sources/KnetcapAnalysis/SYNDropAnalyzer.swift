@@ -95,9 +95,13 @@ public enum PAWSAnalyzer {
             fix: [
                 "clients share one source address (SNAT/masquerade) but not one timestamp clock: avoid per-host timestamp checks on the server (`net.ipv4.tcp_tw_recycle=0` on old kernels)",
                 "or give the clients distinct source addresses / avoid SNAT for this path",
-                "confirm on the server: `netstat -s | grep -i paws` (PAWSPassive rising)",
+                "confirm on the server: `netstat -s | grep -i paws` (PAWSPassive / PAWSActive rising)",
             ])
-        if let live, let d = live.counterDeltas["TcpExt.PAWSPassive"] { f.observed.append("\(live.source): TcpExt.PAWSPassive +\(d)") }
+        if let live {
+            // PAWSPassive (older kernels), PAWSActive/PAWSEstab (current ones).
+            let d = live.deltas(["TcpExt.PAWSPassive", "TcpExt.PAWSActive", "TcpExt.PAWSEstab"])
+            f.observed.append("\(live.source): " + (d.isEmpty ? "PAWS counters did not rise" : d.joined(separator: ", ")))
+        }
         return f
     }
 }

@@ -182,7 +182,11 @@ struct Knetcap: ParsableCommand {
         }
         writer?.close()
         out.flush()
-        diagnosis.finish(live: before.map { probe.evidence(since: $0) })
+        diagnosis.finish(live: before.map { b in
+            let r = probe.reading(since: b)
+            return LiveEvidence(listeners: r.listeners, localAddresses: r.localAddresses, counterDeltas: r.counterDeltas,
+                                sysctls: r.sysctls, source: r.source)
+        })
 
         if json {
             for f in diagnosis.findings { out.line(jsonLine(FindingLine(finding: f))) }

@@ -1,6 +1,5 @@
 import Foundation
 import KnetcapWire
-import KnetcapAnalysis
 
 /// Reads the capture namespace's own counters and tables for live corroboration:
 /// `/proc/net/netstat` (TcpExt ListenOverflows, ListenDrops, TCPBacklogDrop, PAWSPassive),
@@ -10,24 +9,43 @@ import KnetcapAnalysis
 ///
 /// `read` returns a file's text or nil; by default it reads this process's namespace. A
 /// `--netns` capture passes a reader that reads inside the target namespace.
-struct LiveProbe {
-    static let counters = ["TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPBacklogDrop", "TcpExt.PAWSPassive"]
-    static let sysctls = ["net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syncookies"]
+public struct LiveProbe {
+    public static let counters = ["TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPBacklogDrop", "TcpExt.PAWSPassive",
+                                  "TcpExt.PAWSActive", "TcpExt.PAWSEstab"]
+    public static let sysctls = ["net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syncookies"]
 
-    var read: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) }
+    public var read: (String) -> String?
     /// Words naming where the values come from, quoted in findings.
-    var source = "/proc/net of the capture namespace"
+    public var source: String
 
-    struct Snapshot { var counters: [String: Int64] }
+    public init(source: String = "/proc/net of the capture namespace",
+                read: @escaping (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) }) {
+        self.source = source
+        self.read = read
+    }
 
-    func snapshot() -> Snapshot {
+    /// Counter values at one moment: `TcpExt.Name` and `conntrack.name` → value.
+    public struct Snapshot: Sendable { public var counters: [String: Int64] }
+
+    /// What the probe read at the end of a capture.
+    public struct Reading: Sendable {
+        /// Counters that rose since the snapshot, with the increase.
+        public var counterDeltas: [String: Int64]
+        public var sysctls: [String: String]
+        /// LISTEN sockets (`/proc/net/tcp`, `tcp6`).
+        public var listeners: [Endpoint]
+        public var localAddresses: Set<IPAddress>
+        public var source: String
+    }
+
+    public func snapshot() -> Snapshot {
         var c = Self.parseNetstat(read("/proc/net/netstat") ?? "")
         for (k, v) in Self.parseConntrackStats(read("/proc/net/stat/nf_conntrack") ?? "") { c[k] = v }
         return Snapshot(counters: c)
     }
 
-    /// Evidence from a snapshot taken before the capture and the state now.
-    func evidence(since before: Snapshot) -> LiveEvidence {
+    /// Counter increases since `before`, and the listener table, addresses and sysctls now.
+    public func reading(since before: Snapshot) -> Reading {
         let after = snapshot()
         var deltas: [String: Int64] = [:]
         for (k, v) in after.counters where k.hasPrefix("conntrack.") || Self.counters.contains(k) {
@@ -39,11 +57,11 @@ struct LiveProbe {
         }
         let listeners = Self.parseListeners(read("/proc/net/tcp") ?? "", v6: false) + Self.parseListeners(read("/proc/net/tcp6") ?? "", v6: true)
         let local = Self.parseFibTrieLocal(read("/proc/net/fib_trie") ?? "").union(Self.parseIfInet6(read("/proc/net/if_inet6") ?? ""))
-        return LiveEvidence(listeners: listeners, localAddresses: local, counterDeltas: deltas, sysctls: sys, source: source)
+        return Reading(counterDeltas: deltas, sysctls: sys, listeners: listeners, localAddresses: local, source: source)
     }
 
     /// `/proc/net/netstat`: pairs of lines `TcpExt: Name ...` / `TcpExt: 1 ...` → `TcpExt.Name`.
-    static func parseNetstat(_ text: String) -> [String: Int64] {
+    public static func parseNetstat(_ text: String) -> [String: Int64] {
         var r: [String: Int64] = [:]
         let lines = text.split(separator: "\n")
         var i = 0
@@ -59,7 +77,7 @@ struct LiveProbe {
 
     /// `/proc/net/stat/nf_conntrack`: a header of field names, then one line of hex values per
     /// CPU; summed → `conntrack.insert_failed`, `conntrack.drop`, ...
-    static func parseConntrackStats(_ text: String) -> [String: Int64] {
+    public static func parseConntrackStats(_ text: String) -> [String: Int64] {
         let lines = text.split(separator: "\n")
         guard let header = lines.first?.split(separator: " ") else { return [:] }
         var r: [String: Int64] = [:]
@@ -70,7 +88,7 @@ struct LiveProbe {
     }
 
     /// `/proc/net/tcp{,6}`: sockets in state 0A (LISTEN) → local endpoints.
-    static func parseListeners(_ text: String, v6: Bool) -> [Endpoint] {
+    public static func parseListeners(_ text: String, v6: Bool) -> [Endpoint] {
         var r: [Endpoint] = []
         for line in text.split(separator: "\n").dropFirst() {
             let f = line.split(separator: " ")
@@ -97,7 +115,7 @@ struct LiveProbe {
     }
 
     /// `/proc/net/fib_trie`: `|-- A.B.C.D` followed by `/32 host LOCAL` → local IPv4 addresses.
-    static func parseFibTrieLocal(_ text: String) -> Set<IPAddress> {
+    public static func parseFibTrieLocal(_ text: String) -> Set<IPAddress> {
         var r = Set<IPAddress>()
         var last: IPAddress?
         for line in text.split(separator: "\n") {
@@ -113,7 +131,7 @@ struct LiveProbe {
     }
 
     /// `/proc/net/if_inet6`: 32 hex digits per line → local IPv6 addresses.
-    static func parseIfInet6(_ text: String) -> Set<IPAddress> {
+    public static func parseIfInet6(_ text: String) -> Set<IPAddress> {
         var r = Set<IPAddress>()
         for line in text.split(separator: "\n") {
             guard let h = line.split(separator: " ").first, h.count == 32,
