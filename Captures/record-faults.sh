@@ -152,6 +152,7 @@ cleanup() {
     local rc=$? pid
     trap - EXIT INT TERM
     [[ -n $CAP_PID ]] && stop_pid "$CAP_PID" INT
+    [[ -n ${DIAG_PID:-} ]] && stop_pid "$DIAG_PID" INT
     for pid in "${BG_PIDS[@]}"; do stop_pid "$pid" TERM; done
     teardown
     if [[ -n $WORK && -d $WORK ]]; then
@@ -447,6 +448,23 @@ stop_capture() {    # $1 = output file
     [[ -s $1 ]] || die "capture tool wrote no data to $1"
 }
 
+# DIAG_DIR=dir: also run knetcap's live diagnosis (-q --json) in the server namespace during
+# the rst and backlog scenarios, so its findings carry what it read there (/proc/net/netstat
+# ListenOverflows, the LISTEN table). Used by the test suite; off by default.
+start_server_diag() {  # $1 = name, rest = filter words
+    DIAG_PID=""
+    [[ -n ${DIAG_DIR:-} && $KNETCAP != *tcpdump* ]] || return 0
+    local name=$1; shift
+    ip netns exec "$NS_S" "$KNETCAP" -i "$IF_S" -q --json "$@" >"$DIAG_DIR/$name.json" 2>"$DIAG_DIR/$name.err" &
+    DIAG_PID=$!
+    sleep 1
+}
+stop_server_diag() {
+    [[ -n ${DIAG_PID:-} ]] || return 0
+    stop_pid "$DIAG_PID" INT
+    DIAG_PID=""
+}
+
 publish() {         # $1 = temp file, $2 = final name
     local size
     size=$(stat -c %s "$1")
@@ -485,10 +503,12 @@ record_rst() {
     ip netns exec "$NS_S" ss -Htln | sed 's/^/    server ss -tln: /' >&2
     # the app works from inside the pod...
     ip netns exec "$NS_S" curl -sS -m 2 -o /dev/null http://127.0.0.1:8080/ || die "app on 127.0.0.1:8080 not reachable locally"
+    start_server_diag rst-server tcp and host "$IP_S"
     start_capture "$NS_C" "$IF_C" "$f" tcp and host "$IP_S"
     out=$(ip netns exec "$NS_C" "${PY[@]}" connect "$IP_S" 8081 2 2)
     out+=$'\n'$(ip netns exec "$NS_C" "${PY[@]}" connect "$IP_S" 8080 2 2)
     stop_capture "$f"
+    stop_server_diag
     bg_stop "$pid"
     sed 's/^/    client: /' <<<"$out" >&2
     [[ $(grep -c ' refused after ' <<<"$out") == 4 ]] || die "expected 4 refused connects"
@@ -529,6 +549,7 @@ record_backlog() {
     bg_start "$NS_S" sink "${PY[@]}" sink "$IP_S" 9000 1; pid=$BG
     wait_ready "$pid" sink
     before=$(nstat_server)
+    start_server_diag backlog-server tcp port 9000
     start_capture "$NS_C" "$IF_C" "$f" tcp port 9000
     # two connections complete: they fill the accept queue (backlog 1 -> 2 entries)
     bg_start "$NS_C" hold "${PY[@]}" hold "$IP_S" 9000 2; hpid=$BG
@@ -538,6 +559,7 @@ record_backlog() {
     out=$(ip netns exec "$NS_C" "${PY[@]}" burst "$IP_S" 9000 20 8)
     log "  client: $out"
     stop_capture "$f"
+    stop_server_diag
     after=$(nstat_server)
     bg_stop "$hpid"; bg_stop "$pid"
     ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_syncookies=1

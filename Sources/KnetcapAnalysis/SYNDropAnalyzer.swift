@@ -74,9 +74,10 @@ public enum SYNDropAnalyzer {
 }
 
 /// `tcp.paws-syn-drop`: a SYN whose TCP timestamp (TSval) went backwards compared with an
-/// earlier SYN from the same source address to the same server, left unanswered. Typical of
-/// clients behind one NAT with different timestamp clocks meeting a server that checks
-/// per-host timestamps (RFC 7323 §5 PAWS; Linux `tcp_tw_recycle`-style checks).
+/// earlier SYN on the same 4-tuple (same client address and port, same server), left
+/// unanswered. Typical of clients behind one NAT with different timestamp clocks reusing a
+/// tuple the server still holds in TIME_WAIT, or a server with per-host timestamp checks
+/// (RFC 7323 §5 PAWS; Linux `tcp_tw_recycle`, removed in 4.12).
 public enum PAWSAnalyzer {
     public static let kind = "tcp.paws-syn-drop"
 
@@ -84,13 +85,13 @@ public enum PAWSAnalyzer {
         let client = "\(h.client.address):\(h.client.port)", server = "\(h.server.address):\(h.server.port)"
         var (ev, m, gaps) = SYNDropAnalyzer.evidence(h)
         if let e = h.earlierTS {
-            ev.append(Evidence(frame: e.frame.frame, time: e.frame.time, note: "earlier SYN from \(h.client.address) to \(h.server.address) with TSval \(e.tsval)"))
+            ev.append(Evidence(frame: e.frame.frame, time: e.frame.time, note: "earlier SYN on the same tuple \(client) -> \(server) with TSval \(e.tsval)"))
             m["tsval_backwards_by"] = Double(e.tsval &- (h.tsval ?? 0))
         }
         var f = Finding(
             kind: kind, title: "SYN dropped: TCP timestamp went backwards (PAWS)", severity: .warning,
-            confidence: Confidence(.medium, "TSval \(h.tsval ?? 0) is below \(h.earlierTS?.tsval ?? 0) sent earlier from the same address; \(h.synCount) SYNs (backoff \(gaps)) unanswered"),
-            summary: "\(client) -> \(server): SYN with a TSval older than an earlier SYN from \(h.client.address), never answered",
+            confidence: Confidence(.medium, "TSval \(h.tsval ?? 0) is below \(h.earlierTS?.tsval ?? 0) sent earlier on the same 4-tuple; \(h.synCount) SYNs (backoff \(gaps)) unanswered"),
+            summary: "\(client) -> \(server): SYN with a TSval older than an earlier SYN on the same tuple, never answered",
             client: client, server: server, measurements: m, evidence: ev.sorted { $0.frame < $1.frame },
             fix: [
                 "clients share one source address (SNAT/masquerade) but not one timestamp clock: avoid per-host timestamp checks on the server (`net.ipv4.tcp_tw_recycle=0` on old kernels)",

@@ -24,8 +24,11 @@ public struct Handshake: Sendable {
     public var clientReset: FrameRef?
     /// The UDP answer with TC=1 this TCP connection to port 53 is the retry of.
     public var dnsTruncatedAnswer: FrameRef?
-    /// An earlier SYN from the same client address to the same server address with a larger
-    /// TSval (PAWS would reject this SYN at a peer that remembers per-host timestamps).
+    /// An earlier SYN on the same 4-tuple (same client address and port, same server) with a
+    /// larger TSval: a peer still holding that connection in TIME_WAIT (or one with per-host
+    /// timestamp checks, `tcp_tw_recycle`) rejects this SYN by PAWS (RFC 7323 §5). Linux picks
+    /// the timestamp offset per 4-tuple, so one host's TSval on one tuple only grows; going
+    /// backwards means another host behind the same NAT reused the tuple.
     public var earlierTS: (tsval: UInt32, frame: FrameRef)?
     public var lastActivity: Timestamp
 }
@@ -60,11 +63,12 @@ public struct TCPHandshakeTracker {
     /// Server endpoints that sent a SYN-ACK: they listen.
     public private(set) var listening: [Endpoint: FrameRef] = [:]
     private var undecided: [Handshake] = []
-    private var lastSYNTS: [PairKey: (tsval: UInt32, frame: FrameRef)] = [:]
+    private var lastSYNTS: [TupleKey: (tsval: UInt32, frame: FrameRef)] = [:]
     private var truncatedDNS: [PairKey: FrameRef] = [:]
     private var nextSweep: Int64 = .min
 
     struct PairKey: Hashable { var a: IPAddress; var b: IPAddress }
+    struct TupleKey: Hashable { var client: Endpoint; var server: Endpoint }
 
     public init() {}
 
@@ -103,10 +107,11 @@ public struct TCPHandshakeTracker {
             let pair = PairKey(a: src, b: dst)
             if let ts = t.timestampValue {
                 h.tsval = ts
-                if let prev = lastSYNTS[pair], now - prev.frame.time <= 60, Int32(bitPattern: prev.tsval &- ts) > 0 {
+                let tuple = TupleKey(client: from, server: to)
+                if let prev = lastSYNTS[tuple], now - prev.frame.time <= 60, Int32(bitPattern: prev.tsval &- ts) > 0 {
                     h.earlierTS = prev
                 }
-                lastSYNTS[pair] = (ts, frame)
+                lastSYNTS[tuple] = (ts, frame)
             }
             if to.port == 53, let tc = truncatedDNS[pair], now - tc.time <= 10 { h.dnsTruncatedAnswer = tc }
             open[from] = h
