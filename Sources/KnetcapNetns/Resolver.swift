@@ -171,7 +171,7 @@ public struct Resolver: Sendable {
         let present = order.compactMap { cli in tools.locate(cli.rawValue).map { (cli, $0) } }
         let names = order.map(\.rawValue)
         guard !present.isEmpty else {
-            let which = names.count == 1 ? "\(names[0]) is" : "neither \(names.joined(separator: " nor ")) is"
+            let which = names.count == 1 ? "\(names[0]) is not" : "neither \(names.joined(separator: " nor ")) is"
             let why = runtimeName.map { " (the container runs in \($0))" } ?? ""
             throw NetnsError(.noContainerRuntime, "container \(id): no container runtime CLI found: \(which) on PATH (\(tools.searchPath))\(why); install \(names.count == 1 ? names[0] : "crictl (containerd, CRI-O) or docker"), or give --netns PID")
         }

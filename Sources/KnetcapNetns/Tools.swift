@@ -8,10 +8,13 @@ public struct ToolRunner: Sendable {
     public var searchPath: String
     /// Seconds a tool may run before it is killed (SIGKILL) and reported as failed.
     public var timeout: Double
+    /// Variables set for the tools on top of knetcap's own environment.
+    public var environment: [String: String]
 
-    public init(searchPath: String? = nil, timeout: Double = 30) {
+    public init(searchPath: String? = nil, timeout: Double = 30, environment: [String: String] = [:]) {
         self.searchPath = searchPath ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         self.timeout = timeout
+        self.environment = environment
     }
 
     /// The first executable `name` on `searchPath`, or nil.
@@ -65,6 +68,9 @@ public struct ToolRunner: Sendable {
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = Array(command.dropFirst())
         p.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let done = DispatchSemaphore(value: 0)
         p.terminationHandler = { _ in done.signal() }
         do {
