@@ -148,7 +148,10 @@ struct Knetcap: ParsableCommand {
         var printer = PacketLinePrinter(timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
                                         absoluteSequence: absoluteSeq, utcOffset: localUTCOffset)
         var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
-        let probe = LiveProbe()
+        // Live corroboration reads the capture namespace's /proc files (KnetcapNetns.readFile).
+        let probe = entered.map { e in
+            LiveProbe(source: "/proc/net of network namespace \(e.namespace.identity) (\(e.target))", read: e.namespace.readFile)
+        } ?? LiveProbe()
         let before = live ? probe.snapshot() : nil
         if live {
             diagnosis.onFinding = { f in
