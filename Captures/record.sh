@@ -129,6 +129,10 @@ cleanup() {
 
 # ---------------------------------------------------------------- preflight
 [[ $EUID -eq 0 ]] || die "must run as root (network namespaces, nftables)"
+# One recording at a time on this machine: runs share namespace names and sysctls (a test
+# suite and a developer may start one concurrently). Waits up to 10 minutes for the other.
+exec {LOCK_FD}>/run/lock/knetcap-record.lock
+flock -w 600 "$LOCK_FD" || die "another recording holds /run/lock/knetcap-record.lock"
 for cmd in ip nft dnsmasq getent sysctl; do
     command -v "$cmd" >/dev/null || die "missing required command: $cmd"
 done
