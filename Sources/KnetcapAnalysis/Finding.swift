@@ -95,6 +95,9 @@ public struct Diagnosis {
     public var vips: Set<IPAddress>
     /// Called for each finding as soon as it is made (streaming during live capture).
     public var onFinding: ((Finding) -> Void)?
+    /// During a live capture: what the live system says now (listener table, counter deltas
+    /// since the start, sysctls). Asked when a finding is made, so streamed findings quote it.
+    public var liveEvidence: (() -> LiveEvidence)?
 
     /// Every finding kind, in report order.
     public static let kinds: [String] = DNSTimeoutAnalyzer.kinds + [
@@ -118,22 +121,26 @@ public struct Diagnosis {
                 handshakes.noteTruncatedDNS(server: s, client: c, frame: FrameRef(frame: p.number, time: p.timestamp))
             }
         }
-        let vips = self.vips
-        handshakes.observe(p) { new.append(Self.finding(for: $0, vips: vips, live: nil)) }
-        if !new.isEmpty { record(new) }
+        let vips = self.vips, provider = liveEvidence
+        handshakes.observe(p) { new.append(Self.finding(for: $0, vips: vips, live: provider?())) }
+        if !new.isEmpty {
+            if let provider = liveEvidence, new.contains(where: { $0.kind.hasPrefix("dns.") }) { annotate(&new, with: provider()) }
+            record(new)
+        }
     }
 
     /// Reports what is left at the end of the capture. `live` is what the live system said
     /// (listener table, counters, sysctls) when capturing live; it decides SYN drops whose
     /// port the capture alone does not show listening, and is quoted in the findings.
-    public mutating func finish(live: LiveEvidence? = nil) {
+    public mutating func finish(live given: LiveEvidence? = nil) {
+        let live = given ?? liveEvidence?()
         var new: [Finding] = []
         dns.finish(at: lastTimestamp) { new.append($0) }
         let vips = self.vips
         handshakes.finish(at: lastTimestamp) { new.append(Self.finding(for: $0, vips: vips, live: live)) }
         new += search.findings()
+        if let live { annotate(&new, with: live) }
         record(new)
-        if let live { annotate(with: live) }
     }
 
     static func finding(for o: HandshakeOutcome, vips: Set<IPAddress>, live: LiveEvidence?) -> Finding {
@@ -149,8 +156,8 @@ public struct Diagnosis {
         }
     }
 
-    /// Adds what the live system said to findings made before it was read.
-    private mutating func annotate(with live: LiveEvidence) {
+    /// Adds what the live system said to findings whose analysers do not quote it themselves.
+    private func annotate(_ findings: inout [Finding], with live: LiveEvidence) {
         for i in findings.indices where findings[i].observed.isEmpty {
             switch findings[i].kind {
             case "dns.conntrack-race", "dns.timeout":

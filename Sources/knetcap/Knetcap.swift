@@ -152,9 +152,22 @@ struct Knetcap: ParsableCommand {
         let probe = entered.map { e in
             LiveProbe(source: "/proc/net of network namespace \(e.namespace.identity) (\(e.target))", read: e.namespace.readFile)
         } ?? LiveProbe()
-        let before = live ? probe.snapshot() : nil
+        var streamed = 0
         if live {
+            // Live corroboration: counters before, then the listener table and deltas whenever a
+            // finding is made (read at most once a second).
+            let before = probe.snapshot()
+            var cached: (at: Date, evidence: LiveEvidence)?
+            diagnosis.liveEvidence = {
+                if let c = cached, Date().timeIntervalSince(c.at) < 1 { return c.evidence }
+                let r = probe.reading(since: before)
+                let e = LiveEvidence(listeners: r.listeners, localAddresses: r.localAddresses, counterDeltas: r.counterDeltas,
+                                     sysctls: r.sysctls, source: r.source)
+                cached = (Date(), e)
+                return e
+            }
             diagnosis.onFinding = { f in
+                streamed += 1
                 let line = json ? jsonLine(FindingLine(finding: f)) : "knetcap: \(f.severity.rawValue) \(f.kind): \(f.summary)"
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
@@ -185,14 +198,13 @@ struct Knetcap: ParsableCommand {
         }
         writer?.close()
         out.flush()
-        diagnosis.finish(live: before.map { b in
-            let r = probe.reading(since: b)
-            return LiveEvidence(listeners: r.listeners, localAddresses: r.localAddresses, counterDeltas: r.counterDeltas,
-                                sysctls: r.sysctls, source: r.source)
-        })
+        let streamedBeforeFinish = streamed
+        diagnosis.onFinding = nil
+        diagnosis.finish()
 
         if json {
-            for f in diagnosis.findings { out.line(jsonLine(FindingLine(finding: f))) }
+            // Findings streamed during a live capture were printed already.
+            for f in diagnosis.findings.dropFirst(streamedBeforeFinish) { out.line(jsonLine(FindingLine(finding: f))) }
             out.line(jsonLine(SummaryLine(diagnosis, packets: n)))
         } else if n > 0 || end == .endOfFile || end == .interrupted || end == .stoppedByCaller {
             writeReport(diagnosis, firstTime: first, to: &out, utcOffset: localUTCOffset)
