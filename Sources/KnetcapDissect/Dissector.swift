@@ -5,7 +5,9 @@ import KnetcapWire
 /// Ethernet (with 802.1Q/802.1ad tags), Linux SLL and SLL2, RAW, IPV4/IPV6, NULL/LOOP and NFLOG
 /// link headers; IPv4 and IPv6 (extension headers); ICMP/ICMPv6; TCP; UDP; DNS on port 53, mDNS
 /// (5353) and LLMNR (5355), over UDP and TCP. The dissector is stateless and never throws:
-/// a layer that does not fit sets `Packet.stop` and keeps every outer layer.
+/// a layer that does not fit sets `Packet.stop` and keeps every outer layer. HTTP/1.x is
+/// recognised by content in the TCP payload (`HTTP.startsMessage`); its fields, whose head may
+/// span segments, and the other fields that need earlier packets come from `CaptureState`.
 public struct Dissector: Sendable {
     public let linkType: LinkType
 

@@ -13,19 +13,29 @@ public enum FieldValue: Sendable, Equatable {
 
 /// The type of a field, as Wireshark's `-G fields` names them loosely.
 public enum FieldType: String, Sendable {
-    case unsigned = "unsigned integer", boolean, string = "character string", address = "IP address",
-         ether = "Ethernet address", time = "time (seconds)", proto = "protocol"
+    case unsigned = "unsigned integer", boolean, string = "character string", address = "IPv4 address",
+         ipv6 = "IPv6 address", ether = "Ethernet address", bytes = "byte sequence",
+         time = "absolute time (seconds since the epoch)", relativeTime = "time offset (seconds)",
+         proto = "protocol"
 }
 
 /// A field knetcap knows, by its Wireshark name (`dns.qry.name`). `repeated` fields may occur
-/// several times in one packet (`dns.a`); JSON gives them as arrays.
+/// several times in one packet (`dns.a`); JSON gives them as arrays. `filterOnly` fields are
+/// for display filters and not written to JSON: protocols (`tcp`), the either-direction
+/// aliases (`ip.addr`, `tcp.port`) and raw bytes (`tcp.payload`). `maxValue` is the largest
+/// value an unsigned field can hold (its width on the wire).
 public struct FieldDescriptor: Sendable {
     public let name: String
     public let type: FieldType
     public let repeated: Bool
+    public let filterOnly: Bool
+    public let maxValue: UInt64
     public let blurb: String
-    init(_ name: String, _ type: FieldType, _ blurb: String, repeated: Bool = false) {
+    init(_ name: String, _ type: FieldType, _ blurb: String, bits: Int = 64, repeated: Bool = false,
+         filterOnly: Bool = false) {
         self.name = name; self.type = type; self.blurb = blurb; self.repeated = repeated
+        self.filterOnly = filterOnly || type == .proto
+        maxValue = bits >= 64 ? .max : (UInt64(1) << UInt64(bits)) - 1
     }
 }
 
@@ -37,76 +47,116 @@ public protocol FieldVisitor {
 /// The field registry: every field knetcap writes, with Wireshark's names. Static data.
 public enum FieldRegistry {
     public static let all: [FieldDescriptor] = [
-        .init("frame.number", .unsigned, "1-based frame number"),
+        .init("frame", .proto, "the captured frame (its bytes for contains/matches)"),
+        .init("frame.number", .unsigned, "1-based frame number", bits: 32),
         .init("frame.time_epoch", .time, "capture time, seconds since the epoch"),
-        .init("frame.len", .unsigned, "bytes on the wire"),
-        .init("frame.cap_len", .unsigned, "bytes captured"),
+        .init("frame.time_relative", .relativeTime, "seconds since the first frame of the capture"),
+        .init("frame.time_delta", .relativeTime, "seconds since the previous captured frame"),
+        .init("frame.len", .unsigned, "bytes on the wire", bits: 32),
+        .init("frame.cap_len", .unsigned, "bytes captured", bits: 32),
+        .init("eth", .proto, "Ethernet II"),
         .init("eth.src", .ether, "Ethernet source"),
         .init("eth.dst", .ether, "Ethernet destination"),
-        .init("eth.type", .unsigned, "EtherType"),
-        .init("vlan.id", .unsigned, "802.1Q VLAN id", repeated: true),
-        .init("sll.pkttype", .unsigned, "Linux cooked packet type (0 in, 4 out)"),
-        .init("sll.ifindex", .unsigned, "Linux cooked (SLL2) interface index"),
+        .init("eth.addr", .ether, "Ethernet source or destination", repeated: true, filterOnly: true),
+        .init("eth.type", .unsigned, "EtherType", bits: 16),
+        .init("vlan", .proto, "802.1Q VLAN tag"),
+        .init("vlan.id", .unsigned, "802.1Q VLAN id", bits: 12, repeated: true),
+        .init("sll", .proto, "Linux cooked capture (SLL, SLL2)"),
+        .init("sll.pkttype", .unsigned, "Linux cooked packet type (0 in, 4 out)", bits: 16),
+        .init("sll.ifindex", .unsigned, "Linux cooked (SLL2) interface index", bits: 32),
+        .init("arp", .proto, "ARP"),
+        .init("ip", .proto, "IPv4"),
         .init("ip.src", .address, "IPv4 source"),
         .init("ip.dst", .address, "IPv4 destination"),
-        .init("ip.proto", .unsigned, "IPv4 protocol"),
-        .init("ip.ttl", .unsigned, "IPv4 time to live"),
-        .init("ip.len", .unsigned, "IPv4 total length"),
-        .init("ip.id", .unsigned, "IPv4 identification"),
+        .init("ip.addr", .address, "IPv4 source or destination", repeated: true, filterOnly: true),
+        .init("ip.proto", .unsigned, "IPv4 protocol", bits: 8),
+        .init("ip.ttl", .unsigned, "IPv4 time to live", bits: 8),
+        .init("ip.len", .unsigned, "IPv4 total length", bits: 16),
+        .init("ip.id", .unsigned, "IPv4 identification", bits: 16),
         .init("ip.flags.mf", .boolean, "IPv4 more fragments"),
-        .init("ip.frag_offset", .unsigned, "IPv4 fragment offset, bytes"),
-        .init("ipv6.src", .address, "IPv6 source"),
-        .init("ipv6.dst", .address, "IPv6 destination"),
-        .init("ipv6.nxt", .unsigned, "IPv6 next header"),
-        .init("ipv6.hlim", .unsigned, "IPv6 hop limit"),
-        .init("ipv6.plen", .unsigned, "IPv6 payload length"),
-        .init("tcp.srcport", .unsigned, "TCP source port"),
-        .init("tcp.dstport", .unsigned, "TCP destination port"),
-        .init("tcp.seq_raw", .unsigned, "TCP sequence number (absolute)"),
-        .init("tcp.ack_raw", .unsigned, "TCP acknowledgment number (absolute)"),
-        .init("tcp.flags", .unsigned, "TCP flags"),
+        .init("ip.frag_offset", .unsigned, "IPv4 fragment offset, bytes", bits: 16),
+        .init("ipv6", .proto, "IPv6"),
+        .init("ipv6.src", .ipv6, "IPv6 source"),
+        .init("ipv6.dst", .ipv6, "IPv6 destination"),
+        .init("ipv6.addr", .ipv6, "IPv6 source or destination", repeated: true, filterOnly: true),
+        .init("ipv6.nxt", .unsigned, "IPv6 next header", bits: 8),
+        .init("ipv6.hlim", .unsigned, "IPv6 hop limit", bits: 8),
+        .init("ipv6.plen", .unsigned, "IPv6 payload length", bits: 32),
+        .init("tcp", .proto, "TCP (header and data)"),
+        .init("tcp.srcport", .unsigned, "TCP source port", bits: 16),
+        .init("tcp.dstport", .unsigned, "TCP destination port", bits: 16),
+        .init("tcp.port", .unsigned, "TCP source or destination port", bits: 16, repeated: true, filterOnly: true),
+        .init("tcp.stream", .unsigned, "TCP conversation index, from 0 in order of appearance", bits: 32),
+        .init("tcp.seq", .unsigned, "TCP sequence number, relative to the connection's first (as tshark)", bits: 32),
+        .init("tcp.ack", .unsigned, "TCP acknowledgment number, relative (as tshark)", bits: 32),
+        .init("tcp.seq_raw", .unsigned, "TCP sequence number (absolute)", bits: 32),
+        .init("tcp.ack_raw", .unsigned, "TCP acknowledgment number (absolute)", bits: 32),
+        .init("tcp.flags", .unsigned, "TCP flags", bits: 12),
         .init("tcp.flags.syn", .boolean, "SYN"),
         .init("tcp.flags.ack", .boolean, "ACK"),
         .init("tcp.flags.fin", .boolean, "FIN"),
         .init("tcp.flags.reset", .boolean, "RST"),
         .init("tcp.flags.push", .boolean, "PSH"),
-        .init("tcp.window_size_value", .unsigned, "TCP window field (unscaled)"),
-        .init("tcp.hdr_len", .unsigned, "TCP header length, bytes"),
-        .init("tcp.len", .unsigned, "TCP segment data length, bytes"),
-        .init("tcp.options.mss_val", .unsigned, "TCP MSS option"),
-        .init("tcp.options.wscale.shift", .unsigned, "TCP window scale shift"),
+        .init("tcp.window_size_value", .unsigned, "TCP window field (unscaled)", bits: 16),
+        .init("tcp.hdr_len", .unsigned, "TCP header length, bytes", bits: 8),
+        .init("tcp.len", .unsigned, "TCP segment data length, bytes", bits: 32),
+        .init("tcp.payload", .bytes, "TCP segment data as captured", filterOnly: true),
+        .init("tcp.options.mss_val", .unsigned, "TCP MSS option", bits: 16),
+        .init("tcp.options.wscale.shift", .unsigned, "TCP window scale shift", bits: 8),
         .init("tcp.options.sack_perm", .boolean, "TCP SACK permitted"),
-        .init("tcp.options.timestamp.tsval", .unsigned, "TCP TSval"),
-        .init("tcp.options.timestamp.tsecr", .unsigned, "TCP TSecr"),
-        .init("udp.srcport", .unsigned, "UDP source port"),
-        .init("udp.dstport", .unsigned, "UDP destination port"),
-        .init("udp.length", .unsigned, "UDP length field"),
-        .init("icmp.type", .unsigned, "ICMP type"),
-        .init("icmp.code", .unsigned, "ICMP code"),
-        .init("icmpv6.type", .unsigned, "ICMPv6 type"),
-        .init("icmpv6.code", .unsigned, "ICMPv6 code"),
-        .init("dns.id", .unsigned, "DNS transaction id"),
+        .init("tcp.options.timestamp.tsval", .unsigned, "TCP TSval", bits: 32),
+        .init("tcp.options.timestamp.tsecr", .unsigned, "TCP TSecr", bits: 32),
+        .init("udp", .proto, "UDP (header and data)"),
+        .init("udp.srcport", .unsigned, "UDP source port", bits: 16),
+        .init("udp.dstport", .unsigned, "UDP destination port", bits: 16),
+        .init("udp.port", .unsigned, "UDP source or destination port", bits: 16, repeated: true, filterOnly: true),
+        .init("udp.length", .unsigned, "UDP length field", bits: 16),
+        .init("icmp", .proto, "ICMP"),
+        .init("icmp.type", .unsigned, "ICMP type", bits: 8),
+        .init("icmp.code", .unsigned, "ICMP code", bits: 8),
+        .init("icmpv6", .proto, "ICMPv6"),
+        .init("icmpv6.type", .unsigned, "ICMPv6 type", bits: 8),
+        .init("icmpv6.code", .unsigned, "ICMPv6 code", bits: 8),
+        .init("dns", .proto, "DNS (port 53)"),
+        .init("mdns", .proto, "multicast DNS (port 5353); its fields are dns.*"),
+        .init("llmnr", .proto, "LLMNR (port 5355); its fields are dns.*"),
+        .init("dns.id", .unsigned, "DNS transaction id", bits: 16),
         .init("dns.flags.response", .boolean, "DNS response (QR)"),
-        .init("dns.flags.opcode", .unsigned, "DNS opcode"),
+        .init("dns.flags.opcode", .unsigned, "DNS opcode", bits: 4),
         .init("dns.flags.truncated", .boolean, "DNS truncated (TC)"),
-        .init("dns.flags.rcode", .unsigned, "DNS reply code (responses only)"),
-        .init("dns.count.queries", .unsigned, "DNS question count"),
-        .init("dns.count.answers", .unsigned, "DNS answer count"),
-        .init("dns.count.auth_rr", .unsigned, "DNS authority count"),
-        .init("dns.count.add_rr", .unsigned, "DNS additional count"),
+        .init("dns.flags.rcode", .unsigned, "DNS reply code (responses only)", bits: 4),
+        .init("dns.count.queries", .unsigned, "DNS question count", bits: 16),
+        .init("dns.count.answers", .unsigned, "DNS answer count", bits: 16),
+        .init("dns.count.auth_rr", .unsigned, "DNS authority count", bits: 16),
+        .init("dns.count.add_rr", .unsigned, "DNS additional count", bits: 16),
         .init("dns.qry.name", .string, "DNS query name", repeated: true),
-        .init("dns.qry.type", .unsigned, "DNS query type", repeated: true),
+        .init("dns.qry.type", .unsigned, "DNS query type", bits: 16, repeated: true),
         .init("dns.resp.name", .string, "DNS record owner name", repeated: true),
-        .init("dns.resp.type", .unsigned, "DNS record type", repeated: true),
-        .init("dns.resp.ttl", .unsigned, "DNS record TTL, seconds", repeated: true),
+        .init("dns.resp.type", .unsigned, "DNS record type", bits: 16, repeated: true),
+        .init("dns.resp.ttl", .unsigned, "DNS record TTL, seconds", bits: 32, repeated: true),
         .init("dns.a", .address, "DNS A record address", repeated: true),
-        .init("dns.aaaa", .address, "DNS AAAA record address", repeated: true),
+        .init("dns.aaaa", .ipv6, "DNS AAAA record address", repeated: true),
         .init("dns.cname", .string, "DNS CNAME target", repeated: true),
         .init("dns.ptr.domain_name", .string, "DNS PTR target", repeated: true),
         .init("dns.ns", .string, "DNS NS target", repeated: true),
         .init("dns.mx.mail_exchange", .string, "DNS MX exchange", repeated: true),
         .init("dns.srv.target", .string, "DNS SRV target", repeated: true),
-        .init("dns.rr.udp_payload_size", .unsigned, "EDNS0 UDP payload size"),
+        .init("dns.rr.udp_payload_size", .unsigned, "EDNS0 UDP payload size", bits: 16),
+        .init("dns.time", .relativeTime, "seconds from the query to this response (latest query with this id in the conversation)"),
+        .init("http", .proto, "HTTP/1.x message head, recognised by content on any TCP port"),
+        .init("http.request", .boolean, "the message is a request"),
+        .init("http.response", .boolean, "the message is a response"),
+        .init("http.request.method", .string, "HTTP request method (GET, POST, ...)"),
+        .init("http.request.uri", .string, "HTTP request target, as sent"),
+        .init("http.request.version", .string, "HTTP version of a request (HTTP/1.1)"),
+        .init("http.response.version", .string, "HTTP version of a response"),
+        .init("http.response.code", .unsigned, "HTTP status code", bits: 16),
+        .init("http.response.phrase", .string, "HTTP reason phrase"),
+        .init("http.host", .string, "HTTP Host header"),
+        .init("http.user_agent", .string, "HTTP User-Agent header"),
+        .init("http.content_type", .string, "HTTP Content-Type header"),
+        .init("http.content_length", .unsigned, "HTTP Content-Length header, bytes"),
+        .init("http.connection", .string, "HTTP Connection header"),
         .init("knetcap.truncated", .string, "layer where the capture was cut (snaplen), if any"),
         .init("knetcap.malformed", .string, "layer whose bytes are invalid, if any"),
     ]
@@ -120,6 +170,10 @@ extension Packet {
     public func visitFields<V: FieldVisitor>(_ v: inout V) {
         v.visit("frame.number", .uint(UInt64(number)))
         v.visit("frame.time_epoch", .time(timestamp))
+        if tracked.isTracked {
+            v.visit("frame.time_relative", .seconds(Double(tracked.timeRelative) / 1e9))
+            v.visit("frame.time_delta", .seconds(Double(tracked.timeDelta) / 1e9))
+        }
         v.visit("frame.len", .uint(UInt64(originalLength)))
         v.visit("frame.cap_len", .uint(UInt64(capturedLength)))
         if let e = ethernet {
@@ -155,6 +209,9 @@ extension Packet {
         if let t = tcp {
             v.visit("tcp.srcport", .uint(UInt64(t.sourcePort)))
             v.visit("tcp.dstport", .uint(UInt64(t.destinationPort)))
+            if let s = tracked.tcpStream { v.visit("tcp.stream", .uint(UInt64(s))) }
+            if let s = tracked.tcpSeq { v.visit("tcp.seq", .uint(UInt64(s))) }
+            if let a = tracked.tcpAck { v.visit("tcp.ack", .uint(UInt64(a))) }
             v.visit("tcp.seq_raw", .uint(UInt64(t.sequence)))
             v.visit("tcp.ack_raw", .uint(UInt64(t.acknowledgment)))
             let f = t.flags
@@ -188,7 +245,11 @@ extension Packet {
             v.visit(i.isV6 ? "icmpv6.type" : "icmp.type", .uint(UInt64(i.type)))
             v.visit(i.isV6 ? "icmpv6.code" : "icmp.code", .uint(UInt64(i.code)))
         }
-        if let d = dns { d.visitFields(&v) }
+        if let d = dns {
+            d.visitFields(&v)
+            if let t = tracked.dnsTime { v.visit("dns.time", .seconds(Double(t) / 1e9)) }
+        }
+        if let h = tracked.http { h.visitFields(&v) }
         switch stop {
         case .complete: break
         case .truncated(let e): v.visit("knetcap.truncated", .string(e.layer.description))
@@ -246,5 +307,28 @@ extension DNSView {
             }
             return true
         }
+    }
+}
+
+extension HTTPMessage {
+    /// Visits the HTTP fields with Wireshark's names (`http.request.method`, `http.host`, ...).
+    public func visitFields<V: FieldVisitor>(_ v: inout V) {
+        switch start {
+        case .request(let method, let uri, let version):
+            v.visit("http.request", .bool(true))
+            v.visit("http.request.method", .string(method))
+            v.visit("http.request.uri", .string(uri))
+            v.visit("http.request.version", .string(version))
+        case .response(let version, let code, let phrase):
+            v.visit("http.response", .bool(true))
+            v.visit("http.response.version", .string(version))
+            v.visit("http.response.code", .uint(UInt64(code)))
+            v.visit("http.response.phrase", .string(phrase))
+        }
+        if let h = host { v.visit("http.host", .string(h)) }
+        if let u = userAgent { v.visit("http.user_agent", .string(u)) }
+        if let c = contentType { v.visit("http.content_type", .string(c)) }
+        if let l = contentLength { v.visit("http.content_length", .uint(l)) }
+        if let c = connection { v.visit("http.connection", .string(c)) }
     }
 }

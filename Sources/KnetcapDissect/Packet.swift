@@ -102,6 +102,9 @@ public struct Packet {
     /// DNS carried over TCP (RFC 1035 §4.2.2 two-byte length prefix).
     public var dnsOverTCP: Bool
     public var stop: Stop
+    /// Fields that need the packets before this one (`tcp.stream`, `dns.time`, reassembled
+    /// HTTP heads, ...): empty until `CaptureState.track` fills them.
+    public var tracked = TrackedFields()
 
     public init(number: Int, timestamp: Timestamp, capturedLength: Int, originalLength: Int,
                 linkType: LinkType, bytes: ByteView) {

@@ -252,6 +252,10 @@ public struct PacketLinePrinter {
         out.append(", length "); out.append(decimal: len)
         if let d = p.dns, p.dnsOverTCP {
             out.append(" "); d.summary(into: &out, length: p.dnsLength)
+        } else if len > 0 {
+            // HTTP/1.x by content on any port: `: HTTP: GET /mytest HTTP/1.1` (tcpdump's
+            // txtproto_print; tcpdump itself only looks on ports 80, 8080, ...).
+            HTTP.writeSummary(t.payload, to: &out)
         }
     }
 }

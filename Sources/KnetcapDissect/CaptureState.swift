@@ -1,0 +1,220 @@
+import KnetcapWire
+
+/// Values of a packet that depend on the packets before it, filled in by `CaptureState.track`
+/// (all empty when the packet was not tracked). Times are nanoseconds.
+public struct TrackedFields: Sendable {
+    /// `CaptureState.track` saw this packet.
+    public var isTracked = false
+    /// `frame.time_relative`: since the first packet of the capture, ns.
+    public var timeRelative: Int64 = 0
+    /// `frame.time_delta`: since the previous captured packet, ns (0 for the first).
+    public var timeDelta: Int64 = 0
+    /// `tcp.stream`: the TCP conversation's index, 0-based in order of first appearance.
+    public var tcpStream: UInt32?
+    /// `tcp.seq` / `tcp.ack` relative to the connection's first sequence numbers, as tshark
+    /// computes them (raw values for IP fragments and headers longer than the datagram).
+    public var tcpSeq: UInt32?
+    public var tcpAck: UInt32?
+    /// `dns.time`: a response's time since the latest query with its id in its conversation, ns.
+    public var dnsTime: Int64?
+    /// The HTTP/1.x message head this packet completes (its first segment, or the segment that
+    /// ended a head split across segments).
+    public var http: HTTPMessage?
+
+    public init() {}
+}
+
+/// Per-capture state for the fields that need earlier packets (Wireshark's conversations):
+/// `frame.time_relative`, `frame.time_delta`, `tcp.stream`, relative `tcp.seq`/`tcp.ack`,
+/// `dns.time`, and HTTP heads split across TCP segments. Feed it every packet in capture order
+/// (`track`), whether or not the packet is displayed; it never looks at the clock.
+///
+/// What it keeps, and its bounds:
+/// - one small record per TCP conversation (stream index, base sequence numbers, last time
+///   seen); past `maxConversations`, conversations idle for 300 s of capture time are dropped
+///   (a later packet of a dropped conversation starts a new stream index);
+/// - the latest query time per (conversation, DNS id); past `maxDNSQueries`, queries older than
+///   120 s of capture time are dropped;
+/// - per TCP direction, the bytes of an HTTP head still waiting for its end, at most
+///   `HTTP.maxHeadLength` bytes each and `maxPartialHeads` directions at once.
+public struct CaptureState {
+    /// Which families of tracked fields to compute; a display filter asks only for what it reads.
+    public struct Tracking: OptionSet, Sendable, Hashable {
+        public var rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// `frame.time_relative`, `frame.time_delta`.
+        public static let time = Self(rawValue: 1)
+        /// `tcp.stream`, `tcp.seq`, `tcp.ack`.
+        public static let tcp = Self(rawValue: 2)
+        /// `dns.time`.
+        public static let dns = Self(rawValue: 4)
+        /// `http` and `http.*` (heads reassembled across segments).
+        public static let http = Self(rawValue: 8)
+        public static let all: Self = [.time, .tcp, .dns, .http]
+    }
+
+    public static let maxConversations = 1 << 20
+    public static let maxDNSQueries = 1 << 18
+    public static let maxPartialHeads = 4096
+
+    public let tracking: Tracking
+
+    private var first: Timestamp?
+    private var previous: Timestamp?
+    private var conversations: [FlowKey: TCPConversation] = [:]
+    private var nextStream: UInt32 = 0
+    private var dnsQueries: [DNSQueryKey: Timestamp] = [:]
+    private var partialHeads: [DirectedFlow: PartialHead] = [:]
+
+    public init(tracking: Tracking = .all) { self.tracking = tracking }
+
+    /// Fills `p.tracked` from `p` and the packets tracked before it.
+    public mutating func track(_ p: inout Packet) {
+        p.tracked.isTracked = true
+        let ts = p.timestamp
+        if tracking.contains(.time) {
+            p.tracked.timeRelative = first.map { nanoseconds(ts, since: $0) } ?? 0
+            p.tracked.timeDelta = previous.map { nanoseconds(ts, since: $0) } ?? 0
+        }
+        if first == nil { first = ts }
+        previous = ts
+        if let t = p.tcp, let src = p.sourceAddress, let dst = p.destinationAddress {
+            let from = Endpoint(src, t.sourcePort), to = Endpoint(dst, t.destinationPort)
+            let key = FlowKey(from, to, proto: .tcp)
+            if tracking.contains(.tcp) { trackTCP(&p, t, key, fromA: key.a == from) }
+            if tracking.contains(.http) { trackHTTP(&p, t, DirectedFlow(key: key, fromA: key.a == from)) }
+        }
+        if tracking.contains(.dns), let d = p.dns, let src = p.sourceAddress, let dst = p.destinationAddress,
+           let sp = p.sourcePort, let dp = p.destinationPort {
+            let key = DNSQueryKey(flow: FlowKey(Endpoint(src, sp), Endpoint(dst, dp), proto: p.tcp != nil ? .tcp : .udp), id: d.id)
+            if d.isResponse {
+                if let q = dnsQueries[key] { p.tracked.dnsTime = nanoseconds(ts, since: q) }
+            } else {
+                if dnsQueries.count >= Self.maxDNSQueries && dnsQueries[key] == nil {
+                    dnsQueries = dnsQueries.filter { ts.seconds - $0.value.seconds < 120 }
+                    if dnsQueries.count >= Self.maxDNSQueries { dnsQueries.removeAll(keepingCapacity: true) }
+                }
+                dnsQueries[key] = ts
+            }
+        }
+    }
+
+    // MARK: TCP conversations (Wireshark packet-tcp.c: conversation per address/port pair,
+    // a new one when a SYN's sequence number differs from the base of the existing one;
+    // base sequence numbers from the first segment each way, or from the SYN-ACK's ack).
+
+    private struct TCPConversation {
+        var stream: UInt32
+        var baseA: UInt32 = 0, baseB: UInt32 = 0
+        var setA = false, setB = false
+        var lastSeen: Int64
+    }
+
+    private mutating func trackTCP(_ p: inout Packet, _ t: TCPView, _ key: FlowKey, fromA: Bool) {
+        let flags = t.flags
+        let seq = t.sequence, ack = t.acknowledgment
+        var c: TCPConversation
+        if let existing = conversations[key] {
+            c = existing
+            let fwdSet = fromA ? c.setA : c.setB, fwdBase = fromA ? c.baseA : c.baseB
+            if flags.contains(.syn) && !flags.contains(.ack) && fwdSet && seq != fwdBase {
+                c = TCPConversation(stream: nextStream, lastSeen: p.timestamp.seconds)  // port reuse
+                nextStream &+= 1
+            }
+        } else {
+            if conversations.count >= Self.maxConversations {
+                let now = p.timestamp.seconds
+                conversations = conversations.filter { now - $0.value.lastSeen < 300 }
+            }
+            c = TCPConversation(stream: nextStream, lastSeen: p.timestamp.seconds)
+            nextStream &+= 1
+        }
+        c.lastSeen = p.timestamp.seconds
+        p.tracked.tcpStream = c.stream
+        p.tracked.tcpSeq = seq
+        p.tracked.tcpAck = ack
+        // Wireshark analyses sequence numbers only when the segment length is known: not for
+        // IP fragments, nor when the IP payload is shorter than the TCP header.
+        let fragment = (p.ipv4?.isFragment ?? false) || (p.ipv6?.isFragment ?? false)
+        if !fragment, let ipPayload = ipPayloadLength(p), ipPayload >= t.headerLength {
+            if fromA ? !c.setA : !c.setB {
+                let base = flags.contains(.syn) ? seq : seq &- 1
+                if fromA { c.baseA = base; c.setA = true } else { c.baseB = base; c.setB = true }
+            }
+            if flags.contains(.ack), fromA ? !c.setB : !c.setA {
+                if fromA { c.baseB = ack &- 1; c.setB = true } else { c.baseA = ack &- 1; c.setA = true }
+            }
+            p.tracked.tcpSeq = seq &- (fromA ? c.baseA : c.baseB)
+            if flags.contains(.ack) { p.tracked.tcpAck = ack &- (fromA ? c.baseB : c.baseA) }
+        }
+        conversations[key] = c
+    }
+
+    /// The IP payload length the IP header claims (bytes), as Wireshark's reported length.
+    private func ipPayloadLength(_ p: Packet) -> Int? {
+        if let ip = p.ipv4 { return ip.totalLength - ip.headerLength }
+        if let ip = p.ipv6 {
+            let plen = ip.payloadLength == 0 ? ip.end - 40 : ip.payloadLength
+            return plen - (ip.upperOffset - 40)
+        }
+        return nil
+    }
+
+    // MARK: HTTP heads split across segments (RFC 9112 §2.1: the head ends at an empty line).
+
+    private struct DirectedFlow: Hashable { var key: FlowKey; var fromA: Bool }
+
+    private struct PartialHead {
+        var bytes: [UInt8]
+        var nextSeq: UInt32
+    }
+
+    private mutating func trackHTTP(_ p: inout Packet, _ t: TCPView, _ dir: DirectedFlow) {
+        guard let segmentLength = p.tcpSegmentLength, segmentLength > 0 else { return }
+        let payload = t.payload
+        let complete = payload.count >= segmentLength  // not cut by the snaplen
+        let seq = t.sequence
+        if var part = partialHeads[dir] {
+            if seq == part.nextSeq {
+                guard complete, part.bytes.count + segmentLength <= HTTP.maxHeadLength else {
+                    partialHeads[dir] = nil
+                    return
+                }
+                part.bytes.append(contentsOf: payload.prefix(segmentLength).base)
+                let message: HTTPMessage?? = part.bytes.withUnsafeBytes { raw in
+                    let v = ByteView(raw)
+                    return HTTP.headEnd(v) == nil ? .none : .some(HTTP.parse(v))
+                }
+                if let m = message {
+                    p.tracked.http = m
+                    partialHeads[dir] = nil
+                } else {
+                    part.nextSeq = seq &+ UInt32(truncatingIfNeeded: segmentLength)
+                    partialHeads[dir] = part
+                }
+                return
+            }
+            // A retransmission of bytes already buffered: nothing new.
+            if SeqNumber(seq).distance(from: SeqNumber(part.nextSeq)) < 0 { return }
+            partialHeads[dir] = nil  // a gap: the head is lost
+        }
+        guard HTTP.startsMessage(payload) else { return }
+        if HTTP.headEnd(payload) != nil {
+            p.tracked.http = HTTP.parse(payload)
+        } else if complete && segmentLength < HTTP.maxHeadLength {
+            if partialHeads.count >= Self.maxPartialHeads { partialHeads.removeAll(keepingCapacity: true) }
+            partialHeads[dir] = PartialHead(bytes: Array(payload.prefix(segmentLength).base),
+                                            nextSeq: seq &+ UInt32(truncatingIfNeeded: segmentLength))
+        }
+    }
+}
+
+private struct DNSQueryKey: Hashable {
+    var flow: FlowKey
+    var id: UInt16
+}
+
+/// `b - a` in nanoseconds (negative when `b` is earlier).
+@inline(__always) func nanoseconds(_ b: Timestamp, since a: Timestamp) -> Int64 {
+    (b.seconds &- a.seconds) &* 1_000_000_000 &+ Int64(b.nanoseconds) &- Int64(a.nanoseconds)
+}
