@@ -22,6 +22,8 @@ let package = Package(
         .target(name: "KnetcapDissect", dependencies: ["KnetcapWire"]),
         // Flow/transaction tracking and one analyser per fault.
         .target(name: "KnetcapAnalysis", dependencies: ["KnetcapWire", "KnetcapDissect"]),
+        // Wireshark display filters (-Y): lexer -> parser -> check against the field registry -> predicate.
+        .target(name: "KnetcapFilter", dependencies: ["KnetcapWire", "KnetcapDissect"]),
         // libpcap sources (file, live) and the pcap writer.
         .target(name: "KnetcapCapture", dependencies: ["CPcap", "KnetcapWire"]),
         // Linux calls Swift's Glibc module does not export (setns, gettid, NS_GET_NSTYPE, fstatfs).
@@ -31,7 +33,7 @@ let package = Package(
         .executableTarget(
             name: "knetcap",
             dependencies: [
-                "KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapCapture",
+                "KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapCapture", "KnetcapFilter",
                 "KnetcapNetns",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -44,6 +46,7 @@ let package = Package(
         .testTarget(name: "KnetcapDissectTests", dependencies: ["KnetcapDissect", "KnetcapAnalysis", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapAnalysisTests", dependencies: ["KnetcapAnalysis", "KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapCLITests", dependencies: []),
+        .testTarget(name: "KnetcapFilterTests", dependencies: ["KnetcapFilter", "KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapNetnsTests", dependencies: ["KnetcapNetns", "KnetcapCapture"]),
         .testTarget(name: "KnetcapNetnsCLITests", dependencies: []),
     ]

@@ -1,0 +1,174 @@
+/// An operand as written: a word (field, protocol or unquoted literal) or a quoted string.
+struct Operand: Equatable {
+    enum Kind: Equatable {
+        case word(String)
+        case string([UInt8])
+    }
+    var kind: Kind
+    var range: Range<Int>
+
+    var word: String? { if case .word(let w) = kind { return w } else { return nil } }
+}
+
+/// One element of a set: a value, or an inclusive range `lower..upper`.
+struct SetElement: Equatable {
+    var lower: Operand
+    var upper: Operand?
+}
+
+/// The syntax tree of a display filter. Every node keeps the source range the checker points
+/// at when it reports an error.
+indirect enum Node: Equatable {
+    case or(Node, Node)
+    case and(Node, Node)
+    case not(Node)
+    /// A field or protocol alone: true when present.
+    case exists(Operand)
+    /// `lhs op rhs`; `opRange` locates the operator.
+    case compare(Operand, CompareOp, Operand, opRange: Range<Int>)
+    /// `lhs in {…}` or `lhs not in {…}`.
+    case member(Operand, [SetElement], negated: Bool)
+}
+
+/// Recursive-descent parser. Precedence, loosest first: `or`/`||`, `and`/`&&`, `not`/`!`,
+/// then a parenthesised expression or a test (Wireshark 4.0: `and` binds tighter than `or`).
+///
+///     expr    := and ( ("or" | "||") and )*
+///     and     := unary ( ("and" | "&&") unary )*
+///     unary   := ("not" | "!") unary | "(" expr ")" | test
+///     test    := operand [ relop operand | ["not"] "in" set ]
+///     set     := "{" element ( [","] element )* "}"      element := operand [ ".." operand ]
+struct Parser {
+    let text: String
+    let tokens: [Token]
+    var i = 0
+
+    init(_ text: String) throws(FilterError) {
+        self.text = text
+        var lexer = Lexer(text)
+        tokens = try lexer.tokens()
+    }
+
+    var current: Token { tokens[min(i, tokens.count - 1)] }
+
+    func error(_ kind: FilterError.Kind, _ message: String, _ range: Range<Int>) -> FilterError {
+        FilterError(kind, message, range, in: text)
+    }
+
+    func shown(_ t: Token) -> String {
+        let u = Array(text.utf8)
+        return String(decoding: u[t.range.clamped(to: 0..<u.count)], as: UTF8.self)
+    }
+
+    func unexpected(_ t: Token) -> FilterError {
+        if t.kind == .end { return error(.syntax, "unexpected end of filter", t.range) }
+        return error(.syntax, "unexpected \"\(shown(t))\"", t.range)
+    }
+
+    /// Parses the whole expression; `nil` for an empty one (no filter).
+    mutating func parse() throws(FilterError) -> Node? {
+        if current.kind == .end { return nil }
+        let n = try parseOr()
+        guard current.kind == .end else {
+            if current.kind == .rparen { throw error(.syntax, "\")\" without a matching \"(\"", current.range) }
+            throw unexpected(current)
+        }
+        return n
+    }
+
+    mutating func parseOr() throws(FilterError) -> Node {
+        var left = try parseAnd()
+        while current.kind == .or {
+            i += 1
+            left = .or(left, try parseAnd())
+        }
+        return left
+    }
+
+    mutating func parseAnd() throws(FilterError) -> Node {
+        var left = try parseUnary()
+        while current.kind == .and {
+            i += 1
+            left = .and(left, try parseUnary())
+        }
+        return left
+    }
+
+    mutating func parseUnary() throws(FilterError) -> Node {
+        switch current.kind {
+        case .not:
+            i += 1
+            return .not(try parseUnary())
+        case .lparen:
+            let open = current
+            i += 1
+            let inner = try parseOr()
+            guard current.kind == .rparen else {
+                if current.kind == .end { throw error(.syntax, "\"(\" is never closed (missing \")\")", open.range) }
+                throw unexpected(current)
+            }
+            i += 1
+            return inner
+        default:
+            return try parseTest()
+        }
+    }
+
+    mutating func parseOperand() throws(FilterError) -> Operand {
+        let t = current
+        switch t.kind {
+        case .word(let w): i += 1; return Operand(kind: .word(w), range: t.range)
+        case .string(let s): i += 1; return Operand(kind: .string(s), range: t.range)
+        default: throw unexpected(t)
+        }
+    }
+
+    mutating func parseTest() throws(FilterError) -> Node {
+        let lhs = try parseOperand()
+        switch current.kind {
+        case .compare(let op):
+            let opRange = current.range
+            i += 1
+            let rhs = try parseOperand()
+            return .compare(lhs, op, rhs, opRange: opRange)
+        case .in:
+            i += 1
+            return .member(lhs, try parseSet(), negated: false)
+        case .not where i + 1 < tokens.count && tokens[i + 1].kind == .in:
+            i += 2
+            return .member(lhs, try parseSet(), negated: true)
+        default:
+            return .exists(lhs)
+        }
+    }
+
+    mutating func parseSet() throws(FilterError) -> [SetElement] {
+        guard current.kind == .lbrace else {
+            throw error(.syntax, "\"in\" needs a set in braces, e.g. {80 443} or {1..1024}", current.range)
+        }
+        let open = current
+        i += 1
+        var elements: [SetElement] = []
+        while true {
+            switch current.kind {
+            case .rbrace:
+                if elements.isEmpty { throw error(.syntax, "empty set", open.range.lowerBound..<current.range.upperBound) }
+                i += 1
+                return elements
+            case .end:
+                throw error(.syntax, "\"{\" is never closed (missing \"}\")", open.range)
+            case .comma where !elements.isEmpty:
+                i += 1
+                continue
+            default:
+                let lower = try parseOperand()
+                var upper: Operand?
+                if current.kind == .dotdot {
+                    i += 1
+                    upper = try parseOperand()
+                }
+                elements.append(SetElement(lower: lower, upper: upper))
+            }
+        }
+    }
+}
