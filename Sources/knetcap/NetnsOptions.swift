@@ -78,10 +78,18 @@ struct NetnsOptions: ParsableArguments {
                     resolution = try resolver.resolvePod(pod ?? "", namespace: namespace ?? "default", containerName: containerName,
                                                          local: .current(), rerun: shellQuoted(invocation))
                 }
-                resolution.map(announce)
                 target = resolution?.target ?? .pid(0)
             }
-            return EnteredNamespace(namespace: try NetworkNamespace.open(target), resolution: resolution)
+            let namespace: NetworkNamespace
+            do {
+                namespace = try NetworkNamespace.open(target)
+            } catch {
+                guard let c = resolution?.container else { throw error }
+                throw NetnsError(error.kind, "container \(c.query) is pid \(c.pid) (`\(shellQuoted(c.command))`), but: \(error.message)")
+            }
+            // Said once the namespace is open, so that every failure stays one line.
+            resolution.map(announce)
+            return EnteredNamespace(namespace: namespace, resolution: resolution)
         } catch {
             throw Fatal(error)
         }
