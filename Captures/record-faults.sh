@@ -185,10 +185,10 @@ CAP_EXTRA=()
 [[ $(basename "$KNETCAP") == tcpdump ]] && CAP_EXTRA=(-U)
 
 SCENARIOS=("$@")
-[[ ${#SCENARIOS[@]} -gt 0 ]] || SCENARIOS=(rst backlog hairpin tcfallback healthy paws)
+[[ ${#SCENARIOS[@]} -gt 0 ]] || SCENARIOS=(rst backlog hairpin tcfallback healthy paws search)
 for s in "${SCENARIOS[@]}"; do
-    case $s in rst|backlog|hairpin|tcfallback|healthy|paws) ;;
-        *) die "unknown scenario '$s' (rst backlog hairpin tcfallback healthy paws)" ;;
+    case $s in rst|backlog|hairpin|tcfallback|healthy|paws|search) ;;
+        *) die "unknown scenario '$s' (rst backlog hairpin tcfallback healthy paws search)" ;;
     esac
 done
 mkdir -p "$OUT"
@@ -497,6 +497,40 @@ function parse(   i) {
 }
 function fail(m) { print "[faults] ERROR: " NAME ": " m > "/dev/stderr"; bad = 1; exit 1 }
 function note(m) { print "[faults]   verified: " m > "/dev/stderr" }'
+
+# ---------------------------------------------------------------- search
+# ndots:5 search-list walk, as every Kubernetes pod's resolv.conf makes glibc do: a name with
+# fewer than five dots is tried with each search suffix first (NXDOMAIN each), then as is.
+record_search() {
+    local f=$WORK/dns-search-expansion.pcap dpid out
+    log "scenario search: resolv.conf search list + ndots:5, glibc walks it before the name resolves"
+    ip netns exec "$NS_S" dnsmasq -k --no-resolv --no-hosts --conf-file=/dev/null \
+        --bind-interfaces --listen-address="$IP_S" --port=53 --pid-file="$WORK/dnsmasq-search.pid" \
+        --log-facility="$WORK/dnsmasq-search.log" --local=/knetcap.test/ --local=/cluster.local/ \
+        --host-record="$NAME,$NAME_A" &
+    dpid=$!; BG_PIDS+=("$dpid")
+    sleep 1
+    {
+        printf 'nameserver %s\n' "$IP_S"
+        printf 'search default.svc.cluster.local svc.cluster.local cluster.local\n'
+        printf 'options ndots:5\n'
+    } >"$NETNS_ETC/resolv.conf"
+    start_capture "$NS_C" "$IF_C" "$f" udp port 53
+    out=$(ip netns exec "$NS_C" timeout 10 getent ahosts "$NAME") || die "getent ahosts $NAME failed in the search scenario"
+    stop_capture "$f"
+    kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null || true
+    resolver "$IP_S"
+    dump "$f" | awk -v NAME=search -v N="$NAME" '
+        / NXDomain / { nx++ }
+        / [0-9]+\/[0-9]+\/[0-9]+ A / { ok++ }
+        function fail(m) { print "[faults] ERROR: search: " m > "/dev/stderr"; bad = 1; exit 1 }
+        END { if (bad) exit 1
+              if (nx < 3) fail("expected 3 NXDOMAIN steps, got " nx)
+              if (ok < 1) fail("the name never resolved")
+              print "[faults]   verified: " nx " NXDOMAIN answers, then " N " resolves" > "/dev/stderr" }' ||
+        die "search capture has the wrong shape"
+    publish "$f" dns-search-expansion.pcap
+}
 
 # ---------------------------------------------------------------- rst
 record_rst() {
@@ -834,6 +868,7 @@ for s in "${SCENARIOS[@]}"; do
         tcfallback) record_tcfallback ;;
         healthy) record_healthy ;;
         paws) record_paws ;;
+        search) record_search ;;
     esac
 done
 

@@ -14,7 +14,7 @@ public struct DNSSearchExpansionAnalyzer {
     /// How far back (seconds) an NXDOMAIN can belong to a later successful lookup.
     static let window = 30.0
 
-    struct NX { var name: String; var labels: [Substring]; var query: FrameRef?; var answer: FrameRef }
+    struct NX { var name: String; var query: FrameRef?; var answer: FrameRef }
     struct Group {
         var occurrences = 0
         var wastedQueries = 0
@@ -24,62 +24,67 @@ public struct DNSSearchExpansionAnalyzer {
     }
 
     private var recent: [IPAddress: [NX]] = [:]
-    private var queries: [QueryKey: FrameRef] = [:]
     private var groups: [String: Group] = [:]
     private var order: [String] = []
     private var nextSweep: Int64 = .min
 
-    struct QueryKey: Hashable { var client: Endpoint; var id: UInt16 }
 
     public init() {}
 
     /// True when `y` is `b.S1` and `x` is `b.S2` (or `b`) for the same leading labels `b` and a
     /// suffix S2 that is a proper suffix of S1: `x` is a later step of the same search walk.
-    static func isExpansion(_ y: [Substring], of x: [Substring]) -> Bool {
-        guard y.count > x.count else { return false }
-        for b in 1...x.count {
-            guard y[b - 1] == x[b - 1] else { return false }
-            let rx = x[b...], ry = y[b...]
-            if ry.count > rx.count && ry.suffix(rx.count).elementsEqual(rx) { return true }
+    /// Compares UTF-8 bytes in place (no allocation).
+    public static func isExpansion(_ y: String, of x: String) -> Bool {
+        let yu = y.utf8, xu = x.utf8
+        guard yu.count > xu.count else { return false }
+        // Every label boundary of x (each '.', and the end) splits x into b and S2.
+        var cut = 0
+        for c in xu {
+            cut += 1
+            if c == 46 { if matches(yu, xu, b: cut - 1) { return true } }
         }
-        return false
+        return matches(yu, xu, b: xu.count)
     }
 
-    mutating func observe(_ p: Packet) {
-        guard let dns = p.dns, let src = p.sourceAddress, let dst = p.destinationAddress,
-              let sp = p.sourcePort, let dp = p.destinationPort else { return }
-        let now = p.timestamp
+    /// y starts with x's first `b` bytes and a dot, and ends with x's bytes after `b` (a dot
+    /// and S2), leaving at least one label in between.
+    private static func matches(_ y: String.UTF8View, _ x: String.UTF8View, b: Int) -> Bool {
+        guard y.count > b, y[y.index(y.startIndex, offsetBy: b)] == 46,
+              y.prefix(b).elementsEqual(x.prefix(b)) else { return false }
+        let s2 = x.dropFirst(b)  // "" or ".svc.cluster.local"
+        guard y.count - b > s2.count + 1 else { return false }
+        if s2.isEmpty { return true }
+        return y.suffix(s2.count).elementsEqual(s2)
+    }
+
+    /// Takes each answered DNS transaction (from the DNS transaction tracker, which decoded
+    /// the query name once, lower-cased).
+    mutating func observe(answered t: DNSTransaction) {
+        guard let answer = t.response, t.qtype == .a || t.qtype == .aaaa else { return }
+        let now = answer.time
         if now.seconds >= nextSweep {
             recent = recent.compactMapValues { l in
                 let k = l.filter { now - $0.answer.time <= Self.window }
                 return k.isEmpty ? nil : k
             }
-            queries = queries.filter { now - $0.value.time <= Self.window }
             nextSweep = now.seconds + 10
         }
-        if !dns.isResponse {
-            if dp == 53 { queries[QueryKey(client: Endpoint(src, sp), id: dns.id)] = FrameRef(frame: p.number, time: now) }
-            return
-        }
-        guard sp == 53, let q = dns.firstQuestion, q.type == .a || q.type == .aaaa,
-              let name = dns.name(at: q.nameOffset)?.lowercased() else { return }
-        let answer = FrameRef(frame: p.number, time: now)
-        let query = queries[QueryKey(client: Endpoint(dst, dp), id: dns.id)]
-        if dns.rcode == .nxDomain {
-            var l = recent[dst] ?? []
+        let client = t.key.client.address
+        let name = t.qname
+        if t.rcode == .nxDomain {
+            var l = recent[client] ?? []
             if !l.contains(where: { $0.name == name }) {
                 if l.count >= 32 { l.removeFirst() }
-                l.append(NX(name: name, labels: name.split(separator: "."), query: query, answer: answer))
+                l.append(NX(name: name, query: t.firstSent, answer: answer))
             }
-            recent[dst] = l
+            recent[client] = l
             return
         }
-        guard dns.rcode == .noError, var l = recent[dst], !l.isEmpty else { return }
-        let x = name.split(separator: ".")
-        let chain = l.filter { Self.isExpansion($0.labels, of: x) }
+        guard t.rcode == .noError, var l = recent[client], !l.isEmpty else { return }
+        let chain = l.filter { Self.isExpansion($0.name, of: name) }
         guard chain.count >= Self.minimumSteps else { return }
         l.removeAll { n in chain.contains { $0.name == n.name } }
-        recent[dst] = l
+        recent[client] = l
         let start = chain.compactMap { $0.query?.time ?? $0.answer.time }.min() ?? now
         let cost = now - start
         if groups[name] == nil { order.append(name) }
@@ -89,7 +94,7 @@ public struct DNSSearchExpansionAnalyzer {
         g.totalCost += cost
         g.maxCost = max(g.maxCost, cost)
         if g.sample == nil {
-            g.sample = (chain, answer, "\(dst)", "\(src):\(sp)", query)
+            g.sample = (chain, answer, "\(client)", "\(t.key.server.address):\(t.key.server.port)", t.firstSent)
         }
         groups[name] = g
     }
@@ -103,6 +108,7 @@ public struct DNSSearchExpansionAnalyzer {
                 ev.append(Evidence(frame: n.answer.frame, time: n.answer.time,
                                    note: "NXDOMAIN for \(n.name)" + (n.query.map { " after \(fmt(n.answer.time - $0.time, 6)) s" } ?? "")))
             }
+            if let q = s.first { ev.append(Evidence(frame: q.frame, time: q.time, note: "query \(name)")) }
             ev.append(Evidence(frame: s.answer.frame, time: s.answer.time, note: "\(name) resolves"))
             let steps = s.chain.count
             let avg = g.totalCost / Double(g.occurrences)

@@ -20,6 +20,11 @@ public struct DNSTimeoutAnalyzer: Analyzer {
     public init() {}
 
     public mutating func observe(_ packet: Packet, report: (Finding) -> Void) {
+        _ = observe(answered: packet, report: report)
+    }
+
+    /// As `observe`, returning the transaction a response answered (for other DNS analysers).
+    mutating func observe(answered packet: Packet, report: (Finding) -> Void) -> DNSTransaction? {
         tracker.observe(packet) { t, end in report(Self.finding(for: t, end: end)) }
     }
 

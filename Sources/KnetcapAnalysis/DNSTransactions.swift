@@ -8,6 +8,12 @@ public struct DNSTransactionKey: Hashable, Sendable {
     public var server: Endpoint
     public var id: UInt16
     public var overTCP: Bool
+
+    public func hash(into h: inout Hasher) {
+        h.combine(client.address.mix ^ server.address.mix &* 31
+            ^ (UInt64(client.port) << 32 | UInt64(server.port) << 16 | UInt64(id)) &* 0x94D0_49BB_1331_11EB
+            ^ (overTCP ? 1 : 0))
+    }
 }
 
 /// One packet of a transaction: 1-based frame number and capture time.
@@ -72,14 +78,22 @@ public struct DNSTransactionTracker {
     /// Answered queries whose parallel partner is still waiting: answered key → waiting key.
     private var waitingPartner: [DNSTransactionKey: DNSTransactionKey] = [:]
 
-    struct SocketKey: Hashable { var client: Endpoint; var server: Endpoint; var overTCP: Bool }
+    struct SocketKey: Hashable {
+        var client: Endpoint; var server: Endpoint; var overTCP: Bool
+        func hash(into h: inout Hasher) {
+            h.combine(client.address.mix ^ server.address.mix &* 31 ^ (UInt64(client.port) << 16 | UInt64(server.port)) &* 0x94D0_49BB_1331_11EB ^ (overTCP ? 1 : 0))
+        }
+    }
 
     public init() {}
 
     /// Number of transactions waiting for a reply.
     public var pendingCount: Int { pending.count }
 
-    public mutating func observe(_ p: Packet, onProblem: (DNSTransaction, _ end: Timestamp) -> Void) {
+    /// Follows one packet. Returns the transaction a response answered (with `response` set),
+    /// so other analysers reuse its decoded query name and times; `nil` otherwise.
+    @discardableResult
+    public mutating func observe(_ p: Packet, onProblem: (DNSTransaction, _ end: Timestamp) -> Void) -> DNSTransaction? {
         let now = p.timestamp
         if activeSeconds.last.map({ $0 < now.seconds }) ?? true { activeSeconds.append(now.seconds) }
         if now.seconds >= nextSweep {
@@ -87,24 +101,24 @@ public struct DNSTransactionTracker {
             nextSweep = now.seconds + 5
         }
         guard let dns = p.dns, let src = p.sourceAddress, let dst = p.destinationAddress,
-              let sp = p.sourcePort, let dp = p.destinationPort else { return }
+              let sp = p.sourcePort, let dp = p.destinationPort else { return nil }
         let frame = FrameRef(frame: p.number, time: now)
         if !dns.isResponse {
-            guard dp == 53, !dst.isMulticastOrBroadcast, dns.opcode == 0 else { return }
+            guard dp == 53, !dst.isMulticastOrBroadcast, dns.opcode == 0 else { return nil }
             let key = DNSTransactionKey(client: Endpoint(src, sp), server: Endpoint(dst, dp), id: dns.id, overTCP: p.dnsOverTCP)
             if var t = pending[key] {
                 // Same ID, same socket, still unanswered: a retransmission.
                 t.transmissionCount += 1
                 if t.transmissions.count < Self.maxTransmissionsKept { t.transmissions.append(frame) }
                 pending[key] = t
-                return
+                return nil
             }
             if let waiting = waitingPartner.removeValue(forKey: key), var w = pending[waiting], w.partnerResent == nil {
                 w.partnerResent = frame
                 pending[waiting] = w
             }
-            guard let q = dns.firstQuestion else { return }
-            var t = DNSTransaction(key: key, qname: dns.name(at: q.nameOffset) ?? "?", qtype: q.type,
+            guard let q = dns.firstQuestion else { return nil }
+            var t = DNSTransaction(key: key, qname: dns.name(at: q.nameOffset, lowercased: true) ?? "?", qtype: q.type,
                                    transmissions: [frame], transmissionCount: 1)
             let sock = SocketKey(client: key.client, server: key.server, overTCP: key.overTCP)
             // Parallel queries (glibc/musl send A and AAAA with one sendmmsg): a different ID
@@ -123,10 +137,11 @@ public struct DNSTransactionTracker {
             lastQueryOnSocket[sock] = LastQuery(key: key, sent: frame, type: q.type, partnered: t.partner != nil, answered: nil)
             pending[key] = t
             if pending.count > maxPending { sweep(now: now, force: true, onProblem: onProblem) }
+            return nil
         } else {
-            guard sp == 53 else { return }
+            guard sp == 53 else { return nil }
             let key = DNSTransactionKey(client: Endpoint(dst, dp), server: Endpoint(src, sp), id: dns.id, overTCP: p.dnsOverTCP)
-            guard var t = pending.removeValue(forKey: key) else { return }
+            guard var t = pending.removeValue(forKey: key) else { return nil }
             t.response = frame
             t.rcode = dns.rcode
             if let pk = t.partner, var other = pending[pk] {
@@ -138,6 +153,7 @@ public struct DNSTransactionTracker {
             let sock = SocketKey(client: key.client, server: key.server, overTCP: key.overTCP)
             if lastQueryOnSocket[sock]?.key == key { lastQueryOnSocket[sock]?.answered = frame }
             if t.transmissionCount > 1 { onProblem(t, now) }
+            return t
         }
     }
 

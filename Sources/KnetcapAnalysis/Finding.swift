@@ -115,8 +115,7 @@ public struct Diagnosis {
         if let l = lastTimestamp, p.timestamp < l {} else { lastTimestamp = p.timestamp }
         var new: [Finding] = []
         if let d = p.dns {
-            dns.observe(p) { new.append($0) }
-            search.observe(p)
+            if let answered = dns.observe(answered: p, report: { new.append($0) }) { search.observe(answered: answered) }
             if d.isResponse, d.truncatedFlag, p.udp != nil, let s = p.sourceAddress, let c = p.destinationAddress {
                 handshakes.noteTruncatedDNS(server: s, client: c, frame: FrameRef(frame: p.number, time: p.timestamp))
             }

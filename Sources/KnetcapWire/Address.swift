@@ -24,6 +24,14 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
     /// The IPv4 value (meaningful only when `!isIPv6`).
     @inlinable public var v4: UInt32 { UInt32(truncatingIfNeeded: lo) }
 
+    /// One 64-bit mix of the address (folded, multiplied), so hashing a flow key costs one
+    /// `Hasher.combine` per address instead of three.
+    @inlinable public var mix: UInt64 {
+        (hi &* 0x9E37_79B9_7F4A_7C15) ^ (lo &+ (isIPv6 ? 0x5851_F42D_4C95_7F2D : 0)) &* 0xBF58_476D_1CE4_E5B9
+    }
+
+    @inlinable public func hash(into h: inout Hasher) { h.combine(mix) }
+
     /// Multicast (224.0.0.0/4, ff00::/8) or IPv4 limited broadcast.
     public var isMulticastOrBroadcast: Bool {
         if isIPv6 { return hi >> 56 == 0xff }
@@ -87,6 +95,7 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     public var address: IPAddress
     public var port: UInt16
     @inlinable public init(_ address: IPAddress, _ port: UInt16) { self.address = address; self.port = port }
+    @inlinable public func hash(into h: inout Hasher) { h.combine(address.mix ^ UInt64(port) &* 0x94D0_49BB_1331_11EB) }
     /// tcpdump's form: `10.0.0.1.53`, `2001:db8::1.53`.
     public var description: String { "\(address).\(port)" }
 }

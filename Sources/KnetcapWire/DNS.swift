@@ -132,21 +132,36 @@ public struct DNSView {
     }
 
     /// The name at `offset` as Wireshark shows it in `dns.qry.name` (no trailing dot;
-    /// `<Root>` for the root), or `nil` when it is bad. Allocates.
-    public func name(at offset: Int) -> String? {
-        var t = TextBuffer(capacity: 64)
-        var any = false
+    /// `<Root>` for the root), or `nil` when it is bad; ASCII letters folded to lower case when
+    /// `lowercased` (DNS names compare case-insensitively, RFC 4343). Allocates.
+    public func name(at offset: Int, lowercased: Bool = false) -> String? {
+        // First pass: validate and measure (a name is at most 255 bytes, 4 per escaped byte).
+        var length = 0
+        var labels = 0
         let base = bytes
-        let end = walkName(at: offset) { start, len in
-            if any { t.append(byte: 46) }
-            any = true
+        guard walkName(at: offset, label: { start, len in
+            labels += 1
             for i in start..<(start + len) {
                 let c = base.b(i)
-                if c > 32 && c < 127 { t.append(byte: c) } else { t.append(byte: 92); t.append(decimal: c, width: 3) }
+                length += c > 32 && c < 127 ? 1 : 4
             }
+        }) != nil else { return nil }
+        if labels == 0 { return "<Root>" }
+        length += labels - 1
+        // Second pass: write the text straight into the String's storage.
+        return String(unsafeUninitializedCapacity: length) { buf in
+            var w = 0
+            func put(_ b: UInt8) { if w < buf.count { buf[w] = b; w += 1 } }
+            _ = walkName(at: offset) { start, len in
+                if w > 0 { put(46) }
+                for i in start..<(start + len) {
+                    let c = base.b(i)
+                    if c > 32 && c < 127 { put(lowercased && c >= 65 && c <= 90 ? c | 0x20 : c) }
+                    else { put(92); put(48 + c / 100); put(48 + c / 10 % 10); put(48 + c % 10) }
+                }
+            }
+            return w
         }
-        guard end != nil else { return nil }
-        return any ? t.string : "<Root>"
     }
 
     // MARK: Sections

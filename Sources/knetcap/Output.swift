@@ -195,7 +195,7 @@ func writeReport(_ d: Diagnosis, firstTime: Timestamp?, to out: inout StdoutSink
 /// `HH:MM:SS.ffffff` local time for an epoch time in seconds.
 func clock(_ t: Double, _ utcOffset: (Int64) -> Int) -> String {
     let s = Int64(t.rounded(.down))
-    let us = Int(((t - Double(s)) * 1e6).rounded())
+    let us = min(999_999, Int(((t - Double(s)) * 1e6 + 0.05).rounded(.down)))  // truncate, like the packet lines
     let local = (s + Int64(utcOffset(s))) % 86400
     let l = local < 0 ? local + 86400 : local
     return String(format: "%02d:%02d:%02d.%06d", Int(l / 3600), Int(l / 60 % 60), Int(l % 60), us)

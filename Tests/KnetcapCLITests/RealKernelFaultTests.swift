@@ -97,6 +97,13 @@ struct RealKernelFaultTests {
         #expect(f.count == 2 && f.allSatisfy { $0["kind"] as? String == "dns.tcp-fallback-failed" })
     }
 
+    @Test func searchListIsWalkedBeforeTheNameResolves() throws {
+        let f = try Self.findings("dns-search-expansion.pcap")
+        #expect(f.count == 1 && f.first?["kind"] as? String == "dns.search-expansion")
+        #expect(((f.first?["measurements"] as? [String: Double])?["steps"] ?? 0) == 3)
+        #expect((f.first?["summary"] as? String)?.contains("api.knetcap.test.default.svc.cluster.local") == true)
+    }
+
     @Test func glibcLosesOneReply() throws {
         let f = try Self.findings("dns-timeout-glibc.pcap")
         #expect(f.count == 1 && f.first?["kind"] as? String == "dns.conntrack-race")

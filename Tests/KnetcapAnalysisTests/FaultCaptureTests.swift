@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+import KnetcapWire
+import KnetcapDissect
+import KnetcapAnalysis
+import KnetcapTestSupport
+
+/// Every finding kind on real captures, without root: the captures `Captures/record-faults.sh`
+/// recorded on the real kernel (shipped in `Captures/`), and captures written by others.
+@Suite struct FaultCaptureTests {
+    func shipped(_ name: String, vips: Set<IPAddress> = []) throws -> [Finding] {
+        var d = Diagnosis(vips: vips)
+        try readCapture(Fixtures.shipped.appendingPathComponent(name)) { p, _ in d.observe(p) }
+        d.finish()
+        return d.findings
+    }
+
+    @Test func refusedSYNs() throws {
+        let f = try shipped("tcp-rst-unlistened.pcap")
+        #expect(f.map(\.kind) == Array(repeating: "tcp.rst-unlistened-port", count: 4))
+        #expect(f.map(\.server) == ["10.77.0.3:8081", "10.77.0.3:8081", "10.77.0.3:8080", "10.77.0.3:8080"])
+        // Evidence: the SYN and the RST/ACK that acknowledges it.
+        #expect(f[0].evidence.map(\.frame) == [1, 2])
+        #expect(f[0].evidence[1].note.contains("= SYN seq + 1"))
+    }
+
+    @Test func backlogDrops() throws {
+        let f = try shipped("tcp-syn-backlog-drop.pcap")
+        #expect(f.count == 20 && f.allSatisfy { $0.kind == "tcp.syn-backlog-drop" })
+        // Each: the completed handshake proving the port listens, then 4 SYNs at ≈1, 2, 4 s.
+        for x in f {
+            #expect(x.measurements["syn_transmissions"] == 4)
+            let span = x.measurements["unanswered_for_s"] ?? 0
+            #expect(span > 6.5 && span < 8, "SYNs at +0, +1, +3, +7 s; got \(span)")
+            #expect(x.confidence.reason.contains("completed another handshake"))
+        }
+    }
+
+    @Test func hairpin() throws {
+        let f = try shipped("nat-hairpin.pcap")
+        #expect(f.count == 1)
+        let h = try #require(f.first)
+        #expect(h.kind == "nat.reply-source-mismatch" && h.server == "192.0.2.10:80")
+        #expect(h.summary.contains("from 10.77.0.3:8080"))
+        #expect(h.evidence.contains { $0.note.contains("client resets") })
+        #expect(h.evidence.filter { $0.note.contains("re-sends its SYN") }.count == 3)
+        let withVIP = try shipped("nat-hairpin.pcap", vips: [IPAddress(v4: 0xC000_020A)])
+        #expect(withVIP.first?.title.contains("hairpin") == true)
+        #expect(withVIP.first?.confidence.reason.contains("known VIP") == true)
+    }
+
+    @Test func truncatedDNSThenRefusedTCP() throws {
+        let f = try shipped("dns-tcp-fallback-refused.pcap")
+        #expect(f.count == 2 && f.allSatisfy { $0.kind == "dns.tcp-fallback-failed" })
+        #expect(f.allSatisfy { $0.server == "10.77.0.5:53" && $0.summary.contains("refused") })
+        // Not also counted as a plain refused port.
+        #expect(!f.contains { $0.kind == "tcp.rst-unlistened-port" })
+    }
+
+    @Test func searchExpansion() throws {
+        let f = try shipped("dns-search-expansion.pcap")
+        #expect(f.count == 1)
+        let s = try #require(f.first)
+        #expect(s.kind == "dns.search-expansion" && s.endpoint == "api.knetcap.test")
+        #expect(s.measurements["steps"] == 3)
+        #expect(s.evidence.map(\.frame) == [1, 2, 3, 4, 5, 6, 7, 8])
+    }
+
+    @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap"])
+    func healthy(_ name: String) throws {
+        #expect(try shipped(name).isEmpty, "\(name)")
+    }
+
+    /// Zeek's trace of a SYN retransmitted three times and never answered; nothing in it
+    /// shows the port listens, so it is a path drop, not a backlog drop.
+    @Test func zeekUnansweredSYN() throws {
+        var d = Diagnosis()
+        try readCapture(Fixtures.publicCaptures.appendingPathComponent("zeek-tcp-option-sack.pcap")) { p, _ in d.observe(p) }
+        d.finish()
+        #expect(d.findings.map(\.kind) == ["tcp.syn-unanswered"])
+        #expect(d.findings.first?.measurements["syn_transmissions"] == 4)
+    }
+
+    /// nmap against closed ports: the six RST/ACKs from servers (tshark: `tcp.flags.reset==1`
+    /// from 192.168.1.1:80, .50:80, .65:80 twice, .65:443 twice); the scanner's own RSTs are not faults.
+    @Test func nmapClosedPorts() throws {
+        var d = Diagnosis()
+        try readCapture(Fixtures.publicCaptures.appendingPathComponent("zeek-nmap-vsn.pcap")) { p, _ in d.observe(p) }
+        d.finish()
+        #expect(d.findings.count == 6 && d.findings.allSatisfy { $0.kind == "tcp.rst-unlistened-port" })
+        #expect(Set(d.findings.compactMap(\.server)) == ["192.168.1.1:80", "192.168.1.50:80", "192.168.1.65:80", "192.168.1.65:443"])
+    }
+
+    @Test(arguments: [
+        ("api.github.com.ns.svc.cluster.local", "api.github.com", true),
+        ("cart.payments.ns.svc.cluster.local", "cart.payments.svc.cluster.local", true),
+        ("api.knetcap.test.cluster.local", "api.knetcap.test", true),
+        ("foo.ns.svc.cluster.local", "bar.svc.cluster.local", false),
+        ("api.github.com", "api.github.com", false),
+        ("api.gitlab.com.cluster.local", "api.github.com", false),
+        ("svc.cluster.local", "api.svc.cluster.local", false),
+    ])
+    func expansionShape(_ y: String, _ x: String, _ expected: Bool) {
+        #expect(DNSSearchExpansionAnalyzer.isExpansion(y, of: x) == expected, "\(y) of \(x)")
+    }
+}
