@@ -128,3 +128,38 @@ func diagnose(_ url: URL) throws -> [Finding] {
         }
     }
 }
+
+/// The retry gap names the resolver. The real glibc capture, replayed with its retries moved
+/// 2.5 s earlier (musl's retry interval: its 5 s timeout over 2 attempts), must be worded as
+/// musl, with musl's fix (it ignores single-request-reopen).
+@Suite struct ResolverWordingTests {
+    func replay(shiftingFramesFrom first: Int, by seconds: Int64, nanos: Int32) throws -> [Finding] {
+        var d = Diagnosis()
+        try readCapture(Fixtures.shipped.appendingPathComponent("dns-timeout-glibc.pcap")) { p, _ in
+            var q = p
+            if q.number >= first {
+                var s = q.timestamp.seconds - seconds, n = q.timestamp.nanoseconds - nanos
+                if n < 0 { n += 1_000_000_000; s -= 1 }
+                q.timestamp = Timestamp(seconds: s, nanoseconds: n)
+            }
+            d.observe(q)
+        }
+        d.finish()
+        return d.findings
+    }
+
+    @Test func glibcGapSaysGlibc() throws {
+        let f = try #require(try replay(shiftingFramesFrom: 99, by: 0, nanos: 0).first)
+        #expect(f.title.contains("5-second"))
+        #expect(f.summary.contains("glibc's default 5 s timeout"))
+        #expect(f.fix.first?.contains("single-request-reopen") == true)
+    }
+
+    @Test func muslGapSaysMusl() throws {
+        let f = try #require(try replay(shiftingFramesFrom: 4, by: 2, nanos: 500_000_000).first)
+        #expect(f.kind == "dns.conntrack-race")
+        #expect(f.title.contains("2.5-second"))
+        #expect(f.summary.contains("musl's 2.5 s retry"))
+        #expect(f.fix.first?.contains("musl (Alpine) ignores single-request-reopen") == true)
+    }
+}
