@@ -94,7 +94,7 @@ public struct DNSSearchExpansionAnalyzer {
         g.totalCost += cost
         g.maxCost = max(g.maxCost, cost)
         if g.sample == nil {
-            g.sample = (chain, answer, "\(client)", "\(t.key.server.address):\(t.key.server.port)", t.firstSent)
+            g.sample = (chain, answer, "\(client)", "\(t.key.server.text)", t.firstSent)
         }
         groups[name] = g
     }

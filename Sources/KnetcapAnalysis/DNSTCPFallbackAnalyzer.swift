@@ -8,20 +8,20 @@ public enum DNSTCPFallbackAnalyzer {
     public static let kind = "dns.tcp-fallback-failed"
 
     static func finding(_ h: Handshake, refused: Bool) -> Finding {
-        let client = "\(h.client.address)", server = "\(h.server.address):\(h.server.port)"
+        let client = "\(h.client.address)", server = "\(h.server.text)"
         var ev: [Evidence] = []
         if let tc = h.dnsTruncatedAnswer {
-            ev.append(Evidence(frame: tc.frame, time: tc.time, note: "UDP answer from \(h.server.address):53 with TC=1: retry over TCP"))
+            ev.append(Evidence(frame: tc.frame, time: tc.time, note: "UDP answer from \(h.server.text) with TC=1: retry over TCP"))
         }
-        ev.append(Evidence(frame: h.syns[0].frame, time: h.syns[0].time, note: "TCP SYN \(h.client.address):\(h.client.port) -> \(server)"))
+        ev.append(Evidence(frame: h.syns[0].frame, time: h.syns[0].time, note: "TCP SYN \(h.client.text) -> \(server)"))
         for s in h.syns.dropFirst() { ev.append(Evidence(frame: s.frame, time: s.time, note: "SYN re-sent")) }
         if let r = h.refused { ev.append(Evidence(frame: r.frame, time: r.time, note: "RST/ACK from \(server): nothing listens on TCP 53")) }
         let what = refused ? "refused (RST)" : "never answered (\(h.synCount) SYNs)"
         return Finding(
             kind: kind, title: "DNS over TCP fallback failed after a truncated UDP answer", severity: .critical,
-            confidence: Confidence(.high, "a TC=1 answer was followed within \(fmt((h.syns[0].time - (h.dnsTruncatedAnswer?.time ?? h.syns[0].time)), 3)) s by a TCP connection to the same server's port 53, which was \(what)"),
+            confidence: Confidence(.high, "a TC=1 answer was followed within \(fmt((h.syns[0].time - (h.dnsTruncatedAnswer?.time ?? h.syns[0].time)) * 1000, 3)) ms by a TCP connection to the same server's port 53, which was \(what)"),
             summary: "\(client) -> \(server): truncated UDP answer, TCP retry \(what)",
-            client: "\(h.client.address):\(h.client.port)", server: server,
+            client: "\(h.client.text)", server: server,
             measurements: ["tcp_syn_transmissions": Double(h.synCount)], evidence: ev,
             fix: [
                 "allow TCP port 53 to the DNS server (NetworkPolicy, security groups, node firewall) — RFC 7766 requires DNS over TCP",

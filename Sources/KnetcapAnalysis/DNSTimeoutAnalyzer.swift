@@ -41,8 +41,8 @@ public struct DNSTimeoutAnalyzer: Analyzer {
     }
 
     static func finding(for t: DNSTransaction, end: Timestamp) -> Finding {
-        let client = "\(t.key.client.address):\(t.key.client.port)"
-        let server = "\(t.key.server.address):\(t.key.server.port)"
+        let client = "\(t.key.client.text)"
+        let server = "\(t.key.server.text)"
         let proto = t.key.overTCP ? "TCP" : "UDP"
         let q = "\(t.qtype.name) \(t.qname)"
         var ev: [Evidence] = []

@@ -8,8 +8,8 @@ public enum RSTUnlistenedAnalyzer {
     public static let kind = "tcp.rst-unlistened-port"
 
     static func finding(_ h: Handshake, live: LiveEvidence?) -> Finding {
-        let server = "\(h.server.address):\(h.server.port)"
-        let client = "\(h.client.address):\(h.client.port)"
+        let server = "\(h.server.text)"
+        let client = "\(h.client.text)"
         var ev = [Evidence(frame: h.syns[0].frame, time: h.syns[0].time, note: "SYN \(client) -> \(server), seq \(h.isn)")]
         for s in h.syns.dropFirst() { ev.append(Evidence(frame: s.frame, time: s.time, note: "SYN re-sent")) }
         var m: [String: Double] = [:]
@@ -29,11 +29,11 @@ public enum RSTUnlistenedAnalyzer {
             ])
         if let live {
             if let l = live.listener(for: h.server) {
-                f.observed.append("\(live.source): \(l.address):\(l.port) is LISTEN now (the app may have started after the RST)")
+                f.observed.append("\(live.source): \(l.text) is LISTEN now (the app may have started after the RST)")
             } else {
                 let others = live.otherListeners(port: h.server.port, than: h.server.address)
                 f.observed.append("\(live.source): nothing LISTENs on \(server)" + (others.isEmpty ? "" :
-                    "; LISTEN on " + others.map { "\($0.address):\($0.port)" }.joined(separator: ", ") + " instead (wrong bind address)"))
+                    "; LISTEN on " + others.map { "\($0.text)" }.joined(separator: ", ") + " instead (wrong bind address)"))
             }
         }
         return f

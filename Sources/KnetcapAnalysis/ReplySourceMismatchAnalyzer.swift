@@ -11,8 +11,8 @@ public enum ReplySourceMismatchAnalyzer {
     public static let kind = "nat.reply-source-mismatch"
 
     static func finding(_ h: Handshake, vips: Set<IPAddress>) -> Finding {
-        let client = "\(h.client.address):\(h.client.port)", asked = "\(h.server.address):\(h.server.port)"
-        let replied = h.mismatch.map { "\($0.from.address):\($0.from.port)" } ?? "?"
+        let client = "\(h.client.text)", asked = "\(h.server.text)"
+        let replied = h.mismatch.map { "\($0.from.text)" } ?? "?"
         var ev = [Evidence(frame: h.syns[0].frame, time: h.syns[0].time, note: "SYN \(client) -> \(asked), seq \(h.isn)")]
         if let mm = h.mismatch {
             ev.append(Evidence(frame: mm.frame.frame, time: mm.frame.time,

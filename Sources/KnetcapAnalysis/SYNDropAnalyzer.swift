@@ -12,7 +12,7 @@ public enum SYNDropAnalyzer {
     public static let kinds = ["tcp.syn-backlog-drop", "tcp.syn-unanswered"]
 
     static func evidence(_ h: Handshake) -> (ev: [Evidence], m: [String: Double], gaps: String) {
-        let client = "\(h.client.address):\(h.client.port)", server = "\(h.server.address):\(h.server.port)"
+        let client = "\(h.client.text)", server = "\(h.server.text)"
         var ev = [Evidence(frame: h.syns[0].frame, time: h.syns[0].time, note: "SYN \(client) -> \(server), seq \(h.isn)")]
         var gaps: [String] = []
         for (i, s) in h.syns.enumerated().dropFirst() {
@@ -26,7 +26,7 @@ public enum SYNDropAnalyzer {
     }
 
     static func finding(_ h: Handshake, listening: FrameRef?, live: LiveEvidence?) -> Finding {
-        let client = "\(h.client.address):\(h.client.port)", server = "\(h.server.address):\(h.server.port)"
+        let client = "\(h.client.text)", server = "\(h.server.text)"
         var (ev, m, gaps) = evidence(h)
         let liveListener = live?.listener(for: h.server)
         let listens = listening != nil || liveListener != nil
@@ -37,7 +37,7 @@ public enum SYNDropAnalyzer {
                 ev.append(Evidence(frame: l.frame, time: l.time, note: "\(server) answered another SYN with SYN-ACK: the port listens"))
                 why += ", while \(server) completed another handshake (frame \(l.frame))"
             }
-            if let l = liveListener { why += "; the live listener table shows LISTEN on \(l.address):\(l.port)" }
+            if let l = liveListener { why += "; the live listener table shows LISTEN on \(l.text)" }
             f = Finding(
                 kind: "tcp.syn-backlog-drop", title: "SYNs dropped by a listening server (listen queue full)", severity: .critical,
                 confidence: Confidence(listening != nil && liveListener != nil ? .high : (listening != nil ? .high : .medium), why),
@@ -63,7 +63,7 @@ public enum SYNDropAnalyzer {
         if let live {
             let d = live.deltas(["TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPBacklogDrop"])
             var note = "\(live.source): " + (d.isEmpty ? "ListenOverflows/ListenDrops/TCPBacklogDrop did not rise" : d.joined(separator: ", "))
-            if let l = liveListener { note += "; LISTEN on \(l.address):\(l.port)" } else { note += "; no LISTEN socket for \(server) here" }
+            if let l = liveListener { note += "; LISTEN on \(l.text)" } else { note += "; no LISTEN socket for \(server) here" }
             for k in ["net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syncookies"] {
                 if let v = live.sysctls[k] { note += "; \(k) = \(v)" }
             }
@@ -82,7 +82,7 @@ public enum PAWSAnalyzer {
     public static let kind = "tcp.paws-syn-drop"
 
     static func finding(_ h: Handshake, live: LiveEvidence?) -> Finding {
-        let client = "\(h.client.address):\(h.client.port)", server = "\(h.server.address):\(h.server.port)"
+        let client = "\(h.client.text)", server = "\(h.server.text)"
         var (ev, m, gaps) = SYNDropAnalyzer.evidence(h)
         if let e = h.earlierTS {
             ev.append(Evidence(frame: e.frame.frame, time: e.frame.time, note: "earlier SYN on the same tuple \(client) -> \(server) with TSval \(e.tsval)"))

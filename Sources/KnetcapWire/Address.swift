@@ -98,6 +98,8 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     @inlinable public func hash(into h: inout Hasher) { h.combine(address.mix ^ UInt64(port) &* 0x94D0_49BB_1331_11EB) }
     /// tcpdump's form: `10.0.0.1.53`, `2001:db8::1.53`.
     public var description: String { "\(address).\(port)" }
+    /// The URL form used in findings: `10.0.0.1:53`, `[2001:db8::1]:53` (RFC 3986 §3.2.2).
+    public var text: String { address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)" }
 }
 
 /// IP protocol number (IANA "Assigned Internet Protocol Numbers"). Open: unknown values are data.
