@@ -518,7 +518,7 @@ record_search() {
     start_capture "$NS_C" "$IF_C" "$f" udp port 53
     out=$(ip netns exec "$NS_C" timeout 10 getent ahosts "$NAME") || die "getent ahosts $NAME failed in the search scenario"
     stop_capture "$f"
-    kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null || true
+    stop_pid "$dpid" TERM   # with SIGKILL fallback: a test runner may start us with SIGTERM blocked
     resolver "$IP_S"
     dump "$f" | awk -v NAME=search -v N="$NAME" '
         / NXDomain / { nx++ }

@@ -21,6 +21,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${KNETCAP_SHARED:-$REPO/../shared}
+[[ -d $SHARED || -n ${KNETCAP_SHARED:-} ]] || SHARED=/work/shared   # the workplace's copy
 PACKETS=1000000 RUNS=5 TSHARK=1 WORK=$REPO/bench-out
 
 die() { echo "bench.sh: $*" >&2; exit 1; }

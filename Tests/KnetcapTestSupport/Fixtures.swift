@@ -12,8 +12,14 @@ public enum Fixtures {
         return u
     }()
     public static let shared: URL = {
-        if let s = ProcessInfo.processInfo.environment["KNETCAP_SHARED"] { return URL(fileURLWithPath: s) }
-        return repo.deletingLastPathComponent().appendingPathComponent("shared")
+        if let s = ProcessInfo.processInfo.environment["KNETCAP_SHARED"], !s.isEmpty { return URL(fileURLWithPath: s) }
+        // Beside the clone (the usual layout), else the workplace's copy.
+        let sibling = repo.deletingLastPathComponent().appendingPathComponent("shared")
+        for candidate in [sibling, URL(fileURLWithPath: "/work/shared")]
+        where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("captures").path) {
+            return candidate
+        }
+        return sibling
     }()
     public static let publicCaptures = shared.appendingPathComponent("captures/public")
     public static let tcpdumpTests = shared.appendingPathComponent("captures/tcpdump-tests")
