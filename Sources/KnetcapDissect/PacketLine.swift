@@ -214,11 +214,10 @@ public struct PacketLinePrinter {
         out.append(dst); out.append(byte: 46); out.append(decimal: dp); out.append(": ")
     }
 
-    private mutating func writeTCP(_ p: Packet, _ t: TCPView, _ src: IPAddress, _ dst: IPAddress, segmentLength: Int,
-                                   to out: inout TextBuffer) {
+    /// The segment's sequence and acknowledgment numbers as printed: relative to the first
+    /// segment with ACK seen in its connection (tcpdump without `-S`), which this learns.
+    private mutating func sequenceNumbers(_ t: TCPView, _ src: IPAddress, _ dst: IPAddress) -> (UInt32, UInt32) {
         let flags = t.flags
-        out.append("Flags ["); flags.write(to: &out); out.append("]")
-        if t.isTruncated { out.append(" [|tcp]"); return }
         var seq = t.sequence
         var ack = t.acknowledgment
         if !absoluteSequence && flags.contains(.ack) {
@@ -230,6 +229,29 @@ public struct PacketLinePrinter {
                 tcpBases[key] = rev ? (seq: ack &- 1, ack: seq) : (seq: seq, ack: ack &- 1)
             }
         }
+        return (seq, ack)
+    }
+
+    /// Learns from a packet that is not printed (hidden by a display filter) what `write`
+    /// would have learned: the previous time (`-ttt`), the first time (`-ttttt`) and TCP
+    /// sequence bases. Printed lines then read exactly as they do without the filter.
+    public mutating func skip(_ p: Packet) {
+        previous = p.timestamp
+        if first == nil { first = p.timestamp }
+        guard let t = p.tcp, !t.isTruncated else { return }
+        if let ip = p.ipv4 {
+            if ip.fragmentOffset == 0 { _ = sequenceNumbers(t, ip.source, ip.destination) }
+        } else if let ip = p.ipv6, ip.fragmentOffset == 0 {
+            _ = sequenceNumbers(t, ip.source, ip.destination)
+        }
+    }
+
+    private mutating func writeTCP(_ p: Packet, _ t: TCPView, _ src: IPAddress, _ dst: IPAddress, segmentLength: Int,
+                                   to out: inout TextBuffer) {
+        let flags = t.flags
+        out.append("Flags ["); flags.write(to: &out); out.append("]")
+        if t.isTruncated { out.append(" [|tcp]"); return }
+        let (seq, ack) = sequenceNumbers(t, src, dst)
         let len = max(segmentLength, 0)
         if len > 0 {
             out.append(", seq "); out.append(decimal: seq); out.append(":"); out.append(decimal: seq &+ UInt32(truncatingIfNeeded: len))

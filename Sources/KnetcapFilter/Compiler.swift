@@ -106,7 +106,7 @@ struct Compiler {
             if best == nil || dist < best!.1 { best = (d.name, dist) }
         }
         guard let (name, dist) = best else { return nil }
-        return dist <= max(2, min(4, w.count / 4)) ? name : nil
+        return dist <= (w.count <= 4 ? 1 : max(2, min(4, w.count / 4))) ? name : nil
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {
@@ -177,8 +177,8 @@ struct Compiler {
                 if kind == .string { needle = Array(w.utf8) }
                 else if let b = LiteralParse.hexBytes(w) { needle = b }
                 else {
-                    if Self.looksLikeField(w) && LiteralParse.hexBytes(w) == nil { throw unknownField(w, r.range) }
-                    throw error(.badValue, "\(w) is not a byte string (write bytes as aa:bb:cc, or text in quotes)", r.range)
+                    if Self.looksLikeField(w) && w.contains(".") { throw unknownField(w, r.range) }
+                    throw error(.badValue, "\(w) is neither a field nor a byte string (write bytes as aa:bb:cc, text in quotes)", r.range)
                 }
             }
             return { p in
@@ -289,11 +289,22 @@ struct Compiler {
             if let rd = FieldRegistry.descriptor(named: w) {
                 throw error(.typeMismatch, "\(d.name) (\(d.type.rawValue)) and \(rd.name) (\(rd.type.rawValue)) cannot be compared", o.range)
             }
-            if kind == .unsigned, let big = UInt64(w) ?? LiteralParse.unsigned(w), big > d.maxValue {
+            if kind == .unsigned, let big = LiteralParse.unsigned(w), big > d.maxValue {
                 throw error(.badValue, "\(w) is too big for \(d.name) (at most \(d.maxValue))", o.range)
             }
+            if kind == .ipv4 || kind == .ipv6, let slash = w.firstIndex(of: "/") {
+                let max = kind == .ipv4 ? 32 : 128
+                let addr = String(w[..<slash])
+                if (kind == .ipv4 ? LiteralParse.ipv4(addr) : LiteralParse.ipv6(addr)) != nil {
+                    throw error(.badValue, "the prefix length of \(w) must be 0 to \(max) bits", o.range)
+                }
+            }
             if Self.looksLikeField(w) && w.contains("."), !Self.looksLikeAddress(w) { throw unknownField(w, o.range) }
-            throw error(.badValue, "\(w) is not a valid \(Self.describe(kind)) (for \(d.name))", o.range)
+            var message = "\(w) is not \(Self.describe(kind)), as \(d.name) needs"
+            if (kind == .ipv4 || kind == .ipv6) && w.contains(where: { $0.isLetter && !$0.isHexDigit }) {
+                message += " (knetcap does not resolve host names)"
+            }
+            throw error(.badValue, message, o.range)
         }
     }
 
@@ -303,15 +314,15 @@ struct Compiler {
 
     static func describe(_ k: ValueKind) -> String {
         switch k {
-        case .unsigned: return "unsigned number"
-        case .boolean: return "boolean (1, 0, True, False)"
-        case .string: return "string"
-        case .ipv4: return "IPv4 address or network (a.b.c.d[/bits]; knetcap does not resolve host names)"
-        case .ipv6: return "IPv6 address or network (x:x::x[/bits])"
-        case .ether: return "MAC address (aa:bb:cc:dd:ee:ff)"
-        case .bytes: return "byte string (aa:bb:cc)"
-        case .time: return "time in seconds (e.g. 0.25)"
-        case .proto: return "value"
+        case .unsigned: return "an unsigned number"
+        case .boolean: return "a boolean (1, 0, True or False)"
+        case .string: return "a string"
+        case .ipv4: return "an IPv4 address (a.b.c.d) or network (a.b.c.d/bits)"
+        case .ipv6: return "an IPv6 address (x:x::x) or network (x:x::/bits)"
+        case .ether: return "a MAC address (aa:bb:cc:dd:ee:ff)"
+        case .bytes: return "a byte string (aa:bb:cc)"
+        case .time: return "a time in seconds (such as 0.25)"
+        case .proto: return "a value"
         }
     }
 

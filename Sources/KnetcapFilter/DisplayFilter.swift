@@ -18,7 +18,10 @@ import KnetcapDissect
 /// heap allocation unless the filter uses `matches` (regular expressions run on `String`s).
 /// Fields that need earlier packets (`tcp.stream`, `dns.time`, `http.*`, ...) read
 /// `Packet.tracked`: feed every packet to a `CaptureState(tracking: filter.tracking)` first.
-public struct DisplayFilter {
+///
+/// Sendable: after `init` nothing in it changes (the closures capture only constants and
+/// `NSRegularExpression`s, which are safe to use from several threads).
+public struct DisplayFilter: @unchecked Sendable {
     /// The expression as given.
     public let expression: String
     /// The per-capture state the filter reads (empty when it needs none).

@@ -61,7 +61,18 @@ struct Parser {
     }
 
     func unexpected(_ t: Token) -> FilterError {
-        if t.kind == .end { return error(.syntax, "unexpected end of filter", t.range) }
+        if t.kind == .end {
+            // Name what was left waiting: `tcp.port == 80 &&`, `tcp.port ==`.
+            if i > 0, i - 1 < tokens.count {
+                let last = tokens[i - 1]
+                switch last.kind {
+                case .and, .or, .not: return error(.syntax, "the filter ends after \"\(shown(last))\", which needs a test after it", t.range)
+                case .compare: return error(.syntax, "the filter ends after \"\(shown(last))\", which needs a value after it", t.range)
+                default: break
+                }
+            }
+            return error(.syntax, "unexpected end of filter", t.range)
+        }
         return error(.syntax, "unexpected \"\(shown(t))\"", t.range)
     }
 

@@ -24,6 +24,8 @@ enum Exit: Int32 {
     case unsupportedLinkType = 9
     /// Reading failed part-way; what was read before is printed and diagnosed.
     case readFailed = 10
+    /// The display filter (`-Y`) does not compile.
+    case badDisplayFilter = 11
 
     // Network namespaces (--netns, --container, --pod; `knetcap enter`, `knetcap interfaces`).
     /// The PID given or resolved names no running process.

@@ -5,6 +5,7 @@ import KnetcapDissect
 import KnetcapAnalysis
 import KnetcapCapture
 import KnetcapNetns
+import KnetcapFilter
 
 /// `knetcap [flags] [expression]`: capture or read, print, diagnose. `knetcap interfaces` and
 /// `knetcap enter` are separate commands dispatched by `main` (see `Subcommands.swift`).
@@ -39,7 +40,7 @@ struct Knetcap: ParsableCommand {
     @Option(name: .customShort("w"), help: ArgumentHelp("Write the captured packets to FILE as pcap (complete after Ctrl-C/SIGTERM); packets are not printed.", valueName: "FILE"))
     var writeFile: String?
 
-    @Option(name: .customShort("c"), help: ArgumentHelp("Stop after COUNT packets.", valueName: "COUNT"))
+    @Option(name: .customShort("c"), help: ArgumentHelp("Stop after COUNT packets read (with -Y too, as tshark -c).", valueName: "COUNT"))
     var count: Int?
 
     @Option(name: .customShort("s"), help: ArgumentHelp("Snapshot length for live capture, bytes (default 262144).", valueName: "SNAPLEN"))
@@ -110,10 +111,15 @@ struct Knetcap: ParsableCommand {
     }
 
     func capture() throws {
+        if display.listFields {
+            FileHandle.standardOutput.write(Data(DisplayOptions.fieldList().utf8))
+            return
+        }
         // Checked here, not in validate(): ArgumentParser validates before it reports an
         // unknown option, and `knetcap --bogus` should name --bogus.
         if readFile != nil && interface != nil { throw Fatal(.usage, "use either -r FILE or -i INTERFACE, not both") }
         if readFile == nil && interface == nil && !netns.isGiven { throw Fatal(.usage, "nothing to read: give -r FILE or -i INTERFACE (e.g. -i any)") }
+        let displayFilter = try display.compiled()  // -Y: before anything is opened
         // --netns/--container/--pod: resolve and open that network namespace (nil: knetcap's own);
         // the live handle is opened inside it (NetnsOptions.swift).
         let entered = try netns.open(readingFile: readFile)
@@ -173,6 +179,9 @@ struct Knetcap: ParsableCommand {
             }
         }
         let dissector = Dissector(linkType: link)
+        // Fields that need earlier packets (tcp.stream, dns.time, HTTP heads): what -Y reads; all for --json.
+        let tracking = (json && printPackets ? CaptureState.Tracking.all : []).union(displayFilter?.tracking ?? [])
+        var tracker = tracking.isEmpty ? nil : CaptureState(tracking: tracking)
         let limit = count ?? Int.max
         var n = 0
         var first: Timestamp?
@@ -181,8 +190,13 @@ struct Knetcap: ParsableCommand {
             n += 1
             let ts = Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds)
             if first == nil { first = ts }
-            let p = dissector.dissect(ByteView(raw.bytes), number: n, timestamp: ts, originalLength: raw.originalLength)
-            diagnosis.observe(p)
+            var p = dissector.dissect(ByteView(raw.bytes), number: n, timestamp: ts, originalLength: raw.originalLength)
+            diagnosis.observe(p)  // every packet, displayed or not
+            tracker?.track(&p)
+            if let f = displayFilter, !f.matches(p) {  // -Y: neither printed nor written
+                if printPackets && !json { printer.skip(p) }  // printed lines read as without -Y
+                return n < limit
+            }
             writer?.write(raw)
             if printPackets {
                 if json {
