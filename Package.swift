@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "KnetcapAnalysisTests", dependencies: ["KnetcapAnalysis", "KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapCLITests", dependencies: []),
         .testTarget(name: "KnetcapFilterTests", dependencies: ["KnetcapFilter", "KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
-        .testTarget(name: "KnetcapNetnsTests", dependencies: ["KnetcapNetns", "KnetcapCapture"]),
-        .testTarget(name: "KnetcapNetnsCLITests", dependencies: []),
+        .testTarget(name: "KnetcapNetnsTests", dependencies: ["KnetcapNetns", "KnetcapCapture", "KnetcapTestSupport"]),
+        .testTarget(name: "KnetcapNetnsCLITests", dependencies: ["KnetcapTestSupport"]),
     ]
 )

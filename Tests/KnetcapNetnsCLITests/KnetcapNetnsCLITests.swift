@@ -6,6 +6,7 @@
 
 import Foundation
 import Testing
+import KnetcapTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -7,6 +7,7 @@ import CPcap
 import Foundation
 import KnetcapCapture
 import Testing
+import KnetcapTestSupport
 @testable import KnetcapNetns
 #if canImport(Glibc)
 import Glibc

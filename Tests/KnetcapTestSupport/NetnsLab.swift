@@ -4,7 +4,6 @@ import Testing
 import Glibc
 #endif
 
-/// (Same as Tests/KnetcapNetnsTests/NetnsLab.swift: test targets share no code here.)
 /// Two real network namespaces joined by a veth pair, made with `ip netns add` (root):
 ///
 ///     netns knt-ID-a                          netns knt-ID-b
@@ -13,19 +12,19 @@ import Glibc
 /// and a process living in the first (`ip netns exec knt-ID-a sleep 600`) whose PID tests
 /// enter. Names and the subnet are unique per lab; `remove()` (also on deinit) kills the
 /// process and deletes both namespaces, whatever the test did.
-final class NetnsLab: @unchecked Sendable {
-    let id: String
-    let nsA: String, nsB: String
-    let ifA: String, ifB: String
-    let addrA: String, addrB: String
-    private(set) var pid: Int32 = 0
+public final class NetnsLab: @unchecked Sendable {
+    public let id: String
+    public let nsA: String, nsB: String
+    public let ifA: String, ifB: String
+    public let addrA: String, addrB: String
+    public private(set) var pid: Int32 = 0
     private var sleeper: Process?
     private var removed = false
 
-    static let available: Bool = geteuid() == 0 && ipPath != nil
-    static let ipPath: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    public static let available: Bool = geteuid() == 0 && ipPath != nil
+    public static let ipPath: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    init() throws {
+    public init() throws {
         let n = UInt32.random(in: 0..<0xFFFFFF)
         id = String(n, radix: 16)
         nsA = "knt-\(id)-a"; nsB = "knt-\(id)-b"
@@ -64,7 +63,7 @@ final class NetnsLab: @unchecked Sendable {
     deinit { remove() }
 
     /// Kills the process and deletes both namespaces (idempotent).
-    func remove() {
+    public func remove() {
         guard !removed else { return }
         removed = true
         if let p = sleeper, p.isRunning {
@@ -77,7 +76,7 @@ final class NetnsLab: @unchecked Sendable {
 
     /// Runs `ip ARGS`; throws with its stderr when it fails and `check`.
     @discardableResult
-    func ip(_ args: [String], check: Bool = true) throws -> String {
+    public func ip(_ args: [String], check: Bool = true) throws -> String {
         let r = try runTool(NetnsLab.ipPath!, args)
         if check && r.status != 0 { throw LabError("ip \(args.joined(separator: " ")): \(r.stderr)") }
         return r.stdout
@@ -85,13 +84,13 @@ final class NetnsLab: @unchecked Sendable {
 
     /// Runs `command` inside namespace `ns` (`ip netns exec NS ...`).
     @discardableResult
-    func exec(in ns: String, _ command: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    public func exec(in ns: String, _ command: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         try runTool(NetnsLab.ipPath!, ["netns", "exec", ns] + command)
     }
 
     /// Sends one DNS query (A? NAME, id 0x4b4e) from namespace A to B's port 53 with bash's
     /// /dev/udp: one UDP datagram, inside the lab only.
-    func sendDNSQuery(name: String = "netns.knetcap.test") throws {
+    public func sendDNSQuery(name: String = "netns.knetcap.test") throws {
         var q = "\\x4b\\x4e\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00"
         for label in name.split(separator: ".") {
             q += String(format: "\\x%02x", label.utf8.count) + label
@@ -102,20 +101,20 @@ final class NetnsLab: @unchecked Sendable {
     }
 }
 
-struct LabError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
+public struct LabError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
 }
 
 /// The inode of a namespace file (stat follows /proc/PID/ns/net to the namespace).
-func inode(_ path: String) throws -> UInt64 {
+public func inode(_ path: String) throws -> UInt64 {
     var st = stat()
     guard stat(path, &st) == 0 else { throw LabError("stat \(path): \(String(cString: strerror(errno)))") }
     return UInt64(st.st_ino)
 }
 
 /// Runs an executable, collecting stdout and stderr (through files: no pipe deadlock).
-func runTool(_ exe: String, _ args: [String], environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+public func runTool(_ exe: String, _ args: [String], environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knt-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
