@@ -59,6 +59,9 @@ public struct DNSTransactionTracker {
     /// Two queries from one socket at most this far apart (seconds) are "in parallel"
     /// (glibc and musl send them microseconds apart; a sequential resolver waits a round trip).
     public static let parallelWindow = 0.010
+    /// Copies of one query closer than this (seconds) are one transmission captured twice;
+    /// resolvers retry after a second or more.
+    public static let minRetransmitGap = 0.5
     /// A query with no reply after this many seconds of capture is unanswered (≥ glibc's 5 s).
     public static let unansweredAfter = 5.0
     /// How long (capture seconds) an unanswered transaction is kept waiting for a late reply.
@@ -107,11 +110,21 @@ public struct DNSTransactionTracker {
             guard dp == 53, !dst.isMulticastOrBroadcast, dns.opcode == 0 else { return nil }
             let key = DNSTransactionKey(client: Endpoint(src, sp), server: Endpoint(dst, dp), id: dns.id, overTCP: p.dnsOverTCP)
             if var t = pending[key] {
-                // Same ID, same socket, still unanswered: a retransmission.
-                t.transmissionCount += 1
-                if t.transmissions.count < Self.maxTransmissionsKept { t.transmissions.append(frame) }
-                pending[key] = t
-                return nil
+                let q = dns.firstQuestion
+                if q?.type == t.qtype, let q, dns.name(at: q.nameOffset, lowercased: true) == t.qname {
+                    // Same ID, same socket, same question, still unanswered: a retransmission,
+                    // unless it is the same packet seen again on a second interface (`-i any`
+                    // on a bridged node sees it on the veth and on the bridge, µs apart).
+                    if now - t.lastSent.time >= Self.minRetransmitGap {
+                        t.transmissionCount += 1
+                        if t.transmissions.count < Self.maxTransmissionsKept { t.transmissions.append(frame) }
+                        pending[key] = t
+                    }
+                    return nil
+                }
+                // The ID was reused for another question: the old query is over.
+                pending.removeValue(forKey: key)
+                if isProblem(t, end: now) { onProblem(t, now) }
             }
             if let waiting = waitingPartner.removeValue(forKey: key), var w = pending[waiting], w.partnerResent == nil {
                 w.partnerResent = frame

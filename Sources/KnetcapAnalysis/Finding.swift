@@ -2,15 +2,15 @@ import KnetcapWire
 import KnetcapDissect
 
 /// How bad a finding is for the workload.
-public enum Severity: String, Codable, Sendable, Comparable, CaseIterable {
+public enum Severity: String, Encodable, Sendable, Comparable, CaseIterable {
     case critical, warning, info
     var rank: Int { self == .critical ? 0 : (self == .warning ? 1 : 2) }
     public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
 }
 
 /// How sure an analyser is, and why.
-public struct Confidence: Codable, Sendable, Equatable {
-    public enum Level: String, Codable, Sendable { case high, medium, low }
+public struct Confidence: Encodable, Sendable, Equatable {
+    public enum Level: String, Encodable, Sendable { case high, medium, low }
     public var level: Level
     public var reason: String
     public init(_ level: Level, _ reason: String) { self.level = level; self.reason = reason }
@@ -18,19 +18,28 @@ public struct Confidence: Codable, Sendable, Equatable {
 
 /// One packet that supports a finding: its 1-based frame number (Wireshark `frame.number`),
 /// its capture time in seconds since the epoch, and what it shows.
-public struct Evidence: Codable, Sendable, Equatable {
+public struct Evidence: Encodable, Sendable, Equatable {
     public var frame: Int
-    /// Seconds since the Unix epoch (capture time), as a decimal.
-    public var time: Double
+    /// The packet's capture time, exact to the nanosecond.
+    public var timestamp: Timestamp
     public var note: String
+    /// Seconds since the Unix epoch (capture time), as a decimal.
+    public var time: Double { timestamp.timeInterval }
     public init(frame: Int, time: Timestamp, note: String) {
-        self.frame = frame; self.time = time.timeInterval; self.note = note
+        self.frame = frame; self.timestamp = time; self.note = note
+    }
+    enum CodingKeys: String, CodingKey { case frame, time, note }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(frame, forKey: .frame)
+        try c.encode(time, forKey: .time)
+        try c.encode(note, forKey: .note)
     }
 }
 
 /// A named fault with its evidence and fix. `kind` is a stable id (`dns.conntrack-race`):
 /// JSON output, `--fail-on` and tests use it.
-public struct Finding: Codable, Sendable, Equatable {
+public struct Finding: Encodable, Sendable, Equatable {
     public var kind: String
     public var title: String
     public var severity: Severity

@@ -98,7 +98,8 @@ public final class PcapSource {
     /// delivery when `immediate`. Timestamps in nanoseconds when the device supports it.
     /// - Throws: `CaptureError` `.noSuchInterface`, `.permissionDenied`, `.other`.
     public static func openLive(_ interface: String, snaplen: Int32, promiscuous: Bool = true,
-                                timeoutMilliseconds: Int32 = 200, immediate: Bool = true) throws(CaptureError) -> PcapSource {
+                                timeoutMilliseconds: Int32 = 200, immediate: Bool = false,
+                                bufferBytes: Int32 = 32 << 20) throws(CaptureError) -> PcapSource {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_create(interface, &errbuf) else {
             throw CaptureError(.other, "\(interface): \(cString(errbuf))")
@@ -107,6 +108,9 @@ public final class PcapSource {
         pcap_set_promisc(h, promiscuous ? 1 : 0)
         pcap_set_timeout(h, timeoutMilliseconds)
         pcap_set_immediate_mode(h, immediate ? 1 : 0)
+        // 32 MiB ring. With the 262144-byte default snaplen a small ring holds few frames on
+        // `any`, and a burst overflows it (tcpdump's -B).
+        pcap_set_buffer_size(h, bufferBytes)
         let nano = pcap_set_tstamp_precision(h, Int32(PCAP_TSTAMP_PRECISION_NANO)) == 0
         let rc = pcap_activate(h)
         if rc < 0 {
@@ -153,21 +157,11 @@ public final class PcapSource {
         defer { knetcap_set_active_handle(nil) }
         var hdr: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
-        let nano = nanoPrecision
-        let live = isLive
         while true {
             if knetcap_stop_was_requested() != 0 { drain(body); return .interrupted }
             let rc = pcap_next_ex(handle, &hdr, &data)
             if rc == 1, let h = hdr, let d = data {
-                let caplen = Int(h.pointee.caplen)
-                let sub = Int32(truncatingIfNeeded: h.pointee.ts.tv_usec)
-                var sec = Int64(h.pointee.ts.tv_sec)
-                // Classic pcap stores seconds as an unsigned 32-bit value; libpcap 1.10 hands
-                // them over sign-extended, so 2038-2106 would read as 1901-1969.
-                if !live && sec < 0 && sec >= -(1 << 31) { sec += 1 << 32 }
-                let p = RawPacket(seconds: sec, nanoseconds: nano ? sub : sub &* 1000,
-                                  capturedLength: caplen, originalLength: Int(h.pointee.len),
-                                  bytes: UnsafeRawBufferPointer(start: d, count: caplen), header: UnsafePointer(h))
+                let p = raw(h, d)
                 if !body(p) { return .stoppedByCaller }
             } else if rc == 0 {
                 continue  // live read timeout
@@ -180,6 +174,20 @@ public final class PcapSource {
         }
     }
 
+    /// libpcap's header and data as a `RawPacket`: nanoseconds whatever the handle's precision,
+    /// classic-pcap seconds read as unsigned (libpcap 1.10 sign-extends them, turning 2038-2106
+    /// into 1901-1969), and an out-of-range sub-second field (hostile files) carried into seconds.
+    private func raw(_ h: UnsafeMutablePointer<pcap_pkthdr>, _ d: UnsafePointer<UInt8>) -> RawPacket {
+        let caplen = Int(h.pointee.caplen)
+        var sec = Int64(h.pointee.ts.tv_sec)
+        if !isLive && sec < 0 && sec >= -(1 << 31) { sec += 1 << 32 }
+        let sub = Int64(UInt32(truncatingIfNeeded: h.pointee.ts.tv_usec))
+        var ns = nanoPrecision ? sub : sub * 1000
+        if ns >= 1_000_000_000 { sec += ns / 1_000_000_000; ns %= 1_000_000_000 }
+        return RawPacket(seconds: sec, nanoseconds: Int32(ns), capturedLength: caplen, originalLength: Int(h.pointee.len),
+                         bytes: UnsafeRawBufferPointer(start: d, count: caplen), header: UnsafePointer(h))
+    }
+
     /// After a stop request on a live handle, delivers the packets the kernel already holds
     /// (non-blocking), so Ctrl-C does not lose what was captured. At most 1,000,000 packets.
     private func drain(_ body: (RawPacket) -> Bool) {
@@ -188,13 +196,20 @@ public final class PcapSource {
         guard pcap_setnonblock(handle, 1, &errbuf) == 0 else { return }
         var hdr: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
+        // The kernel hands over the ring's current block when the read timeout retires it:
+        // keep reading until a little past the timeout has gone by with nothing new.
+        var idle = 0
         for _ in 0..<1_000_000 {
-            guard pcap_next_ex(handle, &hdr, &data) == 1, let h = hdr, let d = data else { return }
-            let caplen = Int(h.pointee.caplen)
-            let sub = Int32(truncatingIfNeeded: h.pointee.ts.tv_usec)
-            let p = RawPacket(seconds: Int64(h.pointee.ts.tv_sec), nanoseconds: nanoPrecision ? sub : sub &* 1000,
-                              capturedLength: caplen, originalLength: Int(h.pointee.len),
-                              bytes: UnsafeRawBufferPointer(start: d, count: caplen), header: UnsafePointer(h))
+            let rc = pcap_next_ex(handle, &hdr, &data)
+            if rc == 0 {
+                idle += 1
+                if idle > 30 { return }
+                usleep(10_000)
+                continue
+            }
+            idle = 0
+            guard rc == 1, let h = hdr, let d = data else { return }
+            let p = raw(h, d)
             if !body(p) { return }
         }
     }
@@ -221,10 +236,14 @@ public final class PcapSource {
 
 /// Writes packets as a classic pcap file through libpcap (`pcap_dump`), with the source's
 /// link type and snapshot length. `close()` (or deinit) flushes and closes it, so the file is
-/// complete after Ctrl-C or SIGTERM.
+/// complete after Ctrl-C or SIGTERM. Write errors (a full disk, `/dev/full`) are noticed at the
+/// next check (every 256 packets, and at close) and reported by `error`; writing stops there.
 public final class PcapWriter {
     private var dumper: OpaquePointer?
+    private var written = 0
     public let path: String
+    /// Why writing failed (errno text), or `nil`.
+    public private(set) var error: String?
 
     /// - Throws: `CaptureError.cannotWrite` with libpcap's message.
     public init(source: PcapSource, path: String) throws(CaptureError) {
@@ -239,12 +258,28 @@ public final class PcapWriter {
     @inline(__always) public func write(_ p: RawPacket) {
         guard let d = dumper else { return }
         pcap_dump(UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt8.self), p.header, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        written &+= 1
+        if written & 255 == 0 { check() }
+    }
+
+    private func check() {
+        guard let d = dumper, error == nil else { return }
+        if let f = pcap_dump_file(d), ferror(f) != 0 {
+            error = String(cString: strerror(errno == 0 ? EIO : errno))
+            pcap_dump_close(d)
+            dumper = nil
+        }
     }
 
     public func flush() { if let d = dumper { pcap_dump_flush(d) } }
 
+    /// Flushes and closes the file; afterwards `error` tells whether everything was written.
     public func close() {
-        if let d = dumper { pcap_dump_flush(d); pcap_dump_close(d) }
+        guard let d = dumper else { return }
+        if pcap_dump_flush(d) != 0 || (pcap_dump_file(d).map { ferror($0) != 0 } ?? false) {
+            if error == nil { error = String(cString: strerror(errno == 0 ? EIO : errno)) }
+        }
+        pcap_dump_close(d)
         dumper = nil
     }
 

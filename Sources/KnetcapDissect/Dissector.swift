@@ -81,13 +81,17 @@ public struct Dissector: Sendable {
         case .udp:
             let u = try UDPView(data)
             p.udp = u
+            // RFC 768: the length covers the 8-byte header; below that the datagram is bogus.
+            guard u.length >= 8 else { throw WireError("udp", .malformed, need: 8, have: Int(u.length), reason: "length") }
             if Self.isDNSPort(u.sourcePort) || Self.isDNSPort(u.destinationPort) {
+                // A length beyond the IP payload (when the IP datagram was captured whole) is
+                // bogus: use what the IP layer carries, as tcpdump does.
                 let payload = u.payload
-                p.dnsLength = u.payloadLength
-                if payload.count == 0 && u.payloadLength > 0 { throw WireError("dns", .truncated, need: 12, have: 0) }
+                p.dnsLength = ipTruncated ? u.payloadLength : min(u.payloadLength, max(0, data.count - 8))
+                if payload.count == 0 && p.dnsLength > 0 { throw WireError("dns", .truncated, need: 12, have: 0) }
                 if payload.count > 0 {
                     p.dns = try DNSView(payload)
-                    if payload.count < u.payloadLength { p.stop = .truncated(WireError("dns", .truncated, need: u.payloadLength, have: payload.count)) }
+                    if payload.count < p.dnsLength { p.stop = .truncated(WireError("dns", .truncated, need: p.dnsLength, have: payload.count)) }
                 }
             }
         case .tcp:

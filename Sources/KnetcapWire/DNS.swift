@@ -309,6 +309,7 @@ public struct DNSView {
             if authoritative { out.append("*") }
             if !recursionAvailable { out.append("-") }
             if truncatedFlag { out.append("|") }
+            if authenticData { out.append("$") }
             if questionCount != 1 { out.append(" ["); out.append(decimal: questionCount); out.append("q]") }
             out.append(" "); out.append(decimal: answerCount); out.append("/")
             out.append(decimal: authorityCount); out.append("/"); out.append(decimal: additionalCount)

@@ -129,7 +129,7 @@ struct Knetcap: ParsableCommand {
         } else {
             source = try inNamespace(entered) {
                 try PcapSource.openLive(interface ?? "any", snaplen: snaplen, promiscuous: !noPromiscuous,
-                                        immediate: true)
+                                        immediate: false)
             }
         }
         let link = LinkType(rawValue: source.linkType)
@@ -148,6 +148,9 @@ struct Knetcap: ParsableCommand {
         }
 
         var out = StdoutSink()
+        // `-w -` puts the pcap on standard output: the diagnosis goes to standard error.
+        if writeFile == "-" { out.fd = 2 }
+        let reportHandle = writeFile == "-" ? FileHandle.standardError : FileHandle.standardOutput
         let live = source.isLive
         let json = self.json
         let printPackets = !quiet && writer == nil
@@ -175,7 +178,7 @@ struct Knetcap: ParsableCommand {
             diagnosis.onFinding = { f in
                 streamed += 1
                 let line = json ? jsonLine(FindingLine(finding: f)) : "knetcap: \(f.severity.rawValue) \(f.kind): \(f.summary)"
-                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                reportHandle.write(Data((line + "\n").utf8))
             }
         }
         let dissector = Dissector(linkType: link)
@@ -236,6 +239,10 @@ struct Knetcap: ParsableCommand {
             }
             throw Fatal(.readFailed, "\(readFile ?? interface ?? "input"): read failed after \(n) packets: \(msg)")
         }
+        if let w = writer, let e = w.error {
+            throw Fatal(.cannotWrite, "cannot write \(w.path): \(e) (the file is incomplete)")
+        }
+        if let e = out.error { throw Fatal(.cannotWrite, "cannot write standard output: \(e)") }
         if diagnosisOptions.shouldFail(diagnosis.findings) { throw ExitCode(Exit.findingReported.rawValue) }
     }
 }

@@ -10,17 +10,28 @@ struct StdoutSink {
 
     mutating func flushIfFull() { if buffer.count >= threshold { flush() } }
 
+    /// Why writing failed (other than the reader going away), or `nil`.
+    var error: String?
+    /// Standard output goes to `fd` (2 when the pcap itself goes to standard output, `-w -`).
+    var fd: Int32 = 1
+
     mutating func flush() {
         guard !buffer.isEmpty else { return }
+        var failure: Int32 = 0
         buffer.bytes.withUnsafeBytes { raw in
             var off = 0
             while off < raw.count {
                 guard let base = raw.baseAddress else { return }
-                let n = write(1, base + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; break }  // EPIPE: reader went away
+                let n = write(fd, base + off, raw.count - off)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    if errno != EPIPE { failure = errno }  // EPIPE: the reader went away (| head)
+                    break
+                }
                 off += n
             }
         }
+        if failure != 0 && error == nil { error = String(cString: strerror(failure)) }
         buffer.removeAll()
     }
 
@@ -179,7 +190,7 @@ func writeReport(_ d: Diagnosis, firstTime: Timestamp?, to out: inout StdoutSink
             for (i, f) in shown.enumerated() {
                 out.line("  \(g.count > 1 ? "[\(i + 1)] " : "")\(f.summary)")
                 for e in f.evidence.prefix(12) {
-                    out.line("      frame \(e.frame)  \(clock(e.time, utcOffset))  \(e.note)")
+                    out.line("      frame \(e.frame)  \(clock(e.timestamp, utcOffset))  \(e.note)")
                 }
                 if f.evidence.count > 12 { out.line("      ... \(f.evidence.count - 12) more packets") }
                 for o in f.observed { out.line("      observed: \(o)") }
@@ -190,6 +201,13 @@ func writeReport(_ d: Diagnosis, firstTime: Timestamp?, to out: inout StdoutSink
             for f in head.fix { out.line("    - \(f)") }
         }
     }
+}
+
+/// `HH:MM:SS.ffffff` local time for a capture timestamp (truncated to µs, as packet lines).
+func clock(_ t: Timestamp, _ utcOffset: (Int64) -> Int) -> String {
+    let local = (t.seconds + Int64(utcOffset(t.seconds))) % 86400
+    let l = local < 0 ? local + 86400 : local
+    return String(format: "%02d:%02d:%02d.%06d", Int(l / 3600), Int(l / 60 % 60), Int(l % 60), Int(t.nanoseconds / 1000))
 }
 
 /// `HH:MM:SS.ffffff` local time for an epoch time in seconds.
