@@ -103,7 +103,11 @@ public struct Dissector: Sendable {
                 guard payload.count >= 2, let len = payload.u16(at: 0) else { return }
                 let msg = payload.slice(from: 2, length: Int(len))
                 guard msg.count >= DNSView.headerLength else { return }  // a continuation or a cut message
-                p.dns = try DNSView(msg)
+                // A segment in the middle of a message starts with arbitrary bytes: decode only
+                // what looks like a DNS header (standard opcodes, a sane question count).
+                let candidate = try DNSView(msg)
+                guard [0, 1, 2, 4, 5].contains(candidate.opcode), candidate.questionCount <= 16 else { return }
+                p.dns = candidate
                 p.dnsLength = Int(len)
                 p.dnsOverTCP = true
                 if msg.count < Int(len) { p.stop = .truncated(WireError("dns", .truncated, need: Int(len), have: msg.count)) }

@@ -250,7 +250,13 @@ public struct PacketLinePrinter {
                                    to out: inout TextBuffer) {
         let flags = t.flags
         out.append("Flags ["); flags.write(to: &out); out.append("]")
-        if t.isTruncated { out.append(" [|tcp]"); return }
+        if t.isTruncated {
+            // Options cut by the snaplen: the fixed header was captured, keep what it says.
+            out.append(", seq "); out.append(decimal: t.sequence)
+            if flags.contains(.ack) { out.append(", ack "); out.append(decimal: t.acknowledgment) }
+            out.append(", win "); out.append(decimal: t.window); out.append(" [|tcp]")
+            return
+        }
         let (seq, ack) = sequenceNumbers(t, src, dst)
         let len = max(segmentLength, 0)
         if len > 0 {

@@ -90,9 +90,14 @@ public struct ICMPView {
             if let q = quoted {
                 switch code {
                 case 3:
+                    guard let port = q.destinationPort else { out.append("[|icmp]"); return }
                     out.append(q.destination)
-                    out.append(q.proto == .udp ? " udp port " : (q.proto == .tcp ? " tcp port " : " protocol "))
-                    out.append(decimal: q.destinationPort ?? 0); out.append(" unreachable")
+                    if q.proto == .udp || q.proto == .tcp {
+                        out.append(q.proto == .udp ? " udp port " : " tcp port ")
+                    } else {
+                        out.append(" protocol "); out.append(decimal: q.proto.rawValue); out.append(" port ")
+                    }
+                    out.append(decimal: port); out.append(" unreachable")
                 case 1: out.append("host "); out.append(q.destination); out.append(" unreachable")
                 case 0: out.append("net "); out.append(q.destination); out.append(" unreachable")
                 case 2: out.append(q.destination); out.append(" protocol "); out.append(decimal: q.proto.rawValue); out.append(" unreachable")
