@@ -106,7 +106,8 @@ public struct Dissector: Sendable {
                 // A segment in the middle of a message starts with arbitrary bytes: decode only
                 // what looks like a DNS header (standard opcodes, a sane question count).
                 let candidate = try DNSView(msg)
-                guard [0, 1, 2, 4, 5].contains(candidate.opcode), candidate.questionCount <= 16 else { return }
+                switch candidate.opcode { case 0, 1, 2, 4, 5: break; default: return }
+                guard (1...16).contains(candidate.questionCount) else { return }
                 p.dns = candidate
                 p.dnsLength = Int(len)
                 p.dnsOverTCP = true
