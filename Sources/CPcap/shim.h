@@ -4,6 +4,7 @@
 #include <pcap/pcap.h>
 #include <signal.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
@@ -14,7 +15,9 @@ static volatile sig_atomic_t knetcap_stop_requested = 0;
 static pcap_t *volatile knetcap_active_handle = NULL;
 
 static void knetcap_on_signal(int sig) {
-    (void)sig;
+    /* A second signal means "now": a single packet's work (say a pathological -Y regex) may
+       never return to the loop that checks the flag. */
+    if (knetcap_stop_requested) _exit(128 + sig);
     knetcap_stop_requested = 1;
     pcap_t *h = knetcap_active_handle;
     if (h != NULL) pcap_breakloop(h);

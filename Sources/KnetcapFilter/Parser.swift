@@ -76,6 +76,9 @@ struct Parser {
         return error(.syntax, "unexpected \"\(shown(t))\"", t.range)
     }
 
+    private var depth = 0
+    private var tests = 0
+
     /// Parses the whole expression; `nil` for an empty one (no filter).
     mutating func parse() throws(FilterError) -> Node? {
         if current.kind == .end { return nil }
@@ -105,11 +108,24 @@ struct Parser {
         return left
     }
 
+    /// Limits that keep compiling and evaluating a filter within the stack: nesting of `(` and
+    /// `not`, and the number of tests (an `or` chain compiles to a chain of that depth).
+    static let maxDepth = 256
+    static let maxTests = 1024
+
     mutating func parseUnary() throws(FilterError) -> Node {
+        if current.kind == .not || current.kind == .lparen {
+            depth += 1
+            if depth > Self.maxDepth {
+                throw error(.syntax, "the filter nests \"(\" and \"not\" deeper than \(Self.maxDepth) levels", current.range)
+            }
+        }
         switch current.kind {
         case .not:
             i += 1
-            return .not(try parseUnary())
+            let n = Node.not(try parseUnary())
+            depth -= 1
+            return n
         case .lparen:
             let open = current
             i += 1
@@ -119,8 +135,13 @@ struct Parser {
                 throw unexpected(current)
             }
             i += 1
+            depth -= 1
             return inner
         default:
+            tests += 1
+            if tests > Self.maxTests {
+                throw error(.syntax, "the filter has more than \(Self.maxTests) tests", current.range)
+            }
             return try parseTest()
         }
     }
