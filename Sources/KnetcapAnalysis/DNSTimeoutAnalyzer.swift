@@ -87,9 +87,9 @@ public struct DNSTimeoutAnalyzer: Analyzer {
             case .unknown: who = ""
             }
             gapText = "retransmitted after \(fmt(gap, 3)) s\(who)"
-            for (i, r) in t.transmissions.enumerated().dropFirst() {
+            for r in t.transmissions.dropFirst() {
                 ev.append(Evidence(frame: r.frame, time: r.time,
-                                   note: "\(t.qtype.name) query re-sent (same id \(t.key.id), same port), \(fmt(r.time - first.time, 3)) s after the first" + (i == 1 ? "" : "")))
+                                   note: "\(t.qtype.name) query re-sent (same id \(t.key.id), same port), \(fmt(r.time - first.time, 3)) s after the first"))
             }
             if t.transmissionCount > t.transmissions.count {
                 gapText += ", \(t.transmissionCount) transmissions in all"

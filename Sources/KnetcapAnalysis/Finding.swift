@@ -164,16 +164,14 @@ public struct Diagnosis {
         }
     }
 
-    /// Adds what the live system said to findings whose analysers do not quote it themselves.
+    /// Adds what the live system said to findings whose analysers do not quote it themselves
+    /// (the DNS kinds; the TCP analysers take `LiveEvidence` directly).
     private func annotate(_ findings: inout [Finding], with live: LiveEvidence) {
         for i in findings.indices where findings[i].observed.isEmpty {
             switch findings[i].kind {
             case "dns.conntrack-race", "dns.timeout":
                 let d = live.deltas(["conntrack.insert_failed", "conntrack.drop"])
                 findings[i].observed.append("\(live.source): " + (d.isEmpty ? "conntrack insert_failed/drop did not rise (or are not available here)" : d.joined(separator: ", ")))
-            case "tcp.syn-backlog-drop", "tcp.syn-unanswered":
-                let d = live.deltas(["TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPBacklogDrop"])
-                findings[i].observed.append("\(live.source): " + (d.isEmpty ? "ListenOverflows/ListenDrops/TCPBacklogDrop did not rise" : d.joined(separator: ", ")))
             default: break
             }
         }

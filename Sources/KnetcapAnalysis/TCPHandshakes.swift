@@ -66,6 +66,7 @@ public struct TCPHandshakeTracker {
     private var lastSYNTS: [TupleKey: (tsval: UInt32, frame: FrameRef)] = [:]
     private var truncatedDNS: [PairKey: FrameRef] = [:]
     private var nextSweep: Int64 = .min
+    private var nextPrune: Int64 = .min
 
     struct PairKey: Hashable { var a: IPAddress; var b: IPAddress }
     struct TupleKey: Hashable { var client: Endpoint; var server: Endpoint }
@@ -101,7 +102,7 @@ public struct TCPHandshakeTracker {
                 open[from] = h
                 return
             }
-            if let old = open.removeValue(forKey: from) { finish(old, now: now, final: false, report: report) }
+            if let old = open.removeValue(forKey: from) { finish(old, report: report) }
             var h = Handshake(client: from, server: to, isn: t.sequence, syns: [frame], synCount: 1,
                               lastActivity: now)
             let pair = PairKey(a: src, b: dst)
@@ -158,7 +159,7 @@ public struct TCPHandshakeTracker {
         }
     }
 
-    private mutating func finish(_ h: Handshake, now: Timestamp, final: Bool, report: (HandshakeOutcome) -> Void) {
+    private mutating func finish(_ h: Handshake, report: (HandshakeOutcome) -> Void) {
         if h.mismatch != nil { report(.replyMismatch(h)); return }
         guard h.synAck == nil, h.refused == nil, h.synCount >= 2 else { return }
         if let l = listening[h.server] { report(.unanswered(h, listening: l)) } else { undecided.append(h) }
@@ -174,8 +175,10 @@ public struct TCPHandshakeTracker {
             }
         }
         done.sort { $0.syns[0].frame < $1.syns[0].frame }
-        for h in done { finish(h, now: now, final: final, report: report) }
-        if !final {
+        for h in done { finish(h, report: report) }
+        // The TSval and TC=1 memories only need trimming now and then, not every second.
+        if !final && now.seconds >= nextPrune {
+            nextPrune = now.seconds + 10
             lastSYNTS = lastSYNTS.filter { now - $0.value.frame.time <= 60 }
             truncatedDNS = truncatedDNS.filter { now - $0.value.time <= 10 }
         }
