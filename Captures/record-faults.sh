@@ -92,24 +92,9 @@ NFT_TABLE=knf_nat
 WORK=""; CAP_PID=""; CREATED_ETC_NETNS=0
 BG_PIDS=()
 
-log() { printf '[faults] %s\n' "$*" >&2; }
-die() { printf '[faults] ERROR: %s\n' "$*" >&2; exit 1; }
-
-# Terminate a process we started: given signal first, SIGKILL after ~5 s.
-stop_pid() {
-    local pid=$1 sig=$2 i
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill "-$sig" "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "pid $pid ignored SIG$sig, sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
+LOG_TAG=faults
+# shellcheck source=Captures/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # Start a background helper inside a namespace; remembered for cleanup.
 # Sets BG (pid).
@@ -168,11 +153,7 @@ cleanup() {
 }
 
 # ---------------------------------------------------------------- preflight
-[[ $EUID -eq 0 ]] || die "must run as root (network namespaces, nftables)"
-# One recording at a time on this machine: runs share namespace names and sysctls (a test
-# suite and a developer may start one concurrently). Waits up to 10 minutes for the other.
-exec {LOCK_FD}>/run/lock/knetcap-record.lock
-flock -w 600 "$LOCK_FD" || die "another recording holds /run/lock/knetcap-record.lock"
+take_recording_lock
 for cmd in ip nft python3 dnsmasq getent curl nstat sysctl tcpdump timeout; do
     command -v "$cmd" >/dev/null || die "missing required command: $cmd"
 done
