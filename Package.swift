@@ -24,8 +24,14 @@ let package = Package(
         .target(name: "KnetcapAnalysis", dependencies: ["KnetcapWire", "KnetcapDissect"]),
         // Wireshark display filters (-Y): lexer -> parser -> check against the field registry -> predicate.
         .target(name: "KnetcapFilter", dependencies: ["KnetcapWire", "KnetcapDissect"]),
-        // libpcap sources (file, live) and the pcap writer.
+        // Reporters (terminal text, JSON lines) fed one report model.
+        .target(name: "KnetcapReport", dependencies: ["KnetcapWire", "KnetcapDissect", "KnetcapAnalysis"]),
+        // Packet sources (libpcap file and live, in memory) and the pcap writer.
         .target(name: "KnetcapCapture", dependencies: ["CPcap", "KnetcapWire"]),
+        // The per-packet pipeline: source -> dissect -> diagnosis -> capture state -> filter -> reporters/writer.
+        .target(name: "KnetcapSession", dependencies: [
+            "KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapFilter", "KnetcapCapture", "KnetcapReport",
+        ]),
         // Linux calls Swift's Glibc module does not export (setns, gettid, NS_GET_NSTYPE, fstatfs).
         .target(name: "CNetns"),
         // Enter a network namespace by PID, path, container or pod (setns on a dedicated thread).
@@ -34,15 +40,15 @@ let package = Package(
             name: "knetcap",
             dependencies: [
                 "KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapCapture", "KnetcapFilter",
-                "KnetcapNetns",
+                "KnetcapReport", "KnetcapSession", "KnetcapNetns",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Test-only helpers: locate shared captures, read them through libpcap, run peers.
-        .target(name: "KnetcapTestSupport", dependencies: ["KnetcapDissect", "KnetcapCapture"],
+        .target(name: "KnetcapTestSupport", dependencies: ["KnetcapDissect", "KnetcapCapture", "KnetcapSession"],
                 path: "Tests/KnetcapTestSupport"),
         .testTarget(name: "KnetcapWireTests", dependencies: ["KnetcapWire"]),
-        .testTarget(name: "KnetcapCaptureTests", dependencies: ["KnetcapCapture", "KnetcapWire"]),
+        .testTarget(name: "KnetcapReportTests", dependencies: ["KnetcapReport", "KnetcapSession", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapDissectTests", dependencies: ["KnetcapDissect", "KnetcapAnalysis", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapAnalysisTests", dependencies: ["KnetcapAnalysis", "KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapCLITests", dependencies: []),

@@ -7,8 +7,9 @@ import KnetcapDissect
 /// Kubernetes pods get `options ndots:5`, so every name with fewer than five dots walks the
 /// list first. One finding per resolved name, with the chain of its first occurrence (per-step
 /// times) and the total cost over all occurrences.
-public struct DNSSearchExpansionAnalyzer {
+public struct DNSSearchExpansionAnalyzer: Analyzer {
     public static let kind = "dns.search-expansion"
+    public static let kinds = [kind]
     /// Chains with fewer distinct NXDOMAIN names than this are not reported.
     public static let minimumSteps = 2
     /// How far back (seconds) an NXDOMAIN can belong to a later successful lookup.
@@ -28,8 +29,15 @@ public struct DNSSearchExpansionAnalyzer {
     private var order: [String] = []
     private var nextSweep: Int64 = .min
 
-
     public init() {}
+
+    public mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void) {
+        if case .dnsAnswered(let t) = event { observe(answered: t) }
+    }
+
+    public mutating func finish(_ context: AnalysisContext, report: (Finding) -> Void) {
+        findings().forEach(report)
+    }
 
     /// True when `y` is `b.S1` and `x` is `b.S2` (or `b`) for the same leading labels `b` and a
     /// suffix S2 that is a proper suffix of S1: `x` is a later step of the same search walk.

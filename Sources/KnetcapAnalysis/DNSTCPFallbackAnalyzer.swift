@@ -4,8 +4,20 @@ import KnetcapDissect
 /// `dns.tcp-fallback-failed`: a UDP DNS answer with TC=1 (RFC 1035 §4.1.1, RFC 7766 §5: retry
 /// over TCP) followed by a TCP connection from the client to the same server's port 53 that
 /// is refused (RST) or never answered. The resolver then fails the lookup or times out.
-public enum DNSTCPFallbackAnalyzer {
+public struct DNSTCPFallbackAnalyzer: Analyzer {
     public static let kind = "dns.tcp-fallback-failed"
+    public static let kinds = [kind]
+
+    public init() {}
+
+    /// Every handshake that retries a truncated answer is this analyser's, refused or unanswered.
+    public mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void) {
+        switch event {
+        case .handshake(.refused(let h)) where h.dnsTruncatedAnswer != nil: report(Self.finding(h, refused: true))
+        case .handshake(.unanswered(let h, _)) where h.dnsTruncatedAnswer != nil: report(Self.finding(h, refused: false))
+        default: break
+        }
+    }
 
     static func finding(_ h: Handshake, refused: Bool) -> Finding {
         let client = "\(h.client.address)", server = "\(h.server.text)"
@@ -13,8 +25,8 @@ public enum DNSTCPFallbackAnalyzer {
         if let tc = h.dnsTruncatedAnswer {
             ev.append(Evidence(frame: tc.frame, time: tc.time, note: "UDP answer from \(h.server.text) with TC=1: retry over TCP"))
         }
-        ev.append(Evidence(frame: h.syns[0].frame, time: h.syns[0].time, note: "TCP SYN \(h.client.text) -> \(server)"))
-        for s in h.syns.dropFirst() { ev.append(Evidence(frame: s.frame, time: s.time, note: "SYN re-sent")) }
+        ev.append(h.synEvidence("TCP SYN \(h.client.text) -> \(server)"))
+        ev += h.resentSYNEvidence { _ in "SYN re-sent" }
         if let r = h.refused { ev.append(Evidence(frame: r.frame, time: r.time, note: "RST/ACK from \(server): nothing listens on TCP 53")) }
         let what = refused ? "refused (RST)" : "never answered (\(h.synCount) SYNs)"
         return Finding(

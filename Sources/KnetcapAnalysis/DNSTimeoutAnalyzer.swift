@@ -15,21 +15,17 @@ import KnetcapDissect
 /// (5 s split over its 2 attempts).
 public struct DNSTimeoutAnalyzer: Analyzer {
     public static let kinds = ["dns.conntrack-race", "dns.timeout"]
-    private var tracker = DNSTransactionTracker()
 
     public init() {}
 
-    public mutating func observe(_ packet: Packet, report: (Finding) -> Void) {
-        _ = observe(answered: packet, report: report)
-    }
-
-    /// As `observe`, returning the transaction a response answered (for other DNS analysers).
-    mutating func observe(answered packet: Packet, report: (Finding) -> Void) -> DNSTransaction? {
-        tracker.observe(packet) { t, end in report(Self.finding(for: t, end: end)) }
-    }
-
-    public mutating func finish(at end: Timestamp?, report: (Finding) -> Void) {
-        tracker.finish(at: end) { t, e in report(Self.finding(for: t, end: e)) }
+    public mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void) {
+        guard case .dnsProblem(let t, let end) = event else { return }
+        var f = Self.finding(for: t, end: end)
+        if let live = context.live {
+            let d = live.deltas(["conntrack.insert_failed", "conntrack.drop"])
+            f.observed.append("\(live.source): " + (d.isEmpty ? "conntrack insert_failed/drop did not rise (or are not available here)" : d.joined(separator: ", ")))
+        }
+        report(f)
     }
 
     /// Which resolver a retry gap (seconds) points to.

@@ -1,7 +1,7 @@
 import KnetcapWire
 
 /// What the live system said during a capture, read from the capture namespace's own files by
-/// the command line (analysers never read files): LISTEN sockets (`/proc/net/tcp`, `tcp6`),
+/// `LiveProbe` through the reader the command line gives it (analysers never read files): LISTEN sockets (`/proc/net/tcp`, `tcp6`),
 /// local addresses, `/proc/net/netstat` TcpExt counters before and after, sysctls, and
 /// `/proc/net/stat/nf_conntrack` totals. `source` names where it was read.
 public struct LiveEvidence: Sendable {

@@ -4,14 +4,21 @@ import KnetcapDissect
 /// `tcp.rst-unlistened-port`: a SYN answered by RST/ACK (ack = SYN seq + 1) from the
 /// destination — nothing listens on that address and port (RFC 9293 §3.10.7.1: a SYN to a
 /// CLOSED port gets `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`).
-public enum RSTUnlistenedAnalyzer {
+public struct RSTUnlistenedAnalyzer: Analyzer {
     public static let kind = "tcp.rst-unlistened-port"
+    public static let kinds = [kind]
+
+    public init() {}
+
+    /// A refused handshake, unless it is a DNS-over-TCP fallback (`DNSTCPFallbackAnalyzer`).
+    public mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void) {
+        if case .handshake(.refused(let h)) = event, h.dnsTruncatedAnswer == nil { report(Self.finding(h, live: context.live)) }
+    }
 
     static func finding(_ h: Handshake, live: LiveEvidence?) -> Finding {
         let server = "\(h.server.text)"
         let client = "\(h.client.text)"
-        var ev = [Evidence(frame: h.syns[0].frame, time: h.syns[0].time, note: "SYN \(client) -> \(server), seq \(h.isn)")]
-        for s in h.syns.dropFirst() { ev.append(Evidence(frame: s.frame, time: s.time, note: "SYN re-sent")) }
+        var ev = [h.synEvidence()] + h.resentSYNEvidence { _ in "SYN re-sent" }
         var m: [String: Double] = [:]
         if let r = h.refused {
             ev.append(Evidence(frame: r.frame, time: r.time, note: "RST/ACK from \(server), ack \(h.isn &+ 1) = SYN seq + 1"))

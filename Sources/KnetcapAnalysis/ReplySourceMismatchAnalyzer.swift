@@ -7,19 +7,26 @@ import KnetcapDissect
 /// retransmitting its SYN to A. This is the load-balancer loopback (hairpin): A is an LB or
 /// Service address, the LB forwarded to a NodePort or pod on the client's own node, and the
 /// reply skipped the reverse NAT.
-public enum ReplySourceMismatchAnalyzer {
+public struct ReplySourceMismatchAnalyzer: Analyzer {
     public static let kind = "nat.reply-source-mismatch"
+    public static let kinds = [kind]
+
+    public init() {}
+
+    public mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void) {
+        if case .handshake(.replyMismatch(let h)) = event { report(Self.finding(h, vips: context.vips)) }
+    }
 
     static func finding(_ h: Handshake, vips: Set<IPAddress>) -> Finding {
         let client = "\(h.client.text)", asked = "\(h.server.text)"
         let replied = h.mismatch.map { "\($0.from.text)" } ?? "?"
-        var ev = [Evidence(frame: h.syns[0].frame, time: h.syns[0].time, note: "SYN \(client) -> \(asked), seq \(h.isn)")]
+        var ev = [h.synEvidence()]
         if let mm = h.mismatch {
             ev.append(Evidence(frame: mm.frame.frame, time: mm.frame.time,
                                note: "SYN-ACK from \(replied) (not \(asked)) acknowledging it: ack \(h.isn &+ 1)"))
         }
         if let r = h.clientReset { ev.append(Evidence(frame: r.frame, time: r.time, note: "client resets the unexpected SYN-ACK (RST to \(replied))")) }
-        for s in h.syns.dropFirst() { ev.append(Evidence(frame: s.frame, time: s.time, note: "client re-sends its SYN to \(asked)")) }
+        ev += h.resentSYNEvidence { _ in "client re-sends its SYN to \(asked)" }
         let isVIP = vips.contains(h.server.address)
         let sameAddress = h.mismatch.map { $0.from.address == h.server.address } ?? false
         var why = "the SYN-ACK acknowledges this SYN (ack = seq + 1, same client port) but comes from \(replied)"

@@ -8,17 +8,23 @@ import KnetcapDissect
 ///   the server dropped the SYN: its listen queue (SYN backlog / accept queue) was full.
 /// - `tcp.syn-unanswered`: the same shape where nothing shows the port listens: a drop
 ///   somewhere on the path (policy, routing, load-balancer datapath). Never called a backlog drop.
-public enum SYNDropAnalyzer {
+public struct SYNDropAnalyzer: Analyzer {
     public static let kinds = ["tcp.syn-backlog-drop", "tcp.syn-unanswered"]
 
+    public init() {}
+
+    /// An unanswered handshake, unless it is a DNS-over-TCP fallback or its TSval went
+    /// backwards (`DNSTCPFallbackAnalyzer`, `PAWSAnalyzer`).
+    public mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void) {
+        guard case .handshake(.unanswered(let h, let listening)) = event, h.dnsTruncatedAnswer == nil, h.earlierTS == nil else { return }
+        report(Self.finding(h, listening: listening, live: context.live))
+    }
+
     static func evidence(_ h: Handshake) -> (ev: [Evidence], m: [String: Double], gaps: String) {
-        let client = "\(h.client.text)", server = "\(h.server.text)"
-        var ev = [Evidence(frame: h.syns[0].frame, time: h.syns[0].time, note: "SYN \(client) -> \(server), seq \(h.isn)")]
         var gaps: [String] = []
-        for (i, s) in h.syns.enumerated().dropFirst() {
-            let g = s.time - h.syns[i - 1].time
+        let ev = [h.synEvidence()] + h.resentSYNEvidence { g in
             gaps.append(fmt(g, 1))
-            ev.append(Evidence(frame: s.frame, time: s.time, note: "SYN re-sent (same seq), \(fmt(g, 3)) s after the previous one"))
+            return "SYN re-sent (same seq), \(fmt(g, 3)) s after the previous one"
         }
         var m: [String: Double] = ["syn_transmissions": Double(h.synCount)]
         if let last = h.syns.last { m["unanswered_for_s"] = last.time - h.syns[0].time }
@@ -78,8 +84,17 @@ public enum SYNDropAnalyzer {
 /// unanswered. Typical of clients behind one NAT with different timestamp clocks reusing a
 /// tuple the server still holds in TIME_WAIT, or a server with per-host timestamp checks
 /// (RFC 7323 §5 PAWS; Linux `tcp_tw_recycle`, removed in 4.12).
-public enum PAWSAnalyzer {
+public struct PAWSAnalyzer: Analyzer {
     public static let kind = "tcp.paws-syn-drop"
+    public static let kinds = [kind]
+
+    public init() {}
+
+    /// An unanswered SYN whose TSval went backwards on its tuple (not a DNS-over-TCP fallback).
+    public mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void) {
+        guard case .handshake(.unanswered(let h, _)) = event, h.dnsTruncatedAnswer == nil, h.earlierTS != nil else { return }
+        report(Self.finding(h, live: context.live))
+    }
 
     static func finding(_ h: Handshake, live: LiveEvidence?) -> Finding {
         let client = "\(h.client.text)", server = "\(h.server.text)"

@@ -33,6 +33,20 @@ public struct Handshake: Sendable {
     public var lastActivity: Timestamp
 }
 
+extension Handshake {
+    /// The client's first SYN as evidence (`SYN 10.0.0.2:40000 -> 10.0.0.3:80, seq 123`, or `note`).
+    func synEvidence(_ note: String? = nil) -> Evidence {
+        Evidence(frame: syns[0].frame, time: syns[0].time, note: note ?? "SYN \(client.text) -> \(server.text), seq \(isn)")
+    }
+
+    /// Each retransmission of the SYN as evidence; `note` gets its gap to the previous SYN (seconds).
+    func resentSYNEvidence(_ note: (Double) -> String) -> [Evidence] {
+        syns.indices.dropFirst().map { i in
+            Evidence(frame: syns[i].frame, time: syns[i].time, note: note(syns[i].time - syns[i - 1].time))
+        }
+    }
+}
+
 /// What became of a handshake.
 public enum HandshakeOutcome: Sendable {
     /// SYN answered by RST/ACK from the destination.

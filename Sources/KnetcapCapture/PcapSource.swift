@@ -28,9 +28,21 @@ public enum EndReason: Sendable, Equatable {
     case failed(String)
 }
 
+/// Where packets come from: a libpcap file or live device (`PcapSource`), or packets held in
+/// memory (`MemorySource`, for tests). `forEach` delivers them in capture order.
+public protocol PacketSource: AnyObject {
+    /// The data link type (a DLT_ value).
+    var linkType: Int32 { get }
+    var isLive: Bool { get }
+    /// Calls `body` for each packet until the end, an error, a signal, or `body` returns false.
+    func forEach(_ body: (RawPacket) -> Bool) -> EndReason
+    /// Live statistics (received by the filter, dropped by the kernel and the interface), `nil` for files.
+    func statistics() -> (received: UInt32, dropped: UInt32, interfaceDropped: UInt32)?
+}
+
 /// A libpcap handle: an offline file (pcap or pcapng, through libpcap) or a live device.
 /// Closes the handle (and the file) on deinit.
-public final class PcapSource {
+public final class PcapSource: PacketSource {
     public let handle: OpaquePointer
     /// The data link type (`pcap_datalink`, a DLT_ value).
     public let linkType: Int32

@@ -136,7 +136,7 @@ public struct CaptureState {
         // Wireshark analyses sequence numbers only when the segment length is known: not for
         // IP fragments, nor when the IP payload is shorter than the TCP header.
         let fragment = (p.ipv4?.isFragment ?? false) || (p.ipv6?.isFragment ?? false)
-        if !fragment, let ipPayload = ipPayloadLength(p), ipPayload >= t.headerLength {
+        if !fragment, let ipPayload = p.ipPayloadLength, ipPayload >= t.headerLength {
             if fromA ? !c.setA : !c.setB {
                 let base = flags.contains(.syn) ? seq : seq &- 1
                 if fromA { c.baseA = base; c.setA = true } else { c.baseB = base; c.setB = true }
@@ -148,16 +148,6 @@ public struct CaptureState {
             if flags.contains(.ack) { p.tracked.tcpAck = ack &- (fromA ? c.baseB : c.baseA) }
         }
         conversations[key] = c
-    }
-
-    /// The IP payload length the IP header claims (bytes), as Wireshark's reported length.
-    private func ipPayloadLength(_ p: Packet) -> Int? {
-        if let ip = p.ipv4 { return ip.totalLength - ip.headerLength }
-        if let ip = p.ipv6 {
-            let plen = ip.payloadLength == 0 ? ip.end - 40 : ip.payloadLength
-            return plen - (ip.upperOffset - 40)
-        }
-        return nil
     }
 
     // MARK: HTTP heads split across segments (RFC 9112 §2.1: the head ends at an empty line).

@@ -126,6 +126,25 @@ public struct Packet {
     public var sourcePort: UInt16? { tcp?.sourcePort ?? udp?.sourcePort }
     public var destinationPort: UInt16? { tcp?.destinationPort ?? udp?.destinationPort }
     /// The packet was cut by the snaplen somewhere (never a network fault).
+    /// The IP payload length the IP header claims, bytes (Wireshark's reported length): the
+    /// IPv4 total length less its header; the IPv6 payload length less the extension headers
+    /// (to the end of the datagram for payload length 0 without a Jumbo option, RFC 2675).
+    /// `nil` without IP; may be negative for a bogus header.
+    public var ipPayloadLength: Int? {
+        if let ip = ipv4 { return ip.totalLength - ip.headerLength }
+        if let ip = ipv6 {
+            let plen = ip.payloadLength == 0 ? ip.end - 40 : ip.payloadLength
+            return plen - (ip.upperOffset - 40)
+        }
+        return nil
+    }
+
+    /// TCP data length from the IP lengths (`tcp.len`), bytes, or `nil` without TCP.
+    public var tcpSegmentLength: Int? {
+        guard let t = tcp else { return nil }
+        return max(0, (ipPayloadLength ?? t.bytes.count) - t.headerLength)
+    }
+
     public var isTruncated: Bool {
         if case .truncated = stop { return true }
         if capturedLength < originalLength && (ipv4?.lengthFromCapture ?? ipv6?.lengthFromCapture ?? false) { return true }

@@ -127,7 +127,7 @@ public struct PacketLinePrinter {
                 out.append("@"); out.append(decimal: ip.fragmentOffset); out.append(ip.moreFragments ? "+)" : ")")
                 return
             }
-            writeTransport(p, ip.source, ip.destination, ip.proto, ip.payload.count, ipPayloadLength: ip.totalLength - ip.headerLength, to: &out)
+            writeTransport(p, ip.source, ip.destination, ip.proto, ip.payload.count, ipPayloadLength: p.ipPayloadLength ?? 0, to: &out)
         } else if let ip = p.ipv6 {
             out.append("IP6 ")
             if ip.fragmentOffset != 0 {
@@ -137,7 +137,7 @@ public struct PacketLinePrinter {
                 return
             }
             writeTransport(p, ip.source, ip.destination, ip.upperProtocol, ip.payload.count,
-                           ipPayloadLength: max(0, ip.payloadLength + 40 - ip.upperOffset), to: &out)
+                           ipPayloadLength: max(0, p.ipPayloadLength ?? 0), to: &out)
         } else {
             writeLinkOnly(p, to: &out)
         }

@@ -51,7 +51,7 @@ struct Compiler {
             guard kind != .proto, kind != .boolean || elements.allSatisfy({ $0.upper == nil }) else {
                 throw error(.typeMismatch, "\(d.name) is a \(d.type.rawValue): it cannot be tested with \"in\"", o.range)
             }
-            var tests: [(FValue) -> Bool] = []
+            var tests: [(FieldValue) -> Bool] = []
             for e in elements {
                 let lo = try literal(e.lower, for: d, op: .eq)
                 if let u = e.upper {
@@ -73,16 +73,16 @@ struct Compiler {
     // MARK: Operands
 
     /// Resolves an operand that must be a field or protocol.
-    mutating func field(_ o: Operand, role: String) throws(FilterError) -> (FieldDescriptor, Accessor) {
+    mutating func field(_ o: Operand, role: String) throws(FilterError) -> (FieldDescriptor, FieldReader) {
         guard let w = o.word else {
             throw error(.syntax, "\(role) must be a field or protocol, not the string \(source(o.range))", o.range)
         }
-        guard let d = FieldRegistry.descriptor(named: w), let access = FieldAccess.accessor(for: w) else {
+        guard let d = FieldRegistry.descriptor(named: w) else {
             if Self.looksLikeField(w) { throw unknownField(w, o.range) }
             throw error(.syntax, "\(role) must be a field or protocol, not \(w)", o.range)
         }
-        tracking.formUnion(FieldAccess.tracking(for: w))
-        return (d, access)
+        tracking.formUnion(d.tracking)
+        return (d, d.read)
     }
 
     static func looksLikeField(_ w: String) -> Bool {
@@ -132,8 +132,9 @@ struct Compiler {
         try checkOperator(op, d, kind, opRange)
 
         // Field against field.
-        if let w = r.word, let rd = FieldRegistry.descriptor(named: w), let raccess = FieldAccess.accessor(for: w) {
-            tracking.formUnion(FieldAccess.tracking(for: w))
+        if let w = r.word, let rd = FieldRegistry.descriptor(named: w) {
+            let raccess = rd.read
+            tracking.formUnion(rd.tracking)
             let rkind = ValueKind(rd.type)
             guard rkind == kind || (kind.isByteLike && rkind.isByteLike && op == .contains) else {
                 throw error(.typeMismatch, "\(d.name) (\(d.type.rawValue)) and \(rd.name) (\(rd.type.rawValue)) cannot be compared", r.range)
@@ -141,7 +142,7 @@ struct Compiler {
             guard op != .matches else {
                 throw error(.typeMismatch, "\"matches\" needs a quoted regular expression, not the field \(rd.name)", r.range)
             }
-            let test: (FValue, FValue) -> Bool
+            let test: (FieldValue, FieldValue) -> Bool
             switch op {
             case .contains:
                 test = { a, b in
@@ -189,7 +190,7 @@ struct Compiler {
             }
         }
         let lit = try literal(r, for: d, op: op)
-        let test: (FValue) -> Bool
+        let test: (FieldValue) -> Bool
         switch op {
         case .eq, .ne, .allEq, .anyNe: test = { v in lit.equals(v) }
         default:
@@ -199,7 +200,7 @@ struct Compiler {
         return combine(op, access, test)
     }
 
-    static func fieldPair(_ op: CompareOp, _ a: Accessor, _ b: @escaping Accessor, _ test: @escaping (FValue, FValue) -> Bool, _ p: Packet) -> Bool {
+    static func fieldPair(_ op: CompareOp, _ a: FieldReader, _ b: @escaping FieldReader, _ test: @escaping (FieldValue, FieldValue) -> Bool, _ p: Packet) -> Bool {
         switch op {
         case .ne:
             var any = false
@@ -217,7 +218,7 @@ struct Compiler {
     }
 
     /// The any/all combination of a per-occurrence test for `op`.
-    func combine(_ op: CompareOp, _ access: @escaping Accessor, _ test: @escaping (FValue) -> Bool) -> Predicate {
+    func combine(_ op: CompareOp, _ access: @escaping FieldReader, _ test: @escaping (FieldValue) -> Bool) -> Predicate {
         switch op {
         case .ne:
             return { p in

@@ -49,6 +49,6 @@ public struct DisplayFilter: @unchecked Sendable {
     /// The fields and protocols a filter can name, with their types and descriptions, in
     /// protocol order (the registry's order).
     public static var supportedFields: [FieldDescriptor] {
-        FieldRegistry.all.filter { FieldAccess.accessor(for: $0.name) != nil }
+        FieldRegistry.all
     }
 }

@@ -1,17 +1,13 @@
 import KnetcapWire
 import KnetcapDissect
 
-/// One occurrence of a field in a packet, as the evaluator sees it. `bytes` (text of string
-/// fields, raw bytes of byte and protocol fields) points into the packet or a stack buffer and
-/// is valid only during the callback that received it: nothing here allocates.
-enum FValue {
-    case uint(UInt64)
-    case bool(Bool)
-    case ip(IPAddress)
-    case ether(UInt64)
-    /// Times: nanoseconds (relative times), or nanoseconds since the epoch (`frame.time_epoch`).
-    case ns(Int64)
-    case bytes(UnsafeRawBufferPointer)
+extension FieldValue {
+    /// Absolute times as nanoseconds since the epoch (wrapping, never trapping), the unit
+    /// the evaluator compares times in; other values unchanged.
+    @inline(__always) var comparable: FieldValue {
+        if case .time(let t) = self { return .ns(t.seconds &* 1_000_000_000 &+ Int64(t.nanoseconds)) }
+        return self
+    }
 }
 
 /// How the checker and evaluator treat a field's values, from its registry `FieldType`.
@@ -32,7 +28,7 @@ enum ValueKind: Equatable {
         }
     }
 
-    /// Values of these kinds are bytes in `FValue`.
+    /// Values of these kinds are bytes in `FieldValue`.
     var isByteLike: Bool { self == .string || self == .bytes || self == .proto }
 }
 
@@ -50,8 +46,8 @@ enum Literal {
 // MARK: - Comparison
 
 /// `a` compared with `b` (-1, 0, 1), or `nil` when their kinds differ.
-func compareValues(_ a: FValue, _ b: FValue) -> Int? {
-    switch (a, b) {
+func compareValues(_ a: FieldValue, _ b: FieldValue) -> Int? {
+    switch (a.comparable, b.comparable) {
     case (.uint(let x), .uint(let y)): return x < y ? -1 : (x == y ? 0 : 1)
     case (.bool(let x), .bool(let y)): return x == y ? 0 : (!x ? -1 : 1)
     case (.ip(let x), .ip(let y)): return x < y ? -1 : (x == y ? 0 : 1)
@@ -72,8 +68,8 @@ func compareBytes(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> I
 extension Literal {
     /// Equality as Wireshark has it: an address literal with a prefix (`10.0.0.0/8`) equals
     /// every address in that network.
-    func equals(_ v: FValue) -> Bool {
-        switch (self, v) {
+    func equals(_ v: FieldValue) -> Bool {
+        switch (self, v.comparable) {
         case (.uint(let l), .uint(let x)): return l == x
         case (.bool(let l), .bool(let x)): return l == x
         case (.ip(let l, let bits), .ip(let x)): return l.isIPv6 == x.isIPv6 && sameNetwork(l, x, bits)
@@ -87,7 +83,7 @@ extension Literal {
     }
 
     /// `v` compared with the literal (-1 when `v` is smaller), or `nil` for other kinds.
-    func compare(_ v: FValue) -> Int? {
+    func compare(_ v: FieldValue) -> Int? {
         switch self {
         case .uint(let l): return compareValues(v, .uint(l))
         case .bool(let l): return compareValues(v, .bool(l))

@@ -6,6 +6,8 @@ import KnetcapAnalysis
 import KnetcapCapture
 import KnetcapNetns
 import KnetcapFilter
+import KnetcapReport
+import KnetcapSession
 
 /// `knetcap [flags] [expression]`: capture or read, print, diagnose. `knetcap interfaces` and
 /// `knetcap enter` are separate commands dispatched by `main` (see `Subcommands.swift`).
@@ -147,86 +149,38 @@ struct Knetcap: ParsableCommand {
             FileHandle.standardError.write(Data("knetcap: listening on \(interface ?? "any"), link-type \(PcapSource.linkTypeName(source.linkType)), snapshot length \(source.snapshotLength) bytes, \(what)\n".utf8))
         }
 
-        var out = StdoutSink()
         // `-w -` puts the pcap on standard output: the diagnosis goes to standard error.
-        if writeFile == "-" { out.fd = 2 }
-        let reportHandle = writeFile == "-" ? FileHandle.standardError : FileHandle.standardOutput
-        let live = source.isLive
-        let json = self.json
+        let out = TextOutput(fd: writeFile == "-" ? 2 : 1)
+        out.flushesEachPacket = source.isLive
         let printPackets = !quiet && writer == nil
-        var printer = PacketLinePrinter(timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
-                                        absoluteSequence: absoluteSeq, utcOffset: localUTCOffset)
+        let reporter: any Reporter = json
+            ? JSONReporter(output: out, packets: printPackets)
+            : TextReporter(output: out, printer: printPackets ? PacketLinePrinter(
+                timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
+                absoluteSequence: absoluteSeq, utcOffset: localUTCOffset) : nil)
         var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
-        // Live corroboration reads the capture namespace's /proc files (KnetcapNetns.readFile).
-        let probe = entered.map { e in
-            LiveProbe(source: "/proc/net of network namespace \(e.namespace.identity) (\(e.target))", read: e.namespace.readFile)
-        } ?? LiveProbe()
-        var streamed = 0
-        if live {
+        if source.isLive {
             // Live corroboration: counters before, then the listener table and deltas whenever a
-            // finding is made (read at most once a second).
+            // finding is made (read at most once a second), from the capture namespace's /proc
+            // files (KnetcapNetns.readFile).
+            let probe = entered.map { e in
+                LiveProbe(source: "/proc/net of network namespace \(e.namespace.identity) (\(e.target))", read: e.namespace.readFile)
+            } ?? LiveProbe()
             let before = probe.snapshot()
             var cached: (at: Date, evidence: LiveEvidence)?
             diagnosis.liveEvidence = {
                 if let c = cached, Date().timeIntervalSince(c.at) < 1 { return c.evidence }
-                let r = probe.reading(since: before)
-                let e = LiveEvidence(listeners: r.listeners, localAddresses: r.localAddresses, counterDeltas: r.counterDeltas,
-                                     sysctls: r.sysctls, source: r.source)
+                let e = probe.reading(since: before)
                 cached = (Date(), e)
                 return e
             }
-            diagnosis.onFinding = { f in
-                streamed += 1
-                let line = json ? jsonLine(FindingLine(finding: f)) : "knetcap: \(f.severity.rawValue) \(f.kind): \(f.summary)"
-                reportHandle.write(Data((line + "\n").utf8))
-            }
         }
-        let dissector = Dissector(linkType: link)
-        // Fields that need earlier packets (tcp.stream, dns.time, HTTP heads): what -Y reads; all for --json.
-        let tracking = (json && printPackets ? CaptureState.Tracking.all : []).union(displayFilter?.tracking ?? [])
-        var tracker = tracking.isEmpty ? nil : CaptureState(tracking: tracking)
-        let limit = count ?? Int.max
-        var n = 0
-        var first: Timestamp?
-
-        let end = source.forEach { raw in
-            n += 1
-            let ts = Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds)
-            if first == nil { first = ts }
-            var p = dissector.dissect(ByteView(raw.bytes), number: n, timestamp: ts, originalLength: raw.originalLength)
-            diagnosis.observe(p)  // every packet, displayed or not
-            tracker?.track(&p)
-            if let f = displayFilter, !f.matches(p) {  // -Y: neither printed nor written
-                if printPackets && !json { printer.skip(p) }  // printed lines read as without -Y
-                return n < limit
-            }
-            writer?.write(raw)
-            if printPackets {
-                if json {
-                    var c = JSONFieldCollector()
-                    p.visitFields(&c)
-                    out.line(orderedJSON(c))
-                } else {
-                    printer.write(p, to: &out.buffer)
-                }
-                if live { out.flush() } else { out.flushIfFull() }
-            }
-            return n < limit
-        }
-        writer?.close()
-        out.flush()
-        let streamedBeforeFinish = streamed
-        diagnosis.onFinding = nil
-        diagnosis.finish()
-
-        if json {
-            // Findings streamed during a live capture were printed already.
-            for f in diagnosis.findings.dropFirst(streamedBeforeFinish) { out.line(jsonLine(FindingLine(finding: f))) }
-            out.line(jsonLine(SummaryLine(diagnosis, packets: n)))
-        } else if n > 0 || end == .endOfFile || end == .interrupted || end == .stoppedByCaller {
-            writeReport(diagnosis, firstTime: first, to: &out, utcOffset: localUTCOffset)
-        }
-        out.flush()
+        // Fields that need earlier packets (tcp.stream, dns.time, HTTP heads): all for JSON
+        // packets; the session adds what -Y reads.
+        let session = CaptureSession(source: source, diagnosis: diagnosis, reporters: [reporter], writer: writer,
+                                     displayFilter: displayFilter, tracking: json && printPackets ? .all : [], count: count)
+        let outcome = session.run()
+        let (end, n) = (outcome.end, outcome.packets)
 
         if let s = source.statistics() {
             let msg = "\(n) packets captured\n\(s.received) packets received by filter\n\(s.dropped) packets dropped by kernel\n"
@@ -243,7 +197,7 @@ struct Knetcap: ParsableCommand {
             throw Fatal(.cannotWrite, "cannot write \(w.path): \(e) (the file is incomplete)")
         }
         if let e = out.error { throw Fatal(.cannotWrite, "cannot write standard output: \(e)") }
-        if diagnosisOptions.shouldFail(diagnosis.findings) { throw ExitCode(Exit.findingReported.rawValue) }
+        if diagnosisOptions.shouldFail(outcome.report.findings) { throw ExitCode(Exit.findingReported.rawValue) }
     }
 }
 

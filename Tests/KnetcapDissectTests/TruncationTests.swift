@@ -10,9 +10,9 @@ import KnetcapTestSupport
 /// errors): dissection, the packet line, the JSON fields and the diagnosis run without a trap,
 /// and a cut packet is marked truncated, never read as a fault.
 @Suite struct TruncationTests {
-    struct Collector: FieldVisitor {
+    struct Collector {
         var n = 0
-        mutating func visit(_ name: StaticString, _ value: FieldValue) { n += 1 }
+        mutating func visit(_ d: FieldDescriptor, _ value: FieldValue) { n += 1 }
     }
 
     /// Dissects `bytes[0..<cut]` of one frame and exercises every consumer of the result.
@@ -25,7 +25,7 @@ import KnetcapTestSupport
             var out = TextBuffer()
             printer.write(p, to: &out)
             var c = Collector()
-            p.visitFields(&c)
+            p.forEachJSONField { c.visit($0, $1) }
             diagnosis.observe(p)
             return Packet.Summary(truncated: p.isTruncated, hasIP: p.ipv4 != nil || p.ipv6 != nil)
         }
@@ -34,6 +34,10 @@ import KnetcapTestSupport
     static var files: [URL] {
         Fixtures.captures(in: Fixtures.shipped) + Fixtures.captures(in: Fixtures.publicCaptures)
             + Fixtures.captures(in: Fixtures.tcpdumpTests)
+    }
+
+    @Test func capturesPresent() {
+        Fixtures.expectCaptures(in: [Fixtures.shipped, Fixtures.publicCaptures, Fixtures.tcpdumpTests])
     }
 
     @Test(arguments: files)

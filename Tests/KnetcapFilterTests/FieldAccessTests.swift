@@ -6,7 +6,7 @@ import KnetcapCapture
 import KnetcapTestSupport
 @testable import KnetcapFilter
 
-/// The filter's typed field accessors against the JSON field visitor (`Packet.visitFields`),
+/// The filter's typed field readers against what the JSON output writes (`Packet.forEachJSONField`),
 /// on every packet of every capture: the same occurrences, in the same order, with the same
 /// values. Then every accessor and a set of filters on every packet cut at every offset:
 /// packet bytes never trap.
@@ -16,34 +16,34 @@ import KnetcapTestSupport
             + Fixtures.captures(in: Fixtures.tcpdumpTests)
     }
 
-    struct Collector: FieldVisitor {
+    @Test func capturesPresent() {
+        Fixtures.expectCaptures(in: [Fixtures.shipped, Fixtures.publicCaptures, Fixtures.tcpdumpTests])
+    }
+
+    /// The JSON side: each field's values as text (relative times in seconds, as JSON writes them).
+    struct Collector {
         var values: [String: [String]] = [:]
-        mutating func visit(_ name: StaticString, _ value: FieldValue) {
-            let s: String
-            switch value {
-            case .uint(let u): s = String(u)
-            case .bool(let b): s = String(b)
-            case .string(let t): s = t
-            case .seconds(let d): s = String(d)
-            case .time(let t): s = String(t.seconds * 1_000_000_000 + Int64(t.nanoseconds))
-            }
-            values[name.description, default: []].append(s)
+        mutating func visit(_ d: FieldDescriptor, _ value: FieldValue) {
+            var s = FieldAccessTests.text(value)
+            if case .ns(let n) = value { s = String(Double(n) / 1e9) }
+            values[d.name, default: []].append(s)
         }
     }
 
-    static func text(_ v: FValue) -> String {
+    static func text(_ v: FieldValue) -> String {
         switch v {
         case .uint(let u): return String(u)
         case .bool(let b): return String(b)
         case .ip(let a): return a.description
         case .ether(let m): return MACAddress(m).description
         case .ns(let n): return String(n)
+        case .time(let t): return String(t.seconds * 1_000_000_000 + Int64(t.nanoseconds))
         case .bytes(let b): return String(decoding: b, as: UTF8.self)
         }
     }
 
     static func values(_ name: String, _ p: Packet) -> [String] {
-        guard let access = FieldAccess.accessor(for: name) else { return [] }
+        guard let access = FieldRegistry.descriptor(named: name)?.read else { return [] }
         var out: [String] = []
         _ = access(p) { v in out.append(text(v)); return false }
         return out
@@ -51,7 +51,7 @@ import KnetcapTestSupport
 
     @Test func everyRegistryFieldCanBeFiltered() {
         for d in FieldRegistry.all {
-            #expect(FieldAccess.accessor(for: d.name) != nil, "\(d.name) has no accessor")
+            #expect(FieldRegistry.descriptor(named: d.name) != nil, "\(d.name) has no reader")
             #expect((try? DisplayFilter(d.name)) != nil, "\(d.name) alone does not compile")
         }
         #expect(DisplayFilter.supportedFields.count == FieldRegistry.all.count)
@@ -77,7 +77,7 @@ import KnetcapTestSupport
                 var p = p
                 state.track(&p)
                 var c = Collector()
-                p.visitFields(&c)
+                p.forEachJSONField { c.visit($0, $1) }
                 for d in FieldRegistry.all where !d.filterOnly {
                     var ours = Self.values(d.name, p)
                     if d.type == .relativeTime { ours = ours.map { String(Double(Int64($0) ?? 0) / 1e9) } }  // JSON: seconds
@@ -114,7 +114,7 @@ import KnetcapTestSupport
     ].map { try! DisplayFilter($0) }
 
     /// Reads every byte of a value (so a bad pointer would show), without allocating.
-    static func touch(_ v: FValue) -> Bool {
+    static func touch(_ v: FieldValue) -> Bool {
         if case .bytes(let b) = v {
             var x: UInt8 = 0
             for c in b { x ^= c }
@@ -134,7 +134,7 @@ import KnetcapTestSupport
         guard link.isSupported else { return }
         var state = CaptureState()
         let dissector = Dissector(linkType: link)
-        let accessors = FieldRegistry.all.compactMap { FieldAccess.accessor(for: $0.name) }
+        let accessors = FieldRegistry.all.map(\.read)
         var n = 0
         for f in frames {
             var cut = 0

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import KnetcapWire
-import KnetcapCapture
+import KnetcapAnalysis
 
 /// The live probe against this machine's real /proc: a socket this test puts in LISTEN state
 /// shows up in the listener table, a counter file parses, and local addresses include

@@ -1,7 +1,7 @@
 import Foundation
 import KnetcapWire
 
-/// Reads the capture namespace's own counters and tables for live corroboration:
+/// Reads the capture namespace's own counters and tables for live corroboration (`LiveEvidence`):
 /// `/proc/net/netstat` (TcpExt ListenOverflows, ListenDrops, TCPBacklogDrop, PAWSPassive),
 /// `/proc/net/tcp` and `tcp6` LISTEN sockets, `/proc/net/fib_trie` and `if_inet6` local
 /// addresses, `/proc/net/stat/nf_conntrack` (insert_failed, drop) and the sysctls
@@ -27,17 +27,6 @@ public struct LiveProbe {
     /// Counter values at one moment: `TcpExt.Name` and `conntrack.name` → value.
     public struct Snapshot: Sendable { public var counters: [String: Int64] }
 
-    /// What the probe read at the end of a capture.
-    public struct Reading: Sendable {
-        /// Counters that rose since the snapshot, with the increase.
-        public var counterDeltas: [String: Int64]
-        public var sysctls: [String: String]
-        /// LISTEN sockets (`/proc/net/tcp`, `tcp6`).
-        public var listeners: [Endpoint]
-        public var localAddresses: Set<IPAddress>
-        public var source: String
-    }
-
     public func snapshot() -> Snapshot {
         var c = Self.parseNetstat(read("/proc/net/netstat") ?? "")
         for (k, v) in Self.parseConntrackStats(read("/proc/net/stat/nf_conntrack") ?? "") { c[k] = v }
@@ -45,7 +34,7 @@ public struct LiveProbe {
     }
 
     /// Counter increases since `before`, and the listener table, addresses and sysctls now.
-    public func reading(since before: Snapshot) -> Reading {
+    public func reading(since before: Snapshot) -> LiveEvidence {
         let after = snapshot()
         var deltas: [String: Int64] = [:]
         for (k, v) in after.counters where k.hasPrefix("conntrack.") || Self.counters.contains(k) {
@@ -57,7 +46,7 @@ public struct LiveProbe {
         }
         let listeners = Self.parseListeners(read("/proc/net/tcp") ?? "", v6: false) + Self.parseListeners(read("/proc/net/tcp6") ?? "", v6: true)
         let local = Self.parseFibTrieLocal(read("/proc/net/fib_trie") ?? "").union(Self.parseIfInet6(read("/proc/net/if_inet6") ?? ""))
-        return Reading(counterDeltas: deltas, sysctls: sys, listeners: listeners, localAddresses: local, source: source)
+        return LiveEvidence(listeners: listeners, localAddresses: local, counterDeltas: deltas, sysctls: sys, source: source)
     }
 
     /// `/proc/net/netstat`: pairs of lines `TcpExt: Name ...` / `TcpExt: 1 ...` → `TcpExt.Name`.

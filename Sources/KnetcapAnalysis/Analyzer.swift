@@ -1,0 +1,48 @@
+import KnetcapWire
+import KnetcapDissect
+
+/// What the trackers (`DNSTransactionTracker`, `TCPHandshakeTracker`) publish to the
+/// analysers, in capture order. Values only: nothing here points into packet bytes.
+public enum TrackerEvent: Sendable {
+    /// A DNS response answered a query (the query name decoded once, lower-cased).
+    case dnsAnswered(DNSTransaction)
+    /// A DNS query was never answered, or answered only after a retransmission; `end` is the
+    /// capture time it was judged at.
+    case dnsProblem(DNSTransaction, end: Timestamp)
+    /// A TCP handshake ended in a fault shape (refused, unanswered, answered from elsewhere).
+    case handshake(HandshakeOutcome)
+}
+
+/// What an analyser may consult besides the events: `--vip` addresses and, during a live
+/// capture, what the live system says now (listener table, counter deltas, sysctls).
+public struct AnalysisContext {
+    /// Addresses known to be load-balancer VIPs or ClusterIPs (`--vip`).
+    public let vips: Set<IPAddress>
+    let liveProvider: () -> LiveEvidence?
+
+    public init(vips: Set<IPAddress> = [], live: @escaping () -> LiveEvidence? = { nil }) {
+        self.vips = vips
+        liveProvider = live
+    }
+
+    /// The live system's state (read at most once a second by the command line), or `nil`
+    /// when reading a file.
+    public var live: LiveEvidence? { liveProvider() }
+}
+
+/// One fault, one analyser: it takes the trackers' events in capture order and reports each
+/// finding as soon as it is certain; `finish` reports what is left at the end of the capture.
+/// Time comes from packet timestamps only, so a file gives the same findings on every run.
+/// Every analyser is listed once in `Diagnosis.analyzers`; a new fault is a new file with a
+/// type conforming to this protocol, plus its line there.
+public protocol Analyzer {
+    /// Finding kinds this analyser can report (stable ids: `--json`, `--fail-on`), in report order.
+    static var kinds: [String] { get }
+    init()
+    mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void)
+    mutating func finish(_ context: AnalysisContext, report: (Finding) -> Void)
+}
+
+extension Analyzer {
+    public mutating func finish(_ context: AnalysisContext, report: (Finding) -> Void) {}
+}

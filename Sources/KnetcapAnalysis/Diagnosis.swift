@@ -1,0 +1,91 @@
+import KnetcapWire
+import KnetcapDissect
+
+/// Runs the trackers and every analyser over the packets, in one pass, and keeps the findings.
+///
+/// Trackers follow protocol state (DNS transactions, TCP handshakes) and publish
+/// `TrackerEvent`s; each analyser in `analyzers` turns the events of its fault into findings.
+/// Findings that are certain while the capture runs go to `onFinding` at once (live captures
+/// stream them); the rest are reported by `finish`.
+public struct Diagnosis {
+    /// Every analyser, in report order. A new fault kind is one line here.
+    public static let analyzers: [any Analyzer.Type] = [
+        DNSTimeoutAnalyzer.self,
+        DNSTCPFallbackAnalyzer.self,
+        DNSSearchExpansionAnalyzer.self,
+        RSTUnlistenedAnalyzer.self,
+        SYNDropAnalyzer.self,
+        PAWSAnalyzer.self,
+        ReplySourceMismatchAnalyzer.self,
+    ]
+
+    /// Every finding kind, in report order.
+    public static let kinds: [String] = analyzers.flatMap { $0.kinds }
+
+    public private(set) var findings: [Finding] = []
+    public private(set) var packets = 0
+    public private(set) var firstTimestamp: Timestamp?
+    public private(set) var lastTimestamp: Timestamp?
+    private var dns = DNSTransactionTracker()
+    private var handshakes = TCPHandshakeTracker()
+    private var running: [any Analyzer] = Diagnosis.analyzers.map { $0.init() }
+    /// Addresses known to be load-balancer VIPs or ClusterIPs (`--vip`).
+    public var vips: Set<IPAddress>
+    /// Called for each finding as soon as it is made (streaming during live capture).
+    public var onFinding: ((Finding) -> Void)?
+    /// During a live capture: what the live system says now (listener table, counter deltas
+    /// since the start, sysctls). Asked when a finding is made, so streamed findings quote it.
+    public var liveEvidence: (() -> LiveEvidence)?
+
+    public init(vips: Set<IPAddress> = [], onFinding: ((Finding) -> Void)? = nil) {
+        self.vips = vips
+        self.onFinding = onFinding
+    }
+
+    public mutating func observe(_ p: Packet) {
+        packets += 1
+        if firstTimestamp == nil { firstTimestamp = p.timestamp }
+        if let l = lastTimestamp, p.timestamp < l {} else { lastTimestamp = p.timestamp }
+        var events: [TrackerEvent] = []
+        if let d = p.dns {
+            if let answered = dns.observe(p, onProblem: { events.append(.dnsProblem($0, end: $1)) }) {
+                events.append(.dnsAnswered(answered))
+            }
+            if d.isResponse, d.truncatedFlag, p.udp != nil, let s = p.sourceAddress, let c = p.destinationAddress {
+                handshakes.noteTruncatedDNS(server: s, client: c, frame: FrameRef(frame: p.number, time: p.timestamp))
+            }
+        }
+        handshakes.observe(p) { events.append(.handshake($0)) }
+        if !events.isEmpty {
+            let provider = liveEvidence
+            publish(events, AnalysisContext(vips: vips, live: { provider?() }))
+        }
+    }
+
+    /// Reports what is left at the end of the capture. `live` is what the live system said
+    /// (listener table, counters, sysctls) when capturing live; it decides SYN drops whose
+    /// port the capture alone does not show listening, and is quoted in the findings.
+    public mutating func finish(live given: LiveEvidence? = nil) {
+        let live = given ?? liveEvidence?()
+        let context = AnalysisContext(vips: vips, live: { live })
+        var events: [TrackerEvent] = []
+        dns.finish(at: lastTimestamp) { events.append(.dnsProblem($0, end: $1)) }
+        handshakes.finish(at: lastTimestamp) { events.append(.handshake($0)) }
+        publish(events, context)
+        var new: [Finding] = []
+        for i in running.indices { running[i].finish(context) { new.append($0) } }
+        record(new)
+    }
+
+    private mutating func publish(_ events: [TrackerEvent], _ context: AnalysisContext) {
+        var new: [Finding] = []
+        for e in events {
+            for i in running.indices { running[i].observe(e, context) { new.append($0) } }
+        }
+        record(new)
+    }
+
+    private mutating func record(_ new: [Finding]) {
+        for f in new { findings.append(f); onFinding?(f) }
+    }
+}

@@ -1,0 +1,125 @@
+import KnetcapWire
+
+/// DNS (`dns.*`, RFC 1035 §4.1, EDNS0 RFC 6891), also for mDNS (5353) and LLMNR (5355), which
+/// Wireshark dissects with the `dns.*` fields.
+enum DNSFields {
+    /// Which protocol name Wireshark gives a DNS message: by the lower of the two ports first
+    /// (`dns` on 53, `mdns` on 5353, `llmnr` on 5355), as its UDP "try low port first".
+    enum Flavor { case dns, mdns, llmnr }
+
+    static func flavor(_ p: Packet) -> Flavor? {
+        guard let a = p.sourcePort, let b = p.destinationPort else { return nil }
+        for port in [min(a, b), max(a, b)] {
+            switch port {
+            case 53: return .dns
+            case 5353: return .mdns
+            case 5355: return .llmnr
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    static func proto(_ want: Flavor) -> FieldReader {
+        { p, f in
+            guard let d = p.dns, flavor(p) == want else { return false }
+            return f(.bytes(d.bytes.base))
+        }
+    }
+
+    /// Resource records of all sections, in order (OPT included unless `skipOPT`; the body decides).
+    static func record(skipOPT: Bool = false, _ body: @escaping @Sendable (DNSView, DNSRecord, (FieldValue) -> Bool) -> Bool) -> FieldReader {
+        { p, f in
+            guard let d = p.dns else { return false }
+            var hit = false
+            d.forEachRecord { r in
+                if skipOPT && r.type == .opt { return true }
+                hit = body(d, r, f)
+                return !hit
+            }
+            return hit
+        }
+    }
+
+    static func recordName(_ type: DNSType, skip: Int, minLength: Int = 0) -> FieldReader {
+        record { d, r, f in
+            guard r.type == type, r.rdataLength >= minLength else { return false }
+            return d.withName(at: r.rdataOffset + skip) { f(.bytes($0 ?? emptyBytes)) }
+        }
+    }
+
+    static let respName: @Sendable (DNSView, DNSRecord, (FieldValue) -> Bool) -> Bool = { d, r, f in
+        d.withName(at: r.nameOffset) { f(.bytes($0 ?? emptyBytes)) }
+    }
+    static let respType: @Sendable (DNSView, DNSRecord, (FieldValue) -> Bool) -> Bool = { _, r, f in f(.uint(UInt64(r.type.rawValue))) }
+
+    static let table: [FieldDescriptor] = [
+        .init("dns", .proto, "DNS (port 53)", proto(.dns)),
+        .init("mdns", .proto, "multicast DNS (port 5353); its fields are dns.*", proto(.mdns)),
+        .init("llmnr", .proto, "LLMNR (port 5355); its fields are dns.*", proto(.llmnr)),
+        .init("dns.id", .unsigned, "DNS transaction id", bits: 16) { p, f in p.dns.map { f(.uint(UInt64($0.id))) } ?? false },
+        .init("dns.flags.response", .boolean, "DNS response (QR)") { p, f in p.dns.map { f(.bool($0.isResponse)) } ?? false },
+        .init("dns.flags.opcode", .unsigned, "DNS opcode", bits: 4) { p, f in p.dns.map { f(.uint(UInt64($0.opcode))) } ?? false },
+        .init("dns.flags.truncated", .boolean, "DNS truncated (TC)") { p, f in p.dns.map { f(.bool($0.truncatedFlag)) } ?? false },
+        .init("dns.flags.rcode", .unsigned, "DNS reply code (responses only)", bits: 4) { p, f in
+            p.dns.map { $0.isResponse && f(.uint(UInt64($0.rcode.rawValue))) } ?? false
+        },
+        .init("dns.count.queries", .unsigned, "DNS question count", bits: 16) { p, f in p.dns.map { f(.uint(UInt64($0.questionCount))) } ?? false },
+        .init("dns.count.answers", .unsigned, "DNS answer count", bits: 16) { p, f in p.dns.map { f(.uint(UInt64($0.answerCount))) } ?? false },
+        .init("dns.count.auth_rr", .unsigned, "DNS authority count", bits: 16) { p, f in
+            p.dns.map { f(.uint(UInt64($0.authorityCount))) } ?? false
+        },
+        .init("dns.count.add_rr", .unsigned, "DNS additional count", bits: 16) { p, f in
+            p.dns.map { f(.uint(UInt64($0.additionalCount))) } ?? false
+        },
+        .init("dns.qry.name", .string, "DNS query name", repeated: true) { p, f in
+            guard let d = p.dns else { return false }
+            var hit = false
+            d.forEachQuestion { q in
+                if hit { return }
+                hit = d.withName(at: q.nameOffset) { f(.bytes($0 ?? emptyBytes)) }
+            }
+            return hit
+        },
+        .init("dns.qry.type", .unsigned, "DNS query type", bits: 16, repeated: true) { p, f in
+            guard let d = p.dns else { return false }
+            var hit = false
+            d.forEachQuestion { q in if !hit { hit = f(.uint(UInt64(q.type.rawValue))) } }
+            return hit
+        },
+        // Wireshark lists the OPT pseudo-record (RFC 6891) in dns.resp.name (`<Root>`) and
+        // dns.resp.type (41), not in dns.resp.ttl; the JSON leaves it out of all three.
+        .init("dns.resp.name", .string, "DNS record owner name", repeated: true,
+              json: record(skipOPT: true, respName), record(respName)),
+        .init("dns.resp.type", .unsigned, "DNS record type", bits: 16, repeated: true,
+              json: record(skipOPT: true, respType), record(respType)),
+        .init("dns.resp.ttl", .unsigned, "DNS record TTL, seconds", bits: 32, repeated: true,
+              record { _, r, f in r.type != .opt && f(.uint(UInt64(r.ttl))) }),
+        .init("dns.a", .address, "DNS A record address", repeated: true, record { d, r, f in
+            guard r.type == .a, r.rdataLength == 4, let a = IPAddress(v4In: d.bytes, at: r.rdataOffset) else { return false }
+            return f(.ip(a))
+        }),
+        .init("dns.aaaa", .ipv6, "DNS AAAA record address", repeated: true, record { d, r, f in
+            guard r.type == .aaaa, r.rdataLength == 16, let a = IPAddress(v6In: d.bytes, at: r.rdataOffset) else { return false }
+            return f(.ip(a))
+        }),
+        .init("dns.cname", .string, "DNS CNAME target", repeated: true, recordName(.cname, skip: 0)),
+        .init("dns.ptr.domain_name", .string, "DNS PTR target", repeated: true, recordName(.ptr, skip: 0)),
+        .init("dns.ns", .string, "DNS NS target", repeated: true, recordName(.ns, skip: 0)),
+        .init("dns.mx.mail_exchange", .string, "DNS MX exchange", repeated: true, recordName(.mx, skip: 2, minLength: 3)),
+        .init("dns.srv.target", .string, "DNS SRV target", repeated: true, recordName(.srv, skip: 6, minLength: 7)),
+        .init("dns.rr.udp_payload_size", .unsigned, "EDNS0 UDP payload size", bits: 16) { p, f in
+            guard let d = p.dns else { return false }
+            var hit = false, seen = false
+            d.forEachRecord { r in
+                guard r.type == .opt, !seen else { return true }
+                seen = true  // the first OPT record's size only
+                hit = f(.uint(UInt64(r.rrclass)))
+                return false
+            }
+            return hit
+        },
+        .init("dns.time", .relativeTime, "seconds from the query to this response (latest query with this id in the conversation)",
+              tracking: .dns) { p, f in p.dns != nil && p.tracked.dnsTime.map { f(.ns($0)) } ?? false },
+    ]
+}

@@ -1,0 +1,30 @@
+import KnetcapWire
+
+/// `frame.*`: the captured frame (Wireshark's frame dissector).
+enum FrameFields {
+    static let table: [FieldDescriptor] = [
+        .init("frame", .proto, "the captured frame (its bytes for contains/matches)") { p, f in f(.bytes(p.bytes.base)) },
+        .init("frame.number", .unsigned, "1-based frame number", bits: 32) { p, f in f(.uint(UInt64(p.number))) },
+        .init("frame.time_epoch", .time, "capture time, seconds since the epoch") { p, f in f(.time(p.timestamp)) },
+        .init("frame.time_relative", .relativeTime, "seconds since the first frame of the capture", tracking: .time,
+              json: { p, f in p.tracked.isTracked && f(.ns(p.tracked.timeRelative)) }) { p, f in f(.ns(p.tracked.timeRelative)) },
+        .init("frame.time_delta", .relativeTime, "seconds since the previous captured frame", tracking: .time,
+              json: { p, f in p.tracked.isTracked && f(.ns(p.tracked.timeDelta)) }) { p, f in f(.ns(p.tracked.timeDelta)) },
+        .init("frame.len", .unsigned, "bytes on the wire", bits: 32) { p, f in f(.uint(UInt64(p.originalLength))) },
+        .init("frame.cap_len", .unsigned, "bytes captured", bits: 32) { p, f in f(.uint(UInt64(p.capturedLength))) },
+    ]
+}
+
+/// `knetcap.*`: knetcap's own fields.
+enum KnetcapFields {
+    static let table: [FieldDescriptor] = [
+        .init("knetcap.truncated", .string, "layer where the capture was cut (snaplen), if any") { p, f in
+            guard case .truncated(let e) = p.stop else { return false }
+            return e.layer.withUTF8Buffer { f(.bytes(UnsafeRawBufferPointer($0))) }
+        },
+        .init("knetcap.malformed", .string, "layer whose bytes are invalid, if any") { p, f in
+            guard case .malformed(let e) = p.stop else { return false }
+            return withText(e.description, f)
+        },
+    ]
+}

@@ -1,0 +1,87 @@
+import KnetcapWire
+
+/// TCP (`tcp.*`, RFC 9293, options RFC 7323/2018), UDP (`udp.*`, RFC 768), ICMP and ICMPv6.
+enum TransportFields {
+    static func flag(_ bit: TCPFlags) -> FieldReader {
+        { p, f in p.tcp.map { f(.bool($0.flags.contains(bit))) } ?? false }
+    }
+
+    static func option(_ pick: @escaping @Sendable (TCPOption) -> FieldValue?) -> FieldReader {
+        { p, f in
+            guard let t = p.tcp else { return false }
+            var hit = false
+            t.forEachOption { o in if !hit, let v = pick(o) { hit = f(v) } }
+            return hit
+        }
+    }
+
+    static let tcp: [FieldDescriptor] = [
+        .init("tcp", .proto, "TCP (header and data)") { p, f in p.tcp.map { f(.bytes($0.bytes.base)) } ?? false },
+        .init("tcp.srcport", .unsigned, "TCP source port", bits: 16) { p, f in p.tcp.map { f(.uint(UInt64($0.sourcePort))) } ?? false },
+        .init("tcp.dstport", .unsigned, "TCP destination port", bits: 16) { p, f in p.tcp.map { f(.uint(UInt64($0.destinationPort))) } ?? false },
+        .init("tcp.port", .unsigned, "TCP source or destination port", bits: 16, repeated: true, filterOnly: true) { p, f in
+            p.tcp.map { f(.uint(UInt64($0.sourcePort))) || f(.uint(UInt64($0.destinationPort))) } ?? false
+        },
+        .init("tcp.stream", .unsigned, "TCP conversation index, from 0 in order of appearance", bits: 32, tracking: .tcp) { p, f in
+            p.tcp != nil && p.tracked.tcpStream.map { f(.uint(UInt64($0))) } ?? false
+        },
+        .init("tcp.seq", .unsigned, "TCP sequence number, relative to the connection's first (as tshark)", bits: 32, tracking: .tcp,
+              json: { p, f in p.tcp != nil && p.tracked.tcpSeq.map { f(.uint(UInt64($0))) } ?? false }) { p, f in
+            p.tcp.map { t in f(.uint(UInt64(p.tracked.tcpSeq ?? t.sequence))) } ?? false
+        },
+        .init("tcp.ack", .unsigned, "TCP acknowledgment number, relative (as tshark)", bits: 32, tracking: .tcp,
+              json: { p, f in p.tcp != nil && p.tracked.tcpAck.map { f(.uint(UInt64($0))) } ?? false }) { p, f in
+            p.tcp.map { t in f(.uint(UInt64(p.tracked.tcpAck ?? t.acknowledgment))) } ?? false
+        },
+        .init("tcp.seq_raw", .unsigned, "TCP sequence number (absolute)", bits: 32) { p, f in p.tcp.map { f(.uint(UInt64($0.sequence))) } ?? false },
+        .init("tcp.ack_raw", .unsigned, "TCP acknowledgment number (absolute)", bits: 32) { p, f in
+            p.tcp.map { f(.uint(UInt64($0.acknowledgment))) } ?? false
+        },
+        .init("tcp.flags", .unsigned, "TCP flags", bits: 12) { p, f in p.tcp.map { f(.uint(UInt64($0.flags.rawValue))) } ?? false },
+        .init("tcp.flags.syn", .boolean, "SYN", flag(.syn)),
+        .init("tcp.flags.ack", .boolean, "ACK", flag(.ack)),
+        .init("tcp.flags.fin", .boolean, "FIN", flag(.fin)),
+        .init("tcp.flags.reset", .boolean, "RST", flag(.rst)),
+        .init("tcp.flags.push", .boolean, "PSH", flag(.psh)),
+        .init("tcp.window_size_value", .unsigned, "TCP window field (unscaled)", bits: 16) { p, f in
+            p.tcp.map { f(.uint(UInt64($0.window))) } ?? false
+        },
+        .init("tcp.hdr_len", .unsigned, "TCP header length, bytes", bits: 8) { p, f in p.tcp.map { f(.uint(UInt64($0.headerLength))) } ?? false },
+        .init("tcp.len", .unsigned, "TCP segment data length, bytes", bits: 32) { p, f in
+            p.tcpSegmentLength.map { f(.uint(UInt64($0))) } ?? false
+        },
+        .init("tcp.payload", .bytes, "TCP segment data as captured", filterOnly: true) { p, f in
+            guard let t = p.tcp, let len = p.tcpSegmentLength, len > 0, t.payload.count > 0 else { return false }
+            return f(.bytes(t.payload.prefix(len).base))
+        },
+        .init("tcp.options.mss_val", .unsigned, "TCP MSS option", bits: 16,
+              option { o in if case .mss(let v) = o { return .uint(UInt64(v)) } else { return nil } }),
+        .init("tcp.options.wscale.shift", .unsigned, "TCP window scale shift", bits: 8,
+              option { o in if case .windowScale(let v) = o { return .uint(UInt64(v)) } else { return nil } }),
+        .init("tcp.options.sack_perm", .boolean, "TCP SACK permitted",
+              option { o in if case .sackPermitted = o { return .bool(true) } else { return nil } }),
+        .init("tcp.options.timestamp.tsval", .unsigned, "TCP TSval", bits: 32,
+              option { o in if case .timestamp(let v, _) = o { return .uint(UInt64(v)) } else { return nil } }),
+        .init("tcp.options.timestamp.tsecr", .unsigned, "TCP TSecr", bits: 32,
+              option { o in if case .timestamp(_, let e) = o { return .uint(UInt64(e)) } else { return nil } }),
+    ]
+
+    static let udp: [FieldDescriptor] = [
+        .init("udp", .proto, "UDP (header and data)") { p, f in p.udp.map { f(.bytes($0.bytes.base)) } ?? false },
+        .init("udp.srcport", .unsigned, "UDP source port", bits: 16) { p, f in p.udp.map { f(.uint(UInt64($0.sourcePort))) } ?? false },
+        .init("udp.dstport", .unsigned, "UDP destination port", bits: 16) { p, f in p.udp.map { f(.uint(UInt64($0.destinationPort))) } ?? false },
+        .init("udp.port", .unsigned, "UDP source or destination port", bits: 16, repeated: true, filterOnly: true) { p, f in
+            p.udp.map { f(.uint(UInt64($0.sourcePort))) || f(.uint(UInt64($0.destinationPort))) } ?? false
+        },
+        .init("udp.length", .unsigned, "UDP length field", bits: 16) { p, f in p.udp.map { f(.uint(UInt64($0.length))) } ?? false },
+    ]
+
+    static let icmp: [FieldDescriptor] = [
+        .init("icmp", .proto, "ICMP") { p, f in p.icmp.map { !$0.isV6 && f(.bytes($0.bytes.base)) } ?? false },
+        .init("icmp.type", .unsigned, "ICMP type", bits: 8) { p, f in p.icmp.map { !$0.isV6 && f(.uint(UInt64($0.type))) } ?? false },
+        .init("icmp.code", .unsigned, "ICMP code", bits: 8) { p, f in p.icmp.map { !$0.isV6 && f(.uint(UInt64($0.code))) } ?? false },
+        .init("icmpv6", .proto, "ICMPv6") { p, f in p.icmp.map { $0.isV6 && f(.bytes($0.bytes.base)) } ?? false },
+        .init("icmpv6.type", .unsigned, "ICMPv6 type", bits: 8) { p, f in p.icmp.map { $0.isV6 && f(.uint(UInt64($0.type))) } ?? false },
+        .init("icmpv6.code", .unsigned, "ICMPv6 code", bits: 8) { p, f in p.icmp.map { $0.isV6 && f(.uint(UInt64($0.code))) } ?? false },
+    ]
+}

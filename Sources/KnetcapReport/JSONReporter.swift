@@ -1,0 +1,125 @@
+import Foundation
+import KnetcapWire
+import KnetcapDissect
+import KnetcapAnalysis
+
+/// `--json`: one JSON object per packet (Wireshark field names, in registry order; repeated
+/// fields as arrays), then one `{"finding": ...}` per finding, then one `{"summary": ...}`.
+/// Findings streamed during a live capture are written when made, and not again at the end.
+public final class JSONReporter: Reporter {
+    let out: TextOutput
+    /// Write a line per packet (false with `-q` or `-w`: findings and summary only).
+    let writesPackets: Bool
+
+    public init(output: TextOutput, packets: Bool) {
+        out = output
+        writesPackets = packets
+    }
+
+    public func packet(_ p: Packet) {
+        guard writesPackets else { return }
+        out.line(Self.packetObject(p))
+        out.flushIfFull()
+    }
+
+    public func finding(_ f: Finding) {
+        out.line(jsonLine(FindingLine(finding: f)))
+        out.flush()
+    }
+
+    public func finish(_ r: Report) {
+        for f in r.findings.dropFirst(r.streamed) { out.line(jsonLine(FindingLine(finding: f))) }
+        out.line(jsonLine(SummaryLine(r)))
+        out.flush()
+    }
+
+    /// The packet's fields as one JSON object: `{"frame.number":1,...,"dns.qry.name":["a.b"]}`.
+    public static func packetObject(_ p: Packet) -> String {
+        var s = "{"
+        var current = ""
+        var inArray = false
+        p.forEachJSONField { d, v in
+            if d.name != current {
+                if inArray { s += "]" }
+                if !current.isEmpty { s += "," }
+                current = d.name
+                inArray = d.repeated
+                s += "\"" + d.name + "\":" + (inArray ? "[" : "") + scalar(v)
+            } else if d.repeated {
+                s += "," + scalar(v)
+            }  // a field that is not repeated: its first occurrence only
+        }
+        return s + (inArray ? "]}" : "}")
+    }
+
+    static func scalar(_ v: FieldValue) -> String {
+        switch v {
+        case .uint(let u): return String(u)
+        case .bool(let b): return b ? "true" : "false"
+        case .ip(let a): return "\"" + a.description + "\""
+        case .ether(let m): return "\"" + MACAddress(m).description + "\""
+        case .ns(let n): return String(format: "%.9f", Double(n) / 1e9)
+        case .time(let t): return t.description
+        case .bytes(let b): return jsonLine(String(decoding: b, as: UTF8.self))
+        }
+    }
+}
+
+let jsonEncoder: JSONEncoder = {
+    let e = JSONEncoder()
+    e.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+    return e
+}()
+
+/// `v` as one line of JSON (sorted keys, slashes unescaped).
+public func jsonLine<T: Encodable>(_ v: T) -> String {
+    guard let d = try? jsonEncoder.encode(v) else { return "{}" }
+    return String(decoding: d, as: UTF8.self)
+}
+
+/// `{"finding": {...}}` — one line per finding.
+public struct FindingLine: Encodable {
+    public let finding: Finding
+    public init(finding: Finding) { self.finding = finding }
+}
+
+/// `{"summary": {...}}` — the last JSON line: packets, seconds of capture, and per finding
+/// kind the number of findings, occurrences, first and last time and the top endpoints.
+struct SummaryLine: Encodable {
+    struct Kind: Encodable {
+        let findings: Int
+        let occurrences: Int
+        let severity: String
+        let first_time: Double
+        let last_time: Double
+        let top_endpoints: [String: Int]
+    }
+    struct Body: Encodable {
+        let packets: Int
+        let capture_seconds: Double
+        let findings: [String: Int]
+        let kinds: [String: Kind]
+    }
+    let summary: Body
+
+    init(_ r: Report) {
+        var kinds: [String: Kind] = [:]
+        var counts: [String: Int] = [:]
+        for (kind, g) in Dictionary(grouping: r.findings, by: \.kind) {
+            counts[kind] = g.count
+            kinds[kind] = Kind(findings: g.count, occurrences: g.reduce(0) { $0 + $1.occurrences },
+                               severity: g[0].severity.rawValue, first_time: g.map(\.firstTime).min() ?? 0,
+                               last_time: g.map(\.lastTime).max() ?? 0,
+                               top_endpoints: Dictionary(top(g.compactMap(\.endpoint), 5), uniquingKeysWith: +))
+        }
+        summary = Body(packets: r.packets, capture_seconds: r.captureSeconds, findings: counts, kinds: kinds)
+    }
+}
+
+/// The `n` most frequent values with their counts, most frequent first (ties by name).
+func top(_ values: [String], _ n: Int) -> [(String, Int)] {
+    var counts: [String: Int] = [:]
+    for v in values { counts[v, default: 0] += 1 }
+    let sorted: [(String, Int)] = counts.map { ($0.key, $0.value) }.sorted { a, b in a.1 == b.1 ? a.0 < b.0 : a.1 > b.1 }
+    return Array(sorted.prefix(n))
+}

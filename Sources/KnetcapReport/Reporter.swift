@@ -1,0 +1,50 @@
+import KnetcapWire
+import KnetcapDissect
+import KnetcapAnalysis
+
+/// What a capture session reports at its end: every finding, in the order made, and the
+/// capture's extent. `packets` counts packets read (every one was diagnosed).
+public struct Report: Sendable {
+    public var findings: [Finding]
+    public var packets: Int
+    /// Capture time of the first packet read and the latest capture time seen.
+    public var firstTimestamp: Timestamp?
+    public var lastTimestamp: Timestamp?
+    /// How many of `findings` (the first ones) were already streamed by `Reporter.finding`.
+    public var streamed: Int
+    /// Reading failed part-way (a cut file): the diagnosis covers the packets before it.
+    public var readFailed: Bool
+
+    public init(findings: [Finding], packets: Int, firstTimestamp: Timestamp?, lastTimestamp: Timestamp?,
+                streamed: Int = 0, readFailed: Bool = false) {
+        self.findings = findings; self.packets = packets; self.firstTimestamp = firstTimestamp
+        self.lastTimestamp = lastTimestamp; self.streamed = streamed; self.readFailed = readFailed
+    }
+
+    /// Seconds from the first packet to the latest capture time (0 for an empty capture).
+    public var captureSeconds: Double {
+        (lastTimestamp.flatMap { l in firstTimestamp.map { l - $0 } }) ?? 0
+    }
+}
+
+/// One output of a capture session (terminal text, JSON lines; later pcapng comments, HTML).
+/// The session calls, in order: `packet` or `skipped` for each packet read, `finding` for
+/// each finding made while a live capture runs, and `finish` once at the end.
+public protocol Reporter: AnyObject {
+    /// A packet the display filter passed (every packet without `-Y`).
+    func packet(_ p: Packet)
+    /// A packet the display filter hid; stateful outputs learn from it (packet lines print
+    /// relative sequence numbers and deltas as without the filter).
+    func skipped(_ p: Packet)
+    /// A finding made while capturing live, as soon as it is made.
+    func finding(_ f: Finding)
+    /// The end of the capture: the whole diagnosis.
+    func finish(_ report: Report)
+}
+
+extension Reporter {
+    public func packet(_ p: Packet) {}
+    public func skipped(_ p: Packet) {}
+    public func finding(_ f: Finding) {}
+    public func finish(_ report: Report) {}
+}

@@ -1,0 +1,113 @@
+import Foundation
+import KnetcapWire
+import KnetcapDissect
+import KnetcapAnalysis
+
+/// The terminal output: one tcpdump-style line per packet (`PacketLinePrinter`; none with
+/// `-q` or `-w`), a one-line notice per finding streamed during a live capture, and the
+/// diagnosis after the packets.
+public final class TextReporter: Reporter {
+    let out: TextOutput
+    var printer: PacketLinePrinter?
+    let utcOffset: (Int64) -> Int
+
+    /// `printer` nil: the diagnosis only. `utcOffset` gives the local offset (seconds) at a
+    /// capture time, for the clock times of the diagnosis.
+    public init(output: TextOutput, printer: PacketLinePrinter?, utcOffset: @escaping (Int64) -> Int = localUTCOffset) {
+        out = output
+        self.printer = printer
+        self.utcOffset = utcOffset
+    }
+
+    public func packet(_ p: Packet) {
+        guard printer != nil else { return }
+        printer?.write(p, to: &out.buffer)
+        out.flushIfFull()
+    }
+
+    public func skipped(_ p: Packet) { printer?.skip(p) }
+
+    public func finding(_ f: Finding) {
+        out.line("knetcap: \(f.severity.rawValue) \(f.kind): \(f.summary)")
+        out.flush()
+    }
+
+    public func finish(_ r: Report) {
+        out.flush()
+        // A read that failed before its first packet gets no diagnosis, only its error.
+        if r.packets > 0 || !r.readFailed { writeDiagnosis(r, to: out, utcOffset: utcOffset) }
+        out.flush()
+    }
+}
+
+/// The local time zone's UTC offset (seconds) at `t`, from the C library, asked once per hour
+/// of capture time by the packet printer.
+public func localUTCOffset(_ t: Int64) -> Int {
+    var tt = time_t(t)
+    var tmv = tm()
+    guard localtime_r(&tt, &tmv) != nil else { return 0 }
+    return Int(tmv.tm_gmtoff)
+}
+
+func writeDiagnosis(_ d: Report, to out: TextOutput, utcOffset: (Int64) -> Int) {
+    let span = d.captureSeconds
+    let findings = d.findings
+    if findings.isEmpty {
+        out.line("knetcap: no faults found in \(d.packets) packets (\(String(format: "%.3f", span)) s of capture)")
+        return
+    }
+    out.line("")
+    out.line("== knetcap diagnosis: \(findings.count) finding\(findings.count == 1 ? "" : "s") in \(d.packets) packets (\(String(format: "%.3f", span)) s of capture) ==")
+    let groups = Dictionary(grouping: findings, by: \.kind)
+    for severity in Severity.allCases {
+        let known: [String] = Diagnosis.kinds.filter { groups[$0]?.first?.severity == severity }
+        let other: [String] = groups.keys.filter { k in !Diagnosis.kinds.contains(k) && groups[k]?.first?.severity == severity }.sorted()
+        let kinds = known + other
+        guard !kinds.isEmpty else { continue }
+        out.line("")
+        out.line("-- \(severity.rawValue.uppercased()) --")
+        for kind in kinds {
+            guard let g = groups[kind], let head = g.first else { continue }
+            let occurrences = g.reduce(0) { $0 + $1.occurrences }
+            out.line("")
+            out.line("\(kind)  x\(g.count)\(occurrences != g.count ? " (\(occurrences) occurrences)" : "")  \(head.title)")
+            if g.count > 1 {
+                let first = g.map(\.firstTime).min() ?? 0, last = g.map(\.lastTime).max() ?? 0
+                out.line("  from \(clock(first, utcOffset)) to \(clock(last, utcOffset))")
+                let endpoints = top(g.compactMap(\.endpoint), 3)
+                if !endpoints.isEmpty { out.line("  top endpoints: " + endpoints.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")) }
+                let clients = top(g.compactMap(\.client), 3)
+                if !clients.isEmpty { out.line("  top clients: " + clients.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")) }
+            }
+            let shown = g.prefix(3)
+            for (i, f) in shown.enumerated() {
+                out.line("  \(g.count > 1 ? "[\(i + 1)] " : "")\(f.summary)")
+                for e in f.evidence.prefix(12) {
+                    out.line("      frame \(e.frame)  \(clock(e.timestamp, utcOffset))  \(e.note)")
+                }
+                if f.evidence.count > 12 { out.line("      ... \(f.evidence.count - 12) more packets") }
+                for o in f.observed { out.line("      observed: \(o)") }
+            }
+            if g.count > shown.count { out.line("  ... and \(g.count - shown.count) more (--json lists every one)") }
+            out.line("  confidence: \(head.confidence.level.rawValue) - \(head.confidence.reason)")
+            out.line("  fix:")
+            for f in head.fix { out.line("    - \(f)") }
+        }
+    }
+}
+
+/// `HH:MM:SS.ffffff` local time for a capture timestamp (truncated to µs, as packet lines).
+func clock(_ t: Timestamp, _ utcOffset: (Int64) -> Int) -> String {
+    let local = (t.seconds + Int64(utcOffset(t.seconds))) % 86400
+    let l = local < 0 ? local + 86400 : local
+    return String(format: "%02d:%02d:%02d.%06d", Int(l / 3600), Int(l / 60 % 60), Int(l % 60), Int(t.nanoseconds / 1000))
+}
+
+/// `HH:MM:SS.ffffff` local time for an epoch time in seconds.
+func clock(_ t: Double, _ utcOffset: (Int64) -> Int) -> String {
+    let s = Int64(t.rounded(.down))
+    let us = min(999_999, Int(((t - Double(s)) * 1e6 + 0.05).rounded(.down)))  // truncate, like the packet lines
+    let local = (s + Int64(utcOffset(s))) % 86400
+    let l = local < 0 ? local + 86400 : local
+    return String(format: "%02d:%02d:%02d.%06d", Int(l / 3600), Int(l / 60 % 60), Int(l % 60), us)
+}

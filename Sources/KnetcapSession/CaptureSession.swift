@@ -1,0 +1,101 @@
+import KnetcapWire
+import KnetcapDissect
+import KnetcapAnalysis
+import KnetcapFilter
+import KnetcapCapture
+import KnetcapReport
+
+/// The per-packet pipeline, one way: source → dissect → diagnosis (every packet) → capture
+/// state (fields that need earlier packets) → display filter → pcap writer and reporters.
+/// The command line only parses flags and builds one; tests drive the same type on file and
+/// in-memory sources.
+///
+/// The diagnosis always sees every packet read: a display filter decides only what is written
+/// and reported. During a live capture, findings stream to the reporters as they are made.
+public final class CaptureSession {
+    public let source: any PacketSource
+    public let linkType: LinkType
+    public var diagnosis: Diagnosis
+    let reporters: [any Reporter]
+    let writer: PcapWriter?
+    let displayFilter: DisplayFilter?
+    let tracking: CaptureState.Tracking
+    let limit: Int
+
+    /// What a run did: why it stopped, how many packets it read, and the report the
+    /// reporters were given.
+    public struct Outcome {
+        public var end: EndReason
+        public var packets: Int
+        public var report: Report
+    }
+
+    /// - Parameters:
+    ///   - tracking: per-capture fields the reporters need (`.all` for JSON packets); the
+    ///     display filter's own needs are added.
+    ///   - count: stop after this many packets read (`-c`), filtered or not.
+    public init(source: any PacketSource, diagnosis: Diagnosis = Diagnosis(), reporters: [any Reporter],
+                writer: PcapWriter? = nil, displayFilter: DisplayFilter? = nil, tracking: CaptureState.Tracking = [],
+                count: Int? = nil) {
+        self.source = source
+        linkType = LinkType(rawValue: source.linkType)
+        self.diagnosis = diagnosis
+        self.reporters = reporters
+        self.writer = writer
+        self.displayFilter = displayFilter
+        self.tracking = tracking.union(displayFilter?.tracking ?? [])
+        limit = count ?? Int.max
+    }
+
+    /// Reads the source to its end (or `count`, or a stop signal), then finishes the diagnosis
+    /// and hands the report to every reporter. The pcap writer is closed before the report.
+    public func run() -> Outcome {
+        let reporters = self.reporters
+        var streamed = 0
+        if source.isLive {
+            diagnosis.onFinding = { f in
+                streamed += 1
+                for r in reporters { r.finding(f) }
+            }
+        }
+        var state = tracking.isEmpty ? nil : CaptureState(tracking: tracking)
+        var n = 0
+        let end = Self.forEachPacket(of: source) { p, raw in
+            n = p.number
+            diagnosis.observe(p)  // every packet, displayed or not
+            state?.track(&p)
+            if let f = displayFilter, !f.matches(p) {  // -Y: neither written nor reported
+                for r in reporters { r.skipped(p) }
+                return n < limit
+            }
+            writer?.write(raw)
+            for r in reporters { r.packet(p) }
+            return n < limit
+        }
+        writer?.close()
+        let streamedBeforeFinish = streamed
+        diagnosis.onFinding = nil
+        diagnosis.finish()
+        var failed = false
+        if case .failed = end { failed = true }
+        let report = Report(findings: diagnosis.findings, packets: n, firstTimestamp: diagnosis.firstTimestamp,
+                            lastTimestamp: diagnosis.lastTimestamp, streamed: streamedBeforeFinish, readFailed: failed)
+        for r in reporters { r.finish(report) }
+        return Outcome(end: end, packets: n, report: report)
+    }
+
+    /// The loop every reader shares: each packet of `source` dissected with its link type,
+    /// numbered from 1 (Wireshark's `frame.number`), handed to `body` with its raw form until
+    /// `body` returns false.
+    public static func forEachPacket(of source: any PacketSource, _ body: (inout Packet, RawPacket) -> Bool) -> EndReason {
+        let dissector = Dissector(linkType: LinkType(rawValue: source.linkType))
+        var n = 0
+        return source.forEach { raw in
+            n += 1
+            var p = dissector.dissect(ByteView(raw.bytes), number: n,
+                                      timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
+                                      originalLength: raw.originalLength)
+            return body(&p, raw)
+        }
+    }
+}
