@@ -46,20 +46,23 @@ public struct Diagnosis {
         packets += 1
         if firstTimestamp == nil { firstTimestamp = p.timestamp }
         if let l = lastTimestamp, p.timestamp < l {} else { lastTimestamp = p.timestamp }
-        var events: [TrackerEvent] = []
+        // Events are dispatched after each tracker returns (a tracker's callback cannot reach
+        // the analysers while the tracker is being mutated); the rare problem and handshake
+        // events are collected first, the frequent answered one is not.
+        let provider = liveEvidence
+        let context = AnalysisContext(vips: vips, live: { provider?() })
         if let d = p.dns {
-            if let answered = dns.observe(p, onProblem: { events.append(.dnsProblem($0, end: $1)) }) {
-                events.append(.dnsAnswered(answered))
-            }
+            var problems: [TrackerEvent] = []
+            let answered = dns.observe(p, onProblem: { problems.append(.dnsProblem($0, end: $1)) })
+            if !problems.isEmpty { publish(problems, context) }
+            if let answered { publish(.dnsAnswered(answered), context) }
             if d.isResponse, d.truncatedFlag, p.udp != nil, let s = p.sourceAddress, let c = p.destinationAddress {
                 handshakes.noteTruncatedDNS(server: s, client: c, frame: FrameRef(frame: p.number, time: p.timestamp))
             }
         }
-        handshakes.observe(p) { events.append(.handshake($0)) }
-        if !events.isEmpty {
-            let provider = liveEvidence
-            publish(events, AnalysisContext(vips: vips, live: { provider?() }))
-        }
+        var outcomes: [TrackerEvent] = []
+        handshakes.observe(p) { outcomes.append(.handshake($0)) }
+        if !outcomes.isEmpty { publish(outcomes, context) }
     }
 
     /// Reports what is left at the end of the capture. `live` is what the live system said
@@ -78,10 +81,12 @@ public struct Diagnosis {
     }
 
     private mutating func publish(_ events: [TrackerEvent], _ context: AnalysisContext) {
+        for e in events { publish(e, context) }
+    }
+
+    private mutating func publish(_ event: TrackerEvent, _ context: AnalysisContext) {
         var new: [Finding] = []
-        for e in events {
-            for i in running.indices { running[i].observe(e, context) { new.append($0) } }
-        }
+        for i in running.indices { running[i].observe(event, context) { new.append($0) } }
         record(new)
     }
 

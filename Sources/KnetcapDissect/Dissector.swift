@@ -13,9 +13,6 @@ public struct Dissector: Sendable {
 
     public init(linkType: LinkType) { self.linkType = linkType }
 
-    /// UDP/TCP ports whose payload is read as a DNS message.
-    @inlinable public static func isDNSPort(_ p: UInt16) -> Bool { p == 53 || p == 5353 || p == 5355 }
-
     /// Dissects `bytes` (one captured frame).
     public func dissect(_ bytes: ByteView, number: Int, timestamp: Timestamp, originalLength: Int) -> Packet {
         var p = Packet(number: number, timestamp: timestamp, capturedLength: bytes.count,
@@ -57,68 +54,105 @@ public struct Dissector: Sendable {
         return p
     }
 
+    // MARK: Dispatch tables (gopacket's LayerType maps, as switches the compiler turns into
+    // jump tables): a new protocol is one line in one of these three.
+
+    /// Network layers by EtherType.
     private func dissectNetwork(_ p: inout Packet, _ net: ByteView) throws(WireError) {
         switch p.etherType {
-        case EtherType.ipv4?:
-            let ip = try IPv4View(net)
-            p.ipv4 = ip
-            if net.count < ip.headerLength { throw WireError("ip", .truncated, need: ip.headerLength, have: net.count) }
-            if ip.fragmentOffset != 0 { return }  // not the first fragment: no transport header
-            try dissectTransport(&p, ip.proto, ip.payload, ipTruncated: ip.isTruncated)
-        case EtherType.ipv6?:
-            let ip = try IPv6View(net)
-            p.ipv6 = ip
-            if ip.fragmentOffset != 0 { return }
-            if ip.upperOffset > ip.end { throw WireError("ip6", .truncated, need: ip.upperOffset, have: ip.end) }
-            try dissectTransport(&p, ip.upperProtocol, ip.payload, ipTruncated: ip.isTruncated)
-        default:
-            return
+        case EtherType.ipv4?: try Self.dissectIPv4(&p, net)
+        case EtherType.ipv6?: try Self.dissectIPv6(&p, net)
+        default: return
         }
     }
 
-    private func dissectTransport(_ p: inout Packet, _ proto: IPProtocol, _ data: ByteView, ipTruncated: Bool) throws(WireError) {
+    /// Transport layers by IP protocol number (after IPv6 extension headers).
+    static func dissectTransport(_ p: inout Packet, _ proto: IPProtocol, _ data: ByteView, ipTruncated: Bool) throws(WireError) {
         switch proto {
-        case .udp:
-            let u = try UDPView(data)
-            p.udp = u
-            // RFC 768: the length covers the 8-byte header; below that the datagram is bogus.
-            guard u.length >= 8 else { throw WireError("udp", .malformed, need: 8, have: Int(u.length), reason: "length") }
-            if Self.isDNSPort(u.sourcePort) || Self.isDNSPort(u.destinationPort) {
-                // A length beyond the IP payload (when the IP datagram was captured whole) is
-                // bogus: use what the IP layer carries, as tcpdump does.
-                let payload = u.payload
-                p.dnsLength = ipTruncated ? u.payloadLength : min(u.payloadLength, max(0, data.count - 8))
-                if payload.count == 0 && p.dnsLength > 0 { throw WireError("dns", .truncated, need: 12, have: 0) }
-                if payload.count > 0 {
-                    p.dns = try DNSView(payload)
-                    if payload.count < p.dnsLength { p.stop = .truncated(WireError("dns", .truncated, need: p.dnsLength, have: payload.count)) }
-                }
-            }
-        case .tcp:
-            let t = try TCPView(data)
-            p.tcp = t
-            if t.isTruncated { throw WireError("tcp", .truncated, need: t.headerLength, have: data.count) }
-            if Self.isDNSPort(t.sourcePort) || Self.isDNSPort(t.destinationPort) {
-                let payload = t.payload
-                guard payload.count >= 2, let len = payload.u16(at: 0) else { return }
-                let msg = payload.slice(from: 2, length: Int(len))
-                guard msg.count >= DNSView.headerLength else { return }  // a continuation or a cut message
-                // A segment in the middle of a message starts with arbitrary bytes: decode only
-                // what looks like a DNS header (standard opcodes, a sane question count).
-                let candidate = try DNSView(msg)
-                switch candidate.opcode { case 0, 1, 2, 4, 5: break; default: return }
-                guard (1...16).contains(candidate.questionCount) else { return }
-                p.dns = candidate
-                p.dnsLength = Int(len)
-                p.dnsOverTCP = true
-                if msg.count < Int(len) { p.stop = .truncated(WireError("dns", .truncated, need: Int(len), have: msg.count)) }
-            }
-        case .icmp:
-            p.icmp = try ICMPView(data, v6: false)
-        case .icmpv6:
-            p.icmp = try ICMPView(data, v6: true)
-        default:
-            return
+        case .udp: try dissectUDP(&p, data, ipTruncated: ipTruncated)
+        case .tcp: try dissectTCP(&p, data)
+        case .icmp: p.icmp = try ICMPView(data, v6: false)
+        case .icmpv6: p.icmp = try ICMPView(data, v6: true)
+        default: return
         }
+    }
+
+    /// Application protocols recognised by UDP/TCP port (either port). HTTP/1.x is
+    /// recognised by content instead (`CaptureState`).
+    enum Application { case dns }
+
+    static func application(port: UInt16) -> Application? {
+        switch port {
+        case 53, 5353, 5355: return .dns  // DNS, mDNS, LLMNR (all dns.* fields)
+        default: return nil
+        }
+    }
+
+    static func dissectIPv4(_ p: inout Packet, _ net: ByteView) throws(WireError) {
+        let ip = try IPv4View(net)
+        p.ipv4 = ip
+        if net.count < ip.headerLength { throw WireError("ip", .truncated, need: ip.headerLength, have: net.count) }
+        if ip.fragmentOffset != 0 { return }  // not the first fragment: no transport header
+        try dissectTransport(&p, ip.proto, ip.payload, ipTruncated: ip.isTruncated)
+    }
+
+    static func dissectIPv6(_ p: inout Packet, _ net: ByteView) throws(WireError) {
+        let ip = try IPv6View(net)
+        p.ipv6 = ip
+        if ip.fragmentOffset != 0 { return }
+        if ip.upperOffset > ip.end { throw WireError("ip6", .truncated, need: ip.upperOffset, have: ip.end) }
+        try dissectTransport(&p, ip.upperProtocol, ip.payload, ipTruncated: ip.isTruncated)
+    }
+
+    static func dissectUDP(_ p: inout Packet, _ data: ByteView, ipTruncated: Bool) throws(WireError) {
+        let u = try UDPView(data)
+        p.udp = u
+        // RFC 768: the length covers the 8-byte header; below that the datagram is bogus.
+        guard u.length >= 8 else { throw WireError("udp", .malformed, need: 8, have: Int(u.length), reason: "length") }
+        switch application(port: u.sourcePort) ?? application(port: u.destinationPort) {
+        case .dns?: try dnsOverUDP(&p, u, data, ipTruncated: ipTruncated)
+        case nil: return
+        }
+    }
+
+    static func dissectTCP(_ p: inout Packet, _ data: ByteView) throws(WireError) {
+        let t = try TCPView(data)
+        p.tcp = t
+        if t.isTruncated { throw WireError("tcp", .truncated, need: t.headerLength, have: data.count) }
+        switch application(port: t.sourcePort) ?? application(port: t.destinationPort) {
+        case .dns?: try dnsOverTCP(&p, t.payload)
+        case nil: return
+        }
+    }
+}
+
+extension Dissector {
+    /// DNS over UDP (RFC 1035 §4.2.1).
+    static func dnsOverUDP(_ p: inout Packet, _ u: UDPView, _ data: ByteView, ipTruncated: Bool) throws(WireError) {
+        // A length beyond the IP payload (when the IP datagram was captured whole) is
+        // bogus: use what the IP layer carries, as tcpdump does.
+        let payload = u.payload
+        p.dnsLength = ipTruncated ? u.payloadLength : min(u.payloadLength, max(0, data.count - 8))
+        if payload.count == 0 && p.dnsLength > 0 { throw WireError("dns", .truncated, need: 12, have: 0) }
+        if payload.count > 0 {
+            p.dns = try DNSView(payload)
+            if payload.count < p.dnsLength { p.stop = .truncated(WireError("dns", .truncated, need: p.dnsLength, have: payload.count)) }
+        }
+    }
+
+    /// DNS over TCP (RFC 1035 §4.2.2, RFC 7766): a 2-byte length, then the message.
+    static func dnsOverTCP(_ p: inout Packet, _ payload: ByteView) throws(WireError) {
+        guard payload.count >= 2, let len = payload.u16(at: 0) else { return }
+        let msg = payload.slice(from: 2, length: Int(len))
+        guard msg.count >= DNSView.headerLength else { return }  // a continuation or a cut message
+        // A segment in the middle of a message starts with arbitrary bytes: decode only
+        // what looks like a DNS header (standard opcodes, a sane question count).
+        let candidate = try DNSView(msg)
+        switch candidate.opcode { case 0, 1, 2, 4, 5: break; default: return }
+        guard (1...16).contains(candidate.questionCount) else { return }
+        p.dns = candidate
+        p.dnsLength = Int(len)
+        p.dnsOverTCP = true
+        if msg.count < Int(len) { p.stop = .truncated(WireError("dns", .truncated, need: Int(len), have: msg.count)) }
     }
 }

@@ -7,7 +7,8 @@ import KnetcapWire
 /// `flush` (live captures flush per packet). A reader going away (`EPIPE`, `| head`) ends
 /// output quietly; any other write error is kept in `error`.
 public final class TextOutput {
-    public var buffer = TextBuffer(capacity: 1 << 17)
+    // Unchecked: one thread writes a session's output; dynamic exclusivity checks cost per packet.
+    @exclusivity(unchecked) public var buffer = TextBuffer(capacity: 1 << 17)
     let threshold = 1 << 16
     /// The descriptor written to (1 standard output, 2 standard error).
     public let fd: Int32

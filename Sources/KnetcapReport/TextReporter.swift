@@ -8,7 +8,7 @@ import KnetcapAnalysis
 /// diagnosis after the packets.
 public final class TextReporter: Reporter {
     let out: TextOutput
-    var printer: PacketLinePrinter?
+    @exclusivity(unchecked) var printer: PacketLinePrinter?  // one thread; no per-packet access checks
     let utcOffset: (Int64) -> Int
 
     /// `printer` nil: the diagnosis only. `utcOffset` gives the local offset (seconds) at a

@@ -50,7 +50,9 @@ public final class CaptureSession {
     /// Reads the source to its end (or `count`, or a stop signal), then finishes the diagnosis
     /// and hands the report to every reporter. The pcap writer is closed before the report.
     public func run() -> Outcome {
-        let reporters = self.reporters
+        let reporters = self.reporters, displayFilter = self.displayFilter, writer = self.writer, limit = self.limit
+        var diagnosis = self.diagnosis  // a local: no exclusivity checks per packet
+        defer { self.diagnosis = diagnosis }
         var streamed = 0
         if source.isLive {
             diagnosis.onFinding = { f in
