@@ -44,7 +44,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Test-only helpers: locate shared captures, read them through libpcap, run peers.
+        // Test-only helpers: locate the repository's captures, read them through a CaptureSession, run peers.
         .target(name: "KnetcapTestSupport", dependencies: ["KnetcapDissect", "KnetcapCapture", "KnetcapSession"],
                 path: "Tests/KnetcapTestSupport"),
         .testTarget(name: "KnetcapWireTests", dependencies: ["KnetcapWire"]),

@@ -105,7 +105,7 @@ public struct CaptureState {
 
     private struct TCPConversation {
         var stream: UInt32
-        var baseA: UInt32 = 0, baseB: UInt32 = 0
+        var bases = SequenceBases()
         var setA = false, setB = false
         var lastSeen: Int64
     }
@@ -116,7 +116,7 @@ public struct CaptureState {
         var c: TCPConversation
         if let existing = conversations[key] {
             c = existing
-            let fwdSet = fromA ? c.setA : c.setB, fwdBase = fromA ? c.baseA : c.baseB
+            let fwdSet = fromA ? c.setA : c.setB, fwdBase = fromA ? c.bases.a : c.bases.b
             if flags.contains(.syn) && !flags.contains(.ack) && fwdSet && seq != fwdBase {
                 c = TCPConversation(stream: nextStream, lastSeen: p.timestamp.seconds)  // port reuse
                 nextStream &+= 1
@@ -139,13 +139,14 @@ public struct CaptureState {
         if !fragment, let ipPayload = p.ipPayloadLength, ipPayload >= t.headerLength {
             if fromA ? !c.setA : !c.setB {
                 let base = flags.contains(.syn) ? seq : seq &- 1
-                if fromA { c.baseA = base; c.setA = true } else { c.baseB = base; c.setB = true }
+                if fromA { c.bases.a = base; c.setA = true } else { c.bases.b = base; c.setB = true }
             }
             if flags.contains(.ack), fromA ? !c.setB : !c.setA {
-                if fromA { c.baseB = ack &- 1; c.setB = true } else { c.baseA = ack &- 1; c.setA = true }
+                if fromA { c.bases.b = ack &- 1; c.setB = true } else { c.bases.a = ack &- 1; c.setA = true }
             }
-            p.tracked.tcpSeq = seq &- (fromA ? c.baseA : c.baseB)
-            if flags.contains(.ack) { p.tracked.tcpAck = ack &- (fromA ? c.baseB : c.baseA) }
+            let r = c.bases.relative(seq: seq, ack: ack, fromA: fromA)
+            p.tracked.tcpSeq = r.seq
+            if flags.contains(.ack) { p.tracked.tcpAck = r.ack }
         }
         conversations[key] = c
     }

@@ -38,7 +38,7 @@ public struct PacketLinePrinter {
     private var cachedOffset = 0
     private var previous: Timestamp?
     private var first: Timestamp?
-    private var tcpBases: [FlowKey: (seq: UInt32, ack: UInt32)] = [:]
+    private var tcpBases: [FlowKey: SequenceBases] = [:]
 
     public init(timestampStyle: TimestampStyle = .timeOfDay, nanoseconds: Bool = false, printNumber: Bool = false,
                 absoluteSequence: Bool = false, utcOffset: @escaping (Int64) -> Int = { _ in 0 }) {
@@ -222,11 +222,11 @@ public struct PacketLinePrinter {
         var ack = t.acknowledgment
         if !absoluteSequence && flags.contains(.ack) {
             let key = FlowKey(Endpoint(src, t.sourcePort), Endpoint(dst, t.destinationPort), proto: .tcp)
-            let rev = key.a != Endpoint(src, t.sourcePort)
+            let fromA = key.a == Endpoint(src, t.sourcePort)
             if let base = tcpBases[key], !flags.contains(.syn) {
-                if rev { seq &-= base.ack; ack &-= base.seq } else { seq &-= base.seq; ack &-= base.ack }
+                (seq, ack) = base.relative(seq: seq, ack: ack, fromA: fromA)
             } else {
-                tcpBases[key] = rev ? (seq: ack &- 1, ack: seq) : (seq: seq, ack: ack &- 1)
+                tcpBases[key] = fromA ? SequenceBases(a: seq, b: ack &- 1) : SequenceBases(a: ack &- 1, b: seq)
             }
         }
         return (seq, ack)

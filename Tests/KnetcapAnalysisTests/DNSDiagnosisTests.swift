@@ -44,6 +44,10 @@ func diagnose(_ url: URL) throws -> [Finding] {
     /// Captures written by others carry no DNS timeout of the race shape; where a DNS query is
     /// never answered the finding must be `dns.timeout`, never the race. mDNS/LLMNR multicast
     /// queries are not DNS timeouts.
+    @Test func publicCapturesPresent() {
+        Fixtures.expectCaptures(in: [Fixtures.publicCaptures])
+    }
+
     @Test(arguments: Fixtures.captures(in: Fixtures.publicCaptures))
     func publicCapturesHaveNoRace(_ url: URL) throws {
         guard let findings = try? diagnose(url) else { return }
@@ -52,7 +56,7 @@ func diagnose(_ url: URL) throws -> [Finding] {
     }
 }
 
-/// The diagnosis against `../shared/bench/gen_pcap.py` ground truth (its README maps truth
+/// The diagnosis against `scripts/gen_pcap.py` ground truth (`scripts/gen_pcap.README.md` maps truth
 /// keys to finding kinds): for every injected kind the count equals the truth exactly, each
 /// instance is matched by its endpoints (and for DNS its id and the 5.0 s gap), and nothing
 /// else is reported but `dns.search-expansion` (the generator walks the ndots:5 search list on
@@ -66,7 +70,7 @@ func diagnose(_ url: URL) throws -> [Finding] {
     static let cases = [Case(seed: 1, linktype: "en10mb", packets: 100_000), Case(seed: 2, linktype: "sll", packets: 100_000),
                         Case(seed: 3, linktype: "sll2", packets: 40_000), Case(seed: 7, linktype: "en10mb", packets: 20_000)]
 
-    /// truth `fault_counts` key → finding kind (../shared/bench/README.md).
+    /// truth `fault_counts` key → finding kind (scripts/gen_pcap.README.md).
     static let kindForTruth = ["dns_timeout": "dns.conntrack-race", "tcp_rst_closed_port": "tcp.rst-unlistened-port",
                                "tcp_syn_backlog_drop": "tcp.syn-backlog-drop", "hairpin": "nat.reply-source-mismatch"]
 
@@ -76,7 +80,8 @@ func diagnose(_ url: URL) throws -> [Finding] {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("s\(c.seed)-\(c.linktype).pcap")
-        let gen = Fixtures.shared.appendingPathComponent("bench/gen_pcap.py").path
+        let gen = Fixtures.genPcap.path
+        try #require(FileManager.default.fileExists(atPath: gen), "no generator at \(gen)")
         let r = try #require(Fixtures.run("python3", [gen, out.path, "--packets", String(c.packets), "--seed", String(c.seed),
                                                       "--linktype", c.linktype]))
         #expect(r.0 == 0, "gen_pcap.py failed: \(r.2)")
@@ -92,7 +97,7 @@ func diagnose(_ url: URL) throws -> [Finding] {
             var got = byKind[kind]?.count ?? 0
             if kind == "tcp.syn-backlog-drop" && c.packets < 100_000 {
                 // In small files the server may complete no other handshake: then
-                // tcp.syn-unanswered is the honest finding (bench README).
+                // tcp.syn-unanswered is the honest finding (scripts/gen_pcap.README.md).
                 got += byKind["tcp.syn-unanswered"]?.count ?? 0
             }
             #expect(got == expected, "\(c): \(kind) \(got), truth \(key) \(expected)")

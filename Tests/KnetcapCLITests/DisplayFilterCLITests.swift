@@ -19,7 +19,7 @@ struct DisplayFilterCLITests {
         #expect(r.stdout.contains("in 136 packets"), "the diagnosis saw every packet: \(r.stdout)")
         // The same line as without -Y (relative sequence numbers learnt from hidden packets).
         let all = try run(["-r", wikipedia.path, "--number"])
-        #expect(all.stdout.split(separator: "\n").contains(lines[0]))
+        if let line = lines.first { #expect(all.stdout.split(separator: "\n").contains(line)) }
     }
 
     @Test func writesOnlyMatchingPackets() throws {

@@ -32,9 +32,10 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()  // K
     .deletingLastPathComponent()  // Tests
     .deletingLastPathComponent()
 
-let shared = URL(fileURLWithPath: "/work/shared/captures")
-let publicCaptures = shared.appendingPathComponent("public")
-let tcpdumpCaptures = shared.appendingPathComponent("tcpdump-tests")
+/// Captures written by others, copied into the repository (Tests/Captures/README.md).
+let testCaptures = repoRoot.appendingPathComponent("Tests/Captures")
+let publicCaptures = testCaptures.appendingPathComponent("public")
+let tcpdumpCaptures = testCaptures.appendingPathComponent("tcpdump-tests")
 /// A real capture of the glibc A/AAAA conntrack race (7 packets, one dns.conntrack-race), copied
 /// once per test run: Captures/record.sh may replace the original while tests compare runs.
 let goodCapture: URL = {
@@ -101,10 +102,12 @@ func makeTempDir() throws -> URL {
 
 typealias Outcome = (status: Int32, stdout: String, stderr: String)
 
-/// Runs `command` (knetcap by default) with `args`, stdin from `stdin` (else /dev/null), and
-/// waits at most `timeout` seconds (then kills it and records an issue).
+/// Runs `command` (knetcap by default) with `args`, stdin from `stdin` (else /dev/null), our
+/// environment plus `environment`, and waits at most `timeout` seconds (then kills it and
+/// records an issue).
 /// `status` is the exit status, or minus the signal number if a signal ended the process.
-func run(_ args: [String], stdin: URL? = nil, as command: [String] = [], timeout: TimeInterval = 60) throws -> Outcome {
+func run(_ args: [String], stdin: URL? = nil, as command: [String] = [], environment: [String: String] = [:],
+         timeout: TimeInterval = 60) throws -> Outcome {
     try #require(FileManager.default.isExecutableFile(atPath: knetcap.path),
                  "no knetcap executable at \(knetcap.path): build it or set KNETCAP_BIN")
     let dir = try makeTempDir()
@@ -119,6 +122,9 @@ func run(_ args: [String], stdin: URL? = nil, as command: [String] = [], timeout
     let argv = command + [knetcap.path] + args
     p.executableURL = URL(fileURLWithPath: argv[0])
     p.arguments = Array(argv.dropFirst())
+    if !environment.isEmpty {
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     p.standardInput = try stdin.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
     p.standardOutput = out
     p.standardError = err

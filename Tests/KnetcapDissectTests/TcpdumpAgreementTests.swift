@@ -6,14 +6,14 @@ import KnetcapCapture
 import KnetcapTestSupport
 
 /// Per-packet agreement with the real tcpdump (Debian's 4.99, run here with `-nn -tt`) on every
-/// capture in `../shared/captures` and `Captures/`: the same fields are pulled out of
+/// capture in `Tests/Captures` and `Captures/`: the same fields are pulled out of
 /// tcpdump's line and knetcap's line — IP version, source and destination (address.port),
 /// TCP flags, DNS id, query type and name, response rcode and section counts — and compared.
 /// Lines tcpdump prints for protocols knetcap does not dissect (ARP, PPP, NTP, ...) have no
 /// such fields and are skipped. Known differences are listed with their reason.
 @Suite struct TcpdumpAgreementTests {
     static let knownDifferences: [String: String] = [
-        // RFC 9768 AE (formerly NS) flag: tcpdump 5.0 prints it as `e` (see the shared
+        // RFC 9768 AE (formerly NS) flag: tcpdump 5.0 prints it as `e` (see Tests/Captures/tcpdump-tests/
         // accecn_handshake.out), Debian's tcpdump 4.99.3 does not know it. knetcap follows 5.0.
         "accecn_handshake.pcap#*#tcp.flags": "AE flag printed as e (tcpdump 5.0), unknown to tcpdump 4.99",
         "heapoverflow-tcp_print.pcap#*#tcp.flags": "AE flag printed as e (tcpdump 5.0), unknown to tcpdump 4.99",
@@ -51,6 +51,10 @@ import KnetcapTestSupport
     static var captures: [URL] {
         Fixtures.captures(in: Fixtures.tcpdumpTests) + Fixtures.captures(in: Fixtures.publicCaptures)
             + Fixtures.captures(in: Fixtures.shipped)
+    }
+
+    @Test func capturesPresent() {
+        Fixtures.expectCaptures(in: [Fixtures.tcpdumpTests, Fixtures.publicCaptures, Fixtures.shipped])
     }
 
     @Test(arguments: captures)

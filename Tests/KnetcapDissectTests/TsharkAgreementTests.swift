@@ -6,7 +6,7 @@ import KnetcapCapture
 import KnetcapTestSupport
 
 /// Per-packet agreement with tshark 4.0's reference decodes (`FILE.tshark.tsv` in
-/// `../shared/captures/public`, see its MANIFEST.md): addresses, ports, TCP flags, DNS id,
+/// `Tests/Captures/public`, see its MANIFEST.md): addresses, ports, TCP flags, DNS id,
 /// response flag, qname, qtype, rcode and answer count.
 ///
 /// Every known difference is listed in `knownDifferences` with its reason; anything else fails.
@@ -63,7 +63,8 @@ import KnetcapTestSupport
     }
 
     @Test("tshark reference decodes exist") func referencesExist() {
-        #expect(Self.tsvFiles.count >= 15, "expected the shared public captures at \(Fixtures.publicCaptures.path)")
+        Fixtures.expectCaptures(in: [Fixtures.publicCaptures])
+        #expect(Self.tsvFiles.count >= 23, "expected 23 captures with a .tshark.tsv in \(Fixtures.publicCaptures.path)")
     }
 
     @Test(arguments: tsvFiles)

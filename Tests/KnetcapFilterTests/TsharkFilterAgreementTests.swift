@@ -12,7 +12,7 @@ import KnetcapTestSupport
 /// with the frames and the reason, and the test checks the difference is exactly that.
 @Suite struct TsharkFilterAgreementTests {
     struct Case: CustomStringConvertible, Sendable {
-        /// `public/NAME`, `tcpdump-tests/NAME` (under ../shared/captures) or `Captures/NAME`.
+        /// `public/NAME`, `tcpdump-tests/NAME` (under Tests/Captures) or `Captures/NAME`.
         let file: String
         let expression: String
         /// tshark's spelling when knetcap accepts more (tshark 4.0 wants commas in sets).
@@ -25,7 +25,7 @@ import KnetcapTestSupport
         var description: String { "\(file): \(expression)" }
         var url: URL {
             if file.hasPrefix("Captures/") { return Fixtures.repo.appendingPathComponent(file) }
-            return Fixtures.shared.appendingPathComponent("captures").appendingPathComponent(file)
+            return Fixtures.testCaptures.appendingPathComponent(file)
         }
     }
 

@@ -1,43 +1,65 @@
 import Foundation
+import Testing
 import KnetcapWire
 import KnetcapDissect
 import KnetcapCapture
+import KnetcapSession
 
-/// Where the test inputs live: the repository, its `Captures/`, and `../shared/captures`
-/// (override with `KNETCAP_SHARED`, the folder holding `captures/` and `bench/`).
+/// Where the test inputs live, all inside the repository: `Captures/` (shipped captures),
+/// `Tests/Captures/public` and `Tests/Captures/tcpdump-tests` (captures written by others, see
+/// `Tests/Captures/README.md`) and `scripts/gen_pcap.py` (synthetic traffic with ground truth).
+/// Nothing outside the clone is read.
 public enum Fixtures {
     public static let repo: URL = {
         var u = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { u.deleteLastPathComponent() }
         return u
     }()
-    public static let shared: URL = {
-        if let s = ProcessInfo.processInfo.environment["KNETCAP_SHARED"], !s.isEmpty { return URL(fileURLWithPath: s) }
-        // Beside the clone (the usual layout), else the workplace's copy.
-        let sibling = repo.deletingLastPathComponent().appendingPathComponent("shared")
-        for candidate in [sibling, URL(fileURLWithPath: "/work/shared")]
-        where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("captures").path) {
-            return candidate
-        }
-        return sibling
-    }()
-    public static let publicCaptures = shared.appendingPathComponent("captures/public")
-    public static let tcpdumpTests = shared.appendingPathComponent("captures/tcpdump-tests")
+    /// `Tests/Captures`: the captures written by others, with their reference outputs.
+    public static let testCaptures = repo.appendingPathComponent("Tests/Captures")
+    public static let publicCaptures = testCaptures.appendingPathComponent("public")
+    public static let tcpdumpTests = testCaptures.appendingPathComponent("tcpdump-tests")
     public static let shipped = repo.appendingPathComponent("Captures")
+    /// The traffic generator (`scripts/gen_pcap.README.md`).
+    public static let genPcap = repo.appendingPathComponent("scripts/gen_pcap.py")
 
-    /// Capture files (`.pcap`, `.pcapng`) in `dir`, sorted by name.
-    public static func captures(in dir: URL) -> [URL] {
+    /// The fewest capture files each capture directory holds (`Tests/Captures/README.md`); a
+    /// directory with fewer has lost files, and the tests that iterate it must fail.
+    public static let minimumCaptures: [URL: Int] = [publicCaptures: 25, tcpdumpTests: 95, shipped: 10]
+
+    /// Capture files (`.pcap`, `.pcapng`) in `dir`, sorted by name. Called inside a test, a
+    /// missing or empty directory records an issue naming it.
+    public static func captures(in dir: URL, sourceLocation: SourceLocation = #_sourceLocation) -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-        return names.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted().map { dir.appendingPathComponent($0) }
+        let files = names.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted().map { dir.appendingPathComponent($0) }
+        if files.isEmpty, Test.current != nil {
+            Issue.record("no capture files in \(dir.path)", sourceLocation: sourceLocation)
+        }
+        return files
     }
 
-    /// Runs `tool` with `args`; returns (status, stdout, stderr), or nil when it is not installed.
-    public static func run(_ tool: String, _ args: [String], environment: [String: String] = [:]) -> (Int32, String, String)? {
+    /// Records an issue for each of `dirs` that is missing or holds fewer captures than
+    /// `minimumCaptures` says: every test that iterates capture lists has a companion test
+    /// calling this, so a lost capture directory or file fails the suite instead of leaving
+    /// the parameterized test with nothing to run.
+    public static func expectCaptures(in dirs: [URL], sourceLocation: SourceLocation = #_sourceLocation) {
+        for dir in dirs {
+            let n = captures(in: dir, sourceLocation: sourceLocation).count
+            let want = minimumCaptures[dir] ?? 1
+            #expect(n >= want, "\(dir.path): \(n) capture files, expected at least \(want)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Runs `tool` with `args` (in `workingDirectory` if given); returns (status, stdout, stderr),
+    /// or nil when it is not installed.
+    public static func run(_ tool: String, _ args: [String], environment: [String: String] = [:],
+                           workingDirectory: URL? = nil) -> (Int32, String, String)? {
         let paths = ["/usr/bin/", "/usr/sbin/", "/usr/local/bin/", "/bin/", "/sbin/"]
         guard let exe = paths.map({ $0 + tool }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
+        if let workingDirectory { p.currentDirectoryURL = workingDirectory }
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         p.environment = env
@@ -57,18 +79,11 @@ public enum Fixtures {
 @discardableResult
 public func readCapture(_ url: URL, _ body: (Packet, RawPacket) -> Void) throws -> (LinkType, EndReason) {
     let src = try PcapSource.openFile(url.path)
-    let link = LinkType(rawValue: src.linkType)
-    let d = Dissector(linkType: link)
-    var n = 0
-    let end = src.forEach { raw in
-        n += 1
-        let p = d.dissect(ByteView(raw.bytes), number: n,
-                          timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
-                          originalLength: raw.originalLength)
+    let end = CaptureSession.forEachPacket(of: src) { p, raw in
         body(p, raw)
         return true
     }
-    return (link, end)
+    return (LinkType(rawValue: src.linkType), end)
 }
 
 /// The packet lines knetcap prints for a capture (one per packet), in the given style, UTC.
