@@ -22,7 +22,7 @@ public struct DNSTimeoutAnalyzer: Analyzer {
         guard case .dnsProblem(let t, let end) = event else { return }
         var f = Self.finding(for: t, end: end)
         if let live = context.live {
-            let d = live.deltas(["conntrack.insert_failed", "conntrack.drop"])
+            let d = live.deltas(LiveProbe.Counter.conntrackRace)
             f.observed.append("\(live.source): " + (d.isEmpty ? "conntrack insert_failed/drop did not rise (or are not available here)" : d.joined(separator: ", ")))
         }
         report(f)

@@ -10,8 +10,16 @@ import KnetcapWire
 /// `read` returns a file's text or nil; by default it reads this process's namespace. A
 /// `--netns` capture passes a reader that reads inside the target namespace.
 public struct LiveProbe {
-    public static let counters = ["TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPBacklogDrop", "TcpExt.PAWSPassive",
-                                  "TcpExt.PAWSActive", "TcpExt.PAWSEstab"]
+    /// The TcpExt counters whose increase is reported (`/proc/net/netstat`), each named once here.
+    public enum Counter {
+        public static let listen = ["TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPBacklogDrop"]
+        /// PAWSPassive (older kernels), PAWSActive/PAWSEstab (current ones).
+        public static let paws = ["TcpExt.PAWSPassive", "TcpExt.PAWSActive", "TcpExt.PAWSEstab"]
+        /// `/proc/net/stat/nf_conntrack` totals (every `conntrack.*` increase is kept).
+        public static let conntrackRace = ["conntrack.insert_failed", "conntrack.drop"]
+    }
+    public static let counters = Counter.listen + Counter.paws
+    /// The listen-queue sysctls quoted with SYN drops.
     public static let sysctls = ["net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syncookies"]
 
     public var read: (String) -> String?

@@ -67,10 +67,10 @@ public struct SYNDropAnalyzer: Analyzer {
                 ])
         }
         if let live {
-            let d = live.deltas(["TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPBacklogDrop"])
+            let d = live.deltas(LiveProbe.Counter.listen)
             var note = "\(live.source): " + (d.isEmpty ? "ListenOverflows/ListenDrops/TCPBacklogDrop did not rise" : d.joined(separator: ", "))
             if let l = liveListener { note += "; LISTEN on \(l.text)" } else { note += "; no LISTEN socket for \(server) here" }
-            for k in ["net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syncookies"] {
+            for k in LiveProbe.sysctls {
                 if let v = live.sysctls[k] { note += "; \(k) = \(v)" }
             }
             f.observed.append(note)
@@ -115,7 +115,7 @@ public struct PAWSAnalyzer: Analyzer {
             ])
         if let live {
             // PAWSPassive (older kernels), PAWSActive/PAWSEstab (current ones).
-            let d = live.deltas(["TcpExt.PAWSPassive", "TcpExt.PAWSActive", "TcpExt.PAWSEstab"])
+            let d = live.deltas(LiveProbe.Counter.paws)
             f.observed.append("\(live.source): " + (d.isEmpty ? "PAWS counters did not rise" : d.joined(separator: ", ")))
         }
         return f
