@@ -18,16 +18,16 @@ public enum TrackerEvent: Sendable {
 public struct AnalysisContext {
     /// Addresses known to be load-balancer VIPs or ClusterIPs (`--vip`).
     public let vips: Set<IPAddress>
-    let liveProvider: () -> LiveEvidence?
+    let liveProvider: (() -> LiveEvidence)?
 
-    public init(vips: Set<IPAddress> = [], live: @escaping () -> LiveEvidence? = { nil }) {
+    public init(vips: Set<IPAddress> = [], live: (() -> LiveEvidence)? = nil) {
         self.vips = vips
         liveProvider = live
     }
 
     /// The live system's state (read at most once a second by the command line), or `nil`
     /// when reading a file.
-    public var live: LiveEvidence? { liveProvider() }
+    public var live: LiveEvidence? { liveProvider?() }
 }
 
 /// One fault, one analyser: it takes the trackers' events in capture order and reports each

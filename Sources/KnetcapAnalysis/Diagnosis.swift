@@ -49,8 +49,6 @@ public struct Diagnosis {
         // Events are dispatched after each tracker returns (a tracker's callback cannot reach
         // the analysers while the tracker is being mutated); the rare problem and handshake
         // events are collected first, the frequent answered one is not.
-        let provider = liveEvidence
-        let context = AnalysisContext(vips: vips, live: { provider?() })
         if let d = p.dns {
             var problems: [TrackerEvent] = []
             let answered = dns.observe(p, onProblem: { problems.append(.dnsProblem($0, end: $1)) })
@@ -70,7 +68,7 @@ public struct Diagnosis {
     /// port the capture alone does not show listening, and is quoted in the findings.
     public mutating func finish(live given: LiveEvidence? = nil) {
         let live = given ?? liveEvidence?()
-        let context = AnalysisContext(vips: vips, live: { live })
+        let context = AnalysisContext(vips: vips, live: live.map { l in { l } })
         var events: [TrackerEvent] = []
         dns.finish(at: lastTimestamp) { events.append(.dnsProblem($0, end: $1)) }
         handshakes.finish(at: lastTimestamp) { events.append(.handshake($0)) }
@@ -79,6 +77,9 @@ public struct Diagnosis {
         for i in running.indices { running[i].finish(context) { new.append($0) } }
         record(new)
     }
+
+    /// What the analysers may consult while the capture runs.
+    private var context: AnalysisContext { AnalysisContext(vips: vips, live: liveEvidence) }
 
     private mutating func publish(_ events: [TrackerEvent], _ context: AnalysisContext) {
         for e in events { publish(e, context) }
