@@ -25,9 +25,10 @@ release:
 bench: release
 	scripts/bench.sh
 
-# Re-records Captures/*.pcap on the real kernel (root).
+# Re-records Captures/*.pcap on the real kernel (root); SCENARIOS="dns-healthy ..." for some
+# (Captures/record.sh --list).
 record: release
-	Captures/record.sh
+	Captures/record.sh $(SCENARIOS)
 
 deps-demo:
 	@dpkg -s $(APT_PACKAGES_DEMO) >/dev/null 2>&1 || { \

@@ -5,7 +5,7 @@ import KnetcapDissect
 import KnetcapAnalysis
 import KnetcapTestSupport
 
-/// Every finding kind on real captures, without root: the captures `Captures/record-faults.sh`
+/// Every finding kind on real captures, without root: the captures `Captures/record.sh`
 /// recorded on the real kernel (shipped in `Captures/`), and captures written by others.
 @Suite struct FaultCaptureTests {
     func shipped(_ name: String, vips: Set<IPAddress> = []) throws -> [Finding] {

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
 
-/// Proof on the real kernel: `Captures/record-faults.sh` and `Captures/record.sh` build network
-/// namespace topologies (ip netns, veth, a bridge, nftables, dnsmasq, glibc getent), reproduce
-/// each fault, and capture it live with the knetcap under test (`-i IFACE -w FILE`); knetcap
-/// then diagnoses each fresh capture and must name the fault with its evidence. The backlog and
-/// RST scenarios also run knetcap's live diagnosis inside the server namespace, whose findings
-/// must quote what it read there (ListenOverflows, the LISTEN table).
+/// Proof on the real kernel: `Captures/record.sh` runs every scenario in `Captures/scenarios/`,
+/// each on a network namespace topology from `Captures/topologies/` (ip netns, veth, a bridge,
+/// nftables, dnsmasq, glibc getent), reproducing each fault and capturing it live with the
+/// knetcap under test (`-i IFACE -w FILE`); knetcap then diagnoses each fresh capture and must
+/// name the fault with its evidence. The backlog and RST scenarios also run knetcap's live
+/// diagnosis inside the server namespace, whose findings must quote what it read there
+/// (ListenOverflows, the LISTEN table).
 ///
 /// Needs root (CI is root). Without root the suite records why and is skipped.
 @Suite(.serialized, .enabled(if: getuid() == 0, "needs root: network namespaces and nftables"))
@@ -21,27 +22,21 @@ struct RealKernelFaultTests {
     static let recorded: (dir: URL, status: Int32, log: String) = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-kernel-\(getpid())")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var status: Int32 = 0
-        var log = ""
-        for script in ["record-faults.sh", "record.sh"] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/bash")
-            p.arguments = [repo.appendingPathComponent("Captures/\(script)").path]
-            var env = ProcessInfo.processInfo.environment
-            env["KNETCAP"] = knetcapBinary().path
-            env["OUT"] = dir.path
-            env["DIAG_DIR"] = dir.path
-            p.environment = env
-            let errFile = dir.appendingPathComponent("\(script).log")
-            FileManager.default.createFile(atPath: errFile.path, contents: nil)
-            p.standardOutput = FileHandle(forWritingAtPath: errFile.path)
-            p.standardError = FileHandle(forWritingAtPath: errFile.path)
-            do { try p.run() } catch { return (dir, -1, "\(error)") }
-            p.waitUntilExit()
-            if p.terminationStatus != 0 { status = p.terminationStatus }
-            log += (try? String(contentsOf: errFile, encoding: .utf8)) ?? ""
-        }
-        return (dir, status, log)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [repo.appendingPathComponent("Captures/record.sh").path]  // no names: all scenarios
+        var env = ProcessInfo.processInfo.environment
+        env["KNETCAP"] = knetcapBinary().path
+        env["OUT"] = dir.path
+        env["DIAG_DIR"] = dir.path
+        p.environment = env
+        let errFile = dir.appendingPathComponent("record.sh.log")
+        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: errFile.path)
+        p.standardError = FileHandle(forWritingAtPath: errFile.path)
+        do { try p.run() } catch { return (dir, -1, "\(error)") }
+        p.waitUntilExit()
+        return (dir, p.terminationStatus, (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
     }()
 
     /// Findings of `knetcap -q --json -r FILE` as (kind, finding object).

@@ -1,0 +1,171 @@
+"""lab.py - the client and server roles of the "lab" topology (topologies/lab.sh), one
+"python3 lab.py ROLE ARGS..." each. The traffic is produced by ordinary kernel sockets: no
+raw packets are forged anywhere."""
+import socket, struct, sys, threading, time, signal, errno
+
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+out = lambda *a: print(*a, flush=True)
+
+def sink(addr, port, backlog):
+    """listen(backlog) and never accept(): the accept queue fills up."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port))); s.listen(int(backlog))
+    out("ready listen", addr, port, "backlog", backlog)
+    while True: time.sleep(3600)
+
+def http(addr, port):
+    """Minimal HTTP/1.0 server: read the request, answer, close (server closes first)."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port))); s.listen(16)
+    out("ready http", addr, port)
+    def handle(c, peer):
+        with c:
+            c.settimeout(5); data = b""
+            while b"\r\n\r\n" not in data:
+                d = c.recv(4096)
+                if not d: break
+                data += d
+            body = b"hello from %s:%s\n" % (addr.encode(), port.encode())
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            c.shutdown(socket.SHUT_WR)
+            try:
+                while c.recv(4096): pass   # wait for the client's FIN: no RST on close
+            except OSError: pass
+        out("served", peer)
+    while True:
+        c, peer = s.accept()
+        threading.Thread(target=handle, args=(c, peer), daemon=True).start()
+
+def connect(host, port, timeout, count, gap="0.3"):
+    """count sequential connect() attempts; prints one result line each."""
+    for i in range(int(count)):
+        s = socket.socket(); s.settimeout(float(timeout)); t0 = time.monotonic()
+        try:
+            s.connect((host, int(port))); r = "connected"
+        except ConnectionRefusedError: r = "refused"
+        except socket.timeout: r = "timeout"
+        except OSError as e: r = "error " + errno.errorcode.get(e.errno, str(e.errno))
+        out("attempt %d %s:%s %s after %.3f s" % (i + 1, host, port, r, time.monotonic() - t0))
+        s.close(); time.sleep(float(gap))
+
+def hold(host, port, count):
+    """open count connections one after the other and keep them open."""
+    socks = []
+    for i in range(int(count)):
+        s = socket.create_connection((host, int(port)), timeout=3); socks.append(s)
+        out("connection %d established from port %d" % (i + 1, s.getsockname()[1]))
+        time.sleep(0.2)
+    out("ready holding", len(socks))
+    while True: time.sleep(3600)
+
+def burst(host, port, n, timeout):
+    """n parallel connect()s with a timeout; prints a summary line."""
+    res = {}
+    def one(i):
+        s = socket.socket(); s.settimeout(float(timeout))
+        try: s.connect((host, int(port))); r = "connected"
+        except ConnectionRefusedError: r = "refused"
+        except socket.timeout: r = "timeout"
+        except OSError as e: r = "error " + errno.errorcode.get(e.errno, str(e.errno))
+        res[i] = r; s.close()
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(int(n))]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    summary = {}
+    for r in res.values(): summary[r] = summary.get(r, 0) + 1
+    out("burst", " ".join("%s=%d" % kv for kv in sorted(summary.items())))
+
+def dnstc(addr, tcp_answer=""):
+    """UDP: answer every query with TC=1 and no records. With tcp_answer (an
+    IPv4 address) also serve TCP 53: A -> tcp_answer, other types -> NODATA."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((addr, 53))
+    def question(q):
+        i = 12
+        while q[i]: i += 1 + q[i]
+        return i + 5                               # end of QNAME + QTYPE + QCLASS
+    def tcp_server():
+        t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        t.bind((addr, 53)); t.listen(8)
+        while True:
+            c, _ = t.accept()
+            with c:
+                try:
+                    while True:
+                        hdr = c.recv(2, socket.MSG_WAITALL)
+                        if len(hdr) < 2: break
+                        q = c.recv(struct.unpack("!H", hdr)[0], socket.MSG_WAITALL)
+                        e = question(q); qtype = struct.unpack("!H", q[e - 4:e - 2])[0]
+                        ans = b""
+                        if qtype == 1:
+                            ans = struct.pack("!HHHIH", 0xc00c, 1, 1, 60, 4) + socket.inet_aton(tcp_answer)
+                        flags = 0x8000 | (q[2] & 0x79) << 8 | 0x80
+                        r = q[:2] + struct.pack("!HHHHH", flags, 1, 1 if ans else 0, 0, 0) + q[12:e] + ans
+                        c.sendall(struct.pack("!H", len(r)) + r)
+                        out("tcp answer qtype", qtype)
+                except OSError: pass
+    if tcp_answer:
+        threading.Thread(target=tcp_server, daemon=True).start()
+        time.sleep(0.2)
+    out("ready dns-tc", addr, "tcp" if tcp_answer else "udp-only")
+    while True:
+        q, peer = u.recvfrom(4096)
+        if len(q) < 12: continue
+        e = question(q)
+        # QR=1, opcode and RD copied, TC=1, RA=1, RCODE=0; question echoed, no records
+        flags = 0x8000 | (q[2] & 0x79) << 8 | 0x0200 | 0x80
+        u.sendto(q[:2] + struct.pack("!HHHHH", flags, 1, 0, 0, 0) + q[12:e], peer)
+        out("udp TC=1 answer to", peer, "qtype", struct.unpack("!H", q[e - 4:e - 2])[0])
+
+TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ, TCP_TIMESTAMP = 19, 20, 21, 24
+
+def tsval(s):
+    """the TSval this socket would send now (tcp clock + its random offset)"""
+    return s.getsockopt(socket.IPPROTO_TCP, TCP_TIMESTAMP)
+
+def isn_socket(bindaddr, bindport, isn):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((bindaddr, int(bindport)))
+    # Fix the initial sequence number: in repair mode set write_seq, leave repair
+    # mode, then connect(): tcp_v4_connect keeps a non-zero write_seq (the TSval
+    # offset is still the kernel's own per-connection random one).
+    s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+    s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, 2)      # TCP_SEND_QUEUE
+    s.setsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ, int(isn))
+    s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
+    return s
+
+def pawsget(host, port, bindaddr, bindport, isn):
+    """HTTP GET from bindaddr:bindport with a fixed ISN; prints the last TSval."""
+    s = isn_socket(bindaddr, bindport, isn); s.settimeout(5); t0 = time.monotonic()
+    s.connect((host, int(port))); dt = time.monotonic() - t0
+    s.sendall(b"GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % host.encode())
+    data = b""
+    while True:
+        d = s.recv(4096)
+        if not d: break
+        data += d
+    ts = tsval(s); s.close()
+    out("connected in %.3f s, got %d bytes, last TSval %d" % (dt, len(data), ts))
+
+def tsprobe(host, port, bindaddr, ts_ref, first, last):
+    """Find a source port whose TSval is well below ts_ref (serial arithmetic).
+    The probe SYNs are dropped by the router before conntrack."""
+    for p in range(int(first), int(last) + 1):
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((bindaddr, p)); s.setblocking(False)
+        try: s.connect((host, int(port)))
+        except BlockingIOError: pass
+        ts = tsval(s); s.close()
+        behind = (int(ts_ref) - ts) % 2**32
+        if 10000 <= behind < 2**31:
+            out("port %d TSval %d is %d ms behind %s" % (p, ts, behind, ts_ref)); return
+    sys.exit("no port with a lower TSval")
+
+def poke(*hosts):
+    for h in hosts:
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b"x", (h, 9)); u.close()
+    time.sleep(0.1)
+
+globals()[sys.argv[1]](*sys.argv[2:])
