@@ -9,35 +9,58 @@
 #include <string.h>
 #include <errno.h>
 
-/* Set by the SIGINT/SIGTERM handler; the capture loop polls it between packets.
-   Kept in C so the handler is async-signal-safe. */
+/* Set by the SIGINT/SIGTERM/SIGHUP/SIGPIPE handler; the capture loop polls it between
+   packets. Kept in C so the handler is async-signal-safe. 1: stop reading (drain what the
+   kernel holds, write the counts and the diagnosis); 2: a second signal came while the -w file
+   was still open: close it and exit without the diagnosis. */
 static volatile sig_atomic_t knetcap_stop_requested = 0;
+/* Set once every -w file is closed (complete): from then on a second signal exits at once. */
+static volatile sig_atomic_t knetcap_exit_is_safe = 0;
+static volatile sig_atomic_t knetcap_stop_signal = 0;
 static pcap_t *volatile knetcap_active_handle = NULL;
 
 static void knetcap_on_signal(int sig) {
-    /* A second signal means "now": a single packet's work (say a pathological -Y regex) may
-       never return to the loop that checks the flag. */
-    if (knetcap_stop_requested) _exit(128 + sig);
-    knetcap_stop_requested = 1;
+    if (knetcap_stop_requested) {
+        /* SIGPIPE repeats on every write to a closed pipe: it never means "now". */
+        if (sig == SIGPIPE) return;
+        /* A second signal means "now" (tcpdump and kubectl users press Ctrl-C twice), but
+           never cut a -w record: exit here only once the files are complete. */
+        if (knetcap_exit_is_safe) _exit(128 + sig);
+        knetcap_stop_requested = 2;
+    } else {
+        knetcap_stop_requested = 1;
+        knetcap_stop_signal = sig;
+    }
     pcap_t *h = knetcap_active_handle;
     if (h != NULL) pcap_breakloop(h);
 }
 
-/* Installs the handler for SIGINT and SIGTERM without SA_RESTART, so a blocked read returns. */
+/* Installs the handler for SIGINT, SIGTERM and SIGPIPE, and for SIGHUP unless it is ignored
+   (nohup), as tcpdump does; without SA_RESTART, so a blocked read returns. */
 static inline int knetcap_install_stop_handler(void) {
-    struct sigaction sa;
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = knetcap_on_signal;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGINT, &sa, NULL) != 0) return -1;
     if (sigaction(SIGTERM, &sa, NULL) != 0) return -1;
+    if (sigaction(SIGPIPE, &sa, NULL) != 0) return -1;
+    if (sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, NULL);
     /* A parent may have started us with these signals blocked (the mask is inherited). */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGPIPE);
     return pthread_sigmask(SIG_UNBLOCK, &set, NULL) == 0 ? 0 : -1;
 }
+
+/* The stop level (0 none, 1 stop, 2 stop now) and the signal that asked for it. */
+static inline int knetcap_stop_level(void) { return knetcap_stop_requested; }
+static inline int knetcap_stop_signal_number(void) { return knetcap_stop_signal; }
+/* Every -w file is complete: a second signal may now end the process at once. */
+static inline void knetcap_mark_exit_safe(void) { knetcap_exit_is_safe = 1; }
 
 static inline void knetcap_set_active_handle(pcap_t *h) { knetcap_active_handle = h; }
 static inline int knetcap_stop_was_requested(void) { return knetcap_stop_requested != 0; }

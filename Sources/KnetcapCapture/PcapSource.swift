@@ -110,7 +110,7 @@ public final class PcapSource: PacketSource {
     /// delivery when `immediate`. Timestamps in nanoseconds when the device supports it.
     /// - Throws: `CaptureError` `.noSuchInterface`, `.permissionDenied`, `.other`.
     public static func openLive(_ interface: String, snaplen: Int32, promiscuous: Bool = true,
-                                timeoutMilliseconds: Int32 = 200, immediate: Bool = false,
+                                timeoutMilliseconds: Int32 = 50, immediate: Bool = false,
                                 bufferBytes: Int32 = 32 << 20) throws(CaptureError) -> PcapSource {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_create(interface, &errbuf) else {
@@ -160,8 +160,15 @@ public final class PcapSource: PacketSource {
     /// complete). Idempotent.
     public static func installStopHandler() { _ = knetcap_install_stop_handler() }
 
-    /// True once SIGINT or SIGTERM has been received.
-    public static var stopRequested: Bool { knetcap_stop_was_requested() != 0 }
+    /// True once SIGINT, SIGTERM, SIGHUP or SIGPIPE has been received.
+    public static var stopRequested: Bool { knetcap_stop_level() != 0 }
+    /// True once a second stop signal came while a `-w` file was still open: close the files
+    /// and exit without the diagnosis.
+    public static var exitRequested: Bool { knetcap_stop_level() >= 2 }
+    /// The signal that asked to stop (0 if none).
+    public static var stopSignal: Int32 { knetcap_stop_signal_number() }
+    /// Every `-w` file is complete: from now on a second stop signal ends the process at once.
+    public static func markExitSafe() { knetcap_mark_exit_safe() }
 
     /// Calls `body` for each packet until end of file, error, signal, or `body` returns false.
     public func forEach(_ body: (RawPacket) -> Bool) -> EndReason {
@@ -170,7 +177,7 @@ public final class PcapSource: PacketSource {
         var hdr: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
         while true {
-            if knetcap_stop_was_requested() != 0 { drain(body); return .interrupted }
+            if knetcap_stop_level() != 0 { drain(body); return .interrupted }
             let rc = pcap_next_ex(handle, &hdr, &data)
             if rc == 1, let h = hdr, let d = data {
                 let p = raw(h, d)
@@ -178,7 +185,7 @@ public final class PcapSource: PacketSource {
             } else if rc == 0 {
                 continue  // live read timeout
             } else if rc == PCAP_ERROR_BREAK {
-                if knetcap_stop_was_requested() != 0 { drain(body); return .interrupted }
+                if knetcap_stop_level() != 0 { drain(body); return .interrupted }
                 return .endOfFile
             } else {
                 return .failed(String(cString: pcap_geterr(handle)))
@@ -200,30 +207,43 @@ public final class PcapSource: PacketSource {
                          bytes: UnsafeRawBufferPointer(start: d, count: caplen), header: UnsafePointer(h))
     }
 
-    /// After a stop request on a live handle, delivers the packets the kernel already holds
-    /// (non-blocking), so Ctrl-C does not lose what was captured. At most 1,000,000 packets.
+    /// How long after a stop request a live capture may still deliver packets (ns): the
+    /// ring's current block reaches user space when the read timeout retires it.
+    static let drainBudgetNanoseconds: Int64 = 90_000_000
+
+    /// After a stop request on a live handle, delivers what the kernel already holds: the
+    /// packets stamped before the request, in the ring's retired blocks and in the current
+    /// block once the read timeout (`openLive`'s, 50 ms) retires it. Ends at the first packet
+    /// stamped after the request (a busy link), when nothing more comes in the budget (90 ms;
+    /// a quiet link), or at a second signal; so a stop takes at most ~100 ms on any link.
     private func drain(_ body: (RawPacket) -> Bool) {
         guard isLive else { return }
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard pcap_setnonblock(handle, 1, &errbuf) == 0 else { return }
+        let stoppedAt = Self.clock(CLOCK_REALTIME)
+        let deadline = Self.clock(CLOCK_MONOTONIC) + Self.drainBudgetNanoseconds
         var hdr: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
-        // The kernel hands over the ring's current block when the read timeout retires it:
-        // keep reading until a little past the timeout has gone by with nothing new.
-        var idle = 0
-        for _ in 0..<1_000_000 {
+        while knetcap_stop_level() < 2 && Self.clock(CLOCK_MONOTONIC) < deadline {
             let rc = pcap_next_ex(handle, &hdr, &data)
             if rc == 0 {
-                idle += 1
-                if idle > 30 { return }
-                usleep(10_000)
+                usleep(2_000)
                 continue
             }
-            idle = 0
             guard rc == 1, let h = hdr, let d = data else { return }
             let p = raw(h, d)
+            // Saturating: a hostile clock cannot trap here.
+            let stamped = p.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+            if !stamped.overflow, stamped.partialValue &+ Int64(p.nanoseconds) > stoppedAt { return }
             if !body(p) { return }
         }
+    }
+
+    /// `clock_gettime` in nanoseconds.
+    static func clock(_ id: clockid_t) -> Int64 {
+        var t = timespec()
+        clock_gettime(id, &t)
+        return Int64(t.tv_sec) &* 1_000_000_000 &+ Int64(t.tv_nsec)
     }
 
     /// Live statistics (`pcap_stats`): packets received by the filter, dropped by the kernel,

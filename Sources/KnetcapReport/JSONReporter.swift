@@ -27,6 +27,8 @@ public final class JSONReporter: Reporter {
         out.flush()
     }
 
+    public func packetsDone() { out.flush() }
+
     public func finish(_ r: Report) {
         for f in r.findings.dropFirst(r.streamed) { out.line(jsonLine(FindingLine(finding: f))) }
         out.line(jsonLine(SummaryLine(r)))

@@ -29,7 +29,8 @@ public struct Report: Sendable {
 
 /// One output of a capture session (terminal text, JSON lines; later pcapng comments, HTML).
 /// The session calls, in order: `packet` or `skipped` for each packet read, `finding` for
-/// each finding made while a live capture runs, and `finish` once at the end.
+/// each finding made while a live capture runs, `packetsDone` after the last packet, and
+/// `finish` once at the end (not when a second stop signal ends the capture).
 public protocol Reporter: AnyObject {
     /// A packet the display filter passed (every packet without `-Y`).
     func packet(_ p: Packet)
@@ -38,6 +39,9 @@ public protocol Reporter: AnyObject {
     func skipped(_ p: Packet)
     /// A finding made while capturing live, as soon as it is made.
     func finding(_ f: Finding)
+    /// The last packet was read: write out what is buffered (a second Ctrl-C during the
+    /// diagnosis ends the process at once, and packets already reported must be out).
+    func packetsDone()
     /// The end of the capture: the whole diagnosis.
     func finish(_ report: Report)
 }
@@ -46,5 +50,6 @@ extension Reporter {
     public func packet(_ p: Packet) {}
     public func skipped(_ p: Packet) {}
     public func finding(_ f: Finding) {}
+    public func packetsDone() {}
     public func finish(_ report: Report) {}
 }

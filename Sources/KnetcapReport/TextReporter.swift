@@ -32,6 +32,8 @@ public final class TextReporter: Reporter {
         out.flush()
     }
 
+    public func packetsDone() { out.flush() }
+
     public func finish(_ r: Report) {
         out.flush()
         // A read that failed before its first packet gets no diagnosis, only its error.

@@ -48,15 +48,31 @@ public final class CaptureSession {
     }
 
     /// Reads the source to its end (or `count`, or a stop signal), then finishes the diagnosis
-    /// and hands the report to every reporter. The pcap writer is closed before the report.
+    /// and hands the report to every reporter: `read()` then `finish()`.
     public func run() -> Outcome {
+        let r = read()
+        return finish(r)
+    }
+
+    /// What `read` did: why it stopped and how many packets it read.
+    public struct Read {
+        public var end: EndReason
+        public var packets: Int
+        /// Findings streamed to the reporters while reading (live captures).
+        var streamed: Int
+    }
+
+    /// Reads the source to its end (or `count`, or a stop signal); then closes the pcap
+    /// writer and writes out the reporters' packet output. From then on the `-w` file is
+    /// complete, and a second stop signal may end the process at once.
+    public func read() -> Read {
         let reporters = self.reporters, displayFilter = self.displayFilter, writer = self.writer, limit = self.limit
         var diagnosis = self.diagnosis  // a local: no exclusivity checks per packet
         defer { self.diagnosis = diagnosis }
-        var streamed = 0
+        let streamed = Counter()
         if source.isLive {
             diagnosis.onFinding = { f in
-                streamed += 1
+                streamed.value += 1
                 for r in reporters { r.finding(f) }
             }
         }
@@ -75,16 +91,24 @@ public final class CaptureSession {
             return n < limit
         }
         writer?.close()
-        let streamedBeforeFinish = streamed
+        for r in reporters { r.packetsDone() }
         diagnosis.onFinding = nil
+        if source.isLive || PcapSource.stopRequested { PcapSource.markExitSafe() }
+        return Read(end: end, packets: n, streamed: streamed.value)
+    }
+
+    /// Finishes the diagnosis of what `read` read and hands the report to every reporter.
+    public func finish(_ r: Read) -> Outcome {
         diagnosis.finish()
         var failed = false
-        if case .failed = end { failed = true }
-        let report = Report(findings: diagnosis.findings, packets: n, firstTimestamp: diagnosis.firstTimestamp,
-                            lastTimestamp: diagnosis.lastTimestamp, streamed: streamedBeforeFinish, readFailed: failed)
-        for r in reporters { r.finish(report) }
-        return Outcome(end: end, packets: n, report: report)
+        if case .failed = r.end { failed = true }
+        let report = Report(findings: diagnosis.findings, packets: r.packets, firstTimestamp: diagnosis.firstTimestamp,
+                            lastTimestamp: diagnosis.lastTimestamp, streamed: r.streamed, readFailed: failed)
+        for rep in reporters { rep.finish(report) }
+        return Outcome(end: r.end, packets: r.packets, report: report)
     }
+
+    private final class Counter { var value = 0 }
 
     /// The loop every reader shares: each packet of `source` dissected with its link type,
     /// numbered from 1 (Wireshark's `frame.number`), handed to `body` with its raw form until

@@ -142,8 +142,8 @@ struct Knetcap: ParsableCommand {
         if !filter.isEmpty { try source.setFilter(filter) }
         let writer = try writeFile.map { p throws(CaptureError) in try PcapWriter(source: source, path: p) }
 
+        // SIGINT, SIGTERM, SIGHUP (unless ignored) and SIGPIPE stop the capture, as tcpdump's.
         PcapSource.installStopHandler()
-        signal(SIGPIPE, SIG_IGN)
         if source.isLive {
             let what = writeFile.map { "writing to \($0)" } ?? "printing"
             FileHandle.standardError.write(Data("knetcap: listening on \(interface ?? "any"), link-type \(PcapSource.linkTypeName(source.linkType)), snapshot length \(source.snapshotLength) bytes, \(what)\n".utf8))
@@ -179,14 +179,21 @@ struct Knetcap: ParsableCommand {
         // packets; the session adds what -Y reads.
         let session = CaptureSession(source: source, diagnosis: diagnosis, reporters: [reporter], writer: writer,
                                      displayFilter: displayFilter, tracking: json && printPackets ? .all : [], count: count)
-        let outcome = session.run()
-        let (end, n) = (outcome.end, outcome.packets)
-
+        let read = session.read()
+        let (end, n) = (read.end, read.packets)
+        // The counts first: a second Ctrl-C during the diagnosis ends knetcap at once.
         if let s = source.statistics() {
             let msg = "\(n) packets captured\n\(s.received) packets received by filter\n\(s.dropped) packets dropped by kernel\n"
                 + (s.interfaceDropped > 0 ? "\(s.interfaceDropped) packets dropped by interface\n" : "")
             FileHandle.standardError.write(Data(msg.utf8))
         }
+        if PcapSource.exitRequested {  // a second signal came while the -w file was still open
+            let sig = PcapSource.stopSignal
+            let file = writeFile.map { $0 == "-" ? "; the pcap on standard output is complete" : "; \($0) is complete" } ?? ""
+            FileHandle.standardError.write(Data("knetcap: stopped by a second signal before the diagnosis (\(n) packets read\(file))\n".utf8))
+            Foundation.exit(128 + (sig == 0 ? SIGINT : sig))
+        }
+        let outcome = session.finish(read)
         if case .failed(let msg) = end {
             if msg.contains("different from the type of the first interface") || msg.contains("snapshot length") {
                 throw Fatal(.unsupportedLinkType, "\(readFile ?? "input"): stopped after \(n) packets: \(msg) (libpcap \(PcapSource.libraryVersion.split(separator: " ").dropFirst(2).first ?? "") cannot read pcapng files whose interfaces differ in link type or snapshot length; tshark can)")
