@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES_DEMO := libpcap-dev
 APT_PACKAGES_TEST := libpcap-dev tcpdump tshark python3 iproute2 nftables dnsmasq-base ethtool util-linux
 
-.PHONY: demo test build release deps-demo deps-test bench record clean
+.PHONY: demo test build release portable-check deps-demo deps-test bench record clean
 
 # Installs libpcap-dev if missing, builds, and reads the shipped DNS-timeout capture.
 demo: deps-demo release
@@ -19,8 +19,13 @@ test: deps-test
 build:
 	$(SWIFT) build
 
+# The shipped binary: the Swift runtime linked in (--static-swift-stdlib), so it runs on a
+# node without a Swift toolchain (libpcap from the node); scripts/portable-check.sh checks it.
 release:
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib --product knetcap
+
+portable-check: release
+	scripts/portable-check.sh
 
 bench: release
 	scripts/bench.sh
