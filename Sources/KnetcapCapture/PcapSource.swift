@@ -49,6 +49,9 @@ public final class PcapSource: PacketSource {
     /// The snapshot length the handle uses.
     public let snapshotLength: Int32
     public let isLive: Bool
+    /// For a live capture: interface index → name in the capture's network namespace when it
+    /// was opened (SLL2 packets of `-i any` carry the index). Empty for files.
+    public private(set) var interfaceNames: [UInt32: String] = [:]
     private let nanoPrecision: Bool
     private var fileBuffer: UnsafeMutableRawPointer?
 
@@ -139,7 +142,24 @@ public final class PcapSource: PacketSource {
                 throw CaptureError(.other, "\(interface): \(detail.isEmpty ? "cannot open device" : detail)")
             }
         }
-        return PcapSource(handle: h, isLive: true, nano: nano)
+        // `any` as LINUX_SLL2, as tcpdump 4.99: each packet says its interface and direction.
+        if interface == "any" { _ = pcap_set_datalink(h, 276) }  // DLT_LINUX_SLL2
+        let source = PcapSource(handle: h, isLive: true, nano: nano)
+        source.interfaceNames = Self.interfaceNames()
+        return source
+    }
+
+    /// Interface index → name in the calling thread's network namespace (`if_nameindex`).
+    static func interfaceNames() -> [UInt32: String] {
+        guard let list = if_nameindex() else { return [:] }
+        defer { if_freenameindex(list) }
+        var names: [UInt32: String] = [:]
+        var i = 0
+        while list[i].if_index != 0, let name = list[i].if_name {
+            names[list[i].if_index] = String(cString: name)
+            i += 1
+        }
+        return names
     }
 
     /// Compiles and installs a BPF capture filter (tcpdump's expression language, compiled by

@@ -33,6 +33,9 @@ public struct PacketLinePrinter {
     /// UTC offset in seconds for a given epoch second (local time zone), asked once per hour
     /// of capture time, never per packet.
     public var utcOffset: (Int64) -> Int
+    /// Interface index → name (a live capture's, `PcapSource.interfaceNames`): SLL2 packets
+    /// print `eth0  In  IP ...` as tcpdump 4.99; without a name, `ifindex 3 In IP ...`.
+    public var interfaceNames: [UInt32: String] = [:]
 
     private var offsetHour: Int64 = .min
     private var cachedOffset = 0
@@ -41,7 +44,9 @@ public struct PacketLinePrinter {
     private var tcpBases: [FlowKey: SequenceBases] = [:]
 
     public init(timestampStyle: TimestampStyle = .timeOfDay, nanoseconds: Bool = false, printNumber: Bool = false,
-                absoluteSequence: Bool = false, utcOffset: @escaping (Int64) -> Int = { _ in 0 }) {
+                absoluteSequence: Bool = false, utcOffset: @escaping (Int64) -> Int = { _ in 0 },
+                interfaceNames: [UInt32: String] = [:]) {
+        self.interfaceNames = interfaceNames
         self.timestampStyle = timestampStyle
         self.nanoseconds = nanoseconds
         self.printNumber = printNumber
@@ -54,8 +59,15 @@ public struct PacketLinePrinter {
         if printNumber { out.append(decimal: p.number, widthSpaces: 5); out.append("  ") }
         writeTimestamp(p.timestamp, to: &out)
         if let c = p.cooked, c.version == .v2 {
-            out.append("ifindex "); out.append(decimal: c.interfaceIndex); out.append(" ")
-            out.append(c.directionName); out.append(" ")
+            if let name = interfaceNames[c.interfaceIndex] {  // tcpdump: "%-5s " then the direction in 4
+                out.append(name); for _ in name.utf8.count..<max(5, name.utf8.count) { out.append(byte: 32) }
+                out.append(" ")
+                let d = c.directionName
+                out.append(d); for _ in d.utf8.count..<max(4, d.utf8.count) { out.append(byte: 32) }
+            } else {
+                out.append("ifindex "); out.append(decimal: c.interfaceIndex); out.append(" ")
+                out.append(c.directionName); out.append(" ")
+            }
         }
         writeNetwork(p, to: &out)
         out.append(byte: 10)

@@ -157,7 +157,7 @@ struct Knetcap: ParsableCommand {
             ? JSONReporter(output: out, packets: printPackets)
             : TextReporter(output: out, printer: printPackets ? PacketLinePrinter(
                 timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
-                absoluteSequence: absoluteSeq, utcOffset: localUTCOffset) : nil)
+                absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: source.interfaceNames) : nil)
         var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
         if source.isLive {
             // Live corroboration: counters before, then the listener table and deltas whenever a

@@ -268,7 +268,11 @@ struct KnetcapNetnsCLITests {
         #expect(inside.stderr.contains("capture opened in network namespace net:[\(try inode("/var/run/netns/\(lab.nsA)"))]"), "\(inside.stderr)")
         if how == "pid" { #expect(inside.stderr.contains("of pid \(lab.pid) (sleep), /proc/\(lab.pid)/ns/net")) }
         else { #expect(inside.stderr.contains("of /var/run/netns/\(lab.nsA)")) }
-        #expect(inside.stderr.contains("listening on any"))
+        #expect(inside.stderr.contains("listening on any, link-type LINUX_SLL2"), "\(inside.stderr)")
+        // -i any as tcpdump 4.99: the interface (by its name inside the namespace) and the direction.
+        let named = { (line: String?, pattern: String) in line?.firstMatch(of: try! Regex(pattern)) != nil }
+        #expect(named(lines.first, #" \#(lab.ifA) +Out IP \#(a)\."#), "\(lines.first ?? "")")
+        #expect(named(lines.dropFirst().first, #" \#(lab.ifA) +In  IP \#(b)\.53 > "#), "\(lines)")
         #expect(inside.stderr.contains("5 packets captured"))
 
         #expect(packetLines(host.stdout).isEmpty, "the host capture saw namespace traffic:\n\(host.stdout)")
