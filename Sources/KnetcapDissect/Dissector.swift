@@ -17,6 +17,12 @@ public struct Dissector: Sendable {
     public func dissect(_ bytes: ByteView, number: Int, timestamp: Timestamp, originalLength: Int) -> Packet {
         var p = Packet(number: number, timestamp: timestamp, capturedLength: bytes.count,
                        originalLength: originalLength, linkType: linkType, bytes: bytes)
+        // A record claiming more bytes captured than were on the wire is a bad file, not a
+        // packet (tcpdump: `[Invalid header: len(L) < caplen(C)]`): no layer is read from it.
+        if originalLength < bytes.count {
+            p.stop = .malformed(WireError("frame", .malformed, need: bytes.count, have: originalLength, reason: "caplen > len"))
+            return p
+        }
         do throws(WireError) {
             let net: ByteView
             switch linkType {

@@ -57,6 +57,11 @@ public struct PacketLinePrinter {
     /// Appends the packet's line (with a trailing newline) to `out`.
     public mutating func write(_ p: Packet, to out: inout TextBuffer) {
         if printNumber { out.append(decimal: p.number, widthSpaces: 5); out.append("  ") }
+        if p.originalLength < p.capturedLength {  // as tcpdump: the record header is invalid, no timestamp
+            out.append("[Invalid header: len("); out.append(decimal: p.originalLength); out.append(") < caplen(")
+            out.append(decimal: p.capturedLength); out.append(")]\n")
+            return
+        }
         writeTimestamp(p.timestamp, to: &out)
         if let c = p.cooked, c.version == .v2 {
             if let name = interfaceNames[c.interfaceIndex] {  // tcpdump: "%-5s " then the direction in 4

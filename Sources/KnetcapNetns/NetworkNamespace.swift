@@ -117,6 +117,9 @@ public final class NetworkNamespace: @unchecked Sendable {  // immutable after i
                 ? "see `ip netns list` for the names there" : "give a PID, /proc/PID/ns/net or /var/run/netns/NAME"
             return NetnsError(.noSuchNamespace, "no such network namespace file \(path): \(hint)")
         case (EACCES, _), (EPERM, _):
+            if geteuid() == 0 {  // root already: sudo would not help
+                return NetnsError(.permissionDenied, "permission denied opening \(path) (\(e.text)) although knetcap runs as root: the process may belong to another user namespace, or a security module (AppArmor, SELinux, seccomp, a container's capability bounding set without CAP_SYS_PTRACE) forbids it; run knetcap on the node itself, with CAP_SYS_ADMIN and CAP_SYS_PTRACE")
+            }
             return NetnsError(.permissionDenied, "permission denied opening \(path) (\(e.text)): entering another process's network namespace needs root (CAP_SYS_ADMIN, and CAP_SYS_PTRACE for /proc/PID/ns/net); run knetcap with sudo")
         default:
             return NetnsError(.system, "cannot open \(path): \(e.text)")

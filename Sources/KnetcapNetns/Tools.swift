@@ -40,12 +40,37 @@ public struct ToolRunner: Sendable {
         public var status: Int32
         public var stdout: String
         public var stderr: String
+
+        public init(command: [String], status: Int32, stdout: String, stderr: String) {
+            self.command = command; self.status = status; self.stdout = stdout; self.stderr = stderr
+        }
         /// The last non-empty line of stderr (or stdout), trimmed: the tool's error message.
+        /// klog's structured lines (kubectl's `E1201 08:56:03.115357   19502 memcache.go:265] ...`)
+        /// are used only when nothing else was said, and then as their message alone.
         public var errorLine: String {
-            let lines = (stderr + "\n" + stdout).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            let all = (stderr + "\n" + stdout).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && !$0.hasPrefix("WARN") && !$0.contains("level=warning") && !$0.hasPrefix("knetcap: killed") }
+            let lines = all.filter { Self.klogMessage($0) == nil }
             let marked = lines.first { l in ["FATA", "level=fatal", "level=error", "Error", "error:"].contains { l.contains($0) } }
-            return marked ?? lines.last ?? (stderr.contains("knetcap: killed") ? "no answer before the timeout" : "")
+            return marked ?? lines.last ?? all.last.flatMap(Self.klogMessage)
+                ?? (stderr.contains("knetcap: killed") ? "no answer before the timeout" : "")
+        }
+
+        /// The message of a klog line (`Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg`): its
+        /// `err="..."` value when it has one, else the text after `] `; `nil` for other lines.
+        static func klogMessage(_ line: String) -> String? {
+            let u = Array(line.utf8)
+            guard u.count > 22, "IWEF".utf8.contains(u[0]), u[1...4].allSatisfy({ $0 >= 48 && $0 <= 57 }), u[5] == 32,
+                  let close = line.range(of: "] ") else { return nil }
+            let message = String(line[close.upperBound...])
+            if let e = message.range(of: "err=\"") {
+                var value = "", escaped = false
+                for c in message[e.upperBound...] {
+                    if escaped { value.append(c); escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { break } else { value.append(c) }
+                }
+                return value
+            }
+            return message
         }
     }
 

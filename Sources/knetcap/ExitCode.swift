@@ -1,6 +1,9 @@
 import KnetcapCapture
 import KnetcapNetns
 
+/// knetcap's version (`--version`), with the libpcap it runs on, as `tcpdump --version`.
+let knetcapVersion = "knetcap 0.9.0\n\(PcapSource.libraryVersion)"
+
 /// knetcap's exit statuses (documented in README.md, "Exit codes").
 enum Exit: Int32 {
     case ok = 0

@@ -30,7 +30,8 @@ struct Knetcap: ParsableCommand {
           knetcap -q -r dns.pcap udp port 53
           knetcap -i any -w dns.pcap port 53
           knetcap --json -r dns.pcap | jq 'select(.finding)'
-        """
+        """,
+        version: knetcapVersion
     )
 
     @Option(name: .customShort("r"), help: ArgumentHelp("Read packets from FILE (pcap or pcapng; - for standard input).", valueName: "FILE"))
@@ -42,10 +43,10 @@ struct Knetcap: ParsableCommand {
     @Option(name: .customShort("w"), help: ArgumentHelp("Write the captured packets to FILE as pcap (complete after Ctrl-C/SIGTERM); packets are not printed.", valueName: "FILE"))
     var writeFile: String?
 
-    @Option(name: .customShort("c"), help: ArgumentHelp("Stop after COUNT packets read (with -Y too, as tshark -c).", valueName: "COUNT"))
+    @Option(name: .customShort("c"), parsing: .unconditional, help: ArgumentHelp("Stop after COUNT packets read (with -Y too, as tshark -c).", valueName: "COUNT"))
     var count: Int?
 
-    @Option(name: .customShort("s"), help: ArgumentHelp("Snapshot length for live capture, bytes (default 262144).", valueName: "SNAPLEN"))
+    @Option(name: .customShort("s"), parsing: .unconditional, help: ArgumentHelp("Snapshot length for live capture, bytes (default and 0: 262144, as tcpdump).", valueName: "SNAPLEN"))
     var snaplen: Int32 = 262_144
 
     @Flag(name: .customShort("q"), help: "Print the diagnosis only, not the packets.")
@@ -86,7 +87,7 @@ struct Knetcap: ParsableCommand {
 
     func validate() throws {
         if let c = count, c <= 0 { throw ValidationError("-c takes a positive packet count, not \(c)") }
-        if snaplen <= 0 { throw ValidationError("-s takes a positive snapshot length in bytes") }
+        if snaplen < 0 { throw ValidationError("-s takes a snapshot length in bytes (0 for the default 262144), not \(snaplen)") }
         if timestampLevel > 5 { throw ValidationError("-t may be given at most five times") }
         if let f = expression.first, f.hasPrefix("-") { throw ValidationError("unknown option '\(f)'") }
     }
@@ -130,7 +131,7 @@ struct Knetcap: ParsableCommand {
             source = try PcapSource.openFile(path)
         } else {
             source = try inNamespace(entered) {
-                try PcapSource.openLive(interface ?? "any", snaplen: snaplen, promiscuous: !noPromiscuous,
+                try PcapSource.openLive(interface ?? "any", snaplen: snaplen == 0 ? 262_144 : snaplen, promiscuous: !noPromiscuous,
                                         immediate: false)
             }
         }

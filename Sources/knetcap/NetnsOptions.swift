@@ -5,13 +5,13 @@ import KnetcapNetns
 /// `--netns PID|PATH`, `--container ID`, `--pod NAME [-n NAMESPACE]`, `--container-name NAME`:
 /// which network namespace a live capture (or `knetcap interfaces`) opens its handle in.
 struct NetnsOptions: ParsableArguments {
-    @Option(name: .customLong("netns"), help: ArgumentHelp("Capture in the network namespace of process PID, or of the namespace file PATH (/proc/PID/ns/net, /var/run/netns/NAME; a bare NAME means /var/run/netns/NAME). -i then names that namespace's interfaces (default any).", valueName: "PID|PATH"))
+    @Option(name: .customLong("netns"), help: ArgumentHelp("Work in the network namespace of process PID, or of the namespace file PATH (/proc/PID/ns/net, /var/run/netns/NAME; a bare NAME means /var/run/netns/NAME): capture there (-i names its interfaces, default any), list its interfaces, or run the command there.", valueName: "PID|PATH"))
     var netns: String?
 
-    @Option(name: .customLong("container"), help: ArgumentHelp("Capture in the network namespace of container ID (full id or unique prefix), resolved with `crictl inspect ID`, else `docker inspect -f {{.State.Pid}} ID`.", valueName: "ID"))
+    @Option(name: .customLong("container"), help: ArgumentHelp("Work in the network namespace of container ID (full id or unique prefix), resolved with `crictl inspect ID`, else `docker inspect -f {{.State.Pid}} ID`.", valueName: "ID"))
     var container: String?
 
-    @Option(name: .customLong("pod"), help: ArgumentHelp("Capture in the network namespace of pod NAME (kubectl get pod NAME -n NAMESPACE -o json), which must run on this node.", valueName: "NAME"))
+    @Option(name: .customLong("pod"), help: ArgumentHelp("Work in the network namespace of pod NAME (kubectl get pod NAME -n NAMESPACE -o json), which must run on this node.", valueName: "NAME"))
     var pod: String?
 
     @Option(name: .customLong("namespace"), help: ArgumentHelp("The pod's Kubernetes namespace (default: default). With --pod, -n NAMESPACE means the same, as in kubectl (tcpdump's -n is then -nn).", valueName: "NAMESPACE"))

@@ -101,6 +101,10 @@ struct Enter: ParsableCommand {
             let shell = ProcessInfo.processInfo.environment["SHELL"].flatMap { $0.isEmpty ? nil : $0 }
             argv = [shell.flatMap { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil } ?? "/bin/sh"]
         }
+        if argv[0].contains("/"), FileManager.default.fileExists(atPath: argv[0]),
+           !FileManager.default.isExecutableFile(atPath: argv[0]) {  // nsenter: 126, "Permission denied"
+            throw Fatal(.commandNotExecutable, "enter: \(argv[0]): permission denied (not executable)")
+        }
         guard let executable = tools.locate(argv[0]) else {
             let where_ = argv[0].contains("/") ? "" : " on PATH (\(tools.searchPath))"
             throw Fatal(.commandNotFound, "enter: \(argv[0]): command not found\(where_)")

@@ -365,6 +365,15 @@ struct KnetcapNetnsCLITests {
         #expect(shell.stderr.contains("nsenter -n --target \(pid) -- /bin/sh"), "\(shell.stderr)")
         let missing = try run(["enter", "--pid", pid, "--", "knt-no-such-command"])
         expectError(missing, Status.commandNotFound, mentions: ["knt-no-such-command", "command not found"])
+
+        // A file that exists but cannot be executed: 126, as nsenter and shells.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knt-noexec-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("script")
+        try Data("echo hi\n".utf8).write(to: file)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+        expectError(try run(["enter", "--pid", pid, "--", file.path]), 126, mentions: [file.path, "not executable"])
     }
 
     @Test func interfacesInTheNamespace() throws {

@@ -395,3 +395,20 @@ struct KnetcapNetnsTests {
         }
     }
 }
+
+/// kubectl's klog lines are not quoted as the error: the plain line it ends with is (recorded
+/// from kubectl 1.32 with no cluster), and a klog line alone gives its `err=` message.
+@Suite struct ToolErrorLineTests {
+    @Test func klogLinesGiveWayToThePlainMessage() {
+        let stderr = """
+        E1201 08:56:03.115357   19502 memcache.go:265] "Unhandled Error" err="couldn't get current server API group list: Get \\"http://localhost:8080/api?timeout=32s\\": dial tcp 127.0.0.1:8080: connect: connection refused"
+        E1201 08:56:03.116926   19502 memcache.go:265] "Unhandled Error" err="couldn't get current server API group list: Get \\"http://localhost:8080/api?timeout=32s\\": dial tcp 127.0.0.1:8080: connect: connection refused"
+        The connection to the server localhost:8080 was refused - did you specify the right host or port?
+        """
+        let out = ToolRunner.Output(command: ["kubectl"], status: 1, stdout: "", stderr: stderr)
+        #expect(out.errorLine == "The connection to the server localhost:8080 was refused - did you specify the right host or port?")
+        let only = ToolRunner.Output(command: ["kubectl"], status: 1, stdout: "",
+                                     stderr: String(stderr.split(separator: "\n")[0]))
+        #expect(only.errorLine == "couldn't get current server API group list: Get \"http://localhost:8080/api?timeout=32s\": dial tcp 127.0.0.1:8080: connect: connection refused")
+    }
+}
