@@ -35,7 +35,7 @@ public struct AnalysisContext {
 /// Time comes from packet timestamps only, so a file gives the same findings on every run.
 /// Every analyser is listed once in `Diagnosis.analyzers`; a new fault is a new file with a
 /// type conforming to this protocol, plus its line there.
-public protocol Analyzer {
+public protocol Analyzer: Sendable {
     /// Finding kinds this analyser can report (stable ids: `--json`, `--fail-on`), in report order.
     static var kinds: [String] { get }
     init()

@@ -116,7 +116,7 @@ public struct DNSTimeoutAnalyzer: Analyzer {
             let overtaken = t.partnerAnswered.map { $0.time < first.time } ?? false
             let glibcFallback = t.partnerResent != nil && resolver == .glibc
             switch resolver {
-            case .glibc, .musl where !overtaken || glibcFallback:
+            case .glibc where !overtaken || glibcFallback, .musl where !overtaken:
                 var reason = why + "; the retry came at the \(resolver == .glibc ? "glibc" : "musl") resolver timeout"
                 if let pr = t.partnerResent {
                     reason += "; the answered \(t.partnerType?.name ?? "?") was re-sent with its old id in frame \(pr.frame), glibc's fallback after a parallel send times out"

@@ -154,11 +154,13 @@ struct Knetcap: ParsableCommand {
         let out = TextOutput(fd: writeFile == "-" ? 2 : 1)
         out.flushesEachPacket = source.isLive
         let printPackets = !quiet && writer == nil
-        let reporter: any Reporter = json
+        // The outputs: one reporter each (a new output is one more line here).
+        var reporters: [any Reporter] = []
+        reporters.append(json
             ? JSONReporter(output: out, packets: printPackets)
             : TextReporter(output: out, printer: printPackets ? PacketLinePrinter(
                 timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
-                absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: source.interfaceNames) : nil)
+                absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: source.interfaceNames) : nil))
         var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
         if source.isLive {
             // Live corroboration: counters before, then the listener table and deltas whenever a
@@ -178,7 +180,7 @@ struct Knetcap: ParsableCommand {
         }
         // Fields that need earlier packets (tcp.stream, dns.time, HTTP heads): all for JSON
         // packets; the session adds what -Y reads.
-        let session = CaptureSession(source: source, diagnosis: diagnosis, reporters: [reporter], writer: writer,
+        let session = CaptureSession(source: source, diagnosis: diagnosis, reporters: reporters, writer: writer,
                                      displayFilter: displayFilter, tracking: json && printPackets ? .all : [], count: count)
         let read = session.read()
         let (end, n) = (read.end, read.packets)

@@ -168,3 +168,27 @@ func diagnose(_ url: URL) throws -> [Finding] {
         #expect(f.fix.first?.contains("musl (Alpine) ignores single-request-reopen") == true)
     }
 }
+
+/// glibc's parallel A/AAAA looks like a one-query-at-a-time resolver when the A reply reached
+/// the capture before the AAAA query left (frames 2 and 3 of the real capture). What decides
+/// is glibc's fallback: after the timeout it re-sends the answered A with its old id (frame 4).
+/// Without that frame the race is only medium: `options single-request` cannot be ruled out.
+@Suite struct OvertakenPartnerTests {
+    func findings(dropping frames: Set<Int>) throws -> [Finding] {
+        var d = Diagnosis()
+        try readCapture(Fixtures.shipped.appendingPathComponent("dns-timeout-glibc.pcap")) { p, _ in
+            if !frames.contains(p.number) { d.observe(p) }
+        }
+        d.finish()
+        return d.findings
+    }
+
+    @Test func glibcFallbackDecides() throws {
+        let with = try #require(try findings(dropping: []).first)
+        #expect(with.kind == "dns.conntrack-race" && with.confidence.level == .high, "\(with.confidence)")
+        let without = try #require(try findings(dropping: [4, 5]).first)
+        #expect(without.kind == "dns.conntrack-race")
+        #expect(without.confidence.level == .medium, "\(without.confidence)")
+        #expect(without.confidence.reason.contains("one-query-at-a-time resolver cannot be ruled out"), "\(without.confidence.reason)")
+    }
+}

@@ -4,9 +4,9 @@ import KnetcapWire
 /// Static data gathered from the protocol tables in this folder; a new protocol adds its
 /// table here.
 public enum FieldRegistry {
-    public static let all: [FieldDescriptor] = FrameFields.table + LinkFields.table + IPFields.v4 + IPFields.v6
-        + TransportFields.tcp + TransportFields.udp + TransportFields.icmp + DNSFields.table + HTTPFields.table
-        + KnetcapFields.table
+    public static let all: [FieldDescriptor] = FrameFields.table + EthernetFields.table + LinuxCookedFields.table + ARPFields.table
+        + IPv4Fields.table + IPv6Fields.table + TCPFields.table + UDPFields.table + ICMPFields.table + DNSFields.table
+        + HTTPFields.table + KnetcapFields.table
 
     /// The fields the JSON output writes, in order.
     static let json: [FieldDescriptor] = all.filter { !$0.filterOnly }

@@ -1,7 +1,7 @@
 import KnetcapWire
 
-/// TCP (`tcp.*`, RFC 9293, options RFC 7323/2018), UDP (`udp.*`, RFC 768), ICMP and ICMPv6.
-enum TransportFields {
+/// TCP (`tcp.*`, RFC 9293; options RFC 7323, RFC 2018).
+enum TCPFields {
     static func flag(_ bit: TCPFlags) -> FieldReader {
         { p, f in p.tcp.map { f(.bool($0.flags.contains(bit))) } ?? false }
     }
@@ -15,7 +15,7 @@ enum TransportFields {
         }
     }
 
-    static let tcp: [FieldDescriptor] = [
+    static let table: [FieldDescriptor] = [
         .init("tcp", .proto, "TCP (header and data)") { p, f in p.tcp.map { f(.bytes($0.bytes.base)) } ?? false },
         .init("tcp.srcport", .unsigned, "TCP source port", bits: 16) { p, f in p.tcp.map { f(.uint(UInt64($0.sourcePort))) } ?? false },
         .init("tcp.dstport", .unsigned, "TCP destination port", bits: 16) { p, f in p.tcp.map { f(.uint(UInt64($0.destinationPort))) } ?? false },
@@ -64,24 +64,5 @@ enum TransportFields {
               option { o in if case .timestamp(let v, _) = o { return .uint(UInt64(v)) } else { return nil } }),
         .init("tcp.options.timestamp.tsecr", .unsigned, "TCP TSecr", bits: 32,
               option { o in if case .timestamp(_, let e) = o { return .uint(UInt64(e)) } else { return nil } }),
-    ]
-
-    static let udp: [FieldDescriptor] = [
-        .init("udp", .proto, "UDP (header and data)") { p, f in p.udp.map { f(.bytes($0.bytes.base)) } ?? false },
-        .init("udp.srcport", .unsigned, "UDP source port", bits: 16) { p, f in p.udp.map { f(.uint(UInt64($0.sourcePort))) } ?? false },
-        .init("udp.dstport", .unsigned, "UDP destination port", bits: 16) { p, f in p.udp.map { f(.uint(UInt64($0.destinationPort))) } ?? false },
-        .init("udp.port", .unsigned, "UDP source or destination port", bits: 16, repeated: true, filterOnly: true) { p, f in
-            p.udp.map { f(.uint(UInt64($0.sourcePort))) || f(.uint(UInt64($0.destinationPort))) } ?? false
-        },
-        .init("udp.length", .unsigned, "UDP length field", bits: 16) { p, f in p.udp.map { f(.uint(UInt64($0.length))) } ?? false },
-    ]
-
-    static let icmp: [FieldDescriptor] = [
-        .init("icmp", .proto, "ICMP") { p, f in p.icmp.map { !$0.isV6 && f(.bytes($0.bytes.base)) } ?? false },
-        .init("icmp.type", .unsigned, "ICMP type", bits: 8) { p, f in p.icmp.map { !$0.isV6 && f(.uint(UInt64($0.type))) } ?? false },
-        .init("icmp.code", .unsigned, "ICMP code", bits: 8) { p, f in p.icmp.map { !$0.isV6 && f(.uint(UInt64($0.code))) } ?? false },
-        .init("icmpv6", .proto, "ICMPv6") { p, f in p.icmp.map { $0.isV6 && f(.bytes($0.bytes.base)) } ?? false },
-        .init("icmpv6.type", .unsigned, "ICMPv6 type", bits: 8) { p, f in p.icmp.map { $0.isV6 && f(.uint(UInt64($0.type))) } ?? false },
-        .init("icmpv6.code", .unsigned, "ICMPv6 code", bits: 8) { p, f in p.icmp.map { $0.isV6 && f(.uint(UInt64($0.code))) } ?? false },
     ]
 }

@@ -1,11 +1,11 @@
 import KnetcapWire
 
-/// IPv4 (`ip.*`, RFC 791) and IPv6 (`ipv6.*`, RFC 8200).
-enum IPFields {
+/// IPv4 (`ip.*`, RFC 791).
+enum IPv4Fields {
     /// The JSON writes the fragment fields for fragments only; Wireshark has them on every IPv4 packet.
     static let fragmentsOnly: @Sendable (Packet) -> Bool = { $0.ipv4?.isFragment == true }
 
-    static let v4: [FieldDescriptor] = [
+    static let table: [FieldDescriptor] = [
         .init("ip", .proto, "IPv4") { p, f in p.ipv4.map { f(.bytes($0.bytes.prefix($0.totalLength).base)) } ?? false },
         .init("ip.src", .address, "IPv4 source") { p, f in p.ipv4.map { f(.ip($0.source)) } ?? false },
         .init("ip.dst", .address, "IPv4 destination") { p, f in p.ipv4.map { f(.ip($0.destination)) } ?? false },
@@ -24,17 +24,5 @@ enum IPFields {
               json: { p, f in fragmentsOnly(p) && f(.uint(UInt64(p.ipv4?.fragmentOffset ?? 0))) }) { p, f in
             p.ipv4.map { f(.uint(UInt64($0.fragmentOffset))) } ?? false
         },
-    ]
-
-    static let v6: [FieldDescriptor] = [
-        .init("ipv6", .proto, "IPv6") { p, f in p.ipv6.map { f(.bytes($0.bytes.prefix($0.end).base)) } ?? false },
-        .init("ipv6.src", .ipv6, "IPv6 source") { p, f in p.ipv6.map { f(.ip($0.source)) } ?? false },
-        .init("ipv6.dst", .ipv6, "IPv6 destination") { p, f in p.ipv6.map { f(.ip($0.destination)) } ?? false },
-        .init("ipv6.addr", .ipv6, "IPv6 source or destination", repeated: true, filterOnly: true) { p, f in
-            p.ipv6.map { f(.ip($0.source)) || f(.ip($0.destination)) } ?? false
-        },
-        .init("ipv6.nxt", .unsigned, "IPv6 next header", bits: 8) { p, f in p.ipv6.map { f(.uint(UInt64($0.nextHeader.rawValue))) } ?? false },
-        .init("ipv6.hlim", .unsigned, "IPv6 hop limit", bits: 8) { p, f in p.ipv6.map { f(.uint(UInt64($0.hopLimit))) } ?? false },
-        .init("ipv6.plen", .unsigned, "IPv6 payload length", bits: 32) { p, f in p.ipv6.map { f(.uint(UInt64($0.payloadLength))) } ?? false },
     ]
 }

@@ -1,7 +1,7 @@
 import KnetcapWire
 
-/// Link layers: Ethernet II (`eth.*`), 802.1Q (`vlan.*`), Linux cooked SLL/SLL2 (`sll.*`), ARP.
-enum LinkFields {
+/// Ethernet II (`eth.*`) and 802.1Q tags (`vlan.*`).
+enum EthernetFields {
     static let table: [FieldDescriptor] = [
         .init("eth", .proto, "Ethernet II") { p, f in p.ethernet.map { f(.bytes($0.bytes.base)) } ?? false },
         .init("eth.src", .ether, "Ethernet source") { p, f in p.ethernet.map { f(.ether($0.source.value)) } ?? false },
@@ -17,17 +17,6 @@ enum LinkFields {
         .init("vlan.id", .unsigned, "802.1Q VLAN id", bits: 12, repeated: true) { p, f in
             guard let e = p.ethernet, e.vlanCount > 0 else { return false }
             return f(.uint(UInt64(e.vlanIDs.0))) || (e.vlanCount > 1 && f(.uint(UInt64(e.vlanIDs.1))))
-        },
-        .init("sll", .proto, "Linux cooked capture (SLL, SLL2)") { p, f in p.cooked.map { f(.bytes($0.bytes.base)) } ?? false },
-        .init("sll.pkttype", .unsigned, "Linux cooked packet type (0 in, 4 out)", bits: 16) { p, f in
-            p.cooked.map { f(.uint(UInt64($0.packetType))) } ?? false
-        },
-        .init("sll.ifindex", .unsigned, "Linux cooked (SLL2) interface index", bits: 32) { p, f in
-            p.cooked.map { $0.version == .v2 && f(.uint(UInt64($0.interfaceIndex))) } ?? false
-        },
-        .init("arp", .proto, "ARP") { p, f in
-            guard p.etherType == .arp else { return false }
-            return f(.bytes((p.ethernet?.payload ?? p.cooked?.payload ?? p.bytes).base))
         },
     ]
 }
