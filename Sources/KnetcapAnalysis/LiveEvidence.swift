@@ -22,6 +22,19 @@ public struct LiveEvidence: Sendable {
         self.sysctls = sysctls; self.source = source
     }
 
+    /// Whether `a` is an address of the namespace this was read in. Only then do its listen
+    /// table and TCP counters say anything about connections to `a`: captured on the node side
+    /// of a pod's veth, the node's own table would otherwise be quoted for the pod's ports. A
+    /// socket bound to `a` itself shows `a` is local even when the address list is unreadable.
+    public func owns(_ a: IPAddress) -> Bool {
+        localAddresses.contains(a) || listeners.contains { $0.address == a }
+    }
+
+    /// What a finding says instead of a claim when `e`'s address belongs to another namespace.
+    func notOwned(_ e: Endpoint) -> String {
+        "\(source): \(e.address) is not an address of this network namespace, so its listen table and counters say nothing about \(e.text); capture with --netns or --pod in the namespace that owns \(e.address) to corroborate"
+    }
+
     /// The LISTEN socket that accepts connections to `e`: bound to its address, or to the
     /// wildcard when `e`'s address is local here. `nil` when nothing listens.
     public func listener(for e: Endpoint) -> Endpoint? {

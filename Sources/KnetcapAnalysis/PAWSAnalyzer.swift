@@ -35,7 +35,9 @@ public struct PAWSAnalyzer: Analyzer {
                 "or give the clients distinct source addresses / avoid SNAT for this path",
                 "confirm on the server: `netstat -s | grep -i paws` (PAWSPassive / PAWSActive rising)",
             ])
-        if let live {
+        if let live, !live.owns(h.server.address) {
+            f.observed.append(live.notOwned(h.server))
+        } else if let live {
             // PAWSPassive (older kernels), PAWSActive/PAWSEstab (current ones).
             let d = live.deltas(LiveProbe.Counter.paws)
             f.observed.append("\(live.source): " + (d.isEmpty ? "PAWS counters did not rise" : d.joined(separator: ", ")))

@@ -35,7 +35,9 @@ public struct RSTUnlistenedAnalyzer: Analyzer {
                 "check the probe or Service: containerPort / targetPort / readinessProbe port must be the port the app listens on",
             ])
         if let live {
-            if let l = live.listener(for: h.server) {
+            if !live.owns(h.server.address) {
+                f.observed.append(live.notOwned(h.server))
+            } else if let l = live.listener(for: h.server) {
                 f.observed.append("\(live.source): \(l.text) is LISTEN now (the app may have started after the RST)")
             } else {
                 let others = live.otherListeners(port: h.server.port, than: h.server.address)

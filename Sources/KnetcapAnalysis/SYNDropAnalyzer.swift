@@ -34,7 +34,8 @@ public struct SYNDropAnalyzer: Analyzer {
     static func finding(_ h: Handshake, listening: FrameRef?, live: LiveEvidence?) -> Finding {
         let client = "\(h.client.text)", server = "\(h.server.text)"
         var (ev, m, gaps) = evidence(h)
-        let liveListener = live?.listener(for: h.server)
+        let owned = live?.owns(h.server.address) == true
+        let liveListener = owned ? live?.listener(for: h.server) : nil
         let listens = listening != nil || liveListener != nil
         var f: Finding
         if listens {
@@ -66,7 +67,9 @@ public struct SYNDropAnalyzer: Analyzer {
                     "capture on the server side too: if the SYN arrives there and still gets no answer, look at its listen queue (`netstat -s | grep -i listen`)",
                 ])
         }
-        if let live {
+        if let live, !owned {
+            f.observed.append(live.notOwned(h.server))
+        } else if let live {
             let d = live.deltas(LiveProbe.Counter.listen)
             var note = "\(live.source): " + (d.isEmpty ? "ListenOverflows/ListenDrops/TCPBacklogDrop did not rise" : d.joined(separator: ", "))
             if let l = liveListener { note += "; LISTEN on \(l.text)" } else { note += "; no LISTEN socket for \(server) here" }
