@@ -92,6 +92,15 @@ struct Knetcap: ParsableCommand {
         if let f = expression.first, f.hasPrefix("-") { throw ValidationError("unknown option '\(f)'") }
     }
 
+    /// How messages name the input: the file, standard input, or the interface.
+    var inputName: String { readFile.map { $0 == "-" ? "standard input" : $0 } ?? interface ?? "any" }
+
+    /// Whether two paths name one existing file (same device and inode).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+
     var timestampStyle: TimestampStyle {
         switch timestampLevel {
         case 0: return .timeOfDay
@@ -121,6 +130,10 @@ struct Knetcap: ParsableCommand {
         // Checked here, not in validate(): ArgumentParser validates before it reports an
         // unknown option, and `knetcap --bogus` should name --bogus.
         if readFile != nil && interface != nil { throw Fatal(.usage, "use either -r FILE or -i INTERFACE, not both") }
+        if readFile == "" { throw Fatal(.usage, "-r takes a capture file name, or - for standard input") }
+        if let r = readFile, let w = writeFile, r != "-", w != "-", Self.sameFile(r, w) {
+            throw Fatal(.usage, "-w \(w) is the file -r reads: writing it would destroy the input; write to another file")
+        }
         if readFile == nil && interface == nil && !netns.isGiven { throw Fatal(.usage, "nothing to read: give -r FILE or -i INTERFACE (e.g. -i any)") }
         let displayFilter = try display.compiled()  // -Y: before anything is opened
         // --netns/--container/--pod: resolve and open that network namespace (nil: knetcap's own);
@@ -137,7 +150,7 @@ struct Knetcap: ParsableCommand {
         }
         let link = LinkType(rawValue: source.linkType)
         guard link.isSupported else {
-            throw Fatal(.unsupportedLinkType, "\(readFile ?? interface ?? "input"): link type \(PcapSource.linkTypeName(source.linkType)) is not supported (knetcap reads Ethernet, Linux SLL/SLL2, RAW, IPv4/IPv6, NULL/LOOP and NFLOG)")
+            throw Fatal(.unsupportedLinkType, "\(inputName): link type \(PcapSource.linkTypeName(source.linkType)) is not supported (knetcap reads Ethernet, Linux SLL/SLL2, RAW, IPv4/IPv6, NULL/LOOP and NFLOG)")
         }
         let filter = expression.joined(separator: " ")
         if !filter.isEmpty { try source.setFilter(filter) }
@@ -199,9 +212,9 @@ struct Knetcap: ParsableCommand {
         let outcome = session.finish(read)
         if case .failed(let msg) = end {
             if msg.contains("different from the type of the first interface") || msg.contains("snapshot length") {
-                throw Fatal(.unsupportedLinkType, "\(readFile ?? "input"): stopped after \(n) packets: \(msg) (libpcap \(PcapSource.libraryVersion.split(separator: " ").dropFirst(2).first ?? "") cannot read pcapng files whose interfaces differ in link type or snapshot length; tshark can)")
+                throw Fatal(.unsupportedLinkType, "\(inputName): stopped after \(n) packets: \(msg) (libpcap \(PcapSource.libraryVersion.split(separator: " ").dropFirst(2).first ?? "") cannot read pcapng files whose interfaces differ in link type or snapshot length; tshark can)")
             }
-            throw Fatal(.readFailed, "\(readFile ?? interface ?? "input"): read failed after \(n) packets: \(msg)")
+            throw Fatal(.readFailed, "\(inputName): read failed after \(n) packets: \(msg)")
         }
         if let w = writer, let e = w.error {
             throw Fatal(.cannotWrite, "cannot write \(w.path): \(e) (the file is incomplete)")

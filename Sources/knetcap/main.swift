@@ -15,6 +15,23 @@ func printHelp(_ topic: String?) -> Never {
     exit(0)
 }
 
+/// tcpdump takes a short option's value joined to it (`-c3`, `-rdns.pcap`, `-ieth0`, `-s0`):
+/// split those into two words for the parser. Words after `--` are left alone.
+func splittingJoinedValues(_ args: [String]) -> [String] {
+    var out: [String] = []
+    var rest = args[...]
+    while let a = rest.popFirst() {
+        if a == "--" { out.append(a); out.append(contentsOf: rest); break }
+        if a.count > 2, a.hasPrefix("-"), !a.hasPrefix("--"), let flag = a.dropFirst().first, "criswY".contains(flag) {
+            out.append("-\(flag)")
+            out.append(String(a.dropFirst(2)))
+        } else {
+            out.append(a)
+        }
+    }
+    return out
+}
+
 switch arguments.first {
 case "help":
     printHelp(arguments.dropFirst().first)
@@ -25,5 +42,5 @@ case "interfaces":
 case "enter":
     execute(Enter.self, NetnsOptions.rewritingShortNamespace(Array(arguments.dropFirst())))
 default:
-    execute(Knetcap.self, NetnsOptions.rewritingPodNamespace(arguments))
+    execute(Knetcap.self, NetnsOptions.rewritingPodNamespace(splittingJoinedValues(arguments)))
 }

@@ -83,4 +83,40 @@ struct SmallDefectTests {
         p.waitUntilExit()
         #expect(theirs.split(separator: "\n").first == lines.first, "tcpdump: \(theirs)")
     }
+
+    /// tcpdump's joined short values: `-c2 -rFILE` is `-c 2 -r FILE`.
+    @Test func joinedShortValues() throws {
+        let joined = try run(["-c2", "-r\(goodCapture.path)"], environment: ["TZ": "UTC"])
+        let spaced = try run(["-c", "2", "-r", goodCapture.path], environment: ["TZ": "UTC"])
+        #expect(joined.status == 0, "\(joined.stderr)")
+        #expect(packetLines(joined.stdout).count == 2)
+        #expect(joined.stdout == spaced.stdout)
+    }
+
+    @Test func emptyFileName() throws {
+        expectError(try run(["-r", ""]), Status.usage, mentions: ["-r takes a capture file name"])
+    }
+
+    /// `-r X -w X` would truncate X before reading it (tcpdump does exactly that).
+    @Test func writingTheInputIsRefused() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("in.pcap")
+        try FileManager.default.copyItem(at: goodCapture, to: copy)
+        let before = try Data(contentsOf: copy)
+        expectError(try run(["-r", copy.path, "-w", dir.appendingPathComponent("./in.pcap").path]), Status.usage,
+                    mentions: ["is the file -r reads"])
+        #expect(try Data(contentsOf: copy) == before, "the input was changed")
+    }
+
+    /// A cut capture on standard input is named "standard input", as a bad one is.
+    @Test func cutStandardInputIsNamed() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cut = dir.appendingPathComponent("cut.pcap")
+        try Data(try Data(contentsOf: goodCapture).prefix(300)).write(to: cut)
+        let r = try run(["-q", "-r", "-"], stdin: cut)
+        #expect(r.status == Status.readFailed, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("knetcap: standard input: read failed after "), "\(r.stderr)")
+    }
 }
