@@ -1,16 +1,16 @@
 # knetcap — the two quick-start commands are `make demo` and `make test` (see README.md).
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES_DEMO := libpcap-dev
-APT_PACKAGES_TEST := libpcap-dev tcpdump tshark python3 iproute2 nftables dnsmasq-base ethtool util-linux
+APT_PACKAGES_DEMO := libpcap-dev libpcre2-dev
+APT_PACKAGES_TEST := libpcap-dev libpcre2-dev tcpdump tshark python3 iproute2 nftables dnsmasq-base ethtool util-linux
 
 .PHONY: demo test build release portable-check deps-demo deps-test bench record clean
 
-# Installs libpcap-dev if missing, builds, and reads the shipped DNS-timeout capture.
+# Installs libpcap-dev and libpcre2-dev if missing, builds, and reads the shipped DNS-timeout capture.
 demo: deps-demo release
 	.build/release/knetcap -r Captures/dns-timeout-glibc.pcap
 
-# Installs what the tests need (libpcap-dev, tcpdump and tshark as reference decoders,
+# Installs what the tests need (libpcap-dev, libpcre2-dev, tcpdump and tshark as reference decoders,
 # iproute2/nftables/dnsmasq for namespace tests) and runs the whole suite.
 test: deps-test
 	$(SWIFT) build --build-tests

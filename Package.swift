@@ -16,6 +16,12 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
+        // PCRE2, 8-bit (pkg-config libpcre2-8, apt libpcre2-dev): Wireshark's engine for `matches`.
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
         // Byte-level views. Standard library only.
         .target(name: "KnetcapWire"),
         // Link type -> layer chain -> dissected packet; field registry; packet lines.
@@ -23,7 +29,7 @@ let package = Package(
         // Flow/transaction tracking and one analyser per fault.
         .target(name: "KnetcapAnalysis", dependencies: ["KnetcapWire", "KnetcapDissect"]),
         // Wireshark display filters (-Y): lexer -> parser -> check against the field registry -> predicate.
-        .target(name: "KnetcapFilter", dependencies: ["KnetcapWire", "KnetcapDissect"]),
+        .target(name: "KnetcapFilter", dependencies: ["KnetcapWire", "KnetcapDissect", "CPCRE2"]),
         // Reporters (terminal text, JSON lines) fed one report model.
         .target(name: "KnetcapReport", dependencies: ["KnetcapWire", "KnetcapDissect", "KnetcapAnalysis"]),
         // Packet sources (libpcap file and live, in memory) and the pcap writer.

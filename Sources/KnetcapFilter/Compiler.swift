@@ -17,6 +17,8 @@ typealias Predicate = (Packet) -> Bool
 struct Compiler {
     let text: String
     private(set) var tracking: CaptureState.Tracking = []
+    /// Shared by the filter's `matches` tests; nil when it has none.
+    private(set) var regexRuntime: RegexRuntime?
 
     init(_ text: String) { self.text = text }
 
@@ -165,8 +167,7 @@ struct Compiler {
             return { p in
                 access(p) { v in
                     guard case .bytes(let b) = v else { return false }
-                    let s = String(decoding: b, as: UTF8.self)
-                    return regex.firstMatch(in: s, range: NSRange(location: 0, length: (s as NSString).length)) != nil
+                    return regex.matches(b)
                 }
             }
         }
@@ -349,15 +350,16 @@ struct Compiler {
         }
     }
 
-    func compileRegex(_ pattern: [UInt8], _ range: Range<Int>) throws(FilterError) -> NSRegularExpression {
-        let p = String(decoding: pattern, as: UTF8.self)
+    /// Compiles a `matches` pattern with PCRE2 as Wireshark does (`ByteRegex`); every regex of
+    /// one filter shares `regexRuntime`.
+    mutating func compileRegex(_ pattern: [UInt8], _ range: Range<Int>) throws(FilterError) -> ByteRegex {
+        let runtime = regexRuntime ?? RegexRuntime()
+        regexRuntime = runtime
         do {
-            // Wireshark's `matches` is case-insensitive unless the pattern says (?-i).
-            return try NSRegularExpression(pattern: p, options: [.caseInsensitive])
+            return try ByteRegex(pattern, runtime: runtime)
         } catch {
-            var reason = "not a valid regular expression"
-            do { _ = try Regex(p) } catch let e { reason = "\(e)" }
-            throw self.error(.badRegex, "bad regular expression: \(reason)", range)
+            // tshark: "Regex compilation error: missing closing parenthesis."
+            throw self.error(.badRegex, "bad regular expression: \(error.message)", range)
         }
     }
 }

@@ -203,6 +203,9 @@ struct Knetcap: ParsableCommand {
                 + (s.interfaceDropped > 0 ? "\(s.interfaceDropped) packets dropped by interface\n" : "")
             FileHandle.standardError.write(Data(msg.utf8))
         }
+        if let hits = displayFilter?.regexLimitHits, hits > 0 {  // -Y matches: PCRE2 gave up (tshark: silently no match)
+            FileHandle.standardError.write(Data("knetcap: -Y: the regular expression hit PCRE2's match or depth limit on \(hits) packet\(hits == 1 ? "" : "s") (counted as no match, as tshark does)\n".utf8))
+        }
         if PcapSource.exitRequested {  // a second signal came while the -w file was still open
             let sig = PcapSource.stopSignal
             let file = writeFile.map { $0 == "-" ? "; the pcap on standard output is complete" : "; \($0) is complete" } ?? ""

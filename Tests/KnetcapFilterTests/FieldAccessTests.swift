@@ -146,7 +146,7 @@ import KnetcapTestSupport
                                               originalLength: f.count)
                     state.track(&p)
                     for access in accessors { _ = access(p) { v in Self.touch(v) } }
-                    for probe in Self.probes where cut == f.count || !probe.expression.contains("matches") { _ = probe.matches(p) }
+                    for probe in Self.probes { _ = probe.matches(p) }  // `matches` too: PCRE2 reads the cut bytes
                 }
                 cut += cut < 96 ? 1 : 17
             }

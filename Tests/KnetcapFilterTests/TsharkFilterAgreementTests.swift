@@ -120,6 +120,28 @@ import KnetcapTestSupport
         Case("tcpdump-tests/accecn_handshake.pcap", "http"),
         Case("Captures/healthy-topology.pcap", "http.request.uri == \"/\" or http.response.code == 200"),
         Case("Captures/tcp-paws-timewait.pcap", "http && tcp.stream == 1"),
+        // matches: PCRE2 on the bytes, caseless, not UTF-8 (Wireshark's ws_regex_compile_ex flags).
+        // Bytes >= 0x80 are single bytes: a string escape \xff (the byte in the pattern) and a
+        // regex escape \\xff are the same byte; . and [^\x00-\x7f] are one byte each.
+        Case(wiki, #"tcp matches "\xff""#),
+        Case(wiki, #"tcp matches "\\xff""#),
+        Case(wiki, #"tcp matches "\xff\xff""#, empty: true),
+        Case(wiki, #"tcp matches "[^\x00-\x7f]{4}""#),
+        Case(wiki, #"tcp matches "^.{20}""#),
+        Case(wiki, #"tcp matches "\xef\xbf\xbd""#, empty: true),  // no U+FFFD for bytes that are not UTF-8
+        // CR/LF: . matches CR but not LF (unless (?s)); $ is the end or before a final LF only.
+        Case(wiki, #"tcp matches "HTTP/1\\.1.\n""#),
+        Case(wiki, #"tcp matches "(?s)Modified.{2}Date""#),
+        Case(wiki, #"tcp matches "Modified.{2}Date""#, empty: true),
+        Case(wiki, #"tcp matches "\r$""#),
+        Case(wiki, #"tcp matches "(?m)HTTP/1\\.1\r$""#),
+        Case(wiki, #"tcp matches "(?m)HTTP/1\\.1$""#, empty: true),
+        // Case: ASCII letters fold unless (?-i); nothing else does (U+212A KELVIN SIGN is not k).
+        Case(wiki, #"tcp matches "get /""#),
+        Case(wiki, #"tcp matches "(?-i)get /""#, empty: true),
+        Case(wiki, #"http.host matches "(?-i)^UPLOAD\\.""#, empty: true),
+        Case(wiki, #"http.host matches "^UPLOAD\\.""#),
+        Case(wiki, #"tcp matches "\xe2\x84\xaaeep-alive""#, empty: true),
     ]
 
     /// "file: expression" → (frames only knetcap selects, frames only tshark selects, reason).
@@ -133,13 +155,16 @@ import KnetcapTestSupport
     ]
 
     /// Frame numbers tshark selects, or nil when tshark is not installed.
-    static func tsharkFrames(_ c: Case) -> [Int]? {
+    static func tsharkFrames(_ c: Case) -> [Int]? { tsharkFrames(c.url, c.tshark ?? c.expression) }
+
+    /// Frame numbers `tshark -Y expression` selects in `url`, or nil when tshark is not installed.
+    static func tsharkFrames(_ url: URL, _ expression: String) -> [Int]? {
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-tshark-config")
         try? FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
-        guard let (status, out, err) = Fixtures.run("tshark", ["-n", "-r", c.url.path, "-Y", c.tshark ?? c.expression,
+        guard let (status, out, err) = Fixtures.run("tshark", ["-n", "-r", url.path, "-Y", expression,
                                                               "-T", "fields", "-e", "frame.number"],
                                                     environment: ["WIRESHARK_CONFIG_DIR": config.path, "TZ": "UTC"]) else { return nil }
-        if status != 0 { Issue.record("tshark failed on \(c): \(err)") }
+        if status != 0 { Issue.record("tshark failed on \(url.lastPathComponent): \(expression): \(err)") }
         return out.split(separator: "\n").compactMap { Int($0) }
     }
 
