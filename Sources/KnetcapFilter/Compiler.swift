@@ -336,8 +336,8 @@ struct Compiler {
             return nil
         case .boolean:
             switch w {
-            case "True", "true", "TRUE": return .bool(true)
-            case "False", "false", "FALSE": return .bool(false)
+            case "True", "TRUE": return .bool(true)  // not "true": tshark 4.0 refuses it
+            case "False", "FALSE": return .bool(false)
             default: return LiteralParse.unsigned(w).map { .bool($0 != 0) }
             }
         case .string: return .bytes(Array(w.utf8))

@@ -181,6 +181,7 @@ struct Parser {
         let open = current
         i += 1
         var elements: [SetElement] = []
+        var afterComma = false
         while true {
             switch current.kind {
             case .rbrace:
@@ -189,8 +190,13 @@ struct Parser {
                 return elements
             case .end:
                 throw error(.syntax, "\"{\" is never closed (missing \"}\")", open.range)
-            case .comma where !elements.isEmpty:
+            case .comma where !elements.isEmpty && !afterComma:
                 i += 1
+                afterComma = true
+                // A comma separates two elements: `{80,,443}` and `{80, 443,}` are errors, as in tshark.
+                if current.kind == .rbrace || current.kind == .comma {
+                    throw error(.syntax, "a set element must follow \",\"", current.range)
+                }
                 continue
             default:
                 let lower = try parseOperand()
@@ -200,6 +206,7 @@ struct Parser {
                     upper = try parseOperand()
                 }
                 elements.append(SetElement(lower: lower, upper: upper))
+                afterComma = false
             }
         }
     }

@@ -87,12 +87,28 @@ extension Literal {
         switch self {
         case .uint(let l): return compareValues(v, .uint(l))
         case .bool(let l): return compareValues(v, .bool(l))
-        case .ip(let l, _): return compareValues(v, .ip(l))
+        case .ip(let l, let bits):
+            // Against a network, as tshark: the value's first `bits` bits against the network's
+            // (`ip.src > 10.0.0.0/8` is false for 10.53.0.2: 10.0.0.0 is not above 10.0.0.0).
+            if case .ip(let x) = v, x.isIPv6 == l.isIPv6, bits < (l.isIPv6 ? 128 : 32) {
+                return compareValues(.ip(masked(x, bits)), .ip(masked(l, bits)))
+            }
+            return compareValues(v, .ip(l))
         case .ether(let l): return compareValues(v, .ether(l))
         case .ns(let l): return compareValues(v, .ns(l))
         case .bytes(let l): return l.withUnsafeBytes { b in compareValues(v, .bytes(b)) }
         }
     }
+}
+
+/// `a` with all but its first `bits` bits cleared.
+func masked(_ a: IPAddress, _ bits: Int) -> IPAddress {
+    if !a.isIPv6 {
+        let m: UInt32 = bits <= 0 ? 0 : (bits >= 32 ? .max : ~(UInt32.max >> UInt32(bits)))
+        return IPAddress(v4: a.v4 & m)
+    }
+    func mask(_ n: Int) -> UInt64 { n <= 0 ? 0 : (n >= 64 ? .max : ~(UInt64.max >> UInt64(n))) }
+    return IPAddress(v6hi: a.hi & mask(bits), lo: a.lo & mask(bits - 64))
 }
 
 /// Whether `a` and `b` share their first `bits` bits.
@@ -254,7 +270,8 @@ enum LiteralParse {
         if parts.count == 1 && parts[0].count != 2 { return nil }
         var out: [UInt8] = []
         for p in parts {
-            guard (1...2).contains(p.count), let v = UInt8(p, radix: 16) else { return nil }
+            // Two hex digits a byte when there are separators (tshark 4.0 refuses `47:45:5`).
+            guard p.count == 2, let v = UInt8(p, radix: 16) else { return nil }
             out.append(v)
         }
         return out

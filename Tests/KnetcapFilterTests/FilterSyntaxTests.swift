@@ -16,6 +16,14 @@ import KnetcapWire
     }
 
     static let bad: [Bad] = [
+        // What tshark 4.0 refuses (issue 12 review): commas without an element between, a byte
+        // written with one hex digit, the lower-case boolean.
+        Bad(expression: "tcp.port in {80,,443}", kind: .syntax, message: "a set element must follow \",\"", column: 17, width: 1),
+        Bad(expression: "tcp.port in {80, 443,}", kind: .syntax, message: "a set element must follow \",\"", column: 22, width: 1),
+        Bad(expression: "tcp contains 47:45:5", kind: .badValue,
+            message: "47:45:5 is neither a field nor a byte string (write bytes as aa:bb:cc, text in quotes)", column: 14, width: 7),
+        Bad(expression: "dns.flags.response == true", kind: .badValue,
+            message: "true is not a boolean (1, 0, True or False), as dns.flags.response needs", column: 23, width: 4),
         Bad(expression: "dns.qry.nme == \"x\"", kind: .unknownField,
             message: "unknown field \"dns.qry.nme\" (did you mean \"dns.qry.name\"?); knetcap --fields lists them", column: 1, width: 11),
         Bad(expression: "tcp.port == 80 && htp.host", kind: .unknownField,
