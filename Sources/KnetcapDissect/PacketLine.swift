@@ -85,6 +85,8 @@ public struct PacketLinePrinter {
         case .epoch:
             out.append(decimal: t.seconds); out.append(byte: 46); writeFraction(t.nanoseconds, to: &out)
         case .timeOfDay, .dateTime:
+            // Beyond ±2^40 s (35,000 years) no calendar time is meant: tcpdump's words, no trap.
+            guard t.seconds.magnitude < 1 << 40 else { out.append("[Error converting time] "); return }
             let hour = t.seconds >= 0 ? t.seconds / 3600 : (t.seconds - 3599) / 3600
             if hour != offsetHour { offsetHour = hour; cachedOffset = utcOffset(t.seconds) }
             let local = t.seconds + Int64(cachedOffset)
@@ -102,10 +104,13 @@ public struct PacketLinePrinter {
             // microsecond-truncated times.
             let base = (timestampStyle == .deltaPrevious ? previous : first) ?? t
             let unit: Int64 = nanoseconds ? 1 : 1000
-            var ns = ((t.seconds - base.seconds) * 1_000_000_000 + Int64(t.nanoseconds / Int32(unit) * Int32(unit))
-                - Int64(base.nanoseconds / Int32(unit) * Int32(unit)))
-            if ns < 0 { out.append("-"); ns = -ns } else { out.append(" ") }
-            writeClock(ns / 1_000_000_000, Int32(ns % 1_000_000_000), to: &out)
+            let u = Int32(unit)
+            // Saturating at ±292 years (hostile timestamps), as tcpdump's own subtraction.
+            let ns = KnetcapDissect.nanoseconds(Timestamp(seconds: t.seconds, nanoseconds: t.nanoseconds / u * u),
+                                 since: Timestamp(seconds: base.seconds, nanoseconds: base.nanoseconds / u * u))
+            out.append(ns < 0 ? "-" : " ")
+            let m = ns.magnitude  // -Int64.min does not fit an Int64
+            writeClock(Int64(m / 1_000_000_000), Int32(m % 1_000_000_000), to: &out)
         }
         out.append(" ")
     }
