@@ -30,6 +30,15 @@ portable-check: release
 bench: release
 	scripts/bench.sh
 
+# Builds the libFuzzer harnesses in Fuzz/ (AddressSanitizer; a separate package, so `swift
+# build` and `make test` never need the fuzzer runtime) and runs each for FUZZ_SECONDS, one
+# after another; FUZZ_HARNESSES="FuzzDNS FuzzHTTP" for some (README: "Fuzzing").
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES ?=
+.PHONY: fuzz
+fuzz: deps-demo
+	Fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
 # Re-records Captures/*.pcap on the real kernel (root); SCENARIOS="dns-healthy ..." for some
 # (Captures/record.sh --list).
 record: release

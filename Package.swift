@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "knetcap", targets: ["knetcap"]),
+        // The byte-level modules as a library, for the fuzz harnesses (Fuzz/Package.swift).
+        .library(name: "KnetcapCore", targets: ["KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapFilter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

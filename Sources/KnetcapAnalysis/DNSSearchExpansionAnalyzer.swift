@@ -75,7 +75,7 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
                 let k = l.filter { now - $0.answer.time <= Self.window }
                 return k.isEmpty ? nil : k
             }
-            nextSweep = now.seconds + 10
+            nextSweep = now.seconds.saturatingAdd(10)
         }
         let client = t.key.client.address
         let name = t.qname

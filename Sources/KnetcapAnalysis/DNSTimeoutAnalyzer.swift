@@ -164,6 +164,8 @@ func fmt(_ x: Double, _ digits: Int) -> String {
     guard x.isFinite else { return "\(x)" }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
+    // Beyond Int's range (gaps between hostile timestamps) `Int(_:)` would trap.
+    guard abs(x) * scale < 9.0e18 else { return "\(x)" }
     let r = (abs(x) * scale).rounded()
     let ip = Int(r / scale)
     var frac = String(Int(r.truncatingRemainder(dividingBy: scale)))

@@ -101,7 +101,7 @@ public struct DNSTransactionTracker {
         if activeSeconds.last.map({ $0 < now.seconds }) ?? true { activeSeconds.append(now.seconds) }
         if now.seconds >= nextSweep {
             sweep(now: now, force: false, onProblem: onProblem)
-            nextSweep = now.seconds + 5
+            nextSweep = now.seconds.saturatingAdd(5)
         }
         guard let dns = p.dns, let src = p.sourceAddress, let dst = p.destinationAddress,
               let sp = p.sourcePort, let dp = p.destinationPort else { return nil }
@@ -187,7 +187,8 @@ public struct DNSTransactionTracker {
         if t.transmissionCount > 1 { return true }
         guard end - t.lastSent.time >= Self.unansweredAfter else { return false }
         let s = t.lastSent.time.seconds
-        let range = (s + 1)...(s + Int64(Self.unansweredAfter))
+        guard s < .max else { return false }  // no capture second after it
+        let range = (s + 1)...s.saturatingAdd(Int64(Self.unansweredAfter))
         // activeSeconds is sorted; find the first second >= s + 1.
         var lo = 0, hi = activeSeconds.count
         while lo < hi { let mid = (lo + hi) / 2; if activeSeconds[mid] < range.lowerBound { lo = mid + 1 } else { hi = mid } }

@@ -97,7 +97,7 @@ public struct TCPHandshakeTracker {
         let now = p.timestamp
         if now.seconds >= nextSweep {
             sweep(now: now, final: false, report: report)
-            nextSweep = now.seconds + 1
+            nextSweep = now.seconds.saturatingAdd(1)
         }
         guard let t = p.tcp else { return }
         let flags = t.flags
@@ -192,7 +192,7 @@ public struct TCPHandshakeTracker {
         for h in done { finish(h, report: report) }
         // The TSval and TC=1 memories only need trimming now and then, not every second.
         if !final && now.seconds >= nextPrune {
-            nextPrune = now.seconds + 10
+            nextPrune = now.seconds.saturatingAdd(10)
             lastSYNTS = lastSYNTS.filter { now - $0.value.frame.time <= 60 }
             truncatedDNS = truncatedDNS.filter { now - $0.value.time <= 10 }
         }

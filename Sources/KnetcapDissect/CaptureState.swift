@@ -91,7 +91,7 @@ public struct CaptureState {
                 if let q = dnsQueries[key] { p.tracked.dnsTime = nanoseconds(ts, since: q) }
             } else {
                 if dnsQueries.count >= Self.maxDNSQueries && dnsQueries[key] == nil {
-                    dnsQueries = dnsQueries.filter { ts.seconds - $0.value.seconds < 120 }
+                    dnsQueries = dnsQueries.filter { saturatingDifference(ts.seconds, $0.value.seconds) < 120 }
                     if dnsQueries.count >= Self.maxDNSQueries { dnsQueries.removeAll(keepingCapacity: true) }
                 }
                 dnsQueries[key] = ts
@@ -124,7 +124,7 @@ public struct CaptureState {
         } else {
             if conversations.count >= Self.maxConversations {
                 let now = p.timestamp.seconds
-                conversations = conversations.filter { now - $0.value.lastSeen < 300 }
+                conversations = conversations.filter { saturatingDifference(now, $0.value.lastSeen) < 300 }
             }
             c = TCPConversation(stream: nextStream, lastSeen: p.timestamp.seconds)
             nextStream &+= 1
@@ -205,7 +205,17 @@ private struct DNSQueryKey: Hashable {
     var id: UInt16
 }
 
-/// `b - a` in nanoseconds (negative when `b` is earlier).
+/// `b - a` in nanoseconds (negative when `b` is earlier), saturating at the ends of `Int64`
+/// (±292 years) instead of wrapping or trapping when hostile timestamps lie further apart.
 @inline(__always) func nanoseconds(_ b: Timestamp, since a: Timestamp) -> Int64 {
-    (b.seconds &- a.seconds) &* 1_000_000_000 &+ Int64(b.nanoseconds) &- Int64(a.nanoseconds)
+    let (s, o1) = b.seconds.subtractingReportingOverflow(a.seconds)
+    let (ns, o2) = s.multipliedReportingOverflow(by: 1_000_000_000)
+    let (r, o3) = ns.addingReportingOverflow(Int64(b.nanoseconds) - Int64(a.nanoseconds))
+    return o1 || o2 || o3 ? (b < a ? .min : .max) : r
+}
+
+/// `b - a` (capture seconds) clamped to `Int64`'s range.
+@inline(__always) private func saturatingDifference(_ b: Int64, _ a: Int64) -> Int64 {
+    let (d, overflow) = b.subtractingReportingOverflow(a)
+    return overflow ? (b < a ? .min : .max) : d
 }

@@ -49,9 +49,12 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Seconds as a `Double` (for gaps and JSON; ns precision is not kept by a Double).
     public var timeInterval: Double { Double(seconds) + Double(nanoseconds) / 1e9 }
     public static func < (a: Timestamp, b: Timestamp) -> Bool { (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds) }
-    /// `b - a` in seconds.
+    /// `b - a` in seconds. Never traps: when the seconds' difference does not fit an `Int64`
+    /// (hostile timestamps near the 64-bit limits) it is taken in `Double`.
     public static func - (b: Timestamp, a: Timestamp) -> Double {
-        Double(b.seconds - a.seconds) + Double(Int64(b.nanoseconds) - Int64(a.nanoseconds)) / 1e9
+        let (d, overflow) = b.seconds.subtractingReportingOverflow(a.seconds)
+        return (overflow ? Double(b.seconds) - Double(a.seconds) : Double(d))
+            + Double(Int64(b.nanoseconds) - Int64(a.nanoseconds)) / 1e9
     }
     /// `1700000000.123456789`
     public var description: String {

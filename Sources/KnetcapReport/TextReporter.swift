@@ -99,7 +99,9 @@ func writeDiagnosis(_ d: Report, to out: TextOutput, utcOffset: (Int64) -> Int) 
 }
 
 /// `HH:MM:SS.ffffff` local time for a capture timestamp (truncated to µs, as packet lines).
+/// Beyond ±2^40 s no calendar time is meant (hostile timestamps): tcpdump's words, no trap.
 func clock(_ t: Timestamp, _ utcOffset: (Int64) -> Int) -> String {
+    guard t.seconds.magnitude < 1 << 40 else { return "[Error converting time]" }
     let local = (t.seconds + Int64(utcOffset(t.seconds))) % 86400
     let l = local < 0 ? local + 86400 : local
     return String(format: "%02d:%02d:%02d.%06d", Int(l / 3600), Int(l / 60 % 60), Int(l % 60), Int(t.nanoseconds / 1000))
@@ -107,6 +109,7 @@ func clock(_ t: Timestamp, _ utcOffset: (Int64) -> Int) -> String {
 
 /// `HH:MM:SS.ffffff` local time for an epoch time in seconds.
 func clock(_ t: Double, _ utcOffset: (Int64) -> Int) -> String {
+    guard t.isFinite, abs(t) < Double(1 << 40) else { return "[Error converting time]" }
     let s = Int64(t.rounded(.down))
     let us = min(999_999, Int(((t - Double(s)) * 1e6 + 0.05).rounded(.down)))  // truncate, like the packet lines
     let local = (s + Int64(utcOffset(s))) % 86400

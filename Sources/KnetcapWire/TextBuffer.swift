@@ -25,7 +25,7 @@ public struct TextBuffer: Sendable {
     @inlinable public mutating func append<T: BinaryInteger>(decimal v: T) {
         if v < 0 {
             bytes.append(UInt8(ascii: "-"))
-            append(decimal: UInt64(clamping: -Int64(clamping: v)))
+            append(decimal: Int64(clamping: v).magnitude)  // magnitude: -Int64.min traps
             return
         }
         var n = UInt64(clamping: v)
