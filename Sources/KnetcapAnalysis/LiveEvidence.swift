@@ -15,6 +15,9 @@ public struct LiveEvidence: Sendable {
     public var sysctls: [String: String]
     /// Where the values were read, in words (`/proc/net in the capture namespace (pid 4242)`).
     public var source: String
+    /// Which other network namespace of the host has an address (`LiveProbe.AddressOwners`):
+    /// its description and the `--netns` argument that captures there; nil when none can tell.
+    public var locate: (@Sendable (IPAddress) -> (place: String, netns: String)?)?
 
     public init(listeners: [Endpoint] = [], localAddresses: Set<IPAddress> = [], counterDeltas: [String: Int64] = [:],
                 sysctls: [String: String] = [:], source: String = "") {
@@ -31,8 +34,13 @@ public struct LiveEvidence: Sendable {
     }
 
     /// What a finding says instead of a claim when `e`'s address belongs to another namespace.
+    /// It names the namespace that has the address when `locate` can tell.
     func notOwned(_ e: Endpoint) -> String {
-        "\(source): \(e.address) is not an address of this network namespace, so its listen table and counters say nothing about \(e.text); capture with --netns or --pod in the namespace that owns \(e.address) to corroborate"
+        let head = "\(source): \(e.address) is not an address of this network namespace, so its listen table and counters say nothing about \(e.text); "
+        if let owner = locate?(e.address) {
+            return head + "\(e.address) is an address of network namespace \(owner.place): capture with --netns \(owner.netns) to corroborate"
+        }
+        return head + "capture with --netns or --pod in the namespace that owns \(e.address) to corroborate"
     }
 
     /// The LISTEN socket that accepts connections to `e`: bound to its address, or to the

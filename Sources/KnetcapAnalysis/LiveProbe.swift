@@ -25,6 +25,8 @@ public struct LiveProbe {
     public var read: (String) -> String?
     /// Words naming where the values come from, quoted in findings.
     public var source: String
+    /// Who else on the host has an address this namespace does not (set by the command line).
+    public var owners: AddressOwners?
 
     public init(source: String = "/proc/net of the capture namespace",
                 read: @escaping (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) }) {
@@ -54,7 +56,9 @@ public struct LiveProbe {
         }
         let listeners = Self.parseListeners(read("/proc/net/tcp") ?? "", v6: false) + Self.parseListeners(read("/proc/net/tcp6") ?? "", v6: true)
         let local = Self.parseFibTrieLocal(read("/proc/net/fib_trie") ?? "").union(Self.parseIfInet6(read("/proc/net/if_inet6") ?? ""))
-        return LiveEvidence(listeners: listeners, localAddresses: local, counterDeltas: deltas, sysctls: sys, source: source)
+        var evidence = LiveEvidence(listeners: listeners, localAddresses: local, counterDeltas: deltas, sysctls: sys, source: source)
+        if let owners { evidence.locate = { owners.owner(of: $0) } }
+        return evidence
     }
 
     /// `/proc/net/netstat`: pairs of lines `TcpExt: Name ...` / `TcpExt: 1 ...` → `TcpExt.Name`.
@@ -138,3 +142,51 @@ public struct LiveProbe {
         return r
     }
 }
+
+extension LiveProbe {
+    /// Finds which of the host's other network namespaces has an address configured, for a
+    /// finding about an address the capture namespace does not own (`LiveEvidence.notOwned`).
+    ///
+    /// Each namespace's addresses (`/proc/net/fib_trie` LOCAL entries and `/proc/net/if_inet6`,
+    /// through its own reader) are read the first time an address is asked about, once per
+    /// namespace; answers are cached. Namespaces are listed lazily by `list` (the command line
+    /// gives `hostNamespaces()` without the capture namespace). An address found in more than
+    /// one namespace (a copy of a pod IP, a stale namespace) has no single owner: nil.
+    public final class AddressOwners: @unchecked Sendable {  // state behind `lock`
+        /// One candidate namespace: its description (`net:[…] (ip netns blue)`), the `--netns`
+        /// argument for it, and a reader of its `/proc/net` files.
+        public struct Namespace {
+            public var description: String, netns: String
+            public var read: (String) -> String?
+            public init(description: String, netns: String, read: @escaping (String) -> String?) {
+                self.description = description; self.netns = netns; self.read = read
+            }
+        }
+        private let lock = NSLock()
+        private let list: () -> [Namespace]
+        private var namespaces: [(ns: Namespace, addresses: Set<IPAddress>?)]?
+        private var answers: [IPAddress: (place: String, netns: String)?] = [:]
+
+        public init(list: @escaping () -> [Namespace]) { self.list = list }
+
+        /// The one namespace with `a` configured, or nil.
+        public func owner(of a: IPAddress) -> (place: String, netns: String)? {
+            lock.lock(); defer { lock.unlock() }
+            if let known = answers[a] { return known }
+            if namespaces == nil { namespaces = list().map { ($0, nil) } }
+            var found: [(place: String, netns: String)] = []
+            for i in namespaces!.indices {
+                if namespaces![i].addresses == nil {
+                    let n = namespaces![i].ns
+                    namespaces![i].addresses = LiveProbe.parseFibTrieLocal(n.read("/proc/net/fib_trie") ?? "")
+                        .union(LiveProbe.parseIfInet6(n.read("/proc/net/if_inet6") ?? ""))
+                }
+                if namespaces![i].addresses!.contains(a) { found.append((namespaces![i].ns.description, namespaces![i].ns.netns)) }
+            }
+            let answer = found.count == 1 ? found[0] : nil
+            answers[a] = answer
+            return answer
+        }
+    }
+}
+

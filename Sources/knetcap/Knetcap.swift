@@ -179,9 +179,16 @@ struct Knetcap: ParsableCommand {
             // Live corroboration: counters before, then the listener table and deltas whenever a
             // finding is made (read at most once a second), from the capture namespace's /proc
             // files (KnetcapNetns.readFile).
-            let probe = entered.map { e in
+            var probe = entered.map { e in
                 LiveProbe(source: "/proc/net of network namespace \(e.namespace.identity) (\(e.target))", read: e.namespace.readFile)
             } ?? LiveProbe()
+            // An address the capture namespace does not own: which other namespace has it.
+            let own = entered.map { ($0.namespace.device, $0.namespace.inode) } ?? ownNetworkNamespace()
+            probe.owners = LiveProbe.AddressOwners {
+                hostNamespaces().filter { ns in own.map { ($0.0, $0.1) != (ns.device, ns.inode) } ?? true }.map { ns in
+                    LiveProbe.AddressOwners.Namespace(description: ns.description, netns: ns.netnsArgument, read: ns.readFile)
+                }
+            }
             let before = probe.snapshot()
             var cached: (at: Date, evidence: LiveEvidence)?
             diagnosis.liveEvidence = {

@@ -33,6 +33,27 @@ import KnetcapAnalysis
         #expect(r.localAddresses.contains(IPAddress(v4: 0x7f00_0001)))
     }
 
+    /// The owner of an address is the one namespace that has it (this machine's real
+    /// fib_trie and if_inet6); an address in two (127.0.0.1 everywhere) has no owner; each
+    /// namespace's files are read once however many addresses are asked about.
+    @Test func addressOwnersNameTheOnlyNamespaceWithTheAddress() {
+        final class Reads: @unchecked Sendable { var n = 0 }
+        let reads = Reads()
+        let real: (String) -> String? = { reads.n += 1; return try? String(contentsOfFile: $0, encoding: .utf8) }
+        let one = LiveProbe.AddressOwners {
+            [.init(description: "empty", netns: "e", read: { _ in "" }),
+             .init(description: "here", netns: "h", read: real)]
+        }
+        let loopback = IPAddress(v4: 0x7f00_0001)
+        #expect(one.owner(of: loopback)?.netns == "h")
+        #expect(one.owner(of: IPAddress(v4: 0x0a63_6363)) == nil)  // 10.99.99.99 nowhere
+        #expect(reads.n == 2, "fib_trie and if_inet6 once each, not per address")
+        let two = LiveProbe.AddressOwners {
+            [.init(description: "a", netns: "a", read: real), .init(description: "b", netns: "b", read: real)]
+        }
+        #expect(two.owner(of: loopback) == nil, "an address in two namespaces has no single owner")
+    }
+
     @Test func netstatCountersParse() {
         let text = try? String(contentsOfFile: "/proc/net/netstat", encoding: .utf8)
         let c = LiveProbe.parseNetstat(text ?? "")

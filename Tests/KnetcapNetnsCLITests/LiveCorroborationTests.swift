@@ -53,6 +53,10 @@ struct LiveCorroborationTests {
         #expect(out.contains("tcp.rst-unlistened-port"), "\(out)")
         #expect(out.contains("observed: ") && out.contains("\(lab.addrB) is not an address of this network namespace"), "\(out)")
         #expect(!out.contains("LISTEN on 127.0.0.1:9998"), "A's own listener was blamed for B's port:\n\(out)")
+        // B's address is configured in B alone: the finding names B and the flag to capture there.
+        #expect(out.contains("\(lab.addrB) is an address of network namespace net:["), "\(out)")
+        #expect(out.contains("(ip netns \(lab.nsB)"), "\(out)")
+        #expect(out.contains("capture with --netns \(lab.nsB) to corroborate"), "\(out)")
     }
 
     @Test func serverSideSeesTheWrongBindAddress() throws {
