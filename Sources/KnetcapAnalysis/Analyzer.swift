@@ -9,6 +9,10 @@ public enum TrackerEvent: Sendable {
     /// A DNS query was never answered, or answered only after a retransmission; `end` is the
     /// capture time it was judged at.
     case dnsProblem(DNSTransaction, end: Timestamp)
+    /// The same, when a fragmented UDP datagram from the server to the client arrived in part
+    /// while the client waited and never completed (`FragmentLedger`): the answer's fragments
+    /// were lost. Published instead of `dnsProblem`.
+    case dnsFragmentsLost(DNSTransaction, [IncompleteDatagram], end: Timestamp)
     /// A TCP handshake ended in a fault shape (refused, unanswered, answered from elsewhere).
     case handshake(HandshakeOutcome)
 }

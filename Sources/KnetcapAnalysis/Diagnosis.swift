@@ -11,6 +11,7 @@ public struct Diagnosis {
     /// Every analyser, in report order. A new fault kind is one line here.
     public static let analyzers: [any Analyzer.Type] = [
         DNSTimeoutAnalyzer.self,
+        DNSFragmentLostAnalyzer.self,
         DNSTCPFallbackAnalyzer.self,
         DNSSearchExpansionAnalyzer.self,
         RSTUnlistenedAnalyzer.self,
@@ -28,6 +29,7 @@ public struct Diagnosis {
     public private(set) var lastTimestamp: Timestamp?
     private var dns = DNSTransactionTracker()
     private var handshakes = TCPHandshakeTracker()
+    private var fragments = FragmentLedger()
     private var running: [any Analyzer] = Diagnosis.analyzers.map { $0.init() }
     /// Addresses known to be load-balancer VIPs or ClusterIPs (`--vip`).
     public var vips: Set<IPAddress>
@@ -49,10 +51,11 @@ public struct Diagnosis {
         // Events are dispatched after each tracker returns (a tracker's callback cannot reach
         // the analysers while the tracker is being mutated); the rare problem and handshake
         // events are collected first, the frequent answered one is not.
+        if p.fragment != nil { fragments.observe(p) }
         if let d = p.dns {
-            var problems: [TrackerEvent] = []
-            let answered = dns.observe(p, onProblem: { problems.append(.dnsProblem($0, end: $1)) })
-            if !problems.isEmpty { publish(problems, context) }
+            var problems: [(DNSTransaction, Timestamp)] = []
+            let answered = dns.observe(p, onProblem: { problems.append(($0, $1)) })
+            if !problems.isEmpty { publish(problems.map { problem($0.0, end: $0.1) }, context) }
             if let answered { publish(.dnsAnswered(answered), context) }
             if d.isResponse, d.truncatedFlag, p.udp != nil, let s = p.sourceAddress, let c = p.destinationAddress {
                 handshakes.noteTruncatedDNS(server: s, client: c, frame: FrameRef(frame: p.number, time: p.timestamp))
@@ -69,13 +72,24 @@ public struct Diagnosis {
     public mutating func finish(live given: LiveEvidence? = nil) {
         let live = given ?? liveEvidence?()
         let context = AnalysisContext(vips: vips, live: live.map { l in { l } })
-        var events: [TrackerEvent] = []
-        dns.finish(at: lastTimestamp) { events.append(.dnsProblem($0, end: $1)) }
+        var problems: [(DNSTransaction, Timestamp)] = []
+        dns.finish(at: lastTimestamp) { problems.append(($0, $1)) }
+        var events = problems.map { problem($0.0, end: $0.1) }
         handshakes.finish(at: lastTimestamp) { events.append(.handshake($0)) }
         publish(events, context)
         var new: [Finding] = []
         for i in running.indices { running[i].finish(context) { new.append($0) } }
         record(new)
+    }
+
+    /// A DNS problem, or the lost fragments of its answer when the client waited while a
+    /// fragmented datagram from the server arrived in part (from its first transmission to
+    /// its answer, or to when it was judged).
+    private func problem(_ t: DNSTransaction, end: Timestamp) -> TrackerEvent {
+        guard !t.key.overTCP else { return .dnsProblem(t, end: end) }
+        let lost = fragments.incomplete(from: t.key.server, to: t.key.client, id: t.key.id,
+                                        after: t.firstSent.time, before: t.response?.time ?? end)
+        return lost.isEmpty ? .dnsProblem(t, end: end) : .dnsFragmentsLost(t, lost, end: end)
     }
 
     /// What the analysers may consult while the capture runs.

@@ -24,8 +24,8 @@ public struct Handshake: Sendable {
     public var clientReset: FrameRef?
     /// The UDP answer with TC=1 this TCP connection to port 53 is the retry of.
     public var dnsTruncatedAnswer: FrameRef?
-    /// An earlier SYN on the same 4-tuple (same client address and port, same server) with a
-    /// larger TSval: a peer still holding that connection in TIME_WAIT (or one with per-host
+    /// An earlier segment on the same 4-tuple (same client address and port, same server; its
+    /// SYN or any later segment within 60 s) with a larger TSval: a peer still holding that connection in TIME_WAIT (or one with per-host
     /// timestamp checks, `tcp_tw_recycle`) rejects this SYN by PAWS (RFC 7323 §5). Linux picks
     /// the timestamp offset per 4-tuple, so one host's TSval on one tuple only grows; going
     /// backwards means another host behind the same NAT reused the tuple.
@@ -77,7 +77,8 @@ public struct TCPHandshakeTracker {
     /// Server endpoints that sent a SYN-ACK: they listen.
     public private(set) var listening: [Endpoint: FrameRef] = [:]
     private var undecided: [Handshake] = []
-    private var lastSYNTS: [TupleKey: (tsval: UInt32, frame: FrameRef)] = [:]
+    /// The last (highest) TSval sent on each directed tuple, for 60 s (TIME_WAIT).
+    private var lastTS: [TupleKey: (tsval: UInt32, frame: FrameRef)] = [:]
     private var truncatedDNS: [PairKey: FrameRef] = [:]
     private var nextSweep: Int64 = .min
     private var nextPrune: Int64 = .min
@@ -101,6 +102,18 @@ public struct TCPHandshakeTracker {
         }
         guard let t = p.tcp else { return }
         let flags = t.flags
+        // PAWS compares a new SYN with the last TSval the peer kept for the tuple (ts_recent,
+        // RFC 7323 §5.3; Linux keeps it in TIME_WAIT): the highest sent on the directed tuple by
+        // any segment, not only by its SYN. Followed for tuples that began or ended in the capture.
+        if !flags.contains(.syn), let ts = t.timestampValue, !lastTS.isEmpty || flags.contains(.fin),
+           let src = p.sourceAddress, let dst = p.destinationAddress {
+            let tuple = TupleKey(client: Endpoint(src, t.sourcePort), server: Endpoint(dst, t.destinationPort))
+            if let prev = lastTS[tuple] {
+                if Int32(bitPattern: ts &- prev.tsval) > 0 { lastTS[tuple] = (ts, FrameRef(frame: p.number, time: now)) }
+            } else if flags.contains(.fin) {
+                lastTS[tuple] = (ts, FrameRef(frame: p.number, time: now))
+            }
+        }
         guard flags.contains(.syn) || flags.contains(.rst) else { return }
         guard let src = p.sourceAddress, let dst = p.destinationAddress else { return }
         let from = Endpoint(src, t.sourcePort), to = Endpoint(dst, t.destinationPort)
@@ -123,10 +136,10 @@ public struct TCPHandshakeTracker {
             if let ts = t.timestampValue {
                 h.tsval = ts
                 let tuple = TupleKey(client: from, server: to)
-                if let prev = lastSYNTS[tuple], now - prev.frame.time <= 60, Int32(bitPattern: prev.tsval &- ts) > 0 {
+                if let prev = lastTS[tuple], now - prev.frame.time <= 60, Int32(bitPattern: prev.tsval &- ts) > 0 {
                     h.earlierTS = prev
                 }
-                lastSYNTS[tuple] = (ts, frame)
+                lastTS[tuple] = (ts, frame)
             }
             if to.port == 53, let tc = truncatedDNS[pair], now - tc.time <= 10 { h.dnsTruncatedAnswer = tc }
             open[from] = h
@@ -193,7 +206,7 @@ public struct TCPHandshakeTracker {
         // The TSval and TC=1 memories only need trimming now and then, not every second.
         if !final && now.seconds >= nextPrune {
             nextPrune = now.seconds.saturatingAdd(10)
-            lastSYNTS = lastSYNTS.filter { now - $0.value.frame.time <= 60 }
+            lastTS = lastTS.filter { now - $0.value.frame.time <= 60 }
             truncatedDNS = truncatedDNS.filter { now - $0.value.time <= 10 }
         }
     }

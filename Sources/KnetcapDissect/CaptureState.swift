@@ -15,6 +15,11 @@ public struct TrackedFields: Sendable {
     /// computes them (raw values for IP fragments and headers longer than the datagram).
     public var tcpSeq: UInt32?
     public var tcpAck: UInt32?
+    /// `tcp.window_size`: the window field scaled by the sender's Window Scale shift (RFC 7323
+    /// §2.2; never on a SYN), and `tcp.window_size_scalefactor`: 2^shift, -1 when the
+    /// handshake was not seen, -2 when either side did not offer scaling (as tshark).
+    public var tcpWindowSize: UInt32?
+    public var tcpWindowScaleFactor: Int32?
     /// `dns.time`: a response's time since the latest query with its id in its conversation, ns.
     public var dnsTime: Int64?
     /// The HTTP/1.x message head this packet completes (its first segment, or the segment that
@@ -107,6 +112,8 @@ public struct CaptureState {
         var stream: UInt32
         var bases = SequenceBases()
         var setA = false, setB = false
+        /// Window Scale shift each way from its SYN: -1 not seen, -2 not offered.
+        var scaleA: Int8 = -1, scaleB: Int8 = -1
         var lastSeen: Int64
     }
 
@@ -131,6 +138,15 @@ public struct CaptureState {
         }
         c.lastSeen = p.timestamp.seconds
         p.tracked.tcpStream = c.stream
+        if flags.contains(.syn) {
+            var shift: Int8 = -2
+            t.forEachOption { if case .windowScale(let v) = $0 { shift = Int8(min(v, 14)) } }  // RFC 7323 §2.3: at most 14
+            if fromA { c.scaleA = shift } else { c.scaleB = shift }
+            if c.scaleA == -2 || c.scaleB == -2 { c.scaleA = -2; c.scaleB = -2 }  // scaling needs both sides
+        }
+        let shift = fromA ? c.scaleA : c.scaleB
+        p.tracked.tcpWindowScaleFactor = shift >= 0 ? 1 << Int32(shift) : Int32(shift)
+        p.tracked.tcpWindowSize = !flags.contains(.syn) && shift >= 0 ? UInt32(t.window) << UInt32(shift) : UInt32(t.window)
         p.tracked.tcpSeq = seq
         p.tracked.tcpAck = ack
         // Wireshark analyses sequence numbers only when the segment length is known: not for

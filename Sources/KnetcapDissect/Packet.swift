@@ -108,6 +108,13 @@ public struct Packet {
     /// Fields that need the packets before this one (`tcp.stream`, `dns.time`, reassembled
     /// HTTP heads, ...): empty until `CaptureState.track` fills them.
     public var tracked = TrackedFields()
+    /// Set on IP fragments by `IPReassembler`: the datagram, and on the frame that completes
+    /// it, its fragments (`ip.fragment`, `ip.reassembled.length`).
+    public var fragment: FragmentInfo?
+    /// The transport layers as this frame alone carries them, when reassembly replaced them
+    /// (a held fragment has none; the completing frame has the datagram's). Packet lines
+    /// print these, as tcpdump does not reassemble.
+    public var wire: WireLayers?
 
     public init(number: Int, timestamp: Timestamp, capturedLength: Int, originalLength: Int,
                 linkType: LinkType, bytes: ByteView) {
@@ -120,6 +127,16 @@ public struct Packet {
         dnsLength = 0
         dnsOverTCP = false
         stop = .complete
+    }
+
+    /// This packet with the layers its frame alone carries (`wire`), as tcpdump sees it.
+    public var asCaptured: Packet {
+        guard let w = wire else { return self }
+        var q = self
+        q.tcp = w.tcp; q.udp = w.udp; q.icmp = w.icmp; q.dns = w.dns
+        q.dnsLength = w.dnsLength; q.dnsOverTCP = w.dnsOverTCP; q.stop = w.stop
+        q.wire = nil
+        return q
     }
 
     /// Source and destination IP addresses, when an IP layer was dissected.

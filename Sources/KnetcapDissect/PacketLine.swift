@@ -56,6 +56,7 @@ public struct PacketLinePrinter {
 
     /// Appends the packet's line (with a trailing newline) to `out`.
     public mutating func write(_ p: Packet, to out: inout TextBuffer) {
+        if p.wire != nil { return write(p.asCaptured, to: &out) }  // a reassembled fragment: as captured
         if printNumber { out.append(decimal: p.number, widthSpaces: 5); out.append("  ") }
         if p.originalLength < p.capturedLength {  // as tcpdump: the record header is invalid, no timestamp
             out.append("[Invalid header: len("); out.append(decimal: p.originalLength); out.append(") < caplen(")
@@ -258,6 +259,7 @@ public struct PacketLinePrinter {
     /// would have learned: the previous time (`-ttt`), the first time (`-ttttt`) and TCP
     /// sequence bases. Printed lines then read exactly as they do without the filter.
     public mutating func skip(_ p: Packet) {
+        if p.wire != nil { return skip(p.asCaptured) }
         previous = p.timestamp
         if first == nil { first = p.timestamp }
         guard let t = p.tcp, !t.isTruncated else { return }

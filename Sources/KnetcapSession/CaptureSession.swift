@@ -115,12 +115,14 @@ public final class CaptureSession {
     /// `body` returns false.
     public static func forEachPacket(of source: any PacketSource, _ body: (inout Packet, RawPacket) -> Bool) -> EndReason {
         let dissector = Dissector(linkType: LinkType(rawValue: source.linkType))
+        let reassembler = IPReassembler()
         var n = 0
         return source.forEach { raw in
             n += 1
             var p = dissector.dissect(ByteView(raw.bytes), number: n,
                                       timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
                                       originalLength: raw.originalLength)
+            if p.ipv4 != nil || p.ipv6 != nil { reassembler.process(&p) }  // fragments only; returns at once otherwise
             return body(&p, raw)
         }
     }

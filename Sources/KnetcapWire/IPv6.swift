@@ -21,6 +21,10 @@ public struct IPv6View {
     public let moreFragments: Bool
     public let hasFragmentHeader: Bool
     public let fragmentID: UInt32
+    /// Where the fragmentable part starts (just after the Fragment header, RFC 8200 §4.5) and
+    /// the Next Header value the Fragment header carries; 0 without a Fragment header.
+    public let fragmentHeaderEnd: Int
+    public let fragmentNextHeader: UInt8
     /// Fewer bytes were captured than the payload length says, or an extension header was cut.
     public let isTruncated: Bool
     /// The end of the datagram within `bytes` (trims Ethernet padding).
@@ -58,7 +62,7 @@ public struct IPv6View {
         var truncated = bytes.count < datagramEnd
         var next = IPProtocol(rawValue: bytes.b(6))
         var offset = 40
-        var fragOff = 0, more = false, hasFrag = false, fragID: UInt32 = 0
+        var fragOff = 0, more = false, hasFrag = false, fragID: UInt32 = 0, fragEnd = 0, fragNext: UInt8 = 0
         var n = 0
         walk: while n < Self.maxExtensionHeaders {
             switch next {
@@ -79,6 +83,7 @@ public struct IPv6View {
                 hasFrag = true
                 fragID = id
                 offset += 8
+                fragEnd = offset; fragNext = nh
                 if fragOff != 0 { break walk }
             case .ah:
                 guard let nh = bytes.u8(at: offset), let len = bytes.u8(at: offset + 1), offset + 2 <= end else {
@@ -97,6 +102,8 @@ public struct IPv6View {
         moreFragments = more
         hasFragmentHeader = hasFrag
         fragmentID = fragID
+        fragmentHeaderEnd = fragEnd
+        fragmentNextHeader = fragNext
         isTruncated = truncated || offset > end
     }
 

@@ -105,6 +105,16 @@ struct RealKernelFaultTests {
         #expect(((f.first?["measurements"] as? [String: Double])?["retransmit_gap_s"] ?? 0) > 4.9)
     }
 
+    /// The A answer is fragmented by the server's MTU 600 and the switch drops its tail: the
+    /// first fragment names the query, so it is the answer's fragments, not a lost reply.
+    @Test func answerFragmentsLost() throws {
+        let f = try Self.findings("dns-fragment-lost.pcap")
+        #expect(f.count == 1 && f.first?["kind"] as? String == "dns.fragment-lost", "\(f)")
+        #expect((f.first?["confidence"] as? [String: Any])?["level"] as? String == "high", "\(f)")
+        #expect((f.first?["summary"] as? String)?.contains("its last fragment never arrived") == true, "\(f)")
+        #expect(((f.first?["measurements"] as? [String: Double])?["retransmit_gap_s"] ?? 0) > 4.9)
+    }
+
     @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap"])
     func healthyTopologyHasNoFinding(_ name: String) throws {
         #expect(try Self.findings(name).isEmpty, "\(name)")

@@ -19,10 +19,6 @@ import KnetcapTestSupport
         "dnscap-1qtcpnosyn.pcap#*#dns": "DNS over TCP split across segments: tshark reassembles, knetcap does not",
         "dnscap-dnso1tcp.pcap#*#dns": "DNS over TCP split across segments: tshark reassembles, knetcap does not",
         "zeek-dns-edns-ecs.pcap#*#dns": "DNS over TCP split across segments: tshark reassembles, knetcap does not",
-        "zeek-dns-edns-ecs.pcap#*#udp": "IPv4 fragment reassembly: tshark shows UDP on the last fragment, knetcap on the first",
-        // tshark reassembles IPv6 fragments and decodes UDP/DNS on the last fragment.
-        "zeek-ipv6-fragmented-dns.pcap#*#udp": "IPv6 fragment reassembly: tshark reassembles, knetcap decodes the first fragment only",
-        "zeek-ipv6-fragmented-dns.pcap#*#dns": "IPv6 fragment reassembly: tshark reassembles, knetcap decodes the first fragment only",
     ]
 
     static func differenceReason(_ file: String, _ frame: Int, _ field: String) -> String? {

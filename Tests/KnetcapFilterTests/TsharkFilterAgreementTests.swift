@@ -58,6 +58,21 @@ import KnetcapTestSupport
         Case("tcpdump-tests/print-flags.pcap", "ip.addr === 127.0.0.1 && tcp.len > 0"),
         Case(wiki, "ip.src == 141.142.220.118 && tcp.flags.syn == 1"),
         Case(wiki, "ip.dst in {208.80.152.1..208.80.152.3}"),
+        // IP fragment reassembly: UDP and DNS on the frame that completes the datagram only
+        Case("public/zeek-dns-edns-ecs.pcap", "ip.reassembled.length > 1500"),
+        Case("public/zeek-dns-edns-ecs.pcap", "ip.fragment.count == 2 && dns.flags.response == 1"),
+        Case("public/zeek-dns-edns-ecs.pcap", "ip.flags.mf == 1 && udp", empty: true),
+        Case("public/zeek-dns-edns-ecs.pcap", "ip.fragment == 53"),
+        Case("public/zeek-ipv6-fragmented-dns.pcap", "ipv6.fragment.count == 3"),
+        Case("public/zeek-ipv6-fragmented-dns.pcap", "ipv6.reassembled.length == 3238 && dns.count.answers == 1"),
+        Case("public/zeek-ipv6-fragmented-dns.pcap", "ipv6.fraghdr.offset == 362"),
+        Case("public/zeek-ipv6-fragmented-dns.pcap", "udp"),
+        // flags and scaled windows
+        Case(wiki, "ip.flags.df == 1"),
+        Case(wiki, "ip.flags == 0x02 && tcp"),
+        Case(wiki, "tcp.window_size > 8000"),
+        Case(wiki, "tcp.window_size == 6912"),
+        Case(wiki, "tcp.window_size < 1000"),
         // Ordering against a network compares the masked values, as tshark.
         Case("Captures/dns-healthy.pcap", "ip.src > 10.0.0.0/8", empty: true),
         Case("Captures/nat-hairpin.pcap", "ip.dst <= 10.77.0.0/16"),
@@ -151,9 +166,6 @@ import KnetcapTestSupport
 
     /// "file: expression" → (frames only knetcap selects, frames only tshark selects, reason).
     static let knownDifferences: [String: (knetcap: [Int], tshark: [Int], reason: String)] = [
-        "public/zeek-dns-edns-ecs.pcap: dns.flags.rcode != 0 or dns.flags.truncated": ([53, 58, 62, 84], [54, 59, 63, 85],
-            "DNS over TCP split across two segments: tshark reassembles and shows the message on the last segment, "
-            + "knetcap decodes the segment the message starts in (as in the tshark decode agreement test)"),
         "tcpdump-tests/accecn_handshake.pcap: http": ([6], [],
             "tshark reassembles the 1 MB response body (Content-Length) and shows HTTP on the frame that ends it, "
             + "never reached in this capture; knetcap shows the response on the segment that completes its head, like tcpdump"),

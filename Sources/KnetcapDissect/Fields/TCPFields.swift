@@ -46,6 +46,9 @@ enum TCPFields {
         .init("tcp.window_size_value", .unsigned, "TCP window field (unscaled)", bits: 16) { p, f in
             p.tcp.map { f(.uint(UInt64($0.window))) } ?? false
         },
+        .init("tcp.window_size", .unsigned, "TCP window, scaled by the Window Scale shift seen in the SYN (as tshark)", bits: 32, tracking: .tcp) { p, f in
+            p.tracked.tcpWindowSize.map { f(.uint(UInt64($0))) } ?? false
+        },
         .init("tcp.hdr_len", .unsigned, "TCP header length, bytes", bits: 8) { p, f in p.tcp.map { f(.uint(UInt64($0.headerLength))) } ?? false },
         .init("tcp.len", .unsigned, "TCP segment data length, bytes", bits: 32) { p, f in
             p.tcpSegmentLength.map { f(.uint(UInt64($0))) } ?? false

@@ -2,7 +2,7 @@
 /// such as `now.seconds + 10` saturate at the ends of `Int64` instead of overflowing.
 extension Int64 {
     /// `self + n`, clamped to `Int64.min ... Int64.max`.
-    @inline(__always) func saturatingAdd(_ n: Int64) -> Int64 {
+    @inline(__always) public func saturatingAdd(_ n: Int64) -> Int64 {
         let (v, overflow) = addingReportingOverflow(n)
         return overflow ? (n > 0 ? .max : .min) : v
     }
