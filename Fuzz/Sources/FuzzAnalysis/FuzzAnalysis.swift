@@ -1,5 +1,5 @@
-// The analyser pipeline over a sequence of packets: Diagnosis (trackers and every analyser)
-// and CaptureState (tcp.stream, dns.time, HTTP heads), then the end-of-capture evaluation.
+// The analyser pipeline over a sequence of packets: IP fragment reassembly (IPReassembler),
+// Diagnosis (trackers and every analyser) and CaptureState (tcp.stream, dns.time, HTTP heads), then the end-of-capture evaluation.
 //
 // Input: byte 0 picks the link type (and whether the live system's evidence is consulted while
 // the packets run, 0x40, and at the end, 0x80); then records until the input ends, at most 512:
@@ -31,6 +31,7 @@ private func body(_ data: UnsafeRawBufferPointer) {
     let sel = Int(r.u8())
     let link = supportedLinkTypes[sel % supportedLinkTypes.count]
     let dissector = Dissector(linkType: link)
+    let reassembler = IPReassembler()
     var diagnosis = Diagnosis(vips: [IPAddress(v4: 0x0a00_0063)])
     if sel & 0x40 != 0 { diagnosis.liveEvidence = { live } }  // as during a live capture
     var state = CaptureState(tracking: .all)
@@ -51,6 +52,7 @@ private func body(_ data: UnsafeRawBufferPointer) {
         let frame = r.take(len)
         n += 1
         var p = dissector.dissect(ByteView(frame), number: n, timestamp: now, originalLength: frame.count)
+        reassembler.process(&p)
         diagnosis.observe(p)
         state.track(&p)
         _ = p.tracked.dnsTime
