@@ -30,6 +30,17 @@ public struct Diagnosis {
     private var dns = DNSTransactionTracker()
     private var handshakes = TCPHandshakeTracker()
     private var fragments = FragmentLedger()
+    /// Inner endpoint pairs seen in an overlay tunnel → the tunnel, in words (the first one
+    /// seen, at most `maxTunnelPairs`): findings about them say which tunnel carried them.
+    private var tunnels: [PairKey: String] = [:]
+    static let maxTunnelPairs = 4096
+    struct PairKey: Hashable { var a: Endpoint, b: Endpoint
+        init(_ x: Endpoint, _ y: Endpoint) {
+            let xFirst = x.address.hi != y.address.hi ? x.address.hi < y.address.hi
+                : x.address.lo != y.address.lo ? x.address.lo < y.address.lo : x.port <= y.port
+            (a, b) = xFirst ? (x, y) : (y, x)
+        }
+    }
     private var running: [any Analyzer] = Diagnosis.analyzers.map { $0.init() }
     /// Addresses known to be load-balancer VIPs or ClusterIPs (`--vip`).
     public var vips: Set<IPAddress>
@@ -52,6 +63,11 @@ public struct Diagnosis {
         // the analysers while the tracker is being mutated); the rare problem and handshake
         // events are collected first, the frequent answered one is not.
         if p.fragment != nil { fragments.observe(p) }
+        if let t = p.tunnel, tunnels.count < Self.maxTunnelPairs, let src = p.sourceAddress, let dst = p.destinationAddress,
+           let sp = p.sourcePort, let dp = p.destinationPort {
+            let k = PairKey(Endpoint(src, sp), Endpoint(dst, dp))
+            if tunnels[k] == nil { tunnels[k] = t.text }
+        }
         if let d = p.dns {
             var problems: [(DNSTransaction, Timestamp)] = []
             let answered = dns.observe(p, onProblem: { problems.append(($0, $1)) })
@@ -106,6 +122,21 @@ public struct Diagnosis {
     }
 
     private mutating func record(_ new: [Finding]) {
-        for f in new { findings.append(f); onFinding?(f) }
+        for var f in new {
+            if !tunnels.isEmpty, let t = tunnel(of: f) { f.summary += " (carried in \(t))" }
+            findings.append(f); onFinding?(f)
+        }
+    }
+
+    /// The tunnel that carried a finding's client and server, from their `address:port` text.
+    private func tunnel(of f: Finding) -> String? {
+        func endpoint(_ e: String?) -> Endpoint? {
+            guard let s = e, let colon = s.lastIndex(of: ":"), let port = UInt16(s[s.index(after: colon)...]) else { return nil }
+            var host = String(s[..<colon])
+            if host.hasPrefix("[") { host = String(host.dropFirst().dropLast()) }
+            return IPAddress(parsing: host).map { Endpoint($0, port) }
+        }
+        guard let c = endpoint(f.client), let sv = endpoint(f.server) else { return nil }
+        return tunnels[PairKey(c, sv)]
     }
 }

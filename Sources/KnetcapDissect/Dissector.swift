@@ -4,7 +4,8 @@ import KnetcapWire
 ///
 /// Ethernet (with 802.1Q/802.1ad tags), Linux SLL and SLL2, RAW, IPV4/IPV6, NULL/LOOP and NFLOG
 /// link headers; IPv4 and IPv6 (extension headers); ICMP/ICMPv6; TCP; UDP; DNS on port 53, mDNS
-/// (5353) and LLMNR (5355), over UDP and TCP. The dissector is stateless and never throws:
+/// (5353) and LLMNR (5355), over UDP and TCP; overlay tunnels (VXLAN, Geneve, IP-in-IP, GRE),
+/// whose inner packet becomes the packet's layers (`Tunnel.swift`). The dissector is stateless and never throws:
 /// a layer that does not fit sets `Packet.stop` and keeps every outer layer. HTTP/1.x is
 /// recognised by content in the TCP payload (`HTTP.startsMessage`); its fields, whose head may
 /// span segments, and the other fields that need earlier packets come from `CaptureState`.
@@ -79,6 +80,13 @@ public struct Dissector: Sendable {
         case .tcp: try dissectTCP(&p, data)
         case .icmp: p.icmp = try ICMPView(data, v6: false)
         case .icmpv6: p.icmp = try ICMPView(data, v6: true)
+        case .ipip where !isLoneFragment(p): try decapsulate(&p, .ipip, header: data.prefix(0), vni: nil, inner: data, innerType: .ipv4)
+        case .ipv6InIP where !isLoneFragment(p): try decapsulate(&p, .ipip, header: data.prefix(0), vni: nil, inner: data, innerType: .ipv6)
+        case .gre where !isLoneFragment(p):
+            let g = try GREView(data)
+            if let inner = tunnelPayload(g.protocolType) {
+                try decapsulate(&p, .gre, header: g.bytes.prefix(g.headerLength), vni: g.key, inner: g.payload, innerType: inner)
+            }
         default: return
         }
     }
@@ -115,6 +123,16 @@ public struct Dissector: Sendable {
         p.udp = u
         // RFC 768: the length covers the 8-byte header; below that the datagram is bogus.
         guard u.length >= 8 else { throw WireError("udp", .malformed, need: 8, have: Int(u.length), reason: "length") }
+        // Overlay tunnels by destination port (the source port is the flow's hash, RFC 7348 §5).
+        if VXLANView.ports.contains(u.destinationPort), !isLoneFragment(p) {
+            let v = try VXLANView(u.payload)
+            return try decapsulate(&p, .vxlan, header: v.bytes.prefix(8), vni: v.vni, inner: v.payload, innerType: nil)
+        }
+        if u.destinationPort == GeneveView.port, !isLoneFragment(p) {
+            let g = try GeneveView(u.payload)
+            guard let inner = tunnelPayload(g.protocolType) else { return }
+            return try decapsulate(&p, .geneve, header: g.bytes.prefix(g.headerLength), vni: g.vni, inner: g.payload, innerType: inner)
+        }
         switch application(port: u.sourcePort) ?? application(port: u.destinationPort) {
         case .dns?: try dnsOverUDP(&p, u, data, ipTruncated: ipTruncated)
         case nil: return

@@ -115,6 +115,9 @@ public struct Packet {
     /// (a held fragment has none; the completing frame has the datagram's). Packet lines
     /// print these, as tcpdump does not reassemble.
     public var wire: WireLayers?
+    /// The overlay tunnel the packet came in, with its outer layers; the layers above are the
+    /// inner packet's (`Tunnel`).
+    public var tunnel: Tunnel?
 
     public init(number: Int, timestamp: Timestamp, capturedLength: Int, originalLength: Int,
                 linkType: LinkType, bytes: ByteView) {

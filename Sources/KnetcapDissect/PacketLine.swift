@@ -140,7 +140,49 @@ public struct PacketLinePrinter {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
+    /// The outer layers and header of an overlay tunnel, as tcpdump prints them before the
+    /// inner packet: `IP a.p > b.4789: VXLAN, flags [I] (0x08), vni 42` and a new line;
+    /// `... Geneve, Flags [none], vni 0x7: `; `IP a > b: GREv0, key=0x4d, length 71: `;
+    /// `IP a > b: ` for IP-in-IP, and each nested IP header the same way.
+    private func writeTunnel(_ t: Tunnel, to out: inout TextBuffer) {
+        guard let src = t.ipv4?.source ?? t.ipv6?.source, let dst = t.ipv4?.destination ?? t.ipv6?.destination else { return }
+        out.append(t.ipv4 != nil ? "IP " : "IP6 ")
+        if let u = t.udp { writeEndpoints(src, u.sourcePort, dst, u.destinationPort, to: &out) }
+        else { out.append(src); out.append(" > "); out.append(dst); out.append(": ") }
+        switch t.kind {
+        case .vxlan:
+            let flags = t.header.u8(at: 0) ?? 0
+            out.append("VXLAN, flags ["); out.append(flags & 0x08 != 0 ? "I" : "."); out.append("] (0x")
+            out.append(hex: flags, width: 2); out.append("), vni "); out.append(decimal: t.vni ?? 0); out.append(byte: 10)
+        case .geneve:
+            let flags = t.header.u8(at: 1) ?? 0
+            out.append("Geneve, Flags [")
+            if flags & 0xc0 == 0 { out.append("none") } else {
+                if flags & 0x80 != 0 { out.append("O") }
+                if flags & 0x40 != 0 { out.append(flags & 0x80 != 0 ? ", C" : "C") }
+            }
+            out.append("], vni 0x"); out.append(hex: t.vni ?? 0, width: 1)
+            if t.header.count > 8 { out.append(", options ["); out.append(decimal: t.header.count - 8); out.append(" bytes]") }
+            out.append(": ")
+        case .gre:
+            out.append("GREv0, ")
+            if let k = t.vni { out.append("key=0x"); out.append(hex: k, width: 1); out.append(", ") }
+            out.append("length "); out.append(decimal: (t.ipv4.map { $0.totalLength - $0.headerLength } ?? t.ipv6.map { $0.payloadLength } ?? 0))
+            out.append(": ")
+        case .ipip:
+            break
+        }
+        for m in t.middle {
+            switch m {
+            case .v4(let ip): out.append("IP "); out.append(ip.source); out.append(" > "); out.append(ip.destination)
+            case .v6(let ip): out.append("IP6 "); out.append(ip.source); out.append(" > "); out.append(ip.destination)
+            }
+            out.append(": ")
+        }
+    }
+
     private mutating func writeNetwork(_ p: Packet, to out: inout TextBuffer) {
+        if let t = p.tunnel { writeTunnel(t, to: &out) }
         if let ip = p.ipv4 {
             out.append("IP ")
             if ip.fragmentOffset != 0 {

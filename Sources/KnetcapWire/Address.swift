@@ -108,9 +108,12 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable {
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
     public static let hopByHop = Self(rawValue: 0)
     public static let icmp = Self(rawValue: 1)
+    public static let ipip = Self(rawValue: 4)           // IPv4 in IP (RFC 2003)
     public static let tcp = Self(rawValue: 6)
     public static let udp = Self(rawValue: 17)
+    public static let ipv6InIP = Self(rawValue: 41)      // IPv6 in IP (RFC 4213, 2473)
     public static let ipv6Route = Self(rawValue: 43)
+    public static let gre = Self(rawValue: 47)
     public static let ipv6Fragment = Self(rawValue: 44)
     public static let esp = Self(rawValue: 50)
     public static let ah = Self(rawValue: 51)

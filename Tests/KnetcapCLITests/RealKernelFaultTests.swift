@@ -115,6 +115,23 @@ struct RealKernelFaultTests {
         #expect(((f.first?["measurements"] as? [String: Double])?["retransmit_gap_s"] ?? 0) > 4.9)
     }
 
+    /// VXLAN on the lab bridge (real kernel): the refused connects inside are named on the
+    /// pods' endpoints, with the tunnel and the node addresses that carried them.
+    @Test func refusedInsideVXLAN() throws {
+        let f = try Self.findings("overlay-vxlan.pcap")
+        #expect(f.count == 2 && f.allSatisfy { $0["kind"] as? String == "tcp.rst-unlistened-port" }, "\(f)")
+        #expect(f.allSatisfy { $0["server"] as? String == "10.244.1.3:8081" }, "\(f)")
+        #expect(f.allSatisfy { ($0["summary"] as? String)?.contains("(carried in VXLAN vni 1 from 10.77.0.2 to 10.77.0.3)") == true }, "\(f)")
+    }
+
+    /// Geneve, IP-in-IP, IPv6-in-IPv4, GRE and nested IP-in-IP frames: one refused SYN in each.
+    @Test func refusedInsideEveryTunnel() throws {
+        let f = try Self.findings("overlay-tunnels.pcap")
+        #expect(f.count == 7 && f.allSatisfy { $0["kind"] as? String == "tcp.rst-unlistened-port" }, "\(f)")
+        let carried = Set(f.compactMap { ($0["summary"] as? String)?.components(separatedBy: "(carried in ").last?.components(separatedBy: " from").first })
+        #expect(carried == ["Geneve vni 7", "Geneve vni 9", "IP-in-IP", "GRE", "GRE key 77"], "\(carried)")
+    }
+
     @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap"])
     func healthyTopologyHasNoFinding(_ name: String) throws {
         #expect(try Self.findings(name).isEmpty, "\(name)")

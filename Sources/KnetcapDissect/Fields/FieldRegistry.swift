@@ -5,7 +5,7 @@ import KnetcapWire
 /// table here.
 public enum FieldRegistry {
     public static let all: [FieldDescriptor] = FrameFields.table + EthernetFields.table + LinuxCookedFields.table + ARPFields.table
-        + IPv4Fields.table + IPv6Fields.table + TCPFields.table + UDPFields.table + ICMPFields.table + DNSFields.table
+        + IPv4Fields.table + IPv6Fields.table + TCPFields.table + UDPFields.table + TunnelFields.table + ICMPFields.table + DNSFields.table
         + HTTPFields.table + KnetcapFields.table
 
     /// The fields the JSON output writes, in order.

@@ -2,16 +2,25 @@ import KnetcapWire
 
 /// IPv6 (`ipv6.*`, RFC 8200).
 enum IPv6Fields {
+    /// The packet's IPv6 header, then a tunnel's outer one: `body` until it returns true (the
+    /// inner first, so JSON, which writes a field's first occurrence, shows the packet's own).
+    static func each(_ p: Packet, _ body: (IPv6View) -> Bool) -> Bool {
+        if let x = p.ipv6, body(x) { return true }
+        for case .v6(let x) in p.tunnel?.middle.reversed() ?? [] where body(x) { return true }
+        if let x = p.tunnel?.ipv6, body(x) { return true }
+        return false
+    }
+
     static let table: [FieldDescriptor] = [
-        .init("ipv6", .proto, "IPv6") { p, f in p.ipv6.map { f(.bytes($0.bytes.prefix($0.end).base)) } ?? false },
-        .init("ipv6.src", .ipv6, "IPv6 source") { p, f in p.ipv6.map { f(.ip($0.source)) } ?? false },
-        .init("ipv6.dst", .ipv6, "IPv6 destination") { p, f in p.ipv6.map { f(.ip($0.destination)) } ?? false },
+        .init("ipv6", .proto, "IPv6") { p, f in each(p) { x in f(.bytes(x.bytes.prefix(x.end).base)) } },
+        .init("ipv6.src", .ipv6, "IPv6 source") { p, f in each(p) { x in f(.ip(x.source)) } },
+        .init("ipv6.dst", .ipv6, "IPv6 destination") { p, f in each(p) { x in f(.ip(x.destination)) } },
         .init("ipv6.addr", .ipv6, "IPv6 source or destination", repeated: true, filterOnly: true) { p, f in
-            p.ipv6.map { f(.ip($0.source)) || f(.ip($0.destination)) } ?? false
+            each(p) { x in f(.ip(x.source)) || f(.ip(x.destination)) }
         },
-        .init("ipv6.nxt", .unsigned, "IPv6 next header", bits: 8) { p, f in p.ipv6.map { f(.uint(UInt64($0.nextHeader.rawValue))) } ?? false },
-        .init("ipv6.hlim", .unsigned, "IPv6 hop limit", bits: 8) { p, f in p.ipv6.map { f(.uint(UInt64($0.hopLimit))) } ?? false },
-        .init("ipv6.plen", .unsigned, "IPv6 payload length", bits: 32) { p, f in p.ipv6.map { f(.uint(UInt64($0.payloadLength))) } ?? false },
+        .init("ipv6.nxt", .unsigned, "IPv6 next header", bits: 8) { p, f in each(p) { x in f(.uint(UInt64(x.nextHeader.rawValue))) } },
+        .init("ipv6.hlim", .unsigned, "IPv6 hop limit", bits: 8) { p, f in each(p) { x in f(.uint(UInt64(x.hopLimit))) } },
+        .init("ipv6.plen", .unsigned, "IPv6 payload length", bits: 32) { p, f in each(p) { x in f(.uint(UInt64(x.payloadLength))) } },
         .init("ipv6.fraghdr.offset", .unsigned, "IPv6 Fragment header offset, in 8-byte units (as on the wire)", bits: 13) { p, f in
             p.ipv6.flatMap { $0.hasFragmentHeader ? f(.uint(UInt64($0.fragmentOffset / 8))) : nil } ?? false
         },
