@@ -18,6 +18,13 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
+        // Wireshark's capture-file library, libwiretap 4.0 (pkg-config wireshark for its include
+        // path and glib; the module map links libwiretap): reads every file tshark reads, writes pcapng.
+        .systemLibrary(
+            name: "CWiretap",
+            pkgConfig: "wireshark",
+            providers: [.apt(["libwireshark-dev"])]
+        ),
         // PCRE2, 8-bit (pkg-config libpcre2-8, apt libpcre2-dev): Wireshark's engine for `matches`.
         .systemLibrary(
             name: "CPCRE2",
@@ -35,7 +42,7 @@ let package = Package(
         // Reporters (terminal text, JSON lines) fed one report model.
         .target(name: "KnetcapReport", dependencies: ["KnetcapWire", "KnetcapDissect", "KnetcapAnalysis"]),
         // Packet sources (libpcap file and live, in memory) and the pcap writer.
-        .target(name: "KnetcapCapture", dependencies: ["CPcap", "KnetcapWire"]),
+        .target(name: "KnetcapCapture", dependencies: ["CPcap", "CWiretap", "KnetcapWire"]),
         // The per-packet pipeline: source -> dissect -> diagnosis -> capture state -> filter -> reporters/writer.
         .target(name: "KnetcapSession", dependencies: [
             "KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapFilter", "KnetcapCapture", "KnetcapReport",
