@@ -143,7 +143,7 @@ public final class WiretapSource: PacketSource {
         let at = offset.map { $0 >= 0 ? " at byte offset \($0)" : "" } ?? ""
         switch err {
         case WTAP_ERR_FILE_UNKNOWN_FORMAT, WTAP_ERR_UNSUPPORTED, WTAP_ERR_NOT_REGULAR_FILE:
-            return CaptureError(.notACapture, "\(name): not a capture file Wireshark's libwiretap reads (\(what)\(more))")
+            return CaptureError(.notACapture, "\(name): not a pcap or pcapng capture, nor another format Wireshark's libwiretap reads (\(what)\(more))")
         case WTAP_ERR_DECOMPRESS, WTAP_ERR_DECOMPRESSION_NOT_SUPPORTED:
             return CaptureError(.decompressFailed, "\(name): decompression failed\(at) (\(what)\(more))")
         case WTAP_ERR_SHORT_READ:

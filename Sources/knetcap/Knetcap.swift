@@ -176,7 +176,10 @@ struct Knetcap: ParsableCommand {
         }
         let link = LinkType(rawValue: source.linkType)
         let perPacket = (source as? WiretapSource)?.perPacketLinkType ?? false
-        guard link.isSupported || perPacket else {
+        // A file wiretap gives no pcap link type (no interface before its first packet, a format
+        // without one) is read on: its packets' own link types, or wiretap's error, say what is wrong.
+        let unknown = source is WiretapSource && source.linkType < 0
+        guard link.isSupported || perPacket || unknown else {
             throw Fatal(.unsupportedLinkType, "\(inputName): link type \(Self.linkTypeName(source)) is not supported (knetcap reads Ethernet, Linux SLL/SLL2, RAW, IPv4/IPv6, NULL/LOOP and NFLOG)")
         }
         let filter = expression.joined(separator: " ")
