@@ -58,6 +58,15 @@ struct Knetcap: ParsableCommand {
     @Option(name: .customShort("Z"), help: ArgumentHelp("Drop privileges to USER once the capture and -w file are open (namespaces entered before), as tcpdump.", valueName: "USER"))
     var user: String?
 
+    @Option(name: .customShort("T"), help: ArgumentHelp("Output format: fields (with -e), as tshark -T fields; the diagnosis goes to standard error.", valueName: "FORMAT"))
+    var outputFormat: String?
+
+    @Option(name: .customShort("e"), help: ArgumentHelp("With -T fields: a field to print (Wireshark name; repeatable; knetcap --fields lists them).", valueName: "FIELD"))
+    var fieldNames: [String] = []
+
+    @Option(name: .customShort("E"), help: ArgumentHelp("With -T fields: separator=C, aggregator=C, header=y|n, occurrence=f|l|a, quote=d|s|n, as tshark.", valueName: "OPTION=VALUE"))
+    var fieldOptions: [String] = []
+
     @Option(name: .customShort("c"), parsing: .unconditional, help: ArgumentHelp("Stop after COUNT packets read (with -Y too, as tshark -c).", valueName: "COUNT"))
     var count: Int?
 
@@ -111,6 +120,9 @@ struct Knetcap: ParsableCommand {
         if fileCount != nil && fileSize == nil && rotateSeconds == nil { throw ValidationError("-W needs -C or -G") }
         if (fileSize != nil || rotateSeconds != nil) && (writeFile == nil || writeFile == "-") { throw ValidationError("-C and -G need -w FILE (a file name, not standard output)") }
         if writePcapng && writeFile == nil { throw ValidationError("--pcapng needs -w FILE") }
+        if let t = outputFormat, t != "fields" { throw ValidationError("-T \(t): knetcap writes only -T fields (tshark's field export); --json for JSON") }
+        if outputFormat == nil && (!fieldNames.isEmpty || !fieldOptions.isEmpty) { throw ValidationError("-e and -E need -T fields") }
+        if outputFormat != nil && json { throw ValidationError("use either -T fields or --json, not both") }
     }
 
     /// How messages name the input: the file, standard input, or the interface.
@@ -157,6 +169,12 @@ struct Knetcap: ParsableCommand {
         }
         if readFile == nil && interface == nil && !netns.isGiven { throw Fatal(.usage, "nothing to read: give -r FILE or -i INTERFACE (e.g. -i any)") }
         let displayFilter = try display.compiled()  // -Y: before anything is opened
+        var fieldsOptions = FieldsReporter.Options()
+        do {
+            for e in fieldOptions { try fieldsOptions.apply(e) }
+            // Checked before anything is opened; built again below on the real output.
+            if outputFormat != nil { _ = try FieldsReporter(names: fieldNames, options: fieldsOptions, output: TextOutput(collecting: ())) }
+        } catch { throw Fatal(.usage, error.message) }
         // --netns/--container/--pod: resolve and open that network namespace (nil: knetcap's own);
         // the live handle is opened inside it (NetnsOptions.swift).
         let entered = try netns.open(readingFile: readFile)
@@ -205,11 +223,20 @@ struct Knetcap: ParsableCommand {
         let printPackets = !quiet && writer == nil
         // The outputs: one reporter each (a new output is one more line here).
         var reporters: [any Reporter] = []
+        var tracking: CaptureState.Tracking = json && printPackets ? .all : []
+        if outputFormat != nil {
+            // -T fields: the field lines on standard output, the diagnosis on standard error.
+            let fields = try FieldsReporter(names: fieldNames, options: fieldsOptions, output: out)
+            tracking.formUnion(fields.tracking)
+            if printPackets { reporters.append(fields) }
+            reporters.append(TextReporter(output: TextOutput(fd: 2), printer: nil))
+        } else {
         reporters.append(json
             ? JSONReporter(output: out, packets: printPackets)
             : TextReporter(output: out, printer: printPackets ? PacketLinePrinter(
                 timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
                 absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: live?.interfaceNames ?? [:]) : nil))
+        }
         var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
         if source.isLive {
             // Live corroboration: counters before, then the listener table and deltas whenever a
@@ -230,7 +257,7 @@ struct Knetcap: ParsableCommand {
         // Fields that need earlier packets (tcp.stream, dns.time, HTTP heads): all for JSON
         // packets; the session adds what -Y reads.
         let session = CaptureSession(source: source, diagnosis: diagnosis, reporters: reporters, writer: writer,
-                                     displayFilter: displayFilter, tracking: json && printPackets ? .all : [], count: count)
+                                     displayFilter: displayFilter, tracking: tracking, count: count)
         let read = session.read()
         let (end, n) = (read.end, read.packets)
         // The counts first: a second Ctrl-C during the diagnosis ends knetcap at once.

@@ -235,3 +235,41 @@ struct CaptureFileCLITests {
         expectError(try run(["-q", "-r", dnsTimeout.path, "-Z", "no-such-user-knetcap"]), Status.usage, mentions: ["-Z no-such-user-knetcap: no such user"])
     }
 }
+
+/// `-T fields -e ... -E ...`: byte for byte what tshark 4.0 prints for the same fields and
+/// options, on captures of DNS over UDP (Ethernet and SLL2), EDNS and TCP handshakes; the
+/// diagnosis goes to standard error.
+@Suite("knetcap -T fields")
+struct FieldExportCLITests {
+    static let fields = ["frame.number", "frame.time_epoch", "frame.time_relative", "frame.time_delta", "frame.len", "frame.cap_len",
+                         "eth.src", "eth.dst", "eth.type", "ip.src", "ip.dst", "ip.id", "ip.ttl", "ip.proto", "ip.flags.mf",
+                         "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.flags.syn", "tcp.seq", "tcp.ack",
+                         "tcp.stream", "tcp.len", "tcp.options.mss_val", "udp.srcport", "udp.length", "dns.id", "dns.flags.response",
+                         "dns.qry.name", "dns.qry.type", "dns.a", "dns.aaaa", "dns.resp.ttl", "dns.time", "dns.count.answers"]
+
+    @Test(arguments: [
+        ("Captures/dns-timeout-glibc.pcap", ["-E", "header=y"]),
+        ("Captures/tcp-syn-backlog-drop.pcap", ["-E", "separator=,"]),
+        ("Tests/Captures/public/dnscap-edns.pcap", ["-E", "separator=/s", "-E", "quote=d"]),
+        ("Tests/Captures/public/dnscap-sll2.pcap", ["-E", "aggregator=;", "-E", "occurrence=l"]),
+        ("Tests/Captures/public/zeek-pcapng-multi-interface.pcapng", ["-E", "occurrence=f"]),
+    ])
+    func sameAsTshark(capture: String, options: [String]) throws {
+        let path = repoRoot.appendingPathComponent(capture).path
+        let args = ["-T", "fields"] + Self.fields.flatMap { ["-e", $0] } + options
+        let ours = try run(["-r", path] + args)
+        #expect(ours.status == 0, "stderr: \(ours.stderr)")
+        let theirs = try tool("tshark", ["-r", path] + args)
+        #expect(theirs.status == 0)
+        #expect(!ours.stdout.isEmpty)
+        #expect(ours.stdout == theirs.stdout)
+        #expect(ours.stderr.contains("knetcap"), "the diagnosis is on standard error: \(ours.stderr)")
+    }
+
+    @Test func badFieldsAreUsageErrors() throws {
+        expectError(try run(["-r", dnsTimeout.path, "-T", "fields", "-e", "dns.qry.nme"]), Status.usage, mentions: ["-e dns.qry.nme: unknown field"])
+        expectError(try run(["-r", dnsTimeout.path, "-T", "fields", "-e", "ip.src", "-E", "colour=y"]), Status.usage, mentions: ["unknown option colour"])
+        expectError(try run(["-r", dnsTimeout.path, "-T", "pdml"]), Status.usage, mentions: ["-T pdml"])
+        expectError(try run(["-r", dnsTimeout.path, "-e", "ip.src"]), Status.usage, mentions: ["-e and -E need -T fields"])
+    }
+}
