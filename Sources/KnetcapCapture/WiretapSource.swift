@@ -1,5 +1,5 @@
 import CPcap
-import CWiretap
+internal import CWiretap
 #if canImport(Glibc)
 import Glibc
 #endif
