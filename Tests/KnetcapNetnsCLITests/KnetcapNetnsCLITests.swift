@@ -332,16 +332,8 @@ struct KnetcapNetnsCLITests {
         try #require(capture.waitListening(), "capture did not start: \(capture.stderr)")
         try lab.sendDNSQuery()
         #expect(capture.finish(within: 15))
-        let exe = try #require(["/usr/bin/tshark", "/usr/sbin/tshark"].first { FileManager.default.isExecutableFile(atPath: $0) }, "tshark")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = ["-r", out.path, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.interface_description", "-e", "dns.qry.name"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let text = try #require(Fixtures.run("tshark", ["-r", out.path, "-T", "fields", "-e", "frame.interface_name",
+                                                        "-e", "frame.interface_description", "-e", "dns.qry.name"]), "tshark").1
         let cols = text.split(separator: "\n").first.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) } ?? []
         #expect(cols.count == 3, "\(text)")
         #expect(cols.first == "any")
