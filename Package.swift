@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "knetcap", targets: ["knetcap"]),
         // The byte-level modules as a library, for the fuzz harnesses (Fuzz/Package.swift).
         .library(name: "KnetcapCore", targets: ["KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapFilter"]),
+        // The capture-file sources and writers (libpcap, libwiretap) and the session loop, for FuzzWiretap.
+        .library(name: "KnetcapFiles", targets: ["KnetcapCapture", "KnetcapSession"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -17,6 +19,16 @@ let package = Package(
             name: "CPcap",
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
+        ),
+        // Wireshark's capture-file library, libwiretap 4.0, and the libwsutil it stands on (the
+        // module map links both; glib through pkg-config): reads every file tshark reads, writes
+        // pcapng. Not pkg-config `wireshark`: that links libwireshark, the dissection library,
+        // which knetcap does not use. Its headers' directory (/usr/include/wireshark, Debian's
+        // and Wireshark's default) is given to KnetcapCapture, the one module that imports it.
+        .systemLibrary(
+            name: "CWiretap",
+            pkgConfig: "glib-2.0",
+            providers: [.apt(["libwiretap-dev", "libwsutil-dev", "libglib2.0-dev"])]
         ),
         // PCRE2, 8-bit (pkg-config libpcre2-8, apt libpcre2-dev): Wireshark's engine for `matches`.
         .systemLibrary(
@@ -35,7 +47,8 @@ let package = Package(
         // Reporters (terminal text, JSON lines) fed one report model.
         .target(name: "KnetcapReport", dependencies: ["KnetcapWire", "KnetcapDissect", "KnetcapAnalysis"]),
         // Packet sources (libpcap file and live, in memory) and the pcap writer.
-        .target(name: "KnetcapCapture", dependencies: ["CPcap", "KnetcapWire"]),
+        .target(name: "KnetcapCapture", dependencies: ["CPcap", "CWiretap", "KnetcapWire"],
+                swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/wireshark"])]),
         // The per-packet pipeline: source -> dissect -> diagnosis -> capture state -> filter -> reporters/writer.
         .target(name: "KnetcapSession", dependencies: [
             "KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapFilter", "KnetcapCapture", "KnetcapReport",

@@ -7,6 +7,8 @@ import PackageDescription
 
 let harnesses = ["FuzzDissect", "FuzzDNS", "FuzzHTTP", "FuzzFilter", "FuzzAnalysis"]
 let core: Target.Dependency = .product(name: "KnetcapCore", package: "knetcap")
+// The capture-file reader and writer (libwiretap) with the session's per-packet loop.
+let files: Target.Dependency = .product(name: "KnetcapFiles", package: "knetcap")
 
 let package = Package(
     name: "knetcap-fuzz",
@@ -14,6 +16,7 @@ let package = Package(
     targets: [
         // The libFuzzer driver call and packet builders the harnesses share.
         .target(name: "FuzzSupport", dependencies: [core]),
-    ] + harnesses.map { .executableTarget(name: $0, dependencies: ["FuzzSupport", core]) },
+    ] + harnesses.map { .executableTarget(name: $0, dependencies: ["FuzzSupport", core]) }
+      + [.executableTarget(name: "FuzzWiretap", dependencies: [files])],
     swiftLanguageModes: [.v5]
 )

@@ -11,12 +11,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-if [ $# -eq 0 ]; then set -- FuzzDissect FuzzDNS FuzzHTTP FuzzFilter FuzzAnalysis; fi
+if [ $# -eq 0 ]; then set -- FuzzDissect FuzzDNS FuzzHTTP FuzzFilter FuzzAnalysis FuzzWiretap; fi
 scratch=${FUZZ_SCRATCH:-.build-fuzz}
 # `--sanitize fuzzer` makes SwiftPM link libFuzzer's main; the single -sanitize=fuzzer,address
 # after it is what swiftc keeps (it honours only the last -sanitize= option).
+# -Xcc -I/usr/include/wireshark: KnetcapCapture's own flag for libwiretap's headers is not
+# applied when it builds as a dependency (FuzzWiretap), so the build passes it.
 build=(swift build --package-path Fuzz -c release --scratch-path "$scratch"
-       --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -g -Xswiftc -suppress-warnings)
+       --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -g -Xswiftc -suppress-warnings
+       -Xcc -I/usr/include/wireshark)
 "${build[@]}"
 bin=$("${build[@]}" --show-bin-path)
 python3 Fuzz/seeds.py Fuzz/seeds
@@ -28,7 +31,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
 max_len() {
     case $1 in
         FuzzFilter) echo 2048 ;;
-        FuzzAnalysis) echo 65536 ;;
+        FuzzAnalysis|FuzzWiretap) echo 65536 ;;
         *) echo 16384 ;;
     esac
 }

@@ -9,6 +9,7 @@ library only) and writes, under OUT (default Fuzz/seeds/):
   FuzzHTTP/      each TCP payload that starts an HTTP/1.x message (selector byte first)
   FuzzAnalysis/  windows of up to 200 packets of each capture, in the harness's record form
   FuzzFilter/    every display-filter expression the tests, README and Makefile use
+  FuzzWiretap/   every capture file of at most 64 KiB whole, and gzip forms of the pcapng ones
   FuzzFilter.dict  field and protocol names and the language's keywords (libFuzzer -dict)
 
 Nothing here is committed: Fuzz/run.sh makes the seeds afresh before each run. Input formats
@@ -275,11 +276,24 @@ def filter_dict(path):
             f.write('"%s"\n' % w.replace("\\", "\\\\").replace('"', '\\"'))
 
 
+def file_seeds(caps, out):
+    """Whole capture files for FuzzWiretap (the reader sees the file as knetcap -r does)."""
+    import gzip
+    for path in caps:
+        with open(path, "rb") as f:
+            data = f.read()
+        if len(data) <= 65536:
+            out.add(data)
+            if path.endswith(".pcapng"):
+                out.add(gzip.compress(data, mtime=0))
+
+
 def main():
-    writers = {n: Writer(n) for n in ("FuzzDissect", "FuzzDNS", "FuzzHTTP", "FuzzAnalysis", "FuzzFilter")}
+    writers = {n: Writer(n) for n in ("FuzzDissect", "FuzzDNS", "FuzzHTTP", "FuzzAnalysis", "FuzzFilter", "FuzzWiretap")}
     caps = captures()
     frame_seeds(caps, writers["FuzzDissect"], writers["FuzzDNS"], writers["FuzzHTTP"], writers["FuzzAnalysis"])
     filter_seeds(writers["FuzzFilter"])
+    file_seeds(caps, writers["FuzzWiretap"])
     filter_dict(os.path.join(OUT, "FuzzFilter.dict"))
     print("seeds from %d captures: %s" % (len(caps), ", ".join("%s %d" % (n, len(w.seen)) for n, w in writers.items())))
 

@@ -1,6 +1,6 @@
 /// Why a packet source or writer could not be opened or read. `kind` decides the exit code;
 /// `message` is the one line printed on stderr.
-public struct CaptureError: Error, Sendable, CustomStringConvertible {
+public struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// `-r FILE` does not exist.
         case noSuchFile
@@ -14,8 +14,11 @@ public struct CaptureError: Error, Sendable, CustomStringConvertible {
         case permissionDenied
         /// `-w FILE` cannot be created or written.
         case cannotWrite
-        /// Reading failed part-way (libpcap reported an error mid-file).
+        /// Reading failed part-way (libpcap reported an error mid-file; wiretap: a truncated
+        /// or corrupt record).
         case readFailed
+        /// A compressed file (gzip, zstd, lz4) does not decompress part-way.
+        case decompressFailed
         /// Anything else libpcap reports.
         case other
     }

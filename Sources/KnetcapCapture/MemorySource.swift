@@ -34,7 +34,7 @@ public final class MemorySource: PacketSource {
             let more = f.bytes.withUnsafeBytes { b in
                 withUnsafePointer(to: &h) { hp in
                     body(RawPacket(seconds: f.seconds, nanoseconds: f.nanoseconds, capturedLength: b.count,
-                                   originalLength: f.originalLength, bytes: b, header: hp))
+                                   originalLength: f.originalLength, bytes: b, header: hp, linkType: linkType))
                 }
             }
             if !more { return .stoppedByCaller }

@@ -12,8 +12,18 @@ public struct RawPacket {
     public var capturedLength: Int
     public var originalLength: Int
     public var bytes: UnsafeRawBufferPointer
-    /// libpcap's header for this packet, for `PcapWriter`.
+    /// libpcap's header for this packet, for `PcapWriter` (nanoseconds in `ts.tv_usec` when
+    /// the source reads with nanosecond precision, as files always are).
     public var header: UnsafePointer<pcap_pkthdr>
+    /// This packet's link type (a DLT_/LINKTYPE_ value): the source's, or in a pcapng file
+    /// with several interfaces, its own interface's.
+    public var linkType: Int32
+    /// The interface the packet came from: its index among the file's interface description
+    /// blocks (0 for pcap files and live captures).
+    public var interface: UInt32 = 0
+    /// wiretap's record for this packet (`WiretapSource`): lets `PcapngWriter` copy it with its
+    /// interface and comments. `nil` for libpcap and memory sources.
+    public var record: OpaquePointer? = nil
 }
 
 /// Why `PcapSource.forEach` returned.
@@ -26,9 +36,14 @@ public enum EndReason: Sendable, Equatable {
     case interrupted
     /// libpcap reported an error part-way; packets before it were delivered.
     case failed(String)
+    /// The file is bad part-way (a truncated or corrupt record, a decompression error):
+    /// the error names the file, the byte offset and what is wrong; packets before it were
+    /// delivered.
+    case badInput(CaptureError)
 }
 
-/// Where packets come from: a libpcap file or live device (`PcapSource`), or packets held in
+/// Where packets come from: a live device or classic pcap file through libpcap (`PcapSource`),
+/// any capture file Wireshark reads through libwiretap (`WiretapSource`), or packets held in
 /// memory (`MemorySource`, for tests). `forEach` delivers them in capture order.
 public protocol PacketSource: AnyObject {
     /// The data link type (a DLT_ value).
@@ -80,14 +95,7 @@ public final class PcapSource: PacketSource {
             guard let s = fdopen(dup(0), "rb") else { throw CaptureError(.other, "cannot read standard input") }
             fp = s
         } else {
-            var st = stat()
-            if stat(path, &st) != 0 {
-                let e = errno
-                if e == ENOENT || e == ENOTDIR { throw CaptureError(.noSuchFile, "\(path): No such file or directory") }
-                if e == EACCES { throw CaptureError(.permissionDenied, "\(path): Permission denied") }
-                throw CaptureError(.other, "\(path): \(String(cString: strerror(e)))")
-            }
-            if st.st_mode & S_IFMT == S_IFDIR { throw CaptureError(.notACapture, "\(path): is a directory, not a capture file") }
+            try checkReadable(path)
             guard let f = fopen(path, "rb") else {
                 let e = errno
                 if e == EACCES { throw CaptureError(.permissionDenied, "\(path): Permission denied") }
@@ -224,7 +232,7 @@ public final class PcapSource: PacketSource {
         var ns = nanoPrecision ? sub : sub * 1000
         if ns >= 1_000_000_000 { sec += ns / 1_000_000_000; ns %= 1_000_000_000 }
         return RawPacket(seconds: sec, nanoseconds: Int32(ns), capturedLength: caplen, originalLength: Int(h.pointee.len),
-                         bytes: UnsafeRawBufferPointer(start: d, count: caplen), header: UnsafePointer(h))
+                         bytes: UnsafeRawBufferPointer(start: d, count: caplen), header: UnsafePointer(h), linkType: linkType)
     }
 
     /// How long after a stop request a live capture may still deliver packets (ns): the
@@ -290,9 +298,12 @@ public final class PcapSource: PacketSource {
 /// link type and snapshot length. `close()` (or deinit) flushes and closes it, so the file is
 /// complete after Ctrl-C or SIGTERM. Write errors (a full disk, `/dev/full`) are noticed at the
 /// next check (every 256 packets, and at close) and reported by `error`; writing stops there.
-public final class PcapWriter {
+public final class PcapWriter: PacketWriter {
     private var dumper: OpaquePointer?
     private var written = 0
+    private var dead: OpaquePointer?
+    private let linkType: Int32
+    private var file: WrittenFile
     public let path: String
     /// Why writing failed (errno text), or `nil`.
     public private(set) var error: String?
@@ -300,6 +311,8 @@ public final class PcapWriter {
     /// - Throws: `CaptureError.cannotWrite` with libpcap's message.
     public init(source: PcapSource, path: String) throws(CaptureError) {
         self.path = path
+        linkType = source.linkType
+        file = WrittenFile(path: path, isPcapng: false)
         guard let d = pcap_dump_open(source.handle, path) else {
             let msg = String(cString: pcap_geterr(source.handle))
             throw CaptureError(.cannotWrite, msg.hasPrefix(path) ? "cannot write \(msg)" : "cannot write \(path): \(msg)")
@@ -307,8 +320,45 @@ public final class PcapWriter {
         dumper = d
     }
 
+    /// A pcap file of link type `linkType` (DLT_), snapshot length `snaplen`, nanosecond
+    /// timestamps, for packets of a source libpcap did not open (`WiretapSource`). A packet
+    /// of another link type (a pcapng interface of another type) stops writing with an error.
+    /// - Throws: `CaptureError.cannotWrite` with libpcap's message.
+    public init(linkType: Int32, snaplen: Int32, path: String) throws(CaptureError) {
+        self.path = path
+        self.linkType = linkType
+        file = WrittenFile(path: path, isPcapng: false)
+        guard let h = pcap_open_dead_with_tstamp_precision(linkType, snaplen == 0 ? 262_144 : snaplen, UInt32(PCAP_TSTAMP_PRECISION_NANO)) else {
+            throw CaptureError(.cannotWrite, "cannot write \(path): libpcap has no pcap handle for link type \(linkType)")
+        }
+        dead = h
+        guard let d = pcap_dump_open(h, path) else {
+            let msg = String(cString: pcap_geterr(h))
+            pcap_close(h)
+            dead = nil
+            throw CaptureError(.cannotWrite, msg.hasPrefix(path) ? "cannot write \(msg)" : "cannot write \(path): \(msg)")
+        }
+        dumper = d
+    }
+
+    public var failure: String? { error.map { "cannot write \(path): \($0)" } }
+    public var files: [WrittenFile] { [file] }
+    /// Bytes written so far (flushed or not), for `-C`.
+    public var bytesWritten: Int64 { dumper.map { Int64(pcap_dump_ftell64($0)) } ?? 0 }
+
+    @inline(__always) public func write(_ p: RawPacket, frame: Int) {
+        write(p)
+        if dumper != nil { file.add(frame) }
+    }
+
     @inline(__always) public func write(_ p: RawPacket) {
         guard let d = dumper else { return }
+        if p.linkType != linkType {
+            error = "a packet of interface \(p.interface) has link type \(PcapSource.linkTypeName(p.linkType)), but a pcap file holds one link type (\(PcapSource.linkTypeName(linkType))); write .pcapng (-w NAME.pcapng or --pcapng)"
+            pcap_dump_close(d)
+            dumper = nil
+            return
+        }
         pcap_dump(UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt8.self), p.header, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         written &+= 1
         if written & 255 == 0 { check() }
@@ -335,7 +385,10 @@ public final class PcapWriter {
         dumper = nil
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        if let h = dead { pcap_close(h) }
+    }
 }
 
 /// A NUL-terminated C buffer as a String.

@@ -17,7 +17,7 @@ public final class CaptureSession {
     public let linkType: LinkType
     public var diagnosis: Diagnosis
     let reporters: [any Reporter]
-    let writer: PcapWriter?
+    let writer: (any PacketWriter)?
     let displayFilter: DisplayFilter?
     let tracking: CaptureState.Tracking
     let limit: Int
@@ -35,7 +35,7 @@ public final class CaptureSession {
     ///     display filter's own needs are added.
     ///   - count: stop after this many packets read (`-c`), filtered or not.
     public init(source: any PacketSource, diagnosis: Diagnosis = Diagnosis(), reporters: [any Reporter],
-                writer: PcapWriter? = nil, displayFilter: DisplayFilter? = nil, tracking: CaptureState.Tracking = [],
+                writer: (any PacketWriter)? = nil, displayFilter: DisplayFilter? = nil, tracking: CaptureState.Tracking = [],
                 count: Int? = nil) {
         self.source = source
         linkType = LinkType(rawValue: source.linkType)
@@ -78,7 +78,14 @@ public final class CaptureSession {
         }
         var state = tracking.isEmpty ? nil : CaptureState(tracking: tracking)
         var n = 0
-        let end = Self.forEachPacket(of: source) { p, raw in
+        var unsupported: [UnsupportedInterface] = []
+        let end = Self.forEachPacket(of: source, unsupported: { raw, frame in
+            if let i = unsupported.firstIndex(where: { $0.interface == raw.interface && $0.linkType == raw.linkType }) {
+                unsupported[i].packets += 1
+            } else if unsupported.count < 64 {
+                unsupported.append(UnsupportedInterface(linkType: raw.linkType, interface: raw.interface, firstFrame: frame, packets: 1))
+            }
+        }) { p, raw in
             n = p.number
             diagnosis.observe(p)  // every packet, displayed or not
             state?.track(&p)
@@ -86,11 +93,15 @@ public final class CaptureSession {
                 for r in reporters { r.skipped(p) }
                 return n < limit
             }
-            writer?.write(raw)
+            if let w = writer {
+                w.write(raw, frame: n)
+                if w.isFull { return false }  // -G with -W: the last file is done
+            }
             for r in reporters { r.packet(p) }
             return n < limit
         }
         writer?.close()
+        self.unsupported = unsupported
         for r in reporters { r.packetsDone() }
         diagnosis.onFinding = nil
         if source.isLive || PcapSource.stopRequested { PcapSource.markExitSafe() }
@@ -102,6 +113,7 @@ public final class CaptureSession {
         diagnosis.finish()
         var failed = false
         if case .failed = r.end { failed = true }
+        if case .badInput = r.end { failed = true }
         let report = Report(findings: diagnosis.findings, packets: r.packets, firstTimestamp: diagnosis.firstTimestamp,
                             lastTimestamp: diagnosis.lastTimestamp, streamed: r.streamed, readFailed: failed)
         for rep in reporters { rep.finish(report) }
@@ -110,15 +122,77 @@ public final class CaptureSession {
 
     private final class Counter { var value = 0 }
 
-    /// The loop every reader shares: each packet of `source` dissected with its link type,
-    /// numbered from 1 (Wireshark's `frame.number`), handed to `body` with its raw form until
-    /// `body` returns false.
-    public static func forEachPacket(of source: any PacketSource, _ body: (inout Packet, RawPacket) -> Bool) -> EndReason {
-        let dissector = Dissector(linkType: LinkType(rawValue: source.linkType))
+    /// The packet comment a finding puts on each of its evidence frames in a pcapng `-w`
+    /// file: `knetcap: KIND: TITLE (NOTE)`, so `tshark -Y 'frame.comment contains "knetcap"'`
+    /// shows them. Frame number → its comments, in report order.
+    public static func evidenceComments(_ findings: [Finding]) -> [Int: [String]] {
+        var out: [Int: [String]] = [:]
+        for f in findings {
+            for e in f.evidence {
+                out[e.frame, default: []].append("knetcap: \(f.kind): \(f.title)\(e.note.isEmpty ? "" : " (\(e.note))")")
+            }
+        }
+        return out
+    }
+
+    /// Adds `evidenceComments(findings)` to the pcapng files `files` (rewritten through
+    /// libwiretap, each through a temporary file renamed over it). Classic pcap files and
+    /// standard output are left alone (they cannot be rewritten). Returns the comments written.
+    /// - Throws: `CaptureError` reading or writing a file back.
+    @discardableResult
+    public static func commentFindings(_ findings: [Finding], in files: [WrittenFile]) throws(CaptureError) -> Int {
+        let byFrame = evidenceComments(findings)
+        guard !byFrame.isEmpty else { return 0 }
+        var written = 0
+        for file in files where file.isPcapng && file.path != "-" {
+            var perRecord: [Int: [String]] = [:]
+            var k = 0
+            for run in file.frames {
+                for frame in run {
+                    if let c = byFrame[frame] { perRecord[k] = c; written += c.count }
+                    k += 1
+                }
+            }
+            if !perRecord.isEmpty { try PcapngWriter.addComments(to: file.path, perRecord) }
+        }
+        return written
+    }
+
+    /// Packets whose interface has a link type knetcap does not dissect (a pcapng file with
+    /// several interfaces): read, numbered, written and printed as bare frames, never analysed.
+    public struct UnsupportedInterface: Sendable, Equatable {
+        /// The DLT_/LINKTYPE_ value, the interface index, the first such frame, how many.
+        public var linkType: Int32
+        public var interface: UInt32
+        public var firstFrame: Int
+        public var packets: Int
+    }
+
+    /// The interfaces of unsupported link type met by the last `read` (in order of first packet).
+    public private(set) var unsupported: [UnsupportedInterface] = []
+
+    /// The loop every reader shares: each packet of `source` dissected with its own link type
+    /// (in a pcapng file each interface's), numbered from 1 (Wireshark's `frame.number`), handed
+    /// to `body` with its raw form until `body` returns false. `unsupported` is told of each
+    /// packet whose link type knetcap does not dissect.
+    public static func forEachPacket(of source: any PacketSource, unsupported: ((RawPacket, Int) -> Void)? = nil,
+                                     _ body: (inout Packet, RawPacket) -> Bool) -> EndReason {
+        var dissector = Dissector(linkType: LinkType(rawValue: source.linkType))
+        var others: [Int32: Dissector] = [:]
         let reassembler = IPReassembler()
         var n = 0
         return source.forEach { raw in
             n += 1
+            if raw.linkType != dissector.linkType.rawValue {
+                if let d = others[raw.linkType] {
+                    others[dissector.linkType.rawValue] = dissector
+                    dissector = d
+                } else {
+                    if others.count < 64 { others[dissector.linkType.rawValue] = dissector }
+                    dissector = Dissector(linkType: LinkType(rawValue: raw.linkType))
+                }
+            }
+            if !dissector.linkType.isSupported { unsupported?(raw, n) }
             var p = dissector.dissect(ByteView(raw.bytes), number: n,
                                       timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
                                       originalLength: raw.originalLength)

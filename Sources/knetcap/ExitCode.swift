@@ -29,6 +29,9 @@ enum Exit: Int32 {
     case readFailed = 10
     /// The display filter (`-Y`) does not compile.
     case badDisplayFilter = 11
+    /// A compressed capture (gzip, zstd, lz4) does not decompress part-way; what was read
+    /// before is printed and diagnosed.
+    case decompressFailed = 13
 
     // Network namespaces (--netns, --container, --pod; `knetcap enter`, `knetcap interfaces`).
     /// The PID given or resolved names no running process.
@@ -71,6 +74,7 @@ enum Exit: Int32 {
         case .permissionDenied: self = .permissionDenied
         case .cannotWrite: self = .cannotWrite
         case .readFailed: self = .readFailed
+        case .decompressFailed: self = .decompressFailed
         case .other: self = .failure
         }
     }

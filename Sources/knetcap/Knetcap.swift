@@ -43,6 +43,30 @@ struct Knetcap: ParsableCommand {
     @Option(name: .customShort("w"), help: ArgumentHelp("Write the captured packets to FILE as pcap (complete after Ctrl-C/SIGTERM); packets are not printed.", valueName: "FILE"))
     var writeFile: String?
 
+    @Flag(name: .customLong("pcapng"), help: "Write -w as pcapng (the default when FILE ends in .pcapng): interface name and filter, pod metadata, findings as packet comments.")
+    var writePcapng = false
+
+    @Option(name: .customShort("C"), parsing: .unconditional, help: ArgumentHelp("With -w: a new file after MB million bytes (FILE, FILE1, FILE2 ...), as tcpdump.", valueName: "MB"))
+    var fileSize: Int?
+
+    @Option(name: .customShort("G"), parsing: .unconditional, help: ArgumentHelp("With -w: a new file every SECONDS of capture time, FILE a strftime(3) pattern, as tcpdump.", valueName: "SECONDS"))
+    var rotateSeconds: Int?
+
+    @Option(name: .customShort("W"), parsing: .unconditional, help: ArgumentHelp("With -C: a ring of COUNT files; with -G alone: stop after COUNT files, as tcpdump.", valueName: "COUNT"))
+    var fileCount: Int?
+
+    @Option(name: .customShort("Z"), help: ArgumentHelp("Drop privileges to USER once the capture and -w file are open (namespaces entered before), as tcpdump.", valueName: "USER"))
+    var user: String?
+
+    @Option(name: .customShort("T"), help: ArgumentHelp("Output format: fields (with -e), as tshark -T fields; the diagnosis goes to standard error.", valueName: "FORMAT"))
+    var outputFormat: String?
+
+    @Option(name: .customShort("e"), help: ArgumentHelp("With -T fields: a field to print (Wireshark name; repeatable; knetcap --fields lists them).", valueName: "FIELD"))
+    var fieldNames: [String] = []
+
+    @Option(name: .customShort("E"), help: ArgumentHelp("With -T fields: separator=C, aggregator=C, header=y|n, occurrence=f|l|a, quote=d|s|n, as tshark.", valueName: "OPTION=VALUE"))
+    var fieldOptions: [String] = []
+
     @Option(name: .customShort("c"), parsing: .unconditional, help: ArgumentHelp("Stop after COUNT packets read (with -Y too, as tshark -c).", valueName: "COUNT"))
     var count: Int?
 
@@ -90,6 +114,15 @@ struct Knetcap: ParsableCommand {
         if snaplen < 0 { throw ValidationError("-s takes a snapshot length in bytes (0 for the default 262144), not \(snaplen)") }
         if timestampLevel > 5 { throw ValidationError("-t may be given at most five times") }
         if let f = expression.first, f.hasPrefix("-") { throw ValidationError("unknown option '\(f)'") }
+        if let c = fileSize, c <= 0 { throw ValidationError("-C takes a positive file size in millions of bytes, not \(c)") }
+        if let g = rotateSeconds, g <= 0 { throw ValidationError("-G takes a positive number of seconds, not \(g)") }
+        if let w = fileCount, w <= 0 { throw ValidationError("-W takes a positive file count, not \(w)") }
+        if fileCount != nil && fileSize == nil && rotateSeconds == nil { throw ValidationError("-W needs -C or -G") }
+        if (fileSize != nil || rotateSeconds != nil) && (writeFile == nil || writeFile == "-") { throw ValidationError("-C and -G need -w FILE (a file name, not standard output)") }
+        if writePcapng && writeFile == nil { throw ValidationError("--pcapng needs -w FILE") }
+        if let t = outputFormat, t != "fields" { throw ValidationError("-T \(t): knetcap writes only -T fields (tshark's field export); --json for JSON") }
+        if outputFormat == nil && (!fieldNames.isEmpty || !fieldOptions.isEmpty) { throw ValidationError("-e and -E need -T fields") }
+        if outputFormat != nil && json { throw ValidationError("use either -T fields or --json, not both") }
     }
 
     /// How messages name the input: the file, standard input, or the interface.
@@ -136,31 +169,52 @@ struct Knetcap: ParsableCommand {
         }
         if readFile == nil && interface == nil && !netns.isGiven { throw Fatal(.usage, "nothing to read: give -r FILE or -i INTERFACE (e.g. -i any)") }
         let displayFilter = try display.compiled()  // -Y: before anything is opened
+        var fieldsOptions = FieldsReporter.Options()
+        do {
+            for e in fieldOptions { try fieldsOptions.apply(e) }
+            // Checked before anything is opened; built again below on the real output.
+            if outputFormat != nil { _ = try FieldsReporter(names: fieldNames, options: fieldsOptions, output: TextOutput(collecting: ())) }
+        } catch { throw Fatal(.usage, error.message) }
         // --netns/--container/--pod: resolve and open that network namespace (nil: knetcap's own);
         // the live handle is opened inside it (NetnsOptions.swift).
         let entered = try netns.open(readingFile: readFile)
-        let source: PcapSource
+        // -r: classic pcap through libpcap, everything else through libwiretap (openCaptureFile).
+        let source: any PacketSource
+        let live: PcapSource?
         if let path = readFile {
-            source = try PcapSource.openFile(path)
+            source = try openCaptureFile(path)
+            live = nil
         } else {
-            source = try inNamespace(entered) {
+            let l = try inNamespace(entered) {
                 try PcapSource.openLive(interface ?? "any", snaplen: snaplen == 0 ? 262_144 : snaplen, promiscuous: !noPromiscuous,
                                         immediate: false)
             }
+            source = l
+            live = l
         }
         let link = LinkType(rawValue: source.linkType)
-        guard link.isSupported else {
-            throw Fatal(.unsupportedLinkType, "\(inputName): link type \(PcapSource.linkTypeName(source.linkType)) is not supported (knetcap reads Ethernet, Linux SLL/SLL2, RAW, IPv4/IPv6, NULL/LOOP and NFLOG)")
+        let perPacket = (source as? WiretapSource)?.perPacketLinkType ?? false
+        // A file wiretap gives no pcap link type (no interface before its first packet, a format
+        // without one) is read on: its packets' own link types, or wiretap's error, say what is wrong.
+        let unknown = source is WiretapSource && source.linkType < 0
+        guard link.isSupported || perPacket || unknown else {
+            throw Fatal(.unsupportedLinkType, "\(inputName): link type \(Self.linkTypeName(source)) is not supported (knetcap reads Ethernet, Linux SLL/SLL2, RAW, IPv4/IPv6, NULL/LOOP and NFLOG)")
         }
         let filter = expression.joined(separator: " ")
-        if !filter.isEmpty { try source.setFilter(filter) }
-        let writer = try writeFile.map { p throws(CaptureError) in try PcapWriter(source: source, path: p) }
+        if !filter.isEmpty {
+            if let l = live { try l.setFilter(filter) } else if let w = source as? WiretapSource { try w.setFilter(filter) }
+            else if let p = source as? PcapSource { try p.setFilter(filter) }
+        }
+        let writer = try writeFile.map { p throws(CaptureError) in
+            try openWriter(p, source: source, filter: filter, entered: entered)
+        }
+        if let u = user { try dropPrivileges(to: u, files: writer?.files.map(\.path) ?? []) }
 
         // SIGINT, SIGTERM, SIGHUP (unless ignored) and SIGPIPE stop the capture, as tcpdump's.
         PcapSource.installStopHandler()
         if source.isLive {
             let what = writeFile.map { "writing to \($0)" } ?? "printing"
-            FileHandle.standardError.write(Data("knetcap: listening on \(interface ?? "any"), link-type \(PcapSource.linkTypeName(source.linkType)), snapshot length \(source.snapshotLength) bytes, \(what)\n".utf8))
+            FileHandle.standardError.write(Data("knetcap: listening on \(interface ?? "any"), link-type \(PcapSource.linkTypeName(source.linkType)), snapshot length \(live?.snapshotLength ?? 0) bytes, \(what)\n".utf8))
         }
 
         // `-w -` puts the pcap on standard output: the diagnosis goes to standard error.
@@ -169,11 +223,20 @@ struct Knetcap: ParsableCommand {
         let printPackets = !quiet && writer == nil
         // The outputs: one reporter each (a new output is one more line here).
         var reporters: [any Reporter] = []
+        var tracking: CaptureState.Tracking = json && printPackets ? .all : []
+        if outputFormat != nil {
+            // -T fields: the field lines on standard output, the diagnosis on standard error.
+            let fields = try FieldsReporter(names: fieldNames, options: fieldsOptions, output: out)
+            tracking.formUnion(fields.tracking)
+            if printPackets { reporters.append(fields) }
+            reporters.append(TextReporter(output: TextOutput(fd: 2), printer: nil))
+        } else {
         reporters.append(json
             ? JSONReporter(output: out, packets: printPackets)
             : TextReporter(output: out, printer: printPackets ? PacketLinePrinter(
                 timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
-                absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: source.interfaceNames) : nil))
+                absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: live?.interfaceNames ?? [:]) : nil))
+        }
         var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
         if source.isLive {
             // Live corroboration: counters before, then the listener table and deltas whenever a
@@ -201,7 +264,7 @@ struct Knetcap: ParsableCommand {
         // Fields that need earlier packets (tcp.stream, dns.time, HTTP heads): all for JSON
         // packets; the session adds what -Y reads.
         let session = CaptureSession(source: source, diagnosis: diagnosis, reporters: reporters, writer: writer,
-                                     displayFilter: displayFilter, tracking: json && printPackets ? .all : [], count: count)
+                                     displayFilter: displayFilter, tracking: tracking, count: count)
         let read = session.read()
         let (end, n) = (read.end, read.packets)
         // The counts first: a second Ctrl-C during the diagnosis ends knetcap at once.
@@ -220,17 +283,70 @@ struct Knetcap: ParsableCommand {
             Foundation.exit(128 + (sig == 0 ? SIGINT : sig))
         }
         let outcome = session.finish(read)
+        // pcapng -w: each finding as a packet comment on its evidence frames (a second pass
+        // over the written files, which are complete before it; PcapngWriter.addComments).
+        if let w = writer, w.failure == nil {
+            try CaptureSession.commentFindings(outcome.report.findings, in: w.files)
+        }
+        if case .badInput(let e) = end {
+            throw Fatal(Exit(e), "\(e.message), after \(n) packets (every packet before it was read and diagnosed)")
+        }
+        if let u = session.unsupported.first {
+            let name = (source as? WiretapSource)?.interfaces.dropFirst(Int(u.interface)).first.map { $0.name.isEmpty ? "" : " (\($0.name))" } ?? ""
+            let more = session.unsupported.count > 1 ? " and \(session.unsupported.count - 1) other interface\(session.unsupported.count == 2 ? "" : "s")" : ""
+            throw Fatal(.unsupportedLinkType, "\(inputName): interface \(u.interface)\(name) has link type \(PcapSource.linkTypeName(u.linkType)), which knetcap does not dissect: its \(u.packets) packet\(u.packets == 1 ? "" : "s") from frame \(u.firstFrame) were read but not diagnosed\(more)")
+        }
         if case .failed(let msg) = end {
             if msg.contains("different from the type of the first interface") || msg.contains("snapshot length") {
                 throw Fatal(.unsupportedLinkType, "\(inputName): stopped after \(n) packets: \(msg) (libpcap \(PcapSource.libraryVersion.split(separator: " ").dropFirst(2).first ?? "") cannot read pcapng files whose interfaces differ in link type or snapshot length; tshark can)")
             }
             throw Fatal(.readFailed, "\(inputName): read failed after \(n) packets: \(msg)")
         }
-        if let w = writer, let e = w.error {
-            throw Fatal(.cannotWrite, "cannot write \(w.path): \(e) (the file is incomplete)")
+        if let w = writer, let e = w.failure {
+            throw Fatal(.cannotWrite, "\(e) (the file is incomplete)")
         }
         if let e = out.error { throw Fatal(.cannotWrite, "cannot write standard output: \(e)") }
         if diagnosisOptions.shouldFail(outcome.report.findings) { throw ExitCode(Exit.findingReported.rawValue) }
+    }
+}
+
+extension Knetcap {
+    /// The `-w` writer: pcapng (`--pcapng` or a `.pcapng` name) through libwiretap, otherwise
+    /// classic pcap through libpcap; rotating with `-C`/`-G`/`-W`.
+    func openWriter(_ path: String, source: any PacketSource, filter: String, entered: EnteredNamespace?) throws(CaptureError) -> any PacketWriter {
+        let pcapng = writePcapng || path.hasSuffix(".pcapng")
+        let snap = (source as? PcapSource)?.snapshotLength ?? (source as? WiretapSource)?.snapshotLength ?? 262_144
+        let idb = InterfaceDescription(name: readFile == nil ? (interface ?? "any") : "", filter: filter,
+                                       description: entered?.summary ?? "", comments: entered.map { [Self.podComment($0)] } ?? [])
+        let open = { (p: String) throws(CaptureError) -> any PacketWriter in
+            if pcapng { return try PcapngWriter(path: p, source: source, snaplen: snap, interface: idb) }
+            if let l = source as? PcapSource { return try PcapWriter(source: l, path: p) }
+            return try PcapWriter(linkType: source.linkType, snaplen: snap, path: p)
+        }
+        let rotation = RotatingWriter.Rotation(megabytes: fileSize, seconds: rotateSeconds, files: fileCount)
+        guard rotation.isRotating else { return try open(path) }
+        let r = RotatingWriter(name: path, rotation: rotation, open: open)
+        if source.isLive || rotation.seconds == nil { try r.start(at: Int64(Date().timeIntervalSince1970)) }
+        return r
+    }
+
+    /// The pod metadata as ptcpdump writes it: `Key: value` lines in one comment.
+    static func podComment(_ e: EnteredNamespace) -> String {
+        var lines: [String] = []
+        if let pod = e.resolution?.pod {
+            lines += ["PodName: \(pod.name)", "PodNamespace: \(pod.namespace)", "NodeName: \(pod.node)"]
+        }
+        if let c = e.resolution?.container {
+            lines.append("ContainerId: \(c.id)")
+            if let n = c.name { lines.append("ContainerName: \(n)") }
+        }
+        lines.append("NetNsInode: \(e.namespace.inode)")
+        return lines.joined(separator: "\n")
+    }
+
+    static func linkTypeName(_ source: any PacketSource) -> String {
+        if source.linkType < 0, let w = source as? WiretapSource, let i = w.interfaces.first { return i.encapsulation }
+        return PcapSource.linkTypeName(source.linkType)
     }
 }
 

@@ -59,7 +59,7 @@ import KnetcapTestSupport
 
     @Test(arguments: captures)
     func agreesWithTcpdump(_ capture: URL) throws {
-        guard let (_, out, _) = Fixtures.run("tcpdump", ["-nn", "-tt", "-r", capture.path], environment: ["TZ": "UTC"]) else {
+        guard let (_, out, err) = Fixtures.run("tcpdump", ["-nn", "-tt", "-r", capture.path], environment: ["TZ": "UTC"]) else {
             Issue.record("tcpdump is not installed (.ci/run installs it)")
             return
         }
@@ -78,7 +78,11 @@ import KnetcapTestSupport
             }
             compared += 1
         }
-        #expect(theirs.count == ours.count || name.contains("unsupported-link-type"), "\(name): tcpdump printed \(theirs.count) packets, knetcap \(ours.count)")
+        // libpcap 1.10 (tcpdump's reader) stops at a pcapng interface whose link type or snapshot
+        // length differs from the first; knetcap reads those files whole through libwiretap.
+        let libpcapStopped = err.contains("different from the") && theirs.count < ours.count
+        #expect(theirs.count == ours.count || name.contains("unsupported-link-type") || libpcapStopped,
+                "\(name): tcpdump printed \(theirs.count) packets, knetcap \(ours.count)")
         #expect(compared > 0 || theirs.allSatisfy { Self.fields($0).isEmpty }, "\(name): nothing compared")
     }
 

@@ -316,6 +316,38 @@ struct KnetcapNetnsCLITests {
         }
     }
 
+    /// `--pod ... -w NAME.pcapng`: the interface block names the device and filter, carries
+    /// the namespace summary as if_description and the pod metadata as ptcpdump's `Key: value`
+    /// lines, which tshark shows.
+    @Test func podCaptureWritesPodMetadataToPcapng() throws {
+        let lab = try NetnsLab()
+        defer { lab.remove() }
+        let tools = try StandIns(["crictl", "docker", "kubectl"])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knt-ng-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("pod.pcapng")
+        let capture = try Capture(["--pod", "web", "-n", "shop", "-c", "1", "-w", out.path, "udp", "port", "53"],
+                                  environment: tools.environment(pid: lab.pid))
+        try #require(capture.waitListening(), "capture did not start: \(capture.stderr)")
+        try lab.sendDNSQuery()
+        #expect(capture.finish(within: 15))
+        let text = try #require(Fixtures.run("tshark", ["-r", out.path, "-T", "fields", "-e", "frame.interface_name",
+                                                        "-e", "frame.interface_description", "-e", "dns.qry.name"]), "tshark").1
+        let cols = text.split(separator: "\n").first.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) } ?? []
+        #expect(cols.count == 3, "\(text)")
+        #expect(cols.first == "any")
+        #expect(cols.dropFirst().first?.contains("pod shop/web") == true, "\(cols)")
+        #expect(cols.last == "netns.knetcap.test")
+        // The IDB comment, as libwiretap reads it back (capinfos -a prints no IDB comments).
+        let raw = try Data(contentsOf: out)
+        let body = String(decoding: raw, as: UTF8.self)
+        for line in ["PodName: web", "PodNamespace: shop", "NodeName: \(nodeName)", "ContainerId: \(runningID)",
+                     "NetNsInode: \(try inode("/var/run/netns/\(lab.nsA)"))"] {
+            #expect(body.contains(line), "\(line) in the interface block")
+        }
+    }
+
     /// `enter` runs the command in the namespace: `ip -o addr` shows the namespace's
     /// addresses, not the host's; stderr names the target and the nsenter equivalent.
     @Test(arguments: ["pid", "netns-path", "pod", "container-docker"])

@@ -74,11 +74,12 @@ public enum Fixtures {
     }
 }
 
-/// Reads every packet of a capture through libpcap and hands each dissected packet to `body`.
-/// Returns the link type, or throws `CaptureError` when libpcap cannot open the file.
+/// Reads every packet of a capture as `knetcap -r` does (`openCaptureFile`: classic pcap
+/// through libpcap, pcapng and the rest through libwiretap) and hands each dissected packet to
+/// `body`. Returns the link type, or throws `CaptureError` when the file cannot be opened.
 @discardableResult
 public func readCapture(_ url: URL, _ body: (Packet, RawPacket) -> Void) throws -> (LinkType, EndReason) {
-    let src = try PcapSource.openFile(url.path)
+    let src = try openCaptureFile(url.path)
     let end = CaptureSession.forEachPacket(of: src) { p, raw in
         body(p, raw)
         return true

@@ -1,0 +1,317 @@
+#ifndef KNETCAP_CWIRETAP_SHIM_H
+#define KNETCAP_CWIRETAP_SHIM_H
+
+/* Wireshark's capture-file library, libwiretap 4.0 (pkg-config `wireshark` for the include
+   path and glib; the module links libwiretap). Thin helpers only: wiretap reads and writes
+   the formats (pcap, pcapng, their gzip/zstd/lz4 forms); nothing here parses a file. */
+
+#include <wiretap/wtap.h>
+#include <wiretap/pcap-encap.h>
+#include <wsutil/buffer.h>
+#include <wsutil/wslog.h>
+#include <string.h>
+#include <pthread.h>
+
+/* Weak, not static: Swift compiles this header into every object file that uses it, and
+   wiretap's tables must be initialised once per process. */
+__attribute__((weak)) pthread_once_t knetcap_wtap_once = PTHREAD_ONCE_INIT;
+static void knetcap_wtap_init_now(void) {
+    /* wiretap's own log (debug lines without ws_log_init) stays quiet: knetcap reports
+       wiretap's errors itself, one line each. */
+    ws_log_set_level(LOG_LEVEL_CRITICAL);
+    wtap_init(FALSE);
+}
+/* wtap_init once per process (the file-type and encapsulation tables). */
+static inline void knetcap_wtap_init(void) { pthread_once(&knetcap_wtap_once, knetcap_wtap_init_now); }
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+/* One open file, its current record and the record's bytes. */
+typedef struct {
+    wtap *wth;
+    wtap_rec rec;
+    Buffer buf;
+    gint64 offset;    /* byte offset (in the uncompressed stream) of the last record read or tried */
+    int err;
+    gchar *err_info;
+} knetcap_wtap_reader;
+
+/* Opens `path` ("-" is standard input) in any format wiretap knows, compressed or not.
+   NULL on failure, with wiretap's error code and detail (g_free the detail). */
+static inline knetcap_wtap_reader *knetcap_wtap_open(const char *path, int *err, gchar **err_info) {
+    knetcap_wtap_init();
+    *err = 0; *err_info = NULL;
+    wtap *w = wtap_open_offline(path, WTAP_TYPE_AUTO, err, err_info, FALSE);
+    if (w == NULL) return NULL;
+    knetcap_wtap_reader *r = g_new0(knetcap_wtap_reader, 1);
+    r->wth = w;
+    wtap_rec_init(&r->rec);
+    ws_buffer_init(&r->buf, 65536);
+    r->offset = -1;
+    return r;
+}
+
+static inline void knetcap_wtap_close(knetcap_wtap_reader *r) {
+    if (r == NULL) return;
+    wtap_rec_cleanup(&r->rec);
+    ws_buffer_free(&r->buf);
+    g_free(r->err_info);
+    wtap_close(r->wth);
+    g_free(r);
+}
+
+/* Reads the next packet record (other record types are skipped, as tshark shows them apart):
+   1 a packet, 0 end of file, -1 an error (r->err, r->err_info, r->offset). */
+static inline int knetcap_wtap_next(knetcap_wtap_reader *r) {
+    for (;;) {
+        wtap_rec_reset(&r->rec);
+        g_free(r->err_info); r->err_info = NULL;
+        r->err = 0;
+        if (!wtap_read(r->wth, &r->rec, &r->buf, &r->err, &r->err_info, &r->offset))
+            return r->err == 0 ? 0 : -1;
+        if (r->rec.rec_type == REC_TYPE_PACKET) return 1;
+    }
+}
+
+static inline const guint8 *knetcap_wtap_data(knetcap_wtap_reader *r) { return ws_buffer_start_ptr(&r->buf); }
+static inline const wtap_rec *knetcap_wtap_record(knetcap_wtap_reader *r) { return &r->rec; }
+static inline guint32 knetcap_wtap_caplen(const wtap_rec *rec) { return rec->rec_header.packet_header.caplen; }
+static inline guint32 knetcap_wtap_len(const wtap_rec *rec) { return rec->rec_header.packet_header.len; }
+static inline int knetcap_wtap_encap(const wtap_rec *rec) { return rec->rec_header.packet_header.pkt_encap; }
+static inline guint32 knetcap_wtap_interface(const wtap_rec *rec) {
+    return (rec->presence_flags & WTAP_HAS_INTERFACE_ID) ? rec->rec_header.packet_header.interface_id : 0;
+}
+static inline gint64 knetcap_wtap_secs(const wtap_rec *rec) { return (gint64)rec->ts.secs; }
+static inline int knetcap_wtap_nsecs(const wtap_rec *rec) { return rec->ts.nsecs; }
+/* The record's packet comments (pcapng opt_comment): how many, and the nth (NULL if none). */
+static inline guint knetcap_wtap_comment_count(const wtap_rec *rec) {
+    return rec->block ? wtap_block_count_option(rec->block, OPT_COMMENT) : 0;
+}
+static inline const char *knetcap_wtap_comment(const wtap_rec *rec, guint i) {
+    char *s = NULL;
+    if (rec->block == NULL || wtap_block_get_nth_string_option_value(rec->block, OPT_COMMENT, i, &s) != WTAP_OPTTYPE_SUCCESS) return NULL;
+    return s;
+}
+
+static inline int knetcap_wtap_file_encap(knetcap_wtap_reader *r) { return wtap_file_encap(r->wth); }
+static inline guint knetcap_wtap_snaplen(knetcap_wtap_reader *r) { return wtap_snapshot_length(r->wth); }
+static inline const char *knetcap_wtap_file_type(knetcap_wtap_reader *r) {
+    return wtap_file_type_subtype_name(wtap_file_type_subtype(r->wth));
+}
+static inline const char *knetcap_wtap_compression(knetcap_wtap_reader *r) {
+    return wtap_compression_type_description(wtap_get_compression_type(r->wth));
+}
+
+/* The interfaces read so far (pcapng IDBs; one for a pcap file): their count, and for
+   interface i its WTAP_ENCAP_, snapshot length, time units per second (if_tsresol) and name. */
+typedef struct {
+    int encap;
+    guint32 snaplen;
+    guint64 units_per_second;
+    char name[128];
+    char description[256];
+} knetcap_wtap_interface_info;
+
+static inline guint knetcap_wtap_interfaces(knetcap_wtap_reader *r, knetcap_wtap_interface_info *out, guint max) {
+    wtapng_iface_descriptions_t *info = wtap_file_get_idb_info(r->wth);
+    if (info == NULL) return 0;
+    guint n = info->interface_data->len;
+    for (guint i = 0; i < n && i < max; i++) {
+        wtap_block_t b = g_array_index(info->interface_data, wtap_block_t, i);
+        wtapng_if_descr_mandatory_t *m = (wtapng_if_descr_mandatory_t *)wtap_block_get_mandatory_data(b);
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].encap = m->wtap_encap;
+        out[i].snaplen = m->snap_len;
+        out[i].units_per_second = m->time_units_per_second;
+        char *s = NULL;
+        if (wtap_block_get_string_option_value(b, OPT_IDB_NAME, &s) == WTAP_OPTTYPE_SUCCESS && s)
+            g_strlcpy(out[i].name, s, sizeof out[i].name);
+        s = NULL;
+        if (wtap_block_get_string_option_value(b, OPT_IDB_DESCRIPTION, &s) == WTAP_OPTTYPE_SUCCESS && s)
+            g_strlcpy(out[i].description, s, sizeof out[i].description);
+    }
+    g_free(info);
+    return n;
+}
+
+/* The DLT/LINKTYPE value of a WTAP_ENCAP_ (wiretap 4.0 does not export its own reverse
+   mapping): the lowest pcap link type wiretap maps to it, -1 if none. */
+static inline int knetcap_wtap_encap_to_dlt(int encap) {
+    static int table[256];
+    static int built = 0;
+    if (!built) {
+        knetcap_wtap_init();
+        for (int i = 0; i < 256; i++) table[i] = -1;
+        for (int dlt = 511; dlt >= 0; dlt--) {
+            int e = wtap_pcap_encap_to_wtap_encap(dlt);
+            if (e > 0 && e < 256) table[e] = dlt;
+        }
+        built = 1;
+    }
+    return (encap > 0 && encap < 256) ? table[encap] : -1;
+}
+
+static inline int knetcap_wtap_dlt_to_encap(int dlt) { knetcap_wtap_init(); return wtap_pcap_encap_to_wtap_encap(dlt); }
+static inline const char *knetcap_wtap_encap_description(int encap) { return wtap_encap_description(encap); }
+static inline const char *knetcap_wtap_strerror(int err) { return wtap_strerror(err); }
+
+/* ---- writing pcapng --------------------------------------------------------------------- */
+
+/* A pcapng file being written: wiretap's dumper, and the reader whose IDBs it copies (NULL
+   when the packets come from libpcap and the one IDB is knetcap's own). */
+typedef struct {
+    wtap_dumper *pdh;
+    knetcap_wtap_reader *copy_from;
+    int err;
+    gchar *err_info;
+} knetcap_wtap_writer;
+
+/* Opens `path` ("-": standard output) for pcapng with the SHB and IDBs of reader `src`
+   (interfaces seen later are added as they appear). */
+static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path, knetcap_wtap_reader *src, int *err, gchar **err_info) {
+    knetcap_wtap_init();
+    wtap_dump_params params = WTAP_DUMP_PARAMS_INIT;
+    wtap_dump_params_init_no_idbs(&params, src->wth);
+    params.encap = WTAP_ENCAP_PER_PACKET;
+    int ft = wtap_pcapng_file_type_subtype();
+    wtap_dumper *d = strcmp(path, "-") == 0
+        ? wtap_dump_open_stdout(ft, WTAP_UNCOMPRESSED, &params, err, err_info)
+        : wtap_dump_open(path, ft, WTAP_UNCOMPRESSED, &params, err, err_info);
+    wtap_dump_params_cleanup(&params);
+    if (d == NULL) return NULL;
+    knetcap_wtap_writer *w = g_new0(knetcap_wtap_writer, 1);
+    w->pdh = d;
+    w->copy_from = src;
+    /* Every interface read so far (a rotated file starts with all of them); later ones are
+       added by knetcap_wtap_dump_record as the reader meets them. */
+    while (wtap_get_next_interface_description(src->wth) != NULL) {}
+    wtapng_iface_descriptions_t *info = wtap_file_get_idb_info(src->wth);
+    if (info) {
+        for (guint i = 0; i < info->interface_data->len; i++) {
+            if (!wtap_dump_add_idb(d, g_array_index(info->interface_data, wtap_block_t, i), err, err_info)) {
+                g_free(info);
+                wtap_dump_close(d, NULL, &w->err, &w->err_info);
+                g_free(w->err_info); g_free(w);
+                return NULL;
+            }
+        }
+        g_free(info);
+    }
+    return w;
+}
+
+/* Opens `path` for pcapng with one interface of pcap link type `dlt`: if_name `name`,
+   if_filter `filter` (libpcap syntax, may be NULL), if_description `description` and one
+   opt_comment per element of `comments` (each may be NULL/empty), if_tsresol 9 (ns). */
+static inline knetcap_wtap_writer *knetcap_wtap_dump_open_one(const char *path, int dlt, guint32 snaplen,
+        const char *name, const char *filter, const char *description, const char *const *comments, int ncomments,
+        const char *userappl, int *err, gchar **err_info) {
+    knetcap_wtap_init();
+    int encap = wtap_pcap_encap_to_wtap_encap(dlt);
+    if (encap == WTAP_ENCAP_UNKNOWN) { *err = WTAP_ERR_UNWRITABLE_ENCAP; *err_info = NULL; return NULL; }
+    wtap_block_t shb = wtap_block_create(WTAP_BLOCK_SECTION);
+    wtapng_section_mandatory_t *sm = (wtapng_section_mandatory_t *)wtap_block_get_mandatory_data(shb);
+    sm->section_length = -1;
+    if (userappl) wtap_block_add_string_option(shb, OPT_SHB_USERAPPL, userappl, strlen(userappl));
+    GArray *shbs = g_array_new(FALSE, FALSE, sizeof(wtap_block_t));
+    g_array_append_val(shbs, shb);
+
+    wtap_block_t idb = wtap_block_create(WTAP_BLOCK_IF_ID_AND_INFO);
+    wtapng_if_descr_mandatory_t *m = (wtapng_if_descr_mandatory_t *)wtap_block_get_mandatory_data(idb);
+    m->wtap_encap = encap;
+    m->time_units_per_second = 1000000000;
+    m->tsprecision = WTAP_TSPREC_NSEC;
+    m->snap_len = snaplen;
+    m->num_stat_entries = 0;
+    m->interface_statistics = NULL;
+    if (name && *name) wtap_block_add_string_option(idb, OPT_IDB_NAME, name, strlen(name));
+    if (description && *description) wtap_block_add_string_option(idb, OPT_IDB_DESCRIPTION, description, strlen(description));
+    if (filter && *filter) {
+        if_filter_opt_t f;
+        f.type = if_filter_pcap;
+        f.data.filter_str = (gchar *)filter;
+        wtap_block_add_if_filter_option(idb, OPT_IDB_FILTER, &f);
+    }
+    wtap_block_add_uint8_option(idb, OPT_IDB_TSRESOL, 9);
+    for (int i = 0; i < ncomments; i++)
+        if (comments[i] && *comments[i]) wtap_block_add_string_option(idb, OPT_COMMENT, comments[i], strlen(comments[i]));
+    wtapng_iface_descriptions_t idbs;
+    idbs.interface_data = g_array_new(FALSE, FALSE, sizeof(wtap_block_t));
+    g_array_append_val(idbs.interface_data, idb);
+
+    wtap_dump_params params = WTAP_DUMP_PARAMS_INIT;
+    params.encap = encap;
+    params.snaplen = (int)snaplen;
+    params.tsprec = WTAP_TSPREC_NSEC;
+    params.shb_hdrs = shbs;
+    params.idb_inf = &idbs;
+    int ft = wtap_pcapng_file_type_subtype();
+    wtap_dumper *d = strcmp(path, "-") == 0
+        ? wtap_dump_open_stdout(ft, WTAP_UNCOMPRESSED, &params, err, err_info)
+        : wtap_dump_open(path, ft, WTAP_UNCOMPRESSED, &params, err, err_info);
+    /* The dumper copied the IDBs; the SHB array is unreferenced by wtap_dump_close. */
+    wtap_block_unref(idb);
+    g_array_free(idbs.interface_data, TRUE);
+    if (d == NULL) { wtap_block_array_free(shbs); return NULL; }
+    knetcap_wtap_writer *w = g_new0(knetcap_wtap_writer, 1);
+    w->pdh = d;
+    return w;
+}
+
+/* Writes one packet: from the reader the writer copies (its current record, with comments
+   added), or a libpcap packet (ns timestamp) on interface 0. 1 ok, 0 error (w->err). */
+static inline int knetcap_wtap_dump_record(knetcap_wtap_writer *w, knetcap_wtap_reader *r,
+        const char *const *comments, int ncomments) {
+    wtap_block_t nb;
+    while ((nb = wtap_get_next_interface_description(r->wth)) != NULL) {
+        if (!wtap_dump_add_idb(w->pdh, nb, &w->err, &w->err_info)) return 0;
+    }
+    wtap_rec *rec = &r->rec;
+    if (ncomments > 0) {
+        if (rec->block == NULL) rec->block = wtap_block_create(WTAP_BLOCK_PACKET);
+        for (int i = 0; i < ncomments; i++)
+            wtap_block_add_string_option(rec->block, OPT_COMMENT, comments[i], strlen(comments[i]));
+        rec->block_was_modified = TRUE;
+    }
+    return wtap_dump(w->pdh, rec, ws_buffer_start_ptr(&r->buf), &w->err, &w->err_info) ? 1 : 0;
+}
+
+static inline int knetcap_wtap_dump_packet(knetcap_wtap_writer *w, gint64 secs, int nsecs, guint32 caplen, guint32 len,
+        int dlt, const guint8 *data, const char *const *comments, int ncomments) {
+    wtap_rec rec;
+    wtap_rec_init(&rec);
+    rec.rec_type = REC_TYPE_PACKET;
+    rec.presence_flags = WTAP_HAS_TS | WTAP_HAS_CAP_LEN | WTAP_HAS_INTERFACE_ID;
+    rec.ts.secs = (time_t)secs;
+    rec.ts.nsecs = nsecs;
+    rec.tsprec = WTAP_TSPREC_NSEC;
+    rec.rec_header.packet_header.caplen = caplen;
+    rec.rec_header.packet_header.len = len;
+    rec.rec_header.packet_header.pkt_encap = wtap_pcap_encap_to_wtap_encap(dlt);
+    rec.rec_header.packet_header.interface_id = 0;
+    memset(&rec.rec_header.packet_header.pseudo_header, 0, sizeof rec.rec_header.packet_header.pseudo_header);
+    rec.rec_header.packet_header.pseudo_header.eth.fcs_len = -1;
+    if (ncomments > 0) {
+        rec.block = wtap_block_create(WTAP_BLOCK_PACKET);
+        for (int i = 0; i < ncomments; i++)
+            wtap_block_add_string_option(rec.block, OPT_COMMENT, comments[i], strlen(comments[i]));
+        rec.block_was_modified = TRUE;
+    }
+    int ok = wtap_dump(w->pdh, &rec, data, &w->err, &w->err_info) ? 1 : 0;
+    wtap_rec_cleanup(&rec);
+    return ok;
+}
+
+static inline gint64 knetcap_wtap_bytes_dumped(knetcap_wtap_writer *w) { return wtap_get_bytes_dumped(w->pdh); }
+static inline int knetcap_wtap_dump_flush(knetcap_wtap_writer *w) { return wtap_dump_flush(w->pdh, &w->err) ? 1 : 0; }
+
+/* Closes the file (flushing it): 1 ok, 0 error (*err). Frees the writer. */
+static inline int knetcap_wtap_dump_close(knetcap_wtap_writer *w, int *err, gchar **err_info) {
+    *err = 0; *err_info = NULL;
+    int ok = wtap_dump_close(w->pdh, NULL, err, err_info) ? 1 : 0;
+    g_free(w->err_info);
+    g_free(w);
+    return ok;
+}
+
+#endif

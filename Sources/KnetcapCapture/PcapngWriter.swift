@@ -1,0 +1,195 @@
+import CPcap
+internal import CWiretap
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where `-w` packets go: a classic pcap file (`PcapWriter`, libpcap), a pcapng file
+/// (`PcapngWriter`, libwiretap), or a rotation of either (`RotatingWriter`).
+public protocol PacketWriter: AnyObject {
+    /// Writes `p`, frame number `frame` (1-based, Wireshark's `frame.number`) of the capture.
+    func write(_ p: RawPacket, frame: Int)
+    /// Flushes and closes every file; afterwards `error` says whether all was written.
+    func close()
+    /// Why writing failed (one line naming the file), or `nil`.
+    var failure: String? { get }
+    /// The files written, each with the frame numbers it holds (in order), once closed.
+    var files: [WrittenFile] { get }
+    /// Bytes written to the current file so far (buffered included), for `-C`.
+    var bytesWritten: Int64 { get }
+    /// True when no more packets will be written (`-G` with `-W`: the last file is done).
+    var isFull: Bool { get }
+}
+
+extension PacketWriter {
+    public var isFull: Bool { false }
+}
+
+/// One output file and the capture's frame numbers it holds, as runs of consecutive
+/// numbers (a display filter leaves gaps): record k of the file is the k-th number.
+public struct WrittenFile: Sendable, Equatable {
+    public var path: String
+    public var isPcapng: Bool
+    public var frames: [ClosedRange<Int>]
+    public init(path: String, isPcapng: Bool, frames: [ClosedRange<Int>] = []) {
+        self.path = path; self.isPcapng = isPcapng; self.frames = frames
+    }
+    /// Appends `frame` (greater than every frame so far).
+    mutating func add(_ frame: Int) {
+        if let last = frames.last, last.upperBound == frame - 1 {
+            frames[frames.count - 1] = last.lowerBound...frame
+        } else {
+            frames.append(frame...frame)
+        }
+    }
+    /// The number of packets in the file.
+    public var count: Int { frames.reduce(0) { $0 + $1.count } }
+}
+
+/// What a pcapng file says about the interface knetcap captured on (when the packets come
+/// from libpcap: a live capture or a classic pcap file): one interface description block.
+public struct InterfaceDescription: Sendable, Equatable {
+    /// `if_name` (the `-i` device; empty for a file).
+    public var name: String
+    /// `if_filter`: the BPF capture filter, libpcap syntax (empty: none).
+    public var filter: String
+    /// `if_description` (empty: none).
+    public var description: String
+    /// The block's `opt_comment`s: ptcpdump's `Key: value` lines (`PodName: web-0`).
+    public var comments: [String]
+    public init(name: String = "", filter: String = "", description: String = "", comments: [String] = []) {
+        self.name = name; self.filter = filter; self.description = description; self.comments = comments
+    }
+}
+
+/// Writes pcapng through Wireshark's libwiretap (`wtap_dump_open`, `wtap_dump`): when the
+/// packets come from a `WiretapSource`, with that file's section header and interfaces (each
+/// packet on its own interface, its comments kept); otherwise with one interface description
+/// block (`InterfaceDescription`, nanosecond `if_tsresol`). Packet comments
+/// (`opt_comment`) may be added per packet. A write error (a full disk) stops writing and is
+/// reported by `failure`, naming the file.
+public final class PcapngWriter: PacketWriter {
+    private var writer: UnsafeMutablePointer<knetcap_wtap_writer>?
+    private let reader: UnsafeMutablePointer<knetcap_wtap_reader>?
+    private let keepAlive: WiretapSource?
+    private let linkType: Int32
+    public let path: String
+    public private(set) var failure: String?
+    private var file: WrittenFile
+
+    /// Opens `path` (`-`: standard output) for packets of `source` (a `WiretapSource` is
+    /// copied interface for interface; any other source gets `interface`).
+    /// - Throws: `CaptureError.cannotWrite` naming the file and wiretap's reason.
+    public init(path: String, source: any PacketSource, snaplen: Int32, interface: InterfaceDescription) throws(CaptureError) {
+        self.path = path
+        linkType = source.linkType
+        file = WrittenFile(path: path, isPcapng: true)
+        var err: Int32 = 0
+        var info: UnsafeMutablePointer<gchar>? = nil
+        if let w = source as? WiretapSource {
+            reader = w.reader
+            keepAlive = w
+            writer = knetcap_wtap_dump_open_like(path, w.reader, &err, &info)
+        } else {
+            reader = nil
+            keepAlive = nil
+            writer = withCStrings(interface.comments) { ptrs, n in
+                knetcap_wtap_dump_open_one(path, source.linkType, UInt32(clamping: snaplen), interface.name, interface.filter,
+                                           interface.description, ptrs, n, "knetcap", &err, &info)
+            }
+        }
+        if writer == nil {
+            let detail = info.map { String(cString: $0) }
+            g_free(info)
+            throw CaptureError(.cannotWrite, "cannot write \(path): \(Self.describe(err, detail))")
+        }
+    }
+
+    public func write(_ p: RawPacket, frame: Int) { write(p, frame: frame, comments: []) }
+
+    /// Writes `p` with `comments` added to its own (one `opt_comment` each).
+    public func write(_ p: RawPacket, frame: Int, comments: [String]) {
+        guard let w = writer else { return }
+        let ok = withCStrings(comments) { ptrs, n -> Int32 in
+            if let r = reader, p.record == OpaquePointer(r) {
+                return knetcap_wtap_dump_record(w, r, ptrs, n)
+            }
+            return knetcap_wtap_dump_packet(w, gint64(p.seconds), p.nanoseconds, UInt32(clamping: p.capturedLength), UInt32(clamping: p.originalLength),
+                                            p.linkType, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), ptrs, n)
+        }
+        if ok == 0 {
+            let detail = w.pointee.err_info.map { String(cString: $0) }
+            failure = "cannot write \(path): \(Self.describe(w.pointee.err, detail))"
+            var e: Int32 = 0
+            var i: UnsafeMutablePointer<gchar>? = nil
+            _ = knetcap_wtap_dump_close(w, &e, &i)
+            g_free(i)
+            writer = nil
+            return
+        }
+        file.add(frame)
+    }
+
+    /// Bytes written so far (the file's size once flushed), for `-C`.
+    public var bytesWritten: Int64 { writer.map { Int64(knetcap_wtap_bytes_dumped($0)) } ?? 0 }
+
+    public func close() {
+        guard let w = writer else { return }
+        var err: Int32 = 0
+        var info: UnsafeMutablePointer<gchar>? = nil
+        if knetcap_wtap_dump_close(w, &err, &info) == 0, failure == nil {
+            failure = "cannot write \(path): \(Self.describe(err, info.map { String(cString: $0) }))"
+        }
+        g_free(info)
+        writer = nil
+    }
+
+    public var files: [WrittenFile] { [file] }
+
+    deinit { close() }
+
+    static func describe(_ err: Int32, _ detail: String?) -> String {
+        let text = err > 0 ? String(cString: strerror(err)) : (knetcap_wtap_strerror(err).map { String(cString: $0) } ?? "error \(err)")
+        return detail.map { "\(text) (\($0))" } ?? text
+    }
+
+    /// Rewrites the pcapng file `path` with `comments[k]` added to its record k (0-based),
+    /// through a temporary file in the same directory renamed over it: the file is complete
+    /// whenever it is interrupted. Returns the number of records read (0, untouched, when
+    /// `path` is not a regular file: a device, a FIFO, /dev/null).
+    /// - Throws: `CaptureError` reading or writing (the original file is left as it was).
+    @discardableResult
+    public static func addComments(to path: String, _ comments: [Int: [String]]) throws(CaptureError) -> Int {
+        // Only a regular file is rewritten: renaming over /dev/null, a FIFO or a device
+        // (`-w /dev/null --pcapng`) would replace it with a file.
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return 0 }
+        let src = try WiretapSource(path: path)
+        let tmp = path + ".knetcap-tmp"
+        let out = try PcapngWriter(path: tmp, source: src, snaplen: src.snapshotLength, interface: InterfaceDescription())
+        var k = 0
+        let end = src.forEach { p in
+            out.write(p, frame: k + 1, comments: comments[k] ?? [])
+            k += 1
+            return out.failure == nil
+        }
+        out.close()
+        if case .badInput(let e) = end { unlink(tmp); throw e }
+        if let f = out.failure { unlink(tmp); throw CaptureError(.cannotWrite, f) }
+        if rename(tmp, path) != 0 {
+            let e = String(cString: strerror(errno))
+            unlink(tmp)
+            throw CaptureError(.cannotWrite, "cannot write \(path): \(e)")
+        }
+        return k
+    }
+}
+
+/// Calls `body` with `strings` as C strings (valid during the call) and their count.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>?, Int32) -> R) -> R {
+    if strings.isEmpty { return body(nil, 0) }
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let ptrs: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) }
+    return ptrs.withUnsafeBufferPointer { body($0.baseAddress, Int32(strings.count)) }
+}

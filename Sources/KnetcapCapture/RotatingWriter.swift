@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `-w NAME` with tcpdump's rotation (`-C`, `-G`, `-W`), over any `PacketWriter` that
+/// `open` makes for a file name:
+///
+/// - `-C MB`: before a packet is written, if the current file holds more than MB × 1 000 000
+///   bytes, it is closed and the next opened: `NAME`, `NAME1`, `NAME2`, ... (a packet is never
+///   split; a file may pass the limit by one packet).
+/// - `-G SECONDS`: a new file when SECONDS have passed since the current one began, named by
+///   strftime(3) of NAME at that time (local time). knetcap takes the time from the packets
+///   (tcpdump from the clock), so `-r` rewrites rotate as the capture did.
+/// - `-W N`: with `-C`, a ring of N files (`NAME0` ... `NAME<N-1>`, zero-padded to the digits
+///   of N-1), the oldest overwritten; with `-G` alone, N files and then no more (`isFull`).
+///
+/// Every file is closed before the next is opened, so each is complete on its own.
+public final class RotatingWriter: PacketWriter {
+    /// `-C` in bytes, `-G` in seconds, `-W`.
+    public struct Rotation: Sendable, Equatable {
+        public var fileBytes: Int64?
+        public var seconds: Int64?
+        public var files: Int?
+        public init(megabytes: Int? = nil, seconds: Int? = nil, files: Int? = nil) {
+            fileBytes = megabytes.map { Int64($0) * 1_000_000 }
+            self.seconds = seconds.map(Int64.init)
+            self.files = files
+        }
+        public var isRotating: Bool { fileBytes != nil || seconds != nil }
+    }
+
+    public let name: String
+    public let rotation: Rotation
+    private let open: (String) throws(CaptureError) -> any PacketWriter
+    private var current: (any PacketWriter)?
+    private var closed: [WrittenFile] = []
+    private var count = 0          // tcpdump's Cflag_count
+    private var intervals = 0      // tcpdump's Gflag_count
+    private var started: Int64 = 0 // start of the current -G interval, seconds
+    private let digits: Int
+    public private(set) var failure: String?
+    public private(set) var isFull = false
+
+    /// - Parameter open: makes the writer for one file name.
+    public init(name: String, rotation: Rotation, open: @escaping (String) throws(CaptureError) -> any PacketWriter) {
+        self.name = name
+        self.rotation = rotation
+        self.open = open
+        var d = 0, x = (rotation.files ?? 0) - 1
+        while x > 0 { d += 1; x /= 10 }
+        digits = rotation.files == nil ? 0 : d
+    }
+
+    /// Opens the first file now (a live capture has one from the start, as tcpdump), named
+    /// for the time `seconds` when `-G` is given.
+    public func start(at seconds: Int64) throws(CaptureError) {
+        started = seconds
+        current = try open(fileName(at: seconds))
+    }
+
+    /// tcpdump's MakeFilename: strftime with -G, then the count, zero-padded with -W.
+    func fileName(at seconds: Int64) -> String {
+        var base = name
+        if rotation.seconds != nil {
+            var t = time_t(seconds)
+            var tm = tm()
+            localtime_r(&t, &tm)
+            var buf = [CChar](repeating: 0, count: 4097)
+            let n = strftime(&buf, buf.count - 1, name, &tm)
+            if n > 0 { base = String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        }
+        if count == 0 && digits == 0 { return base }
+        let c = String(count)
+        return base + String(repeating: "0", count: max(0, digits - c.count)) + c
+    }
+
+    public func write(_ p: RawPacket, frame: Int) {
+        guard failure == nil, !isFull else { return }
+        do throws(CaptureError) {
+            if current == nil { try start(at: p.seconds) }
+            if let g = rotation.seconds, p.seconds &- started >= g {
+                intervals += 1
+                if let w = rotation.files, rotation.fileBytes == nil, intervals >= w { finish(); isFull = true; return }
+                finish()
+                count = 0
+                started = p.seconds
+                current = try open(fileName(at: p.seconds))
+            }
+            if let c = rotation.fileBytes, let cur = current, cur.bytesWritten > c {
+                finish()
+                count += 1
+                if let w = rotation.files, count >= w { count = 0 }
+                current = try open(fileName(at: started))
+            }
+        } catch {
+            failure = error.message
+            return
+        }
+        current?.write(p, frame: frame)
+        if let f = current?.failure { failure = f; finish() }
+    }
+
+    /// Closes the current file and keeps its record (a ring's reused name replaces the old).
+    private func finish() {
+        guard let cur = current else { return }
+        cur.close()
+        if failure == nil, let f = cur.failure { failure = f }
+        for f in cur.files {
+            closed.removeAll { $0.path == f.path }
+            closed.append(f)
+        }
+        current = nil
+    }
+
+    public var bytesWritten: Int64 { current?.bytesWritten ?? 0 }
+
+    public func close() {
+        if current == nil && closed.isEmpty && failure == nil {
+            // Nothing was written: still leave one (empty) file, as tcpdump does.
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            do throws(CaptureError) { try start(at: Int64(now.tv_sec)) } catch { failure = error.message }
+        }
+        finish()
+    }
+
+    public var files: [WrittenFile] { closed + (current?.files ?? []) }
+
+    deinit { close() }
+}

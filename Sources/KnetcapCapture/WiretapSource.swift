@@ -1,0 +1,242 @@
+import CPcap
+internal import CWiretap
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A capture file read through Wireshark's file library, libwiretap 4.0 (`wtap_open_offline`,
+/// `wtap_read`): every format tshark 4.0 reads — pcap and pcapng of either byte order, several
+/// sections, interfaces with different link types, snapshot lengths and `if_tsresol`, packet
+/// comments, unknown blocks skipped — and their gzip, zstd and lz4 forms, recognised by magic
+/// bytes, from a file or standard input (`-`).
+///
+/// Each packet carries its own interface's link type (`RawPacket.linkType`, a DLT_ value
+/// mapped from wiretap's `WTAP_ENCAP_`), its interface index and wiretap's record (for
+/// `PcapngWriter`). Timestamps are nanoseconds whatever the interface's resolution.
+public final class WiretapSource: PacketSource {
+    /// The file's link type when every interface has the same one; otherwise the first
+    /// interface's (each packet says its own).
+    public let linkType: Int32
+    public var isLive: Bool { false }
+    /// True when the file's interfaces differ in link type (wiretap's `WTAP_ENCAP_PER_PACKET`).
+    public let perPacketLinkType: Bool
+    /// The name messages use: the path, or `standard input`.
+    public let name: String
+    /// wiretap's name for the format (`pcap`, `pcapng`, `nsecpcap`) and its compression
+    /// (`uncompressed`, `gzip compressed`, `zstd compressed`, `lz4 compressed`).
+    public let fileType: String
+    public let compression: String
+    /// The file's snapshot length in bytes (0 when wiretap does not know one).
+    public let snapshotLength: Int32
+    /// The byte offset of the last packet's record in the (uncompressed) file.
+    public private(set) var lastOffset: Int64 = 0
+    let reader: UnsafeMutablePointer<knetcap_wtap_reader>
+    var filter: BPFFilters?
+
+    /// Opens `path` (`-` for standard input).
+    /// - Throws: `CaptureError` `.noSuchFile`, `.permissionDenied`, `.notACapture` (a directory,
+    ///   an unknown format: wiretap's message), `.decompressFailed`, `.readFailed`.
+    public init(path: String) throws(CaptureError) {
+        name = path == "-" ? "standard input" : path
+        if path != "-" { try checkReadable(path) }
+        var err: Int32 = 0
+        var info: UnsafeMutablePointer<gchar>? = nil
+        guard let r = knetcap_wtap_open(path, &err, &info) else {
+            let detail = info.map { String(cString: $0) }
+            g_free(info)
+            throw Self.error(name: name, err: err, detail: detail, offset: nil, opening: true)
+        }
+        reader = r
+        let encap = knetcap_wtap_file_encap(r)
+        perPacketLinkType = encap == WTAP_ENCAP_PER_PACKET
+        var first = encap
+        if perPacketLinkType {
+            var ifs = [knetcap_wtap_interface_info](repeating: knetcap_wtap_interface_info(), count: 1)
+            if knetcap_wtap_interfaces(r, &ifs, 1) > 0 { first = ifs[0].encap }
+        }
+        linkType = Self.dlt(first)
+        fileType = knetcap_wtap_file_type(r).map { String(cString: $0) } ?? "unknown"
+        compression = knetcap_wtap_compression(r).map { String(cString: $0) } ?? "uncompressed"
+        snapshotLength = Int32(clamping: knetcap_wtap_snaplen(r))
+    }
+
+    deinit { knetcap_wtap_close(reader) }
+
+    /// The DLT_/LINKTYPE_ value of a wiretap encapsulation (-1 when pcap has none).
+    public static func dlt(_ encap: Int32) -> Int32 { knetcap_wtap_encap_to_dlt(encap) }
+
+    /// An interface description block as wiretap read it.
+    public struct Interface: Sendable, Equatable {
+        /// Its DLT_/LINKTYPE_ value (-1: none), and wiretap's description of the encapsulation.
+        public var linkType: Int32
+        public var encapsulation: String
+        /// Snapshot length in bytes (0: none given); `if_tsresol` as time units per second.
+        public var snapshotLength: UInt32
+        public var unitsPerSecond: UInt64
+        /// `if_name` and `if_description` (empty when absent).
+        public var name: String
+        public var description: String
+    }
+
+    /// The interfaces read so far (all of them once `forEach` has ended): pcapng IDBs in the
+    /// order wiretap numbers them across sections; one for a pcap file.
+    public var interfaces: [Interface] {
+        var ifs = [knetcap_wtap_interface_info](repeating: knetcap_wtap_interface_info(), count: 256)
+        let n = Int(knetcap_wtap_interfaces(reader, &ifs, 256))
+        return ifs.prefix(min(n, 256)).map { i in
+            var i = i
+            let name = withUnsafeBytes(of: &i.name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            let desc = withUnsafeBytes(of: &i.description) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            return Interface(linkType: Self.dlt(i.encap), encapsulation: knetcap_wtap_encap_description(i.encap).map { String(cString: $0) } ?? "encapsulation \(i.encap)",
+                             snapshotLength: i.snaplen, unitsPerSecond: UInt64(i.units_per_second), name: name, description: desc)
+        }
+    }
+
+    /// Calls `body` for each packet record until end of file, an error (`.badInput`: the file,
+    /// the byte offset and wiretap's words), a stop signal, or `body` returns false.
+    public func forEach(_ body: (RawPacket) -> Bool) -> EndReason {
+        var h = pcap_pkthdr()
+        while true {
+            if PcapSource.stopRequested { return .interrupted }  // the flag lives in PcapSource.swift's copy of the shim
+            let rc = knetcap_wtap_next(reader)
+            if rc == 0 { return .endOfFile }
+            if rc < 0 {
+                let detail = reader.pointee.err_info.map { String(cString: $0) }
+                return .badInput(Self.error(name: name, err: reader.pointee.err, detail: detail, offset: Int64(reader.pointee.offset), opening: false))
+            }
+            let rec = knetcap_wtap_record(reader)!
+            let caplen = Int(knetcap_wtap_caplen(rec))
+            let sec = Int64(knetcap_wtap_secs(rec))
+            let ns = knetcap_wtap_nsecs(rec)
+            h.ts.tv_sec = Int(truncatingIfNeeded: sec)
+            h.ts.tv_usec = Int(ns)
+            h.caplen = UInt32(truncatingIfNeeded: caplen)
+            h.len = knetcap_wtap_len(rec)
+            lastOffset = Int64(reader.pointee.offset)
+            let more = withUnsafePointer(to: &h) { hp in
+                let raw = RawPacket(seconds: sec, nanoseconds: ns, capturedLength: caplen, originalLength: Int(hp.pointee.len),
+                               bytes: UnsafeRawBufferPointer(start: knetcap_wtap_data(reader), count: caplen), header: hp,
+                               linkType: Self.dlt(knetcap_wtap_encap(rec)), interface: knetcap_wtap_interface(rec),
+                               record: OpaquePointer(reader))
+                if let f = filter, !f.accepts(raw) { return true }
+                return body(raw)
+            }
+            if !more { return .stoppedByCaller }
+        }
+    }
+
+    /// The current packet's comments (pcapng `opt_comment`), for a `RawPacket` this source
+    /// delivered and only during `body`.
+    public static func comments(_ p: RawPacket) -> [String] {
+        guard let r = p.record else { return [] }
+        let reader = UnsafeMutablePointer<knetcap_wtap_reader>(r)
+        let rec = knetcap_wtap_record(reader)!
+        return (0..<knetcap_wtap_comment_count(rec)).compactMap { knetcap_wtap_comment(rec, $0).map { String(cString: $0) } }
+    }
+
+    public func statistics() -> (received: UInt32, dropped: UInt32, interfaceDropped: UInt32)? { nil }
+
+    /// wiretap's error as one line: the file, where, and what is wrong.
+    static func error(name: String, err: Int32, detail: String?, offset: Int64?, opening: Bool) -> CaptureError {
+        let what = knetcap_wtap_strerror(err).map { String(cString: $0) } ?? "error \(err)"
+        let more = detail.map { ": \($0)" } ?? ""
+        let at = offset.map { $0 >= 0 ? " at byte offset \($0)" : "" } ?? ""
+        switch err {
+        case WTAP_ERR_FILE_UNKNOWN_FORMAT, WTAP_ERR_UNSUPPORTED, WTAP_ERR_NOT_REGULAR_FILE:
+            return CaptureError(.notACapture, "\(name): not a pcap or pcapng capture, nor another format Wireshark's libwiretap reads (\(what)\(more))")
+        case WTAP_ERR_DECOMPRESS, WTAP_ERR_DECOMPRESSION_NOT_SUPPORTED:
+            return CaptureError(.decompressFailed, "\(name): decompression failed\(at) (\(what)\(more))")
+        case WTAP_ERR_SHORT_READ:
+            return CaptureError(opening ? .notACapture : .readFailed, "\(name): truncated record\(at) (\(what)\(more))")
+        case WTAP_ERR_BAD_FILE, WTAP_ERR_PACKET_TOO_LARGE, WTAP_ERR_UNC_OVERFLOW:
+            return CaptureError(opening ? .notACapture : .readFailed, "\(name): corrupt record\(at) (\(what)\(more))")
+        case EACCES:
+            return CaptureError(.permissionDenied, "\(name): Permission denied")
+        case ENOENT:
+            return CaptureError(.noSuchFile, "\(name): No such file or directory")
+        default:
+            return CaptureError(opening ? .notACapture : .readFailed, "\(name): read failed\(at) (\(what)\(more))")
+        }
+    }
+}
+
+/// `path` exists, is not a directory and may be read.
+/// - Throws: `CaptureError` `.noSuchFile`, `.permissionDenied`, `.notACapture` (a directory).
+func checkReadable(_ path: String) throws(CaptureError) {
+    var st = stat()
+    if stat(path, &st) != 0 {
+        let e = errno
+        if e == ENOENT || e == ENOTDIR { throw CaptureError(.noSuchFile, "\(path): No such file or directory") }
+        if e == EACCES { throw CaptureError(.permissionDenied, "\(path): Permission denied") }
+        throw CaptureError(.other, "\(path): \(String(cString: strerror(e)))")
+    }
+    if st.st_mode & S_IFMT == S_IFDIR { throw CaptureError(.notACapture, "\(path): is a directory, not a capture file") }
+    if access(path, R_OK) != 0, errno == EACCES { throw CaptureError(.permissionDenied, "\(path): Permission denied") }
+}
+
+extension WiretapSource {
+    /// Installs a BPF capture filter (tcpdump's language, compiled by libpcap for each link
+    /// type the file's interfaces have, run on each packet with `pcap_offline_filter`): packets
+    /// it rejects are not delivered, as with a libpcap file.
+    /// - Throws: `CaptureError.badFilter` with libpcap's message.
+    public func setFilter(_ expression: String) throws(CaptureError) {
+        filter = try BPFFilters(expression, snaplen: snapshotLength == 0 ? 262_144 : snapshotLength, first: linkType)
+    }
+}
+
+/// One compiled BPF program per link type (`pcap_open_dead` + `pcap_compile`), for sources
+/// libpcap does not read.
+final class BPFFilters {
+    let expression: String
+    let snaplen: Int32
+    private var programs: [Int32: UnsafeMutablePointer<bpf_program>] = [:]
+
+    init(_ expression: String, snaplen: Int32, first: Int32) throws(CaptureError) {
+        self.expression = expression
+        self.snaplen = snaplen
+        _ = try program(first)
+    }
+
+    deinit {
+        for p in programs.values { pcap_freecode(p); p.deallocate() }
+    }
+
+    func program(_ dlt: Int32) throws(CaptureError) -> UnsafeMutablePointer<bpf_program> {
+        if let p = programs[dlt] { return p }
+        guard let dead = pcap_open_dead(dlt, snaplen) else { throw CaptureError(.badFilter, "capture filter \"\(expression)\": cannot compile for link type \(dlt)") }
+        defer { pcap_close(dead) }
+        let prog = UnsafeMutablePointer<bpf_program>.allocate(capacity: 1)
+        prog.initialize(to: bpf_program())
+        if pcap_compile(dead, prog, expression, 1, PCAP_NETMASK_UNKNOWN) != 0 {
+            prog.deallocate()
+            throw CaptureError(.badFilter, "capture filter \"\(expression)\": \(String(cString: pcap_geterr(dead)))")
+        }
+        programs[dlt] = prog
+        return prog
+    }
+
+    /// Whether the filter accepts `p` (a link type it cannot compile for rejects every packet).
+    func accepts(_ p: RawPacket) -> Bool {
+        guard let prog = try? program(p.linkType) else { return false }
+        return pcap_offline_filter(prog, p.header, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) != 0
+    }
+}
+
+/// Opens a capture file for `-r`: an uncompressed classic pcap file (its first four bytes
+/// one of pcap's magic numbers) through libpcap, whose `pcap_next_ex` loop is the fastest
+/// reader; everything else (pcapng, compressed files, other formats Wireshark reads) and
+/// standard input through libwiretap (`WiretapSource`). `-` is standard input.
+/// - Throws: `CaptureError` as `PcapSource.openFile` and `WiretapSource.init`.
+public func openCaptureFile(_ path: String) throws(CaptureError) -> any PacketSource {
+    if path != "-" && classicPcapMagic(path) { return try PcapSource.openFile(path) }
+    return try WiretapSource(path: path)
+}
+
+/// Whether `path` starts with a classic pcap magic number (µs or ns, either byte order).
+func classicPcapMagic(_ path: String) -> Bool {
+    guard let f = fopen(path, "rb") else { return false }
+    defer { fclose(f) }
+    var m: UInt32 = 0
+    guard fread(&m, 4, 1, f) == 1 else { return false }
+    return [0xa1b2_c3d4, 0xd4c3_b2a1, 0xa1b2_3c4d, 0x4d3c_b2a1].contains(m)
+}

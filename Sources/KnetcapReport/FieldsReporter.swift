@@ -1,0 +1,141 @@
+import KnetcapWire
+import KnetcapDissect
+import KnetcapAnalysis
+
+/// `-T fields -e FIELD ... [-E OPTION=VALUE]`: one line per packet with the values of the
+/// named fields (Wireshark names, from `FieldRegistry`), formatted as tshark 4.0's `-T fields`:
+/// unsigned integers in decimal, except the fields Wireshark displays in hex (`dns.id`
+/// `0x4fe8`, `eth.type`, `ip.id`, `tcp.flags`, zero-padded to their width); booleans `1`/`0`;
+/// addresses in text; capture times as seconds with nine decimals; text as it is; byte
+/// sequences as lower-case hex; a protocol name (`ip`, `dns`) prints nothing. Several
+/// occurrences of a field are joined by the aggregator. Only the field lines go to its output;
+/// the diagnosis goes elsewhere (the command line sends it to standard error).
+public final class FieldsReporter: Reporter {
+    /// tshark's `-E` options this writer honours.
+    public struct Options: Sendable, Equatable {
+        /// Between fields (`separator=`, `/t` tab and `/s` space as tshark; default tab).
+        public var separator = "\t"
+        /// Between occurrences of one field (`aggregator=`, default `,`).
+        public var aggregator = ","
+        /// `header=y`: a first line with the field names.
+        public var header = false
+        /// `occurrence=f|l|a`: first, last or all occurrences (default all).
+        public var occurrence: Character = "a"
+        /// `quote=d|s|n`: each value in double or single quotes, or none (default).
+        public var quote: Character = "n"
+        public init() {}
+
+        /// Parses one `-E` argument (`separator=,`).
+        /// - Throws: a message naming the option, as tshark's.
+        public mutating func apply(_ arg: String) throws(FieldsError) {
+            guard let eq = arg.firstIndex(of: "=") else { throw FieldsError("-E \(arg): expected OPTION=VALUE (separator, aggregator, header, occurrence, quote)") }
+            let key = String(arg[..<eq]), value = String(arg[arg.index(after: eq)...])
+            func special(_ v: String) -> String { v == "/t" ? "\t" : (v == "/s" ? " " : v) }
+            switch key {
+            case "separator": separator = special(value)
+            case "aggregator": aggregator = special(value)
+            case "header":
+                guard value == "y" || value == "n" else { throw FieldsError("-E header=\(value): expected y or n") }
+                header = value == "y"
+            case "occurrence":
+                guard let c = value.first, value.count == 1, "fla".contains(c) else { throw FieldsError("-E occurrence=\(value): expected f, l or a") }
+                occurrence = c
+            case "quote":
+                guard let c = value.first, value.count == 1, "dsn".contains(c) else { throw FieldsError("-E quote=\(value): expected d, s or n") }
+                quote = c
+            default: throw FieldsError("-E \(arg): unknown option \(key) (separator, aggregator, header, occurrence, quote)")
+            }
+        }
+    }
+
+    /// Why `-T fields` cannot run: one line for standard error.
+    public struct FieldsError: Error, Sendable { public let message: String; init(_ m: String) { message = m } }
+
+    /// The fields tshark shows in hexadecimal, with their digit count.
+    static let hexDigits: [String: Int] = ["dns.id": 4, "eth.type": 4, "ip.id": 4, "tcp.flags": 4]
+
+    let fields: [FieldDescriptor]
+    let options: Options
+    let out: TextOutput
+    private var headerDone = false
+
+    /// - Throws: `FieldsError` for a name the registry does not know.
+    public init(names: [String], options: Options, output: TextOutput) throws(FieldsError) {
+        var fs: [FieldDescriptor] = []
+        for n in names {
+            guard let d = FieldRegistry.descriptor(named: n) else {
+                throw FieldsError("-e \(n): unknown field (knetcap --fields lists them)")
+            }
+            fs.append(d)
+        }
+        if fs.isEmpty { throw FieldsError("-T fields needs at least one -e FIELD") }
+        fields = fs
+        self.options = options
+        out = output
+    }
+
+    /// The per-capture state the fields need (`tcp.stream`, `dns.time`).
+    public var tracking: CaptureState.Tracking { fields.reduce(into: []) { $0.formUnion($1.tracking) } }
+
+    public func packet(_ p: Packet) {
+        if options.header && !headerDone {
+            headerDone = true
+            out.line(fields.map(\.name).joined(separator: options.separator))
+        }
+        out.line(line(p))
+        out.flushIfFull()
+    }
+
+    /// One packet's line.
+    public func line(_ p: Packet) -> String {
+        var cols: [String] = []
+        cols.reserveCapacity(fields.count)
+        for d in fields {
+            var values: [String] = []
+            if d.type != .proto {
+                _ = d.read(p) { v in
+                    values.append(Self.format(v, d))
+                    return options.occurrence == "f"
+                }
+            }
+            if options.occurrence == "l", let l = values.last { values = [l] }
+            let q = options.quote == "d" ? "\"" : (options.quote == "s" ? "'" : "")
+            // tshark quotes a column's occurrences together, and an empty column not at all.
+            cols.append(values.isEmpty ? "" : q + values.joined(separator: options.aggregator) + q)
+        }
+        return cols.joined(separator: options.separator)
+    }
+
+    public func packetsDone() { out.flush() }
+    public func finish(_ report: Report) { out.flush() }
+
+    /// One value as tshark's `-T fields` prints it.
+    static func format(_ v: FieldValue, _ d: FieldDescriptor) -> String {
+        switch v {
+        case .uint(let u):
+            if let w = hexDigits[d.name] {
+                let h = String(u, radix: 16)
+                return "0x" + String(repeating: "0", count: max(0, w - h.count)) + h
+            }
+            return String(u)
+        case .bool(let b): return b ? "1" : "0"
+        case .ip(let a): return a.description
+        case .ether(let m): return MACAddress(m).description
+        case .ns(let n): return nineDecimals(n)
+        case .time(let t): return t.description
+        case .bytes(let b):
+            if d.type == .bytes {
+                return b.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+            }
+            return String(decoding: b, as: UTF8.self)
+        }
+    }
+
+    /// Nanoseconds as seconds with nine decimals (`0.000255204`, `-1.5` as `-1.500000000`).
+    static func nineDecimals(_ n: Int64) -> String {
+        let neg = n < 0
+        let m = n.magnitude
+        let frac = String(m % 1_000_000_000)
+        return (neg ? "-" : "") + String(m / 1_000_000_000) + "." + String(repeating: "0", count: 9 - frac.count) + frac
+    }
+}
