@@ -34,6 +34,7 @@ typedef struct {
     gint64 offset;    /* byte offset (in the uncompressed stream) of the last record read or tried */
     int err;
     gchar *err_info;
+    int skipped;      /* records that are not packets (custom blocks, events) before this one */
 } knetcap_wtap_reader;
 
 /* Opens `path` ("-" is standard input) in any format wiretap knows, compressed or not.
@@ -60,9 +61,11 @@ static inline void knetcap_wtap_close(knetcap_wtap_reader *r) {
     g_free(r);
 }
 
-/* Reads the next packet record (other record types are skipped, as tshark shows them apart):
-   1 a packet, 0 end of file, -1 an error (r->err, r->err_info, r->offset). */
+/* Reads the next packet record: 1 a packet, 0 end of file, -1 an error (r->err, r->err_info,
+   r->offset). Other records (pcapng custom blocks, events) are not packets, but tshark numbers
+   them as frames: r->skipped counts those read before this packet. */
 static inline int knetcap_wtap_next(knetcap_wtap_reader *r) {
+    r->skipped = 0;
     for (;;) {
         wtap_rec_reset(&r->rec);
         g_free(r->err_info); r->err_info = NULL;
@@ -70,6 +73,7 @@ static inline int knetcap_wtap_next(knetcap_wtap_reader *r) {
         if (!wtap_read(r->wth, &r->rec, &r->buf, &r->err, &r->err_info, &r->offset))
             return r->err == 0 ? 0 : -1;
         if (r->rec.rec_type == REC_TYPE_PACKET) return 1;
+        r->skipped++;
     }
 }
 

@@ -24,6 +24,9 @@ public struct RawPacket {
     /// wiretap's record for this packet (`WiretapSource`): lets `PcapngWriter` copy it with its
     /// interface and comments. `nil` for libpcap and memory sources.
     public var record: OpaquePointer? = nil
+    /// Records before this packet that are not packets but that Wireshark numbers as frames
+    /// (pcapng custom blocks): frame numbers skip them, so evidence frames match Wireshark's.
+    public var framesBefore: Int = 0
 }
 
 /// Why `PcapSource.forEach` returned.

@@ -113,11 +113,13 @@ public final class WiretapSource: PacketSource {
             h.caplen = UInt32(truncatingIfNeeded: caplen)
             h.len = knetcap_wtap_len(rec)
             lastOffset = Int64(reader.pointee.offset)
+            let skipped = Int(reader.pointee.skipped)
             let more = withUnsafePointer(to: &h) { hp in
-                let raw = RawPacket(seconds: sec, nanoseconds: ns, capturedLength: caplen, originalLength: Int(hp.pointee.len),
+                var raw = RawPacket(seconds: sec, nanoseconds: ns, capturedLength: caplen, originalLength: Int(hp.pointee.len),
                                bytes: UnsafeRawBufferPointer(start: knetcap_wtap_data(reader), count: caplen), header: hp,
                                linkType: Self.dlt(knetcap_wtap_encap(rec)), interface: knetcap_wtap_interface(rec),
                                record: OpaquePointer(reader))
+                raw.framesBefore = skipped
                 if let f = filter, !f.accepts(raw) { return true }
                 return body(raw)
             }

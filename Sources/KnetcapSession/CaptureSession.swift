@@ -182,7 +182,7 @@ public final class CaptureSession {
         let reassembler = IPReassembler()
         var n = 0
         return source.forEach { raw in
-            n += 1
+            n += 1 + raw.framesBefore  // frame numbers count what Wireshark counts as frames
             if raw.linkType != dissector.linkType.rawValue {
                 if let d = others[raw.linkType] {
                     others[dissector.linkType.rawValue] = dissector

@@ -19,6 +19,8 @@ public enum Fixtures {
     public static let testCaptures = repo.appendingPathComponent("Tests/Captures")
     public static let publicCaptures = testCaptures.appendingPathComponent("public")
     public static let tcpdumpTests = testCaptures.appendingPathComponent("tcpdump-tests")
+    /// The pcapng test generator's 48 files (both byte orders; see Tests/Captures/README.md).
+    public static let pcapngTestgen = testCaptures.appendingPathComponent("pcapng-testgen")
     public static let shipped = repo.appendingPathComponent("Captures")
     /// The traffic generator (`scripts/gen_pcap.README.md`).
     public static let genPcap = repo.appendingPathComponent("scripts/gen_pcap.py")
