@@ -58,12 +58,13 @@ wait_ready() {  # $1 = pid, $2 = log name
     die "$2 did not become ready"
 }
 
-# dnsmasq authoritative for knetcap.test (other names NXDOMAIN); pid/log $WORK/NAME.{pid,log}.
+# dnsmasq authoritative for knetcap.test (other names NXDOMAIN), on port ${DNSMASQ_PORT:-53};
+# pid/log $WORK/NAME.{pid,log}.
 # Sets BG (pid).
 dnsmasq_start() {   # $1 = ns, $2 = listen address, $3 = name, rest = more dnsmasq options
     local ns=$1 addr=$2 name=$3; shift 3
     "${PIN_SERVER[@]}" ip netns exec "$ns" dnsmasq -k --no-resolv --no-hosts --conf-file=/dev/null \
-        --bind-interfaces --listen-address="$addr" --port=53 --pid-file="$WORK/$name.pid" \
+        --bind-interfaces --listen-address="$addr" --port="${DNSMASQ_PORT:-53}" --pid-file="$WORK/$name.pid" \
         --log-facility="$WORK/$name.log" --local=/knetcap.test/ "$@" &
     BG=$!
     BG_PIDS+=("$BG")

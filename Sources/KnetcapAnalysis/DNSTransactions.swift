@@ -49,8 +49,8 @@ public struct DNSTransaction: Sendable {
     public var lastSent: FrameRef { transmissions[transmissions.count - 1] }
 }
 
-/// Matches DNS queries with responses over the whole capture (UDP and TCP, server port 53,
-/// unicast servers), tracks retransmissions and parallel queries on one socket, and hands
+/// Matches DNS queries with responses over the whole capture (UDP and TCP, any server port
+/// where the dissector found DNS but mDNS's and LLMNR's, unicast servers), tracks retransmissions and parallel queries on one socket, and hands
 /// transactions that went wrong — retransmitted, or never answered — to `onProblem`.
 /// Healthy transactions are dropped as soon as they are answered. State is expired by
 /// capture time (`expiry` seconds after the last packet of a transaction), never the clock.
@@ -90,6 +90,11 @@ public struct DNSTransactionTracker {
 
     public init() {}
 
+    /// A server port the DNS diagnosis follows: any port where DNS was recognised (53, a
+    /// `--dns-port`, or by content) except mDNS (5353) and LLMNR (5355), multicast and
+    /// unanswered by design.
+    static func isUnicastDNSPort(_ port: UInt16) -> Bool { port != 5353 && port != 5355 }
+
     /// Number of transactions waiting for a reply.
     public var pendingCount: Int { pending.count }
 
@@ -107,7 +112,7 @@ public struct DNSTransactionTracker {
               let sp = p.sourcePort, let dp = p.destinationPort else { return nil }
         let frame = FrameRef(frame: p.number, time: now)
         if !dns.isResponse {
-            guard dp == 53, !dst.isMulticastOrBroadcast, dns.opcode == 0 else { return nil }
+            guard Self.isUnicastDNSPort(dp), !dst.isMulticastOrBroadcast, dns.opcode == 0 else { return nil }
             let key = DNSTransactionKey(client: Endpoint(src, sp), server: Endpoint(dst, dp), id: dns.id, overTCP: p.dnsOverTCP)
             if var t = pending[key] {
                 let q = dns.firstQuestion
@@ -152,7 +157,7 @@ public struct DNSTransactionTracker {
             if pending.count > maxPending { sweep(now: now, force: true, onProblem: onProblem) }
             return nil
         } else {
-            guard sp == 53 else { return nil }
+            guard Self.isUnicastDNSPort(sp) else { return nil }
             let key = DNSTransactionKey(client: Endpoint(dst, dp), server: Endpoint(src, sp), id: dns.id, overTCP: p.dnsOverTCP)
             guard var t = pending.removeValue(forKey: key) else { return nil }
             t.response = frame

@@ -98,9 +98,13 @@ public struct Dissector: Sendable {
     static func application(port: UInt16) -> Application? {
         switch port {
         case 53, 5353, 5355: return .dns  // DNS, mDNS, LLMNR (all dns.* fields)
-        default: return nil
+        default: return dnsPorts.contains(port) ? .dns : nil
         }
     }
+
+    /// More ports where UDP and TCP carry DNS (`--dns-port`), set once before a capture is
+    /// read. On other ports a UDP payload is DNS when `DNSView.isPlausibleMessage` says so.
+    public nonisolated(unsafe) static var dnsPorts: Set<UInt16> = []
 
     static func dissectIPv4(_ p: inout Packet, _ net: ByteView) throws(WireError) {
         let ip = try IPv4View(net)
@@ -135,7 +139,14 @@ public struct Dissector: Sendable {
         }
         switch application(port: u.sourcePort) ?? application(port: u.destinationPort) {
         case .dns?: try dnsOverUDP(&p, u, data, ipTruncated: ipTruncated)
-        case nil: return
+        case nil:
+            // DNS on any other port, recognised by content (never on a lone fragment).
+            let payload = u.payload
+            // NetBIOS name service (137) has DNS's format but is its own protocol (RFC 1002).
+            guard payload.count >= DNSView.headerLength, payload.count == u.payloadLength, !isLoneFragment(p),
+                  u.sourcePort != 137, u.destinationPort != 137,
+                  let d = try? DNSView(payload), d.isPlausibleMessage else { return }
+            try dnsOverUDP(&p, u, data, ipTruncated: ipTruncated)
         }
     }
 

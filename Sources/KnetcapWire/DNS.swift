@@ -164,6 +164,33 @@ public struct DNSView {
         }
     }
 
+    /// Whether a UDP payload on a port that is not DNS's is a DNS message, for DNS on any
+    /// port (a resolver on 1053, a NodePort in front of CoreDNS), as tshark's DNS-over-UDP
+    /// heuristic finds it: a standard query or its response (opcode 0, Z bit clear), exactly
+    /// one question of class IN (1), CH (3) or ANY (255), at most 64 records, every record
+    /// within the message and nothing after the last one; in a response, the first answer
+    /// (if any) names the question (a pointer to it or the same name).
+    public var isPlausibleMessage: Bool {
+        guard opcode == 0, flags & 0x0040 == 0, questionCount == 1,
+              answerCount + authorityCount + additionalCount <= 64,
+              let q = firstQuestion, [1, 3, 255].contains(q.qclass), q.type.rawValue != 0 else { return false }
+        var off = q.end
+        var first = true, namesQuestion = true
+        for s in 0..<3 {
+            let count = s == 0 ? answerCount : (s == 1 ? authorityCount : additionalCount)
+            for _ in 0..<count {
+                guard let r = record(at: off, section: .answer) else { return false }
+                if first && s == 0 {
+                    first = false
+                    namesQuestion = bytes.u16(at: off) == 0xc00c || name(at: off, lowercased: true) == name(at: q.nameOffset, lowercased: true)
+                }
+                off = r.rdataOffset + r.rdataLength
+            }
+        }
+        if !isResponse && answerCount > 0 { return false }
+        return off == bytes.count && namesQuestion
+    }
+
     // MARK: Sections
 
     /// The first question, or `nil` when there is none or it does not fit.

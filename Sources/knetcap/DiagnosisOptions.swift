@@ -2,10 +2,13 @@ import ArgumentParser
 import KnetcapWire
 import KnetcapAnalysis
 
-/// `--vip ADDR` (repeatable) and `--fail-on KIND|any`.
+/// `--vip ADDR` (repeatable), `--dns-port N` (repeatable) and `--fail-on KIND|any`.
 struct DiagnosisOptions: ParsableArguments {
     @Option(name: .customLong("vip"), help: ArgumentHelp("An address known to be a load-balancer VIP or ClusterIP (repeatable); sharpens nat.reply-source-mismatch.", valueName: "ADDR"))
     var vips: [String] = []
+
+    @Option(name: .customLong("dns-port"), help: ArgumentHelp("A UDP/TCP port that carries DNS (repeatable; 53, 5353, 5355 always do, and UDP DNS is recognised by content on any port).", valueName: "N"))
+    var dnsPorts: [UInt16] = []
 
     @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit with status 12 when a finding of KIND (or any finding, with `any`) is reported (repeatable).", valueName: "KIND|any"))
     var failOn: [String] = []

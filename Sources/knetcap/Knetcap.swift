@@ -237,6 +237,7 @@ struct Knetcap: ParsableCommand {
                 timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
                 absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: live?.interfaceNames ?? [:]) : nil))
         }
+        Dissector.dnsPorts = Set(diagnosisOptions.dnsPorts)
         var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
         if source.isLive {
             // Live corroboration: counters before, then the listener table and deltas whenever a

@@ -132,6 +132,13 @@ struct RealKernelFaultTests {
         #expect(carried == ["Geneve vni 7", "Geneve vni 9", "IP-in-IP", "GRE", "GRE key 77"], "\(carried)")
     }
 
+    /// dnsmasq on port 1053: DNS recognised by content, the lost answer diagnosed there.
+    @Test func timeoutOnPort1053() throws {
+        let f = try Self.findings("dns-port-1053.pcap")
+        #expect(f.count == 1 && f.first?["kind"] as? String == "dns.timeout", "\(f)")
+        #expect(f.first?["server"] as? String == "10.77.0.3:1053", "\(f)")
+    }
+
     @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap"])
     func healthyTopologyHasNoFinding(_ name: String) throws {
         #expect(try Self.findings(name).isEmpty, "\(name)")

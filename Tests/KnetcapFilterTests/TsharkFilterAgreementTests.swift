@@ -80,6 +80,12 @@ import KnetcapTestSupport
         Case("Captures/overlay-tunnels.pcap", "ipv6.src == fd00:244::2 && dns"),
         Case("Captures/overlay-tunnels.pcap", "tcp.flags.reset == 1 && ip.proto == 4"),
         Case("Captures/overlay-tunnels.pcap", "dns.id == 0x4b03"),
+        // DNS on a port that is not 53, recognised by content (tshark's heuristic)
+        Case("Captures/dns-port-1053.pcap", "dns"),
+        Case("Captures/dns-port-1053.pcap", "dns.id == 0x1053 && dns.flags.response == 0"),
+        Case("Captures/dns-port-1053.pcap", "dns.qry.type == 28"),
+        Case("public/zeek-nmap-vsn.pcap", "dns"),
+        Case("public/zeek-tcp-ctu-64702-888.pcap", "dns", empty: true),  // UDP on odd ports that is not DNS
         // flags and scaled windows
         Case(wiki, "ip.flags.df == 1"),
         Case(wiki, "ip.flags == 0x02 && tcp"),

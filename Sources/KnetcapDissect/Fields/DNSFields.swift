@@ -17,7 +17,7 @@ enum DNSFields {
             default: continue
             }
         }
-        return nil
+        return .dns  // another port: a --dns-port or DNS recognised by content
     }
 
     static func proto(_ want: Flavor) -> FieldReader {
@@ -54,7 +54,7 @@ enum DNSFields {
     static let respType: @Sendable (DNSView, DNSRecord, (FieldValue) -> Bool) -> Bool = { _, r, f in f(.uint(UInt64(r.type.rawValue))) }
 
     static let table: [FieldDescriptor] = [
-        .init("dns", .proto, "DNS (port 53)", proto(.dns)),
+        .init("dns", .proto, "DNS (port 53, a --dns-port, or recognised by content on another UDP port)", proto(.dns)),
         .init("mdns", .proto, "multicast DNS (port 5353); its fields are dns.*", proto(.mdns)),
         .init("llmnr", .proto, "LLMNR (port 5355); its fields are dns.*", proto(.llmnr)),
         .init("dns.id", .unsigned, "DNS transaction id", bits: 16) { p, f in p.dns.map { f(.uint(UInt64($0.id))) } ?? false },
