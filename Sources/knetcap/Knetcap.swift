@@ -79,6 +79,9 @@ struct Knetcap: ParsableCommand {
     @OptionGroup(title: "Display filter")
     var display: DisplayOptions
 
+    @OptionGroup(title: "Reports")
+    var output: OutputOptions
+
     @OptionGroup(title: "Network namespace (capture inside a pod)")
     var netns: NetnsOptions
 
@@ -138,6 +141,7 @@ struct Knetcap: ParsableCommand {
         let displayFilter = try display.compiled()  // -Y: before anything is opened
         // --netns/--container/--pod: resolve and open that network namespace (nil: knetcap's own);
         // the live handle is opened inside it (NetnsOptions.swift).
+        try output.checkWritable()
         let entered = try netns.open(readingFile: readFile)
         let source: PcapSource
         if let path = readFile {
@@ -167,13 +171,23 @@ struct Knetcap: ParsableCommand {
         let out = TextOutput(fd: writeFile == "-" ? 2 : 1)
         out.flushesEachPacket = source.isLive
         let printPackets = !quiet && writer == nil
-        // The outputs: one reporter each (a new output is one more line here).
+        // The outputs: one reporter each (a new output is one more line here). The statistics
+        // collector comes first: the reporters after it print what it gathered.
         var reporters: [any Reporter] = []
+        let collector = output.collector()
+        let style = output.style(fd: out.fd)
+        if let c = collector { reporters.append(c) }
+        if let p = OutputOptions.progress(source: source, readFile: readFile) { reporters.append(p) }
         reporters.append(json
-            ? JSONReporter(output: out, packets: printPackets)
+            ? JSONReporter(output: out, packets: printPackets, stats: output.stats ? collector : nil)
             : TextReporter(output: out, printer: printPackets ? PacketLinePrinter(
                 timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
-                absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: source.interfaceNames) : nil))
+                absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: source.interfaceNames) : nil,
+                style: style))
+        if output.stats, !json, let c = collector { reporters.append(StatsReporter(output: out, collector: c, style: style)) }
+        let html = output.htmlReporter(collector: collector, source: source, inputName: inputName, readFile: readFile,
+                                       filter: filter, generator: knetcapVersion)
+        if let h = html { reporters.append(h) }
         var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
         if source.isLive {
             // Live corroboration: counters before, then the listener table and deltas whenever a
@@ -223,6 +237,7 @@ struct Knetcap: ParsableCommand {
             throw Fatal(.cannotWrite, "cannot write \(w.path): \(e) (the file is incomplete)")
         }
         if let e = out.error { throw Fatal(.cannotWrite, "cannot write standard output: \(e)") }
+        if let h = html, let e = h.error { throw Fatal(.cannotWrite, "--html: cannot write \(h.path): \(e)") }
         if diagnosisOptions.shouldFail(outcome.report.findings) { throw ExitCode(Exit.findingReported.rawValue) }
     }
 }
