@@ -40,9 +40,10 @@ let diagramGapBand = 0.2
 func sequenceDiagram(_ events: [DiagramEvent], utcOffset: (Int64) -> Int) -> String {
     let shown = Array(events.prefix(maxDiagramRows))
     guard let t0 = shown.first?.time else { return "" }
-    var hosts: [String] = []
+    // The client first: the sender of the first request (query or SYN), then by first appearance.
+    var hosts: [String] = shown.first { $0.record?.requestKey != nil }.map { [$0.from] } ?? []
     for e in shown { for h in [e.from, e.to] where !hosts.contains(h) { hosts.append(h) } }
-    let left = 190.0, colW = 250.0, top = 56.0
+    let left = 190.0, colW = 300.0, top = 56.0
     let width = left + colW * Double(max(hosts.count, 2)) + 20
     func x(_ h: String) -> Double { left + colW / 2 + colW * Double(hosts.firstIndex(of: h) ?? 0) }
     var body = ""

@@ -53,6 +53,9 @@ public struct CaptureStats: Codable, Sendable, Equatable {
         public var completed: Int
         public var refused: Int
         public var unanswered: Int
+        public init(server: String, attempts: Int, completed: Int, refused: Int, unanswered: Int) {
+            self.server = server; self.attempts = attempts; self.completed = completed; self.refused = refused; self.unanswered = unanswered
+        }
     }
 
     /// Per server, transport and query type, then per server (`qtype` "all").

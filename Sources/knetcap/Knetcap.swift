@@ -141,7 +141,6 @@ struct Knetcap: ParsableCommand {
         let displayFilter = try display.compiled()  // -Y: before anything is opened
         // --netns/--container/--pod: resolve and open that network namespace (nil: knetcap's own);
         // the live handle is opened inside it (NetnsOptions.swift).
-        try output.checkWritable()
         let entered = try netns.open(readingFile: readFile)
         let source: PcapSource
         if let path = readFile {
@@ -159,6 +158,7 @@ struct Knetcap: ParsableCommand {
         let filter = expression.joined(separator: " ")
         if !filter.isEmpty { try source.setFilter(filter) }
         let writer = try writeFile.map { p throws(CaptureError) in try PcapWriter(source: source, path: p) }
+        try output.checkWritable()
 
         // SIGINT, SIGTERM, SIGHUP (unless ignored) and SIGPIPE stop the capture, as tcpdump's.
         PcapSource.installStopHandler()

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import KnetcapWire
+import KnetcapDissect
+import KnetcapAnalysis
+import KnetcapCapture
+import KnetcapReport
+import KnetcapSession
+import KnetcapTestSupport
+
+/// `--html`: the report of every shipped and public capture, written by a `CaptureSession` with
+/// the real `StatsCollector` and `HTMLReporter`, rendered by real headless Chromium
+/// (`--dump-dom`, console on stderr): no script error, the script ran, every finding kind of
+/// the capture is on the page, and each diagram names its finding's evidence frames.
+@Suite struct HTMLReportTests {
+    /// Captures libpcap opens and knetcap dissects (the public directory also holds captures
+    /// that exist to be refused: bad versions, pcapng files libpcap 1.10 rejects).
+    static let captures: [URL] = (Fixtures.captures(in: Fixtures.shipped) + Fixtures.captures(in: Fixtures.publicCaptures)).filter { u in
+        guard let s = try? PcapSource.openFile(u.path) else { return false }
+        return LinkType(rawValue: s.linkType).isSupported
+    }
+
+    struct Rendered {
+        var report: Report
+        var html: String
+        var dom: String
+        var console: [String]
+        var path: URL
+    }
+
+    /// Writes `capture`'s report to a temporary file and renders it in Chromium.
+    static func render(_ capture: URL, screenshot: URL? = nil) throws -> Rendered {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-html-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir.appendingPathComponent("profile")) }
+        let out = dir.appendingPathComponent(capture.lastPathComponent + ".html")
+        let collector = StatsCollector()
+        let html = HTMLReporter(path: out.path, capture: .init(name: capture.lastPathComponent, linkType: "test"),
+                                collector: collector, utcOffset: { _ in 0 })
+        let outcome = CaptureSession(source: try PcapSource.openFile(capture.path), reporters: [collector, html]).run()
+        #expect(html.error == nil)
+        var args = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+                    "--user-data-dir=" + dir.appendingPathComponent("profile").path]
+        if let s = screenshot { args += ["--hide-scrollbars", "--window-size=1280,1500", "--screenshot=" + s.path] } else { args.append("--dump-dom") }
+        guard let (status, dom, err) = Fixtures.run("chromium", args + [out.absoluteString]) else {
+            Issue.record("chromium is not installed (apt-get install chromium)")
+            throw CancellationError()
+        }
+        #expect(status == 0, "chromium exited \(status): \(err.suffix(500))")
+        let console = err.split(separator: "\n").filter { $0.contains(":CONSOLE") }.map(String.init)
+        return Rendered(report: outcome.report, html: html.html, dom: dom, console: console, path: out)
+    }
+
+    @Test func capturesArePresent() {
+        Fixtures.expectCaptures(in: [Fixtures.shipped, Fixtures.publicCaptures])
+        #expect(Self.captures.count >= 30, "\(Self.captures.count) renderable captures")
+    }
+
+    @Test(arguments: captures)
+    func reportRendersInChromium(_ capture: URL) throws {
+        let r = try Self.render(capture)
+        #expect(r.console.isEmpty, "console messages: \(r.console)")
+        #expect(r.dom.contains("data-ready=\"1\""), "the page's script did not run to its end")
+        #expect(r.dom.contains("<h2>Capture</h2>") && r.dom.contains("<h2>Findings</h2>"))
+        #expect(r.dom.contains("<h2>DNS response time per server</h2>") && r.dom.contains("<h2>TCP handshakes</h2>"))
+        // Self-contained: nothing is fetched.
+        for ref in ["src=\"http", "href=\"http", "@import", "url(http"] { #expect(!r.html.contains(ref), "\(ref) in the page") }
+        // Every finding kind, and per kind the first findings' diagrams naming their evidence frames.
+        let groups = Dictionary(grouping: r.report.findings, by: \.kind)
+        for (kind, g) in groups {
+            #expect(r.dom.contains("id=\"kind-\(kind)\""), "\(kind) missing from the page")
+            let blocks = r.dom.components(separatedBy: "<div class=\"finding\" data-kind=\"\(kind)\">").dropFirst()
+            #expect(blocks.count == min(g.count, HTMLReporter.diagramsPerKind))
+            for (f, block) in zip(g, blocks) {
+                let svg = block.components(separatedBy: "</svg>")[0]
+                #expect(svg.contains("<svg class=\"seq\""))
+                for e in f.evidence.prefix(40) {
+                    #expect(svg.contains("data-frame=\"\(e.frame)\""), "\(kind): frame \(e.frame) not in its diagram")
+                    #expect(svg.contains(">frame \(e.frame)<"), "\(kind): frame \(e.frame) not named in its diagram")
+                }
+            }
+        }
+        if r.report.findings.isEmpty { #expect(r.dom.contains("No faults found in \(r.report.packets) packets.")) }
+    }
+
+    /// The shipped race: the 5-second wait is the largest text of the finding, a red band in
+    /// its diagram, and a bar on the DNS timeline; the lost AAAA reply is drawn as missing.
+    @Test func conntrackRaceShowsTheFiveSecondWait() throws {
+        let r = try Self.render(Fixtures.shipped.appendingPathComponent("dns-timeout-glibc.pcap"))
+        #expect(r.report.findings.map(\.kind) == ["dns.conntrack-race"])
+        #expect(r.dom.contains("<span class=\"waitnum\">5.003 s</span>"))
+        #expect(r.dom.contains("<g class=\"gap\" data-gap=\"5.002690\">"))  // frame 3 -> frame 4
+        #expect(r.dom.contains("class=\"gaptext big\">5.003 s</text>"))
+        // Frame 3 (AAAA, id 19808) got no reply before it was sent again in frame 6.
+        #expect(r.dom.contains("<g class=\"msg missing\" data-frame=\"3\">"))
+        #expect(r.dom.contains("no response to frame 3"))
+        #expect(!r.dom.contains("<g class=\"msg missing\" data-frame=\"1\">"))  // A was answered (frame 2)
+        #expect(!r.dom.contains("<g class=\"msg missing\" data-frame=\"4\">"))  // answered by frame 5, outside the evidence
+        #expect(r.dom.contains("<g class=\"msg context\" data-frame=\"5\">"))
+        #expect(r.dom.contains("class=\"waitlbl\">5.003 s</text>"))  // the timeline's wait bar
+    }
+
+    /// A SYN never answered: every transmission is followed by its missing reply.
+    @Test func backlogDropDrawsEveryUnansweredSYN() throws {
+        let r = try Self.render(Fixtures.shipped.appendingPathComponent("tcp-syn-backlog-drop.pcap"))
+        let f = try #require(r.report.findings.first { $0.kind == "tcp.syn-backlog-drop" })
+        let block = try #require(r.dom.components(separatedBy: "<div class=\"finding\" data-kind=\"tcp.syn-backlog-drop\">").dropFirst().first)
+        let syns = f.evidence.filter { $0.note.hasPrefix("SYN") }
+        #expect(syns.count == 4)
+        for e in syns { #expect(block.contains("<g class=\"msg missing\" data-frame=\"\(e.frame)\">"), "frame \(e.frame)") }
+    }
+
+    /// The screenshot README shows is a real rendering of the shipped race's report.
+    @Test func screenshotIsAPicture() throws {
+        let png = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-report-\(UUID().uuidString).png")
+        defer { try? FileManager.default.removeItem(at: png) }
+        _ = try Self.render(Fixtures.shipped.appendingPathComponent("dns-timeout-glibc.pcap"), screenshot: png)
+        let data = try Data(contentsOf: png)
+        #expect(data.prefix(8) == Data([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+        #expect(data.count > 50_000, "a 1280x1500 screenshot of the report is \(data.count) bytes")
+    }
+}
