@@ -35,7 +35,7 @@ public final class HTMLReporter: Reporter {
     /// For a file: reads it again, handing every packet's record to the function it is given,
     /// in frame order (evidence older than the ring holds is found there).
     let reread: (((FrameRecord) -> Void) -> Void)?
-    var ring = FrameRing()
+    var ring: FrameRing
     var resolved: [Int: FrameRecord] = [:]
     /// Why the file could not be written, or `nil`.
     public private(set) var error: String?
@@ -46,9 +46,11 @@ public final class HTMLReporter: Reporter {
     ///   - path: the file written at `finish`.
     ///   - collector: the statistics (placed before this reporter in the session's list).
     ///   - reread: for a capture file, a way to read it again (see `reread`); `nil` live.
+    ///   - recentFrames: how many of the last packets are kept for the diagrams (`FrameRing`).
     public init(path: String, capture: Capture, collector: StatsCollector, utcOffset: @escaping (Int64) -> Int = localUTCOffset,
-                reread: (((FrameRecord) -> Void) -> Void)? = nil) {
+                reread: (((FrameRecord) -> Void) -> Void)? = nil, recentFrames: Int = 1 << 16) {
         self.path = path; self.capture = capture; self.collector = collector; self.utcOffset = utcOffset; self.reread = reread
+        ring = FrameRing(capacity: max(1, recentFrames))
     }
 
     public func packet(_ p: Packet) { if let r = FrameRecord(p) { ring.add(r) } }
@@ -173,7 +175,7 @@ public final class HTMLReporter: Reporter {
             guard let idx = collector.serverNames.firstIndex(of: row.server) else { continue }
             let samples = collector.samples.filter { $0.server == idx }
             s += "<div class=\"server\" data-server=\"\(esc(row.server))\"><h3>\(esc(row.server))\(row.transport == "tcp" ? " (TCP)" : "") — \(row.queries) queries, p99 \(esc(humanDuration(row.p99_s))), max <span class=\"\((row.max_s ?? 0) >= 1 ? "slow" : "")\">\(esc(humanDuration(row.max_s)))</span>\(row.timeouts > 0 ? ", <span class=\"slow\">\(row.timeouts) never answered</span>" : "")</h3>"
-            s += "<p class=\"legend\"><span class=\"dot\"></span> answered at the first try <span class=\"dot retried\"></span> answered after a retransmission <span class=\"x\">✕</span> never answered</p>"
+            s += "<p class=\"legend\"><span class=\"dot\"></span> answered at the first try <span class=\"dot retried\"></span> answered after a retransmission <span class=\"x\">✕</span> never answered; histogram bar heights on a log scale</p>"
             s += latencyTimeline(samples, start: start, end: end) + latencyHistogram(samples) + "</div>"
         }
         return s + "</section>\n"

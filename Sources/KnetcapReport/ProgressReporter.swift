@@ -4,8 +4,8 @@ import Glibc
 import KnetcapDissect
 
 /// The progress line of `-r` on a terminal: `knetcap: 412000 packets, 118.2 MB/s, 37%` on
-/// standard error, rewritten in place (`\r`) at most four times a second, erased when the last
-/// packet is read. The command line builds it only when standard error is a terminal and the
+/// standard error, first after 1024 packets, then rewritten in place (`\r`) at most four times
+/// a second; erased when the last packet is read. The command line builds it only when standard error is a terminal and the
 /// file is large (`minimumFileSize`), so piped runs never see it.
 public final class ProgressReporter: Reporter {
     /// Files smaller than this (bytes) are read too fast to need a progress line.
@@ -24,7 +24,7 @@ public final class ProgressReporter: Reporter {
     public init(fileSize: Int, position: @escaping () -> Int?, fd: Int32 = 2) {
         self.fileSize = fileSize; self.position = position; self.fd = fd
         started = Self.now()
-        lastShown = started
+        lastShown = -.infinity
     }
 
     static func now() -> Double {

@@ -115,8 +115,10 @@ private func logPosition(_ s: Double) -> Double {
 private let decadeLabels: [(Double, String)] = [(1e-5, "10 µs"), (1e-4, "0.1 ms"), (1e-3, "1 ms"), (1e-2, "10 ms"), (0.1, "100 ms"), (1, "1 s"), (10, "10 s"), (100, "100 s")]
 
 /// A timeline of one server's queries: x the capture time of the first transmission, y the
-/// response time (log scale), retried queries orange, unanswered ones as red crosses in the top
-/// band; one mark per query up to `maxTimelinePoints`, else per time bin the range and median.
+/// response time (log scale), retried queries orange, a wait of 1 s or more as a bar from the
+/// query to its answer, unanswered queries as red crosses in the top band; one mark per query up
+/// to `maxTimelinePoints`, else per time bin the median and p99, with marks for the queries
+/// that stand out.
 func latencyTimeline(_ samples: [DNSQuerySample], start: Double, end: Double) -> String {
     let w = 900.0, h = 240.0, l = 70.0, r = 20.0, t = 34.0, b = 30.0
     let span = max(end - start, 1e-6)
@@ -129,42 +131,41 @@ func latencyTimeline(_ samples: [DNSQuerySample], start: Double, end: Double) ->
         s += "<text x=\"\(l - 6)\" y=\"\(f1(y(v) + 4))\" text-anchor=\"end\" class=\"axis\">\(name)</text>"
     }
     s += "<text x=\"\(l)\" y=\"\(h - 8)\" class=\"axis\">+0 s</text><text x=\"\(w - r)\" y=\"\(h - 8)\" text-anchor=\"end\" class=\"axis\">+\(String(format: "%.3f", span)) s</text>"
-    if samples.count <= maxTimelinePoints {
-        for q in samples {
-            let px = x(q.sent)
-            let tip = "sent +\(String(format: "%.6f", q.sent - start)) s, " + (q.latency.map { "answered after \(humanDuration($0))" } ?? "never answered")
-                + (q.transmissions > 1 ? ", sent \(q.transmissions) times" : "")
-            if let lat = q.latency, lat >= 1 {  // a long wait: drawn as a bar from the query to its answer
-                s += "<line x1=\"\(f1(px))\" x2=\"\(f1(x(q.sent + lat)))\" y1=\"\(f1(y(lat)))\" y2=\"\(f1(y(lat)))\" class=\"waitline\"/>"
-                s += "<text x=\"\(f1((px + x(q.sent + lat)) / 2))\" y=\"\(f1(y(lat) - 6))\" text-anchor=\"middle\" class=\"waitlbl\">\(esc(humanDuration(lat)))</text>"
-            }
-            if let lat = q.latency {
-                s += "<circle cx=\"\(f1(px))\" cy=\"\(f1(y(lat)))\" r=\"3.5\" class=\"\(q.transmissions > 1 ? "pt retried" : "pt")\"><title>\(esc(tip))</title></circle>"
-            } else {
-                s += "<path d=\"M\(f1(px - 5)) 10 L\(f1(px + 5)) 20 M\(f1(px - 5)) 20 L\(f1(px + 5)) 10\" class=\"cross\"><title>\(esc(tip))</title></path>"
-            }
-        }
-    } else {
+    // One mark per query; past `maxTimelinePoints` queries, one column per time bin (median to
+    // p99) and marks only for the queries that stand out (retried, slower than 1 s, unanswered).
+    let aggregated = samples.count > maxTimelinePoints
+    if aggregated {
         var bins = Array(repeating: [Double](), count: timelineBins)
-        var lost = Array(repeating: 0, count: timelineBins), retried = Array(repeating: 0, count: timelineBins)
         for q in samples {
             let i = min(timelineBins - 1, max(0, Int((q.sent - start) / span * Double(timelineBins))))
-            if let lat = q.latency { bins[i].append(lat) } else { lost[i] += 1 }
-            if q.transmissions > 1 { retried[i] += 1 }
+            if let lat = q.latency { bins[i].append(lat) }
         }
-        let maxLost = Double(lost.max() ?? 1)
         for i in 0..<timelineBins {
-            let px = l + (w - l - r) * (Double(i) + 0.5) / Double(timelineBins)
+            let px = l + 8 + (w - l - r - 16) * (Double(i) + 0.5) / Double(timelineBins)
             let sorted = bins[i].sorted()
-            if let lo = sorted.first, let hi = sorted.last, let mid = percentile(sorted, 50) {
-                s += "<g><title>\(sorted.count) answered, median \(esc(humanDuration(mid))), max \(esc(humanDuration(hi))), \(retried[i]) retried</title>"
-                s += "<line x1=\"\(f1(px))\" x2=\"\(f1(px))\" y1=\"\(f1(y(lo)))\" y2=\"\(f1(y(hi)))\" class=\"range\"/>"
-                s += "<circle cx=\"\(f1(px))\" cy=\"\(f1(y(mid)))\" r=\"1.6\" class=\"\(retried[i] > 0 ? "pt retried" : "pt")\"/></g>"
+            guard let mid = percentile(sorted, 50), let p99 = percentile(sorted, 99) else { continue }
+            s += "<g><title>\(sorted.count) answered: median \(esc(humanDuration(mid))), p99 \(esc(humanDuration(p99)))</title>"
+            s += "<line x1=\"\(f1(px))\" x2=\"\(f1(px))\" y1=\"\(f1(y(mid)))\" y2=\"\(f1(y(p99)))\" class=\"range\"/>"
+            s += "<circle cx=\"\(f1(px))\" cy=\"\(f1(y(mid)))\" r=\"1.6\" class=\"pt\"/></g>"
+        }
+    }
+    var marks = 0
+    for q in samples where !aggregated || q.transmissions > 1 || (q.latency ?? 1) >= 1 {
+        marks += 1
+        if marks > maxTimelinePoints { break }
+        let px = x(q.sent)
+        let tip = "sent +\(String(format: "%.6f", q.sent - start)) s, " + (q.latency.map { "answered after \(humanDuration($0))" } ?? "never answered")
+            + (q.transmissions > 1 ? ", sent \(q.transmissions) times" : "")
+        if let lat = q.latency, lat >= 1 {  // a long wait: drawn as a bar from the query to its answer
+            s += "<line x1=\"\(f1(px))\" x2=\"\(f1(x(q.sent + lat)))\" y1=\"\(f1(y(lat)))\" y2=\"\(f1(y(lat)))\" class=\"waitline\"/>"
+            if !aggregated || marks <= 20 {
+                s += "<text x=\"\(f1((px + x(q.sent + lat)) / 2))\" y=\"\(f1(y(lat) - 6))\" text-anchor=\"middle\" class=\"waitlbl\">\(esc(humanDuration(lat)))</text>"
             }
-            if lost[i] > 0 {
-                let hh = max(2, 20 * Double(lost[i]) / maxLost)
-                s += "<rect x=\"\(f1(px - 1))\" y=\"\(f1(26 - hh))\" width=\"2.2\" height=\"\(f1(hh))\" class=\"lostbar\"><title>\(lost[i]) never answered</title></rect>"
-            }
+        }
+        if let lat = q.latency {
+            s += "<circle cx=\"\(f1(px))\" cy=\"\(f1(y(lat)))\" r=\"3.5\" class=\"\(q.transmissions > 1 ? "pt retried" : "pt")\"><title>\(esc(tip))</title></circle>"
+        } else {
+            s += "<path d=\"M\(f1(px - 5)) 10 L\(f1(px + 5)) 20 M\(f1(px - 5)) 20 L\(f1(px + 5)) 10\" class=\"cross\"><title>\(esc(tip))</title></path>"
         }
     }
     return s + "</svg>"
@@ -173,8 +174,8 @@ func latencyTimeline(_ samples: [DNSQuerySample], start: Double, end: Double) ->
 /// Bins of the histogram: four per decade from 10 µs to 100 s, then one for no answer.
 let histogramBins = 28
 
-/// A histogram of one server's response times (log-spaced bins) with a red bar for queries
-/// never answered.
+/// A histogram of one server's response times (log-spaced bins, counts on a log scale, each
+/// bar labelled with its count), bars from 1 s orange, a red bar for queries never answered.
 func latencyHistogram(_ samples: [DNSQuerySample]) -> String {
     var counts = Array(repeating: 0, count: histogramBins + 1)
     for q in samples {
@@ -183,11 +184,12 @@ func latencyHistogram(_ samples: [DNSQuerySample]) -> String {
     }
     let w = 900.0, h = 180.0, l = 70.0, b = 30.0, t = 18.0
     let barW = (w - l - 20) / Double(histogramBins + 1)
-    let top = Double(max(counts.max() ?? 1, 1))
+    // Bar heights on a log scale, so 232 slow queries among 250 000 stay visible.
+    let top = log10(1 + Double(max(counts.max() ?? 1, 1)))
     var s = "<svg class=\"histogram\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(w)\" height=\"\(h)\" viewBox=\"0 0 \(w) \(h)\">"
     s += "<line x1=\"\(l)\" x2=\"\(w - 20)\" y1=\"\(h - b)\" y2=\"\(h - b)\" class=\"grid\"/>"
     for (i, c) in counts.enumerated() where c > 0 {
-        let bh = (h - b - t) * Double(c) / top
+        let bh = max(2, (h - b - t) * log10(1 + Double(c)) / top)
         let bx = l + barW * Double(i)
         let lost = i == histogramBins
         let slow = !lost && Double(i) / 4 + log10(latencyFloor) >= 0  // bins from 1 s up

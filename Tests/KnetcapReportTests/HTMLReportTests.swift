@@ -110,6 +110,29 @@ import KnetcapTestSupport
         for e in syns { #expect(block.contains("<g class=\"msg missing\" data-frame=\"\(e.frame)\">"), "frame \(e.frame)") }
     }
 
+    /// Evidence older than the frames kept (a ring of 4 here) is found by reading the file again:
+    /// the hosts of every diagram row are known, none drawn as "?".
+    @Test func oldEvidenceFromTheFileAgain() throws {
+        let capture = Fixtures.shipped.appendingPathComponent("tcp-syn-backlog-drop.pcap")
+        func page(recent: Int, reread: Bool) throws -> String {
+            let c = StatsCollector()
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-\(UUID().uuidString).html")
+            defer { try? FileManager.default.removeItem(at: path) }
+            let again: (((FrameRecord) -> Void) -> Void)? = reread ? { body in
+                let src = try? PcapSource.openFile(capture.path)
+                _ = src.map { CaptureSession.forEachPacket(of: $0) { p, _ in if let r = FrameRecord(p) { body(r) }; return true } }
+            } : nil
+            let h = HTMLReporter(path: path.path, capture: .init(name: "t", linkType: "t"), collector: c, utcOffset: { _ in 0 },
+                                 reread: again, recentFrames: recent)
+            _ = CaptureSession(source: try PcapSource.openFile(capture.path), reporters: [c, h]).run()
+            return h.html
+        }
+        let full = try page(recent: 1 << 16, reread: false)
+        #expect(!full.contains(">?</text>"))
+        #expect(try page(recent: 4, reread: true) == full)
+        #expect(try page(recent: 4, reread: false).contains(">?</text>"))  // without the file, the hosts are unknown
+    }
+
     /// The screenshot README shows is a real rendering of the shipped race's report.
     @Test func screenshotIsAPicture() throws {
         let png = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-report-\(UUID().uuidString).png")
