@@ -77,7 +77,8 @@ func sequenceDiagram(_ events: [DiagramEvent], utcOffset: (Int64) -> Int) -> Str
             let end = x1 + (x2 - x1) * 0.55
             body += "<line x1=\"\(f1(x1))\" y1=\"\(f1(y))\" x2=\"\(f1(end))\" y2=\"\(f1(y))\" class=\"lost\"/>"
             body += "<path d=\"M\(f1(end - 7)) \(f1(y - 7)) L\(f1(end + 7)) \(f1(y + 7)) M\(f1(end - 7)) \(f1(y + 7)) L\(f1(end + 7)) \(f1(y - 7))\" class=\"cross\"/>"
-            body += "<text x=\"\(f1((x1 + end) / 2))\" y=\"\(f1(y - 6))\" class=\"lbl lostlbl\" text-anchor=\"middle\">✕ \(esc(label))</text>"
+            let leftward = x2 < x1  // the label goes past the cross, where the reply never arrived
+            body += "<text x=\"\(f1(end + (leftward ? -14 : 14)))\" y=\"\(f1(y + 4))\" class=\"lbl lostlbl\" text-anchor=\"\(leftward ? "end" : "start")\">\(esc(label))</text>"
         } else if x1 == x2 {
             body += "<path d=\"M\(f1(x1)) \(f1(y - 8)) h40 v16 h-36\" class=\"arrow\" marker-end=\"url(#ah)\"/>"
             body += "<text x=\"\(f1(x1 + 46))\" y=\"\(f1(y + 4))\" class=\"lbl\">\(esc(label))</text>"
@@ -158,7 +159,7 @@ func latencyTimeline(_ samples: [DNSQuerySample], start: Double, end: Double) ->
             + (q.transmissions > 1 ? ", sent \(q.transmissions) times" : "")
         if let lat = q.latency, lat >= 1 {  // a long wait: drawn as a bar from the query to its answer
             s += "<line x1=\"\(f1(px))\" x2=\"\(f1(x(q.sent + lat)))\" y1=\"\(f1(y(lat)))\" y2=\"\(f1(y(lat)))\" class=\"waitline\"/>"
-            if !aggregated || marks <= 20 {
+            if !aggregated && marks <= 20 {  // labels only where they cannot pile up
                 s += "<text x=\"\(f1((px + x(q.sent + lat)) / 2))\" y=\"\(f1(y(lat) - 6))\" text-anchor=\"middle\" class=\"waitlbl\">\(esc(humanDuration(lat)))</text>"
             }
         }
