@@ -22,9 +22,15 @@ public final class HTMLReporter: Reporter {
         public var linkType: String
         /// Interface names of a live capture (`-i any`), empty for files.
         public var interfaces: [String]
+        /// The network namespace captured in (`--netns`, `--container`, `--pod`), in words.
+        public var namespace: String?
+        /// The BPF capture filter, if any.
+        public var filter: String?
         public var generator: String
-        public init(name: String, linkType: String, interfaces: [String] = [], generator: String = "knetcap") {
-            self.name = name; self.linkType = linkType; self.interfaces = interfaces; self.generator = generator
+        public init(name: String, linkType: String, interfaces: [String] = [], namespace: String? = nil, filter: String? = nil,
+                    generator: String = "knetcap") {
+            self.name = name; self.linkType = linkType; self.interfaces = interfaces; self.namespace = namespace
+            self.filter = filter; self.generator = generator
         }
     }
 
@@ -108,6 +114,8 @@ public final class HTMLReporter: Reporter {
         if let l = r.lastTimestamp { rows.append(("last packet", "\(dateTime(l)) UTC\(offsetText(l))")) }
         rows.append(("duration", String(format: "%.6f s", r.captureSeconds)))
         if !capture.interfaces.isEmpty { rows.append(("interfaces", capture.interfaces.joined(separator: ", "))) }
+        if let n = capture.namespace { rows.append(("network namespace", n)) }
+        if let f = capture.filter { rows.append(("capture filter", f)) }
         if r.readFailed { rows.append(("note", "reading failed part-way: the report covers the packets before the error")) }
         let bySeverity = Severity.allCases.map { sev in (sev, r.findings.filter { $0.severity == sev }.count) }.filter { $0.1 > 0 }
         rows.append(("findings", r.findings.isEmpty ? "none: no fault found" : "\(r.findings.count) (" + bySeverity.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", ") + ")"))
@@ -173,7 +181,7 @@ public final class HTMLReporter: Reporter {
         let start = r.firstTimestamp?.timeInterval ?? 0, end = r.lastTimestamp?.timeInterval ?? start
         for row in st.dns_servers {
             guard let idx = collector.serverNames.firstIndex(of: row.server) else { continue }
-            let samples = collector.samples.filter { $0.server == idx }
+            let samples = collector.samples.filter { $0.server == Int32(idx) }
             s += "<div class=\"server\" data-server=\"\(esc(row.server))\"><h3>\(esc(row.server))\(row.transport == "tcp" ? " (TCP)" : "") — \(row.queries) queries, p99 \(esc(humanDuration(row.p99_s))), max <span class=\"\((row.max_s ?? 0) >= 1 ? "slow" : "")\">\(esc(humanDuration(row.max_s)))</span>\(row.timeouts > 0 ? ", <span class=\"slow\">\(row.timeouts) never answered</span>" : "")</h3>"
             s += "<p class=\"legend\"><span class=\"dot\"></span> answered at the first try <span class=\"dot retried\"></span> answered after a retransmission <span class=\"x\">✕</span> never answered; histogram bar heights on a log scale</p>"
             s += latencyTimeline(samples, start: start, end: end) + latencyHistogram(samples) + "</div>"

@@ -1,5 +1,6 @@
 import KnetcapWire
 import KnetcapDissect
+import KnetcapAnalysis
 
 /// `--stats` (and the HTML report's numbers): what a capture's traffic looked like, as tshark's
 /// `-z` statistics show it. Encoded into the `--json` summary as `"stats"`; `knetcap diff` reads
@@ -70,26 +71,32 @@ public struct CaptureStats: Codable, Sendable, Equatable {
     public var handshakes: [HandshakeRow]
 }
 
-/// One DNS query as `StatsCollector` keeps it for the HTML timeline: first transmission (epoch
-/// seconds), response time from it (`nil`: never answered), how many times it was sent.
+/// One DNS query as `StatsCollector` keeps it for the HTML timeline (32 bytes): first
+/// transmission (epoch seconds), response time from it (`nil`: never answered), how many times
+/// it was sent (saturating at 65535).
 public struct DNSQuerySample: Sendable {
     public var sent: Double
     public var latency: Double?
-    public var transmissions: Int
+    public var transmissions: UInt16
     public var rcode: UInt16
     /// Index into `StatsCollector.serverNames`.
-    public var server: Int
+    public var server: Int32
 }
 
 /// Gathers `CaptureStats` from every packet read (displayed or not), as a `Reporter` placed
 /// before the reporters that print it. Only built with `--stats`, `--html` or `knetcap diff`,
 /// so the default path pays nothing. State is bounded: at most `maxPending` unanswered queries
-/// and handshakes, `maxConversations` conversations and `maxSamples` response times are held.
+/// and handshakes, `maxConversations` conversations and `maxSamples` queries (32 bytes each for
+/// the timeline, 8 for the percentiles) are held; past those, counts stay exact and percentiles
+/// come from the first `maxSamples` answers.
+///
+/// A copy of a query less than `DNSTransactionTracker.minRetransmitGap` (0.5 s) after its last
+/// transmission is the same packet captured twice (`-i any` on a bridge), not a retry.
 public final class StatsCollector: Reporter {
     public static let conversationsListed = 20
     public var maxPending = 1_000_000
     public var maxConversations = 200_000
-    public var maxSamples = 2_000_000
+    public var maxSamples = 1_000_000
     /// A query unanswered this many capture seconds after its last transmission is a timeout.
     public static let queryExpiry = 30.0
 
@@ -157,8 +164,9 @@ public final class StatsCollector: Reporter {
             guard to.port == 53, !to.address.isMulticastOrBroadcast, d.opcode == 0, let q = d.firstQuestion else { return }
             let key = QueryKey(client: from, server: to, id: d.id, tcp: tcp)
             if var old = pending[key] {
-                if old.qtype == q.type.rawValue {  // the same query again: a retransmission
-                    old.transmissions += 1; old.last = now
+                if old.qtype == q.type.rawValue {  // the same query again: a retransmission, or a copy
+                    if now - old.last >= DNSTransactionTracker.minRetransmitGap { old.transmissions += 1 }
+                    old.last = now
                     pending[key] = old
                     return
                 }
@@ -193,8 +201,8 @@ public final class StatsCollector: Reporter {
         }
         tables[TableKey(server: server, tcp: key.tcp, qtype: q.qtype)] = t
         if samples.count < maxSamples {
-            samples.append(DNSQuerySample(sent: q.first.timeInterval, latency: latency, transmissions: q.transmissions,
-                                          rcode: response?.rcode ?? 0, server: server))
+            samples.append(DNSQuerySample(sent: q.first.timeInterval, latency: latency, transmissions: UInt16(min(q.transmissions, 65535)),
+                                          rcode: response?.rcode ?? 0, server: Int32(server)))
         }
     }
 

@@ -186,7 +186,7 @@ struct Knetcap: ParsableCommand {
                 style: style))
         if output.stats, !json, let c = collector { reporters.append(StatsReporter(output: out, collector: c, style: style)) }
         let html = output.htmlReporter(collector: collector, source: source, inputName: inputName, readFile: readFile,
-                                       filter: filter, generator: knetcapVersion)
+                                       filter: filter, namespace: entered?.summary, generator: knetcapVersion)
         if let h = html { reporters.append(h) }
         var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
         if source.isLive {

@@ -44,8 +44,9 @@ struct OutputOptions: ParsableArguments {
     func collector() -> StatsCollector? { stats || htmlFile != nil ? StatsCollector() : nil }
 
     /// The HTML reporter for `source` (read from `readFile` with BPF `filter`, or live).
+    /// `namespace`: what --netns/--container/--pod entered, in words, for the summary.
     func htmlReporter(collector: StatsCollector?, source: PcapSource, inputName: String, readFile: String?,
-                      filter: String, generator: String) -> HTMLReporter? {
+                      filter: String, namespace: String?, generator: String) -> HTMLReporter? {
         guard let path = htmlFile, let collector else { return nil }
         var reread: (((FrameRecord) -> Void) -> Void)?
         if let file = readFile, file != "-" {
@@ -60,7 +61,7 @@ struct OutputOptions: ParsableArguments {
         }
         let capture = HTMLReporter.Capture(name: inputName, linkType: PcapSource.linkTypeName(source.linkType),
                                            interfaces: source.interfaceNames.sorted { $0.key < $1.key }.map(\.value),
-                                           generator: generator)
+                                           namespace: namespace, filter: filter.isEmpty ? nil : filter, generator: generator)
         return HTMLReporter(path: path, capture: capture, collector: collector, reread: reread)
     }
 

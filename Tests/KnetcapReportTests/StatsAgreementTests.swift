@@ -57,7 +57,7 @@ import KnetcapTestSupport
                               ["frame.time_epoch", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "udp.srcport", "udp.dstport",
                                "dns.id", "dns.flags.response", "dns.flags.rcode", "dns.qry.type", "dns.flags.opcode", "dns.count.queries",
                                "ip.fragment", "ipv6.fragment"])
-        struct Open { var first: Double; var qtype: String; var sent: Int }
+        struct Open { var first: Double; var last: Double; var qtype: String; var sent: Int }
         var open: [String: Open] = [:]
         var table: [String: Row] = [:]
         func settle(_ server: String, _ q: Open, _ answer: (Double, Int)?) {
@@ -85,11 +85,15 @@ import KnetcapTestSupport
                 let server = "\(dst):\(dport)", key = "\(src):\(sport) \(server) \(id)"
                 let qtype = DNSType(rawValue: UInt16(f[10].split(separator: ",").first ?? "") ?? 0).name
                 if let o = open[key] {
-                    if o.qtype == qtype { open[key]?.sent += 1; continue }
+                    if o.qtype == qtype {  // sent again: a retry, unless a copy less than 0.5 s after the last
+                        if t - o.last >= 0.5 { open[key]?.sent += 1 }
+                        open[key]?.last = t
+                        continue
+                    }
                     open[key] = nil
                     settle(server, o, nil)
                 }
-                open[key] = Open(first: t, qtype: qtype, sent: 1)
+                open[key] = Open(first: t, last: t, qtype: qtype, sent: 1)
             } else {
                 guard sport == "53" else { continue }
                 let server = "\(src):\(sport)", key = "\(dst):\(dport) \(server) \(id)"
