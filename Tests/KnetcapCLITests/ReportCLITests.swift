@@ -187,6 +187,35 @@ struct ReportCLITests {
         #expect(never.stdout.contains("-- CRITICAL --") && !never.stdout.contains("\u{1B}["))
     }
 
+    /// A live run writes its report when it ends (-c): the interface, the packets, the conversation.
+    @Test(.enabled(if: isRoot, "live capture on lo needs root or CAP_NET_RAW"))
+    func htmlAfterALiveCapture() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let html = dir.appendingPathComponent("live.html"), errURL = dir.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let err = try FileHandle(forWritingTo: errURL)
+        defer { try? err.close() }
+        let port: UInt16 = 47_391
+        let p = Process()
+        p.executableURL = knetcap
+        p.arguments = ["-q", "-i", "lo", "-c", "3", "--html", html.path, "udp", "dst", "port", String(port)]
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        let listening = waitFor(15) { ((try? String(contentsOf: errURL, encoding: .utf8)) ?? "").contains("listening on lo") || !p.isRunning }
+        try #require(listening && p.isRunning, "knetcap did not start listening")
+        sendUDP(to: port, count: 3, interval: 0.05)
+        #expect(waitFor(10) { !p.isRunning }, "knetcap -c 3 did not end")
+        #expect(p.terminationStatus == 0)
+        let page = try String(contentsOf: html, encoding: .utf8)
+        #expect(page.contains("<tr><th>capture</th><td>lo</td></tr>") && page.contains("<tr><th>packets</th><td>3</td></tr>"))
+        #expect(page.contains("<tr><th>capture filter</th><td>udp dst port \(port)</td></tr>"))
+        #expect(page.contains("<td>127.0.0.1:\(port)</td><td>3</td>"), "the conversation to port \(port), 3 packets")
+    }
+
     /// A file over 32 MiB: a progress line on a terminal, none when standard error is piped.
     @Test func progressLineOnATerminalOnly() throws {
         let dir = try makeTempDir()
