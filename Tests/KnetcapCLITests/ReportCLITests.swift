@@ -37,8 +37,25 @@ func runOnTerminal(_ args: [String], environment: [String: String] = [:]) throws
     return (p.terminationStatus, String(decoding: data, as: UTF8.self), "")
 }
 
+/// Every capture file in Captures/, Tests/Captures/public and Tests/Captures/tcpdump-tests.
+func allCaptures() -> [URL] {
+    var all: [URL] = []
+    for dir in [shippedCaptures, publicCaptures, tcpdumpCaptures] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        for n in names where n.hasSuffix(".pcap") || n.hasSuffix(".pcapng") { all.append(dir.appendingPathComponent(n)) }
+    }
+    return all.sorted { $0.path < $1.path }
+}
+
 @Suite("--stats, --html, diff, --color, progress")
 struct ReportCLITests {
+    @Test func capturesArePresent() throws {
+        for (dir, least) in [(shippedCaptures, 10), (publicCaptures, 25), (tcpdumpCaptures, 95)] {
+            let n = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.count
+            #expect(n >= least, "\(dir.path): \(n) captures")
+        }
+    }
+
     @Test func statsFollowTheDiagnosis() throws {
         let r = try run(["-q", "--stats", "-r", raceCapture.path], environment: ["TZ": "UTC"])
         #expect(r.status == 0 && r.stderr.isEmpty)
@@ -144,11 +161,10 @@ struct ReportCLITests {
         expectError(try run(["diff", "--fail-on", "bogus", raceCapture.path, raceCapture.path]), Status.usage, mentions: ["bogus"])
     }
 
-    /// Every shipped and public capture: --stats keeps the diagnosis and exit status of -q,
-    /// --html writes a page, and a capture diffed against itself is the same everywhere.
-    @Test(arguments: try (FileManager.default.contentsOfDirectory(atPath: shippedCaptures.path).map { shippedCaptures.appendingPathComponent($0) }
-                          + FileManager.default.contentsOfDirectory(atPath: publicCaptures.path).map { publicCaptures.appendingPathComponent($0) })
-        .filter { $0.pathExtension == "pcap" || $0.pathExtension == "pcapng" }.sorted { $0.path < $1.path })
+    /// Every shipped and public capture (tcpdump's test captures too): --stats keeps the
+    /// diagnosis and exit status of -q, --html writes a page, and a capture diffed against
+    /// itself is the same everywhere.
+    @Test(arguments: allCaptures())
     func everyCapture(_ capture: URL) throws {
         let plain = try run(["-q", "-r", capture.path])
         let dir = try makeTempDir()
