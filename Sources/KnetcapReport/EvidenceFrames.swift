@@ -143,8 +143,12 @@ func diagramEvents(_ f: Finding, records: [Int: FrameRecord]) -> [DiagramEvent] 
         events.append(DiagramEvent(record: r, frame: e.frame, time: e.timestamp, from: r.map { host($0.source) } ?? "?",
                                    to: r.map { host($0.destination) } ?? "?", label: e.note, inEvidence: true, missing: false))
     }
-    // Replies the evidence does not list, inside its span.
-    for r in records.values where !seen.contains(r.frame) && r.frame < lastFrame && r.replyKey != nil {
+    // Replies to this finding's requests that the evidence does not list, inside its span
+    // (`records` holds the frames of every finding).
+    let asked = Set(evidence.compactMap { records[$0.frame]?.requestKey })
+    let firstFrame = evidence.map(\.frame).min() ?? 0
+    for r in records.values where !seen.contains(r.frame) && r.frame > firstFrame && r.frame < lastFrame
+        && r.replyKey.map(asked.contains) == true {
         events.append(DiagramEvent(record: r, frame: r.frame, time: r.time, from: host(r.source), to: host(r.destination),
                                    label: r.label + " (frame \(r.frame), not in the evidence)", inEvidence: false, missing: false))
     }

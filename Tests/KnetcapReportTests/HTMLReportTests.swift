@@ -78,6 +78,12 @@ import KnetcapTestSupport
                     #expect(svg.contains("data-frame=\"\(e.frame)\""), "\(kind): frame \(e.frame) not in its diagram")
                     #expect(svg.contains(">frame \(e.frame)<"), "\(kind): frame \(e.frame) not named in its diagram")
                 }
+                // Any other packet drawn is a reply to one of its requests, inside its span.
+                let evidence = Set(f.evidence.map(\.frame))
+                let drawn = svg.matches(of: #/data-frame="(\d+)"/#).compactMap { Int($0.output.1) }
+                for n in drawn where !evidence.contains(n) {
+                    #expect(n > (evidence.min() ?? 0) && n < (evidence.max() ?? 0), "\(kind): frame \(n) drawn outside the evidence span")
+                }
             }
         }
         if r.report.findings.isEmpty { #expect(r.dom.contains("No faults found in \(r.report.packets) packets.")) }
