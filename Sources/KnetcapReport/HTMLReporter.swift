@@ -39,8 +39,9 @@ public final class HTMLReporter: Reporter {
     let collector: StatsCollector
     let utcOffset: (Int64) -> Int
     /// For a file: reads it again, handing every packet's record to the function it is given,
-    /// in frame order (evidence older than the ring holds is found there).
-    let reread: (((FrameRecord) -> Void) -> Void)?
+    /// in frame order, until that function returns false (evidence older than the ring holds is
+    /// found there; the reading stops after the last evidence frame).
+    let reread: (((FrameRecord) -> Bool) -> Void)?
     var ring: FrameRing
     var resolved: [Int: FrameRecord] = [:]
     /// Why the file could not be written, or `nil`.
@@ -54,7 +55,7 @@ public final class HTMLReporter: Reporter {
     ///   - reread: for a capture file, a way to read it again (see `reread`); `nil` live.
     ///   - recentFrames: how many of the last packets are kept for the diagrams (`FrameRing`).
     public init(path: String, capture: Capture, collector: StatsCollector, utcOffset: @escaping (Int64) -> Int = localUTCOffset,
-                reread: (((FrameRecord) -> Void) -> Void)? = nil, recentFrames: Int = 1 << 16) {
+                reread: (((FrameRecord) -> Bool) -> Void)? = nil, recentFrames: Int = 1 << 16) {
         self.path = path; self.capture = capture; self.collector = collector; self.utcOffset = utcOffset; self.reread = reread
         ring = FrameRing(capacity: max(1, recentFrames))
     }
@@ -75,7 +76,11 @@ public final class HTMLReporter: Reporter {
         var records = resolved
         if !missing.isEmpty, let reread {
             var selector = EvidenceSelector(needed: needed)
-            reread { selector.add($0) }
+            let last = needed.max() ?? 0
+            reread { r in
+                selector.add(r)
+                return r.frame < last
+            }
             records.merge(selector.selected) { a, _ in a }
         } else {
             records.merge(selectEvidence(ring.records, needed: needed)) { a, _ in a }

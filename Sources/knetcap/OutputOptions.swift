@@ -48,14 +48,14 @@ struct OutputOptions: ParsableArguments {
     func htmlReporter(collector: StatsCollector?, source: PcapSource, inputName: String, readFile: String?,
                       filter: String, namespace: String?, generator: String) -> HTMLReporter? {
         guard let path = htmlFile, let collector else { return nil }
-        var reread: (((FrameRecord) -> Void) -> Void)?
+        var reread: (((FrameRecord) -> Bool) -> Void)?
         if let file = readFile, file != "-" {
             reread = { body in
                 guard let again = try? PcapSource.openFile(file) else { return }
                 if !filter.isEmpty { try? again.setFilter(filter) }  // frame numbers count packets the BPF filter passed
                 _ = CaptureSession.forEachPacket(of: again) { p, _ in
-                    if let r = FrameRecord(p) { body(r) }
-                    return true
+                    guard let r = FrameRecord(p) else { return true }
+                    return body(r)
                 }
             }
         }

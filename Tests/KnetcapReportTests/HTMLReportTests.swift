@@ -124,9 +124,9 @@ import KnetcapTestSupport
             let c = StatsCollector()
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-\(UUID().uuidString).html")
             defer { try? FileManager.default.removeItem(at: path) }
-            let again: (((FrameRecord) -> Void) -> Void)? = reread ? { body in
+            let again: (((FrameRecord) -> Bool) -> Void)? = reread ? { body in
                 let src = try? PcapSource.openFile(capture.path)
-                _ = src.map { CaptureSession.forEachPacket(of: $0) { p, _ in if let r = FrameRecord(p) { body(r) }; return true } }
+                _ = src.map { CaptureSession.forEachPacket(of: $0) { p, _ in FrameRecord(p).map(body) ?? true } }
             } : nil
             let h = HTMLReporter(path: path.path, capture: .init(name: "t", linkType: "t"), collector: c, utcOffset: { _ in 0 },
                                  reread: again, recentFrames: recent)
