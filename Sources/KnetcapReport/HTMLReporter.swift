@@ -44,6 +44,8 @@ public final class HTMLReporter: Reporter {
     let reread: (((FrameRecord) -> Bool) -> Void)?
     var ring: FrameRing
     var resolved: [Int: FrameRecord] = [:]
+    var streamedPerKind: [String: Int] = [:]
+    var streamed: [Finding] = []
     /// Why the file could not be written, or `nil`.
     public private(set) var error: String?
     /// The page, after `finish` (tests read it).
@@ -60,13 +62,33 @@ public final class HTMLReporter: Reporter {
         ring = FrameRing(capacity: max(1, recentFrames))
     }
 
-    public func packet(_ p: Packet) { if let r = FrameRecord(p) { ring.add(r) } }
-    public func skipped(_ p: Packet) { if let r = FrameRecord(p) { ring.add(r) } }
+    public func packet(_ p: Packet) { keep(p) }
+    public func skipped(_ p: Packet) { keep(p) }
 
-    /// Live: the evidence of a streamed finding is recent, still in the ring; keep it now.
+    private func keep(_ p: Packet) {
+        if let r = FrameRecord(p) { ring.add(r) }
+        if !streamed.isEmpty { resolveStreamed() }
+    }
+
+    /// Live: the evidence of a streamed finding is recent, still in the ring; it is kept from
+    /// there once the packet that completed the finding (diagnosed before it reaches the
+    /// reporters) is in the ring too. Only the findings that get a diagram: the first
+    /// `diagramsPerKind` of each kind.
     public func finding(_ f: Finding) {
-        let needed = Set(f.evidence.map(\.frame))
-        resolved.merge(selectEvidence(ring.records, needed: needed)) { a, _ in a }
+        streamedPerKind[f.kind, default: 0] += 1
+        if streamedPerKind[f.kind, default: 0] <= Self.diagramsPerKind { streamed.append(f) }
+    }
+
+    public func packetsDone() { resolveStreamed() }
+
+    private func resolveStreamed() {
+        for f in streamed {
+            guard let lo = f.evidence.map(\.frame).min(), let hi = f.evidence.map(\.frame).max() else { continue }
+            var selector = EvidenceSelector(needed: Set(f.evidence.map(\.frame)))
+            for n in max(lo, hi - ring.capacity + 1)...hi { if let r = ring[n] { selector.add(r) } }
+            resolved.merge(selector.selected) { a, _ in a }
+        }
+        streamed.removeAll()
     }
 
     public func finish(_ report: Report) {

@@ -150,10 +150,10 @@ public final class StatsCollector: Reporter {
 
     private func countConversation(_ from: Endpoint, _ to: Endpoint, tcp: Bool, length: Int, at now: Timestamp) {
         let key = FlowKey(from, to, proto: tcp ? .tcp : .udp)
-        if var c = conversations[key] {
-            c.packets += 1; c.bytes += length
-            if c.last < now { c.last = now }
-            conversations[key] = c
+        if let i = conversations.index(forKey: key) {  // one lookup, updated in place
+            conversations.values[i].packets += 1
+            conversations.values[i].bytes += length
+            if conversations.values[i].last < now { conversations.values[i].last = now }
         } else if conversations.count < maxConversations {
             conversations[key] = Conv(a: from, b: to, tcp: tcp, packets: 1, bytes: length, first: now, last: now)
         }

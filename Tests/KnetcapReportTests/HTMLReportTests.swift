@@ -139,6 +139,43 @@ import KnetcapTestSupport
         #expect(try page(recent: 4, reread: false).contains(">?</text>"))  // without the file, the hosts are unknown
     }
 
+    /// A capture's frames as a live source: findings stream to the reporters as they are made.
+    final class LiveFrames: PacketSource {
+        let memory: MemorySource
+        init(_ m: MemorySource) { memory = m }
+        var linkType: Int32 { memory.linkType }
+        var isLive: Bool { true }
+        func forEach(_ body: (RawPacket) -> Bool) -> EndReason { memory.forEach(body) }
+        func statistics() -> (received: UInt32, dropped: UInt32, interfaceDropped: UInt32)? { nil }
+    }
+
+    /// Live, a streamed finding's evidence is taken from the recent frames when it is made: with
+    /// only 4 frames kept, the page is the one a file run with every frame gives.
+    @Test func liveFindingsKeepTheirEvidenceWhenStreamed() throws {
+        let capture = Fixtures.shipped.appendingPathComponent("tcp-rst-unlistened.pcap")
+        let src = try PcapSource.openFile(capture.path)
+        var frames: [MemorySource.Frame] = []
+        _ = src.forEach { raw in
+            frames.append(MemorySource.Frame(seconds: raw.seconds, nanoseconds: raw.nanoseconds, bytes: Array(raw.bytes),
+                                             originalLength: raw.originalLength))
+            return true
+        }
+        func page(_ source: any PacketSource, recent: Int) -> (String, Int) {
+            let c = StatsCollector()
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-\(UUID().uuidString).html")
+            defer { try? FileManager.default.removeItem(at: path) }
+            let h = HTMLReporter(path: path.path, capture: .init(name: "t", linkType: "t"), collector: c, utcOffset: { _ in 0 },
+                                 recentFrames: recent)
+            let outcome = CaptureSession(source: source, reporters: [c, h]).run()
+            return (h.html, outcome.report.streamed)
+        }
+        let (file, _) = page(MemorySource(linkType: src.linkType, frames: frames), recent: 1 << 16)
+        let (live, streamed) = page(LiveFrames(MemorySource(linkType: src.linkType, frames: frames)), recent: 4)
+        #expect(streamed == 4)
+        #expect(!file.contains(">?</text>"))
+        #expect(live == file)
+    }
+
     /// The screenshot README shows is a real rendering of the shipped race's report.
     @Test func screenshotIsAPicture() throws {
         let png = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-report-\(UUID().uuidString).png")
