@@ -153,13 +153,7 @@ import KnetcapTestSupport
     /// only 4 frames kept, the page is the one a file run with every frame gives.
     @Test func liveFindingsKeepTheirEvidenceWhenStreamed() throws {
         let capture = Fixtures.shipped.appendingPathComponent("tcp-rst-unlistened.pcap")
-        let src = try PcapSource.openFile(capture.path)
-        var frames: [MemorySource.Frame] = []
-        _ = src.forEach { raw in
-            frames.append(MemorySource.Frame(seconds: raw.seconds, nanoseconds: raw.nanoseconds, bytes: Array(raw.bytes),
-                                             originalLength: raw.originalLength))
-            return true
-        }
+        let (link, frames) = try CaptureSessionTests.frames(capture)
         func page(_ source: any PacketSource, recent: Int) -> (String, Int) {
             let c = StatsCollector()
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-\(UUID().uuidString).html")
@@ -169,8 +163,8 @@ import KnetcapTestSupport
             let outcome = CaptureSession(source: source, reporters: [c, h]).run()
             return (h.html, outcome.report.streamed)
         }
-        let (file, _) = page(MemorySource(linkType: src.linkType, frames: frames), recent: 1 << 16)
-        let (live, streamed) = page(LiveFrames(MemorySource(linkType: src.linkType, frames: frames)), recent: 4)
+        let (file, _) = page(MemorySource(linkType: link, frames: frames), recent: 1 << 16)
+        let (live, streamed) = page(LiveFrames(MemorySource(linkType: link, frames: frames)), recent: 4)
         #expect(streamed == 4)
         #expect(!file.contains(">?</text>"))
         #expect(live == file)
