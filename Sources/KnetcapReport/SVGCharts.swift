@@ -138,7 +138,8 @@ func latencyTimeline(_ samples: [DNSQuerySample], start: Double, end: Double) ->
     if aggregated {
         var bins = Array(repeating: [Double](), count: timelineBins)
         for q in samples {
-            let i = min(timelineBins - 1, max(0, Int((q.sent - start) / span * Double(timelineBins))))
+            let at = min(1, max(0, (q.sent - start) / span))  // clamped before Int(): capture time may run backwards
+            let i = min(timelineBins - 1, Int(at * Double(timelineBins)))
             if let lat = q.latency { bins[i].append(lat) }
         }
         for i in 0..<timelineBins {
