@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 APT_PACKAGES_DEMO := libpcap-dev libpcre2-dev libwiretap-dev libwsutil-dev libglib2.0-dev
-APT_PACKAGES_TEST := libpcap-dev libpcre2-dev libwiretap-dev libwsutil-dev libglib2.0-dev tcpdump tshark wireshark-common zstd lz4 python3 iproute2 nftables dnsmasq-base ethtool util-linux
+APT_PACKAGES_TEST := libpcap-dev libpcre2-dev libwiretap-dev libwsutil-dev libglib2.0-dev tcpdump tshark wireshark-common zstd lz4 python3 iproute2 nftables dnsmasq-base ethtool util-linux chromium
 
 .PHONY: demo test build release portable-check deps-demo deps-test bench record clean
 
@@ -11,7 +11,7 @@ demo: deps-demo release
 	.build/release/knetcap -r Captures/dns-timeout-glibc.pcap
 
 # Installs what the tests need (libpcap-dev, libpcre2-dev, tcpdump and tshark as reference decoders,
-# iproute2/nftables/dnsmasq for namespace tests) and runs the whole suite.
+# iproute2/nftables/dnsmasq for namespace tests, chromium to render the HTML reports) and runs the whole suite.
 test: deps-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build

@@ -151,14 +151,21 @@ def main():
     bad = 0
     for path in files:
         for tz in ("UTC", "Asia/Kolkata"):
-            for args in RUNS:
-                r = subprocess.run([knetcap, "-r", path] + args, capture_output=True, env=dict(env, TZ=tz))
+            # The reports of issue 9: --stats (text and JSON), --html, diff of the file with itself.
+            runs = RUNS + [["-q", "--stats", "--color=always"], ["-q", "--json", "--stats"],
+                           ["-q", "--html", os.path.join(out, "report.html")], ["diff-with-itself"]]
+            for args in runs:
+                if args == ["diff-with-itself"]:
+                    r = subprocess.run([knetcap, "diff", path, path], capture_output=True, env=dict(env, TZ=tz))
+                    args = ["(diff %s %s)" % (path, path)]
+                else:
+                    r = subprocess.run([knetcap, "-r", path] + args, capture_output=True, env=dict(env, TZ=tz))
                 if r.returncode != 0:
                     bad += 1
                     why = "signal %d" % -r.returncode if r.returncode < 0 else "exit %d" % r.returncode
                     print("FAIL %s TZ=%s %s: %s\n%s" % (os.path.basename(path), tz, " ".join(args), why,
                                                         r.stderr.decode(errors="replace")[-600:]))
-    print("hostile timestamps: %d runs, %d failed (%s)" % (len(files) * 2 * len(RUNS), bad, out))
+    print("hostile timestamps: %d runs, %d failed (%s)" % (len(files) * 2 * (len(RUNS) + 4), bad, out))
     sys.exit(1 if bad else 0)
 
 

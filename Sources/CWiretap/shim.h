@@ -24,27 +24,6 @@ static void knetcap_wtap_init_now(void) {
 /* wtap_init once per process (the file-type and encapsulation tables). */
 static inline void knetcap_wtap_init(void) { pthread_once(&knetcap_wtap_once, knetcap_wtap_init_now); }
 
-/* libwiretap is not thread-safe: wsutil's buffers come from a process-wide free list
-   (ws_buffer_init/ws_buffer_free) and Wireshark reads files on one thread. knetcap reads on
-   one thread too, but a process may hold several files on several threads (the test suite
-   does): every shim function that calls into wiretap holds this recursive mutex. */
-__attribute__((weak)) pthread_mutex_t knetcap_wtap_mutex;
-__attribute__((weak)) pthread_once_t knetcap_wtap_mutex_once = PTHREAD_ONCE_INIT;
-static void knetcap_wtap_mutex_init(void) {
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&knetcap_wtap_mutex, &a);
-    pthread_mutexattr_destroy(&a);
-}
-static inline int knetcap_wtap_lock(void) {
-    pthread_once(&knetcap_wtap_mutex_once, knetcap_wtap_mutex_init);
-    pthread_mutex_lock(&knetcap_wtap_mutex);
-    return 0;
-}
-static inline void knetcap_wtap_unlock_at_exit(int *unused) { (void)unused; pthread_mutex_unlock(&knetcap_wtap_mutex); }
-/* Holds the wiretap mutex until the enclosing block ends (every return included). */
-#define KNETCAP_WTAP_LOCKED __attribute__((cleanup(knetcap_wtap_unlock_at_exit))) int knetcap_wtap_locked_ = knetcap_wtap_lock(); (void)knetcap_wtap_locked_
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
@@ -62,7 +41,6 @@ typedef struct {
 /* Opens `path` ("-" is standard input) in any format wiretap knows, compressed or not.
    NULL on failure, with wiretap's error code and detail (g_free the detail). */
 static inline knetcap_wtap_reader *knetcap_wtap_open(const char *path, int *err, gchar **err_info) {
-    KNETCAP_WTAP_LOCKED;
     knetcap_wtap_init();
     *err = 0; *err_info = NULL;
     wtap *w = wtap_open_offline(path, WTAP_TYPE_AUTO, err, err_info, FALSE);
@@ -76,7 +54,6 @@ static inline knetcap_wtap_reader *knetcap_wtap_open(const char *path, int *err,
 }
 
 static inline void knetcap_wtap_close(knetcap_wtap_reader *r) {
-    KNETCAP_WTAP_LOCKED;
     if (r == NULL) return;
     wtap_rec_cleanup(&r->rec);
     ws_buffer_free(&r->buf);
@@ -89,7 +66,6 @@ static inline void knetcap_wtap_close(knetcap_wtap_reader *r) {
    r->offset). Other records (pcapng custom blocks, events) are not packets, but tshark numbers
    them as frames: r->skipped counts those read before this packet. */
 static inline int knetcap_wtap_next(knetcap_wtap_reader *r) {
-    KNETCAP_WTAP_LOCKED;
     r->skipped = 0;
     for (;;) {
         wtap_rec_reset(&r->rec);
@@ -142,7 +118,6 @@ typedef struct {
 } knetcap_wtap_interface_info;
 
 static inline guint knetcap_wtap_interfaces(knetcap_wtap_reader *r, knetcap_wtap_interface_info *out, guint max) {
-    KNETCAP_WTAP_LOCKED;
     wtapng_iface_descriptions_t *info = wtap_file_get_idb_info(r->wth);
     if (info == NULL) return 0;
     guint n = info->interface_data->len;
@@ -199,7 +174,6 @@ typedef struct {
 /* Opens `path` ("-": standard output) for pcapng with the SHB and IDBs of reader `src`
    (interfaces seen later are added as they appear). */
 static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path, knetcap_wtap_reader *src, int *err, gchar **err_info) {
-    KNETCAP_WTAP_LOCKED;
     knetcap_wtap_init();
     wtap_dump_params params = WTAP_DUMP_PARAMS_INIT;
     wtap_dump_params_init_no_idbs(&params, src->wth);
@@ -237,7 +211,6 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path,
 static inline knetcap_wtap_writer *knetcap_wtap_dump_open_one(const char *path, int dlt, guint32 snaplen,
         const char *name, const char *filter, const char *description, const char *const *comments, int ncomments,
         const char *userappl, int *err, gchar **err_info) {
-    KNETCAP_WTAP_LOCKED;
     knetcap_wtap_init();
     int encap = wtap_pcap_encap_to_wtap_encap(dlt);
     if (encap == WTAP_ENCAP_UNKNOWN) { *err = WTAP_ERR_UNWRITABLE_ENCAP; *err_info = NULL; return NULL; }
@@ -294,7 +267,6 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_one(const char *path, 
    added), or a libpcap packet (ns timestamp) on interface 0. 1 ok, 0 error (w->err). */
 static inline int knetcap_wtap_dump_record(knetcap_wtap_writer *w, knetcap_wtap_reader *r,
         const char *const *comments, int ncomments) {
-    KNETCAP_WTAP_LOCKED;
     wtap_block_t nb;
     while ((nb = wtap_get_next_interface_description(r->wth)) != NULL) {
         if (!wtap_dump_add_idb(w->pdh, nb, &w->err, &w->err_info)) return 0;
@@ -311,7 +283,6 @@ static inline int knetcap_wtap_dump_record(knetcap_wtap_writer *w, knetcap_wtap_
 
 static inline int knetcap_wtap_dump_packet(knetcap_wtap_writer *w, gint64 secs, int nsecs, guint32 caplen, guint32 len,
         int dlt, const guint8 *data, const char *const *comments, int ncomments) {
-    KNETCAP_WTAP_LOCKED;
     wtap_rec rec;
     wtap_rec_init(&rec);
     rec.rec_type = REC_TYPE_PACKET;
@@ -337,11 +308,10 @@ static inline int knetcap_wtap_dump_packet(knetcap_wtap_writer *w, gint64 secs, 
 }
 
 static inline gint64 knetcap_wtap_bytes_dumped(knetcap_wtap_writer *w) { return wtap_get_bytes_dumped(w->pdh); }
-static inline int knetcap_wtap_dump_flush(knetcap_wtap_writer *w) { KNETCAP_WTAP_LOCKED; return wtap_dump_flush(w->pdh, &w->err) ? 1 : 0; }
+static inline int knetcap_wtap_dump_flush(knetcap_wtap_writer *w) { return wtap_dump_flush(w->pdh, &w->err) ? 1 : 0; }
 
 /* Closes the file (flushing it): 1 ok, 0 error (*err). Frees the writer. */
 static inline int knetcap_wtap_dump_close(knetcap_wtap_writer *w, int *err, gchar **err_info) {
-    KNETCAP_WTAP_LOCKED;
     *err = 0; *err_info = NULL;
     int ok = wtap_dump_close(w->pdh, NULL, err, err_info) ? 1 : 0;
     g_free(w->err_info);

@@ -82,6 +82,14 @@ public final class PcapSource: PacketSource {
         snapshotLength = pcap_snapshot(handle)
     }
 
+    /// For a file: how many bytes of it libpcap has read so far (its stdio position), for a
+    /// progress line; `nil` live or when unknown.
+    public var fileOffset: Int? {
+        guard !isLive, let f = pcap_file(handle) else { return nil }
+        let o = ftello(f)
+        return o < 0 ? nil : Int(o)
+    }
+
     deinit {
         knetcap_set_active_handle(nil)
         pcap_close(handle)  // also fcloses an offline FILE*

@@ -89,14 +89,14 @@ public final class PcapngWriter: PacketWriter {
         if let w = source as? WiretapSource {
             reader = w.reader
             keepAlive = w
-            writer = knetcap_wtap_dump_open_like(path, w.reader, &err, &info)
+            writer = wiretap { knetcap_wtap_dump_open_like(path, w.reader, &err, &info) }
         } else {
             reader = nil
             keepAlive = nil
-            writer = withCStrings(interface.comments) { ptrs, n in
+            writer = withCStrings(interface.comments) { ptrs, n in wiretap {
                 knetcap_wtap_dump_open_one(path, source.linkType, UInt32(clamping: snaplen), interface.name, interface.filter,
                                            interface.description, ptrs, n, "knetcap", &err, &info)
-            }
+            } }
         }
         if writer == nil {
             let detail = info.map { String(cString: $0) }
@@ -112,17 +112,17 @@ public final class PcapngWriter: PacketWriter {
         guard let w = writer else { return }
         let ok = withCStrings(comments) { ptrs, n -> Int32 in
             if let r = reader, p.record == OpaquePointer(r) {
-                return knetcap_wtap_dump_record(w, r, ptrs, n)
+                return wiretap { knetcap_wtap_dump_record(w, r, ptrs, n) }
             }
-            return knetcap_wtap_dump_packet(w, gint64(p.seconds), p.nanoseconds, UInt32(clamping: p.capturedLength), UInt32(clamping: p.originalLength),
-                                            p.linkType, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), ptrs, n)
+            return wiretap { knetcap_wtap_dump_packet(w, gint64(p.seconds), p.nanoseconds, UInt32(clamping: p.capturedLength), UInt32(clamping: p.originalLength),
+                                            p.linkType, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), ptrs, n) }
         }
         if ok == 0 {
             let detail = w.pointee.err_info.map { String(cString: $0) }
             failure = "cannot write \(path): \(Self.describe(w.pointee.err, detail))"
             var e: Int32 = 0
             var i: UnsafeMutablePointer<gchar>? = nil
-            _ = knetcap_wtap_dump_close(w, &e, &i)
+            _ = wiretap { knetcap_wtap_dump_close(w, &e, &i) }
             g_free(i)
             writer = nil
             return
@@ -137,7 +137,7 @@ public final class PcapngWriter: PacketWriter {
         guard let w = writer else { return }
         var err: Int32 = 0
         var info: UnsafeMutablePointer<gchar>? = nil
-        if knetcap_wtap_dump_close(w, &err, &info) == 0, failure == nil {
+        if wiretap({ knetcap_wtap_dump_close(w, &err, &info) }) == 0, failure == nil {
             failure = "cannot write \(path): \(Self.describe(err, info.map { String(cString: $0) }))"
         }
         g_free(info)

@@ -1,5 +1,18 @@
 import CPcap
+import Foundation
 internal import CWiretap
+
+/// libwiretap is not thread-safe (wsutil's buffers come from a process-wide free list; Wireshark
+/// reads files on one thread). knetcap reads on one thread, but a process may hold several
+/// files on several threads (the test suite does): every call into wiretap that opens, reads,
+/// writes or closes holds this lock. Recursive: a writer opened while reading nests.
+let wiretapLock = NSRecursiveLock()
+
+/// `body` with `wiretapLock` held.
+@inline(__always) func wiretap<T>(_ body: () -> T) -> T {
+    wiretapLock.lock(); defer { wiretapLock.unlock() }
+    return body()
+}
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,7 +54,7 @@ public final class WiretapSource: PacketSource {
         if path != "-" { try checkReadable(path) }
         var err: Int32 = 0
         var info: UnsafeMutablePointer<gchar>? = nil
-        guard let r = knetcap_wtap_open(path, &err, &info) else {
+        guard let r = wiretap({ knetcap_wtap_open(path, &err, &info) }) else {
             let detail = info.map { String(cString: $0) }
             g_free(info)
             throw Self.error(name: name, err: err, detail: detail, offset: nil, opening: true)
@@ -52,7 +65,7 @@ public final class WiretapSource: PacketSource {
         var first = encap
         if perPacketLinkType {
             var ifs = [knetcap_wtap_interface_info](repeating: knetcap_wtap_interface_info(), count: 1)
-            if knetcap_wtap_interfaces(r, &ifs, 1) > 0 { first = ifs[0].encap }
+            if wiretap({ knetcap_wtap_interfaces(r, &ifs, 1) }) > 0 { first = ifs[0].encap }
         }
         linkType = Self.dlt(first)
         fileType = knetcap_wtap_file_type(r).map { String(cString: $0) } ?? "unknown"
@@ -60,7 +73,7 @@ public final class WiretapSource: PacketSource {
         snapshotLength = Int32(clamping: knetcap_wtap_snaplen(r))
     }
 
-    deinit { knetcap_wtap_close(reader) }
+    deinit { wiretap { knetcap_wtap_close(reader) } }
 
     /// The DLT_/LINKTYPE_ value of a wiretap encapsulation (-1 when pcap has none).
     public static func dlt(_ encap: Int32) -> Int32 { knetcap_wtap_encap_to_dlt(encap) }
@@ -82,7 +95,7 @@ public final class WiretapSource: PacketSource {
     /// order wiretap numbers them across sections; one for a pcap file.
     public var interfaces: [Interface] {
         var ifs = [knetcap_wtap_interface_info](repeating: knetcap_wtap_interface_info(), count: 256)
-        let n = Int(knetcap_wtap_interfaces(reader, &ifs, 256))
+        let n = Int(wiretap { knetcap_wtap_interfaces(reader, &ifs, 256) })
         return ifs.prefix(min(n, 256)).map { i in
             var i = i
             let name = withUnsafeBytes(of: &i.name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
@@ -98,7 +111,7 @@ public final class WiretapSource: PacketSource {
         var h = pcap_pkthdr()
         while true {
             if PcapSource.stopRequested { return .interrupted }  // the flag lives in PcapSource.swift's copy of the shim
-            let rc = knetcap_wtap_next(reader)
+            let rc = wiretap { knetcap_wtap_next(reader) }
             if rc == 0 { return .endOfFile }
             if rc < 0 {
                 let detail = reader.pointee.err_info.map { String(cString: $0) }
@@ -230,8 +243,26 @@ final class BPFFilters {
 /// standard input through libwiretap (`WiretapSource`). `-` is standard input.
 /// - Throws: `CaptureError` as `PcapSource.openFile` and `WiretapSource.init`.
 public func openCaptureFile(_ path: String) throws(CaptureError) -> any PacketSource {
-    if path != "-" && classicPcapMagic(path) { return try PcapSource.openFile(path) }
-    return try WiretapSource(path: path)
+    if path != "-" {
+        try checkReadable(path)
+        var st = stat()
+        // Only a regular file is sniffed (reading a FIFO's first bytes would consume them).
+        if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG {
+            // Shorter than any capture file's header (pcap 24 bytes, pcapng's section header 28):
+            // wiretap would fall back to a format that takes anything.
+            if st.st_size < 24 {
+                throw CaptureError(.notACapture, "\(path): truncated file header (\(st.st_size) bytes; a pcap header is 24, a pcapng section header 28)")
+            }
+            if classicPcapMagic(path) { return try PcapSource.openFile(path) }
+        }
+    }
+    let w = try WiretapSource(path: path)
+    // wiretap's last resort for bytes no capture format claims (a pcapng cut inside its
+    // section header, text): not a capture to knetcap.
+    if w.fileType.lowercased().contains("mime") {
+        throw CaptureError(.notACapture, "\(w.name): not a capture file knetcap can read (wiretap: \(w.fileType); a pcapng cut inside its section header?)")
+    }
+    return w
 }
 
 /// Whether `path` starts with a classic pcap magic number (µs or ns, either byte order).

@@ -10,10 +10,13 @@ public final class JSONReporter: Reporter {
     let out: TextOutput
     /// Write a line per packet (false with `-q` or `-w`: findings and summary only).
     let writesPackets: Bool
+    /// `--stats`: its numbers go into the summary as `"stats"` (a `CaptureStats`).
+    let stats: StatsCollector?
 
-    public init(output: TextOutput, packets: Bool) {
+    public init(output: TextOutput, packets: Bool, stats: StatsCollector? = nil) {
         out = output
         writesPackets = packets
+        self.stats = stats
     }
 
     public func packet(_ p: Packet) {
@@ -31,7 +34,7 @@ public final class JSONReporter: Reporter {
 
     public func finish(_ r: Report) {
         for f in r.findings.dropFirst(r.streamed) { out.line(jsonLine(FindingLine(finding: f))) }
-        out.line(jsonLine(SummaryLine(r)))
+        out.line(jsonLine(SummaryLine(r, stats: stats?.stats)))
         out.flush()
     }
 
@@ -86,7 +89,8 @@ public struct FindingLine: Encodable {
 }
 
 /// `{"summary": {...}}` — the last JSON line: packets, seconds of capture, and per finding
-/// kind the number of findings, occurrences, first and last time and the top endpoints.
+/// kind the number of findings, occurrences, first and last time and the top endpoints; with
+/// `--stats`, the `CaptureStats` as `"stats"`.
 struct SummaryLine: Encodable {
     struct Kind: Encodable {
         let findings: Int
@@ -101,10 +105,11 @@ struct SummaryLine: Encodable {
         let capture_seconds: Double
         let findings: [String: Int]
         let kinds: [String: Kind]
+        let stats: CaptureStats?
     }
     let summary: Body
 
-    init(_ r: Report) {
+    init(_ r: Report, stats: CaptureStats? = nil) {
         var kinds: [String: Kind] = [:]
         var counts: [String: Int] = [:]
         for (kind, g) in Dictionary(grouping: r.findings, by: \.kind) {
@@ -114,7 +119,7 @@ struct SummaryLine: Encodable {
                                last_time: g.map(\.lastTime).max() ?? 0,
                                top_endpoints: Dictionary(top(g.compactMap(\.endpoint), 5), uniquingKeysWith: +))
         }
-        summary = Body(packets: r.packets, capture_seconds: r.captureSeconds, findings: counts, kinds: kinds)
+        summary = Body(packets: r.packets, capture_seconds: r.captureSeconds, findings: counts, kinds: kinds, stats: stats)
     }
 }
 

@@ -10,13 +10,17 @@ public final class TextReporter: Reporter {
     let out: TextOutput
     @exclusivity(unchecked) var printer: PacketLinePrinter?  // one thread; no per-packet access checks
     let utcOffset: (Int64) -> Int
+    let style: TextStyle
 
     /// `printer` nil: the diagnosis only. `utcOffset` gives the local offset (seconds) at a
-    /// capture time, for the clock times of the diagnosis.
-    public init(output: TextOutput, printer: PacketLinePrinter?, utcOffset: @escaping (Int64) -> Int = localUTCOffset) {
+    /// capture time, for the clock times of the diagnosis. `style` colours severities and kinds
+    /// (`--color`; plain by default).
+    public init(output: TextOutput, printer: PacketLinePrinter?, utcOffset: @escaping (Int64) -> Int = localUTCOffset,
+                style: TextStyle = .plain) {
         out = output
         self.printer = printer
         self.utcOffset = utcOffset
+        self.style = style
     }
 
     public func packet(_ p: Packet) {
@@ -28,7 +32,7 @@ public final class TextReporter: Reporter {
     public func skipped(_ p: Packet) { printer?.skip(p) }
 
     public func finding(_ f: Finding) {
-        out.line("knetcap: \(f.severity.rawValue) \(f.kind): \(f.summary)")
+        out.line("knetcap: \(style.severity(f.severity, f.severity.rawValue)) \(style.bold(f.kind)): \(f.summary)")
         out.flush()
     }
 
@@ -37,7 +41,7 @@ public final class TextReporter: Reporter {
     public func finish(_ r: Report) {
         out.flush()
         // A read that failed before its first packet gets no diagnosis, only its error.
-        if r.packets > 0 || !r.readFailed { writeDiagnosis(r, to: out, utcOffset: utcOffset) }
+        if r.packets > 0 || !r.readFailed { writeDiagnosis(r, to: out, utcOffset: utcOffset, style: style) }
         out.flush()
     }
 }
@@ -51,7 +55,7 @@ public func localUTCOffset(_ t: Int64) -> Int {
     return Int(tmv.tm_gmtoff)
 }
 
-func writeDiagnosis(_ d: Report, to out: TextOutput, utcOffset: (Int64) -> Int) {
+func writeDiagnosis(_ d: Report, to out: TextOutput, utcOffset: (Int64) -> Int, style: TextStyle = .plain) {
     let span = d.captureSeconds
     let findings = d.findings
     if findings.isEmpty {
@@ -67,12 +71,12 @@ func writeDiagnosis(_ d: Report, to out: TextOutput, utcOffset: (Int64) -> Int) 
         let kinds = known + other
         guard !kinds.isEmpty else { continue }
         out.line("")
-        out.line("-- \(severity.rawValue.uppercased()) --")
+        out.line(style.severity(severity, "-- \(severity.rawValue.uppercased()) --"))
         for kind in kinds {
             guard let g = groups[kind], let head = g.first else { continue }
             let occurrences = g.reduce(0) { $0 + $1.occurrences }
             out.line("")
-            out.line("\(kind)  x\(g.count)\(occurrences != g.count ? " (\(occurrences) occurrences)" : "")  \(head.title)")
+            out.line("\(style.bold(kind))  x\(g.count)\(occurrences != g.count ? " (\(occurrences) occurrences)" : "")  \(head.title)")
             if g.count > 1 {
                 let first = g.map(\.firstTime).min() ?? 0, last = g.map(\.lastTime).max() ?? 0
                 out.line("  from \(clock(first, utcOffset)) to \(clock(last, utcOffset))")

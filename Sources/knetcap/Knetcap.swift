@@ -103,6 +103,9 @@ struct Knetcap: ParsableCommand {
     @OptionGroup(title: "Display filter")
     var display: DisplayOptions
 
+    @OptionGroup(title: "Reports")
+    var output: OutputOptions
+
     @OptionGroup(title: "Network namespace (capture inside a pod)")
     var netns: NetnsOptions
 
@@ -209,6 +212,7 @@ struct Knetcap: ParsableCommand {
             try openWriter(p, source: source, filter: filter, entered: entered)
         }
         if let u = user { try dropPrivileges(to: u, files: writer?.files.map(\.path) ?? []) }
+        try output.checkWritable()
 
         // SIGINT, SIGTERM, SIGHUP (unless ignored) and SIGPIPE stop the capture, as tcpdump's.
         PcapSource.installStopHandler()
@@ -221,8 +225,13 @@ struct Knetcap: ParsableCommand {
         let out = TextOutput(fd: writeFile == "-" ? 2 : 1)
         out.flushesEachPacket = source.isLive
         let printPackets = !quiet && writer == nil
-        // The outputs: one reporter each (a new output is one more line here).
+        // The outputs: one reporter each (a new output is one more line here). The statistics
+        // collector comes first: the reporters after it print what it gathered.
         var reporters: [any Reporter] = []
+        let collector = output.collector()
+        let style = output.style(fd: out.fd)
+        if let c = collector { reporters.append(c) }
+        if let p = OutputOptions.progress(source: source, readFile: readFile) { reporters.append(p) }
         var tracking: CaptureState.Tracking = json && printPackets ? .all : []
         if outputFormat != nil {
             // -T fields: the field lines on standard output, the diagnosis on standard error.
@@ -231,12 +240,17 @@ struct Knetcap: ParsableCommand {
             if printPackets { reporters.append(fields) }
             reporters.append(TextReporter(output: TextOutput(fd: 2), printer: nil))
         } else {
-        reporters.append(json
-            ? JSONReporter(output: out, packets: printPackets)
-            : TextReporter(output: out, printer: printPackets ? PacketLinePrinter(
-                timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
-                absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: live?.interfaceNames ?? [:]) : nil))
+            reporters.append(json
+                ? JSONReporter(output: out, packets: printPackets, stats: output.stats ? collector : nil)
+                : TextReporter(output: out, printer: printPackets ? PacketLinePrinter(
+                    timestampStyle: timestampStyle, nanoseconds: nano, printNumber: number,
+                    absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: live?.interfaceNames ?? [:]) : nil,
+                    style: style))
         }
+        if output.stats, !json, let c = collector { reporters.append(StatsReporter(output: out, collector: c, style: style)) }
+        let html = output.htmlReporter(collector: collector, source: source, interfaceNames: live?.interfaceNames ?? [:], inputName: inputName, readFile: readFile,
+                                       filter: filter, namespace: entered?.summary, generator: knetcapVersion)
+        if let h = html { reporters.append(h) }
         Dissector.dnsPorts = Set(diagnosisOptions.dnsPorts)
         var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
         if source.isLive {
@@ -307,6 +321,7 @@ struct Knetcap: ParsableCommand {
             throw Fatal(.cannotWrite, "\(e) (the file is incomplete)")
         }
         if let e = out.error { throw Fatal(.cannotWrite, "cannot write standard output: \(e)") }
+        if let h = html, let e = h.error { throw Fatal(.cannotWrite, "--html: cannot write \(h.path): \(e)") }
         if diagnosisOptions.shouldFail(outcome.report.findings) { throw ExitCode(Exit.findingReported.rawValue) }
     }
 }

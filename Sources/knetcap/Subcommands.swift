@@ -2,6 +2,10 @@ import ArgumentParser
 import Foundation
 import KnetcapCapture
 import KnetcapNetns
+import KnetcapDissect
+import KnetcapAnalysis
+import KnetcapReport
+import KnetcapSession
 
 /// `knetcap interfaces [--netns ...]`: the capture devices libpcap sees, with addresses.
 struct Interfaces: ParsableCommand {
@@ -120,5 +124,79 @@ struct Enter: ParsableCommand {
         if failure.kind != .system { throw Fatal(failure) }
         throw Fatal(e == ENOENT ? .commandNotFound : e == EACCES || e == ENOEXEC ? .commandNotExecutable : .failure,
                     "enter: \(failure.message)")
+    }
+}
+
+/// `knetcap diff BEFORE AFTER`: two captures (diagnosed afresh) or two `knetcap --json`
+/// outputs (their summary lines; `--json --stats` for the DNS table), compared: per finding
+/// kind the counts before and after, per DNS server the response-time percentiles before and
+/// after. `--fail-on KIND|any` exits 12 when that kind (or any) was found more often after.
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "knetcap diff",
+        abstract: "Compare two captures (or two knetcap --json outputs): findings per kind and DNS response times per server, before and after.",
+        discussion: """
+        Each input is a pcap/pcapng file, read and diagnosed as knetcap -q would, or the output \
+        of knetcap --json (with --stats for the DNS table). DNS response times are measured \
+        from the first transmission of each query. With --fail-on, the exit status is 12 when \
+        a named finding kind (or any, with `any`) was found more often after than before.
+
+        Examples:
+          knetcap diff before.pcap after.pcap
+          knetcap diff --fail-on dns.conntrack-race before.pcap after.pcap
+          knetcap --json --stats -q -r before.pcap > before.json; knetcap diff before.json after.pcap
+        """)
+
+    @OptionGroup(title: "Diagnosis")
+    var diagnosisOptions: DiagnosisOptions
+
+    @Option(name: .customLong("color"), help: ArgumentHelp("Colour: auto (on a terminal, unless NO_COLOR is set), always or never.", valueName: "WHEN"))
+    var color: String = "auto"
+
+    @Argument(help: ArgumentHelp("The capture or --json output before the change.", valueName: "BEFORE"))
+    var before: String
+
+    @Argument(help: ArgumentHelp("The capture or --json output after the change.", valueName: "AFTER"))
+    var after: String
+
+    func validate() throws {
+        guard ["auto", "always", "never"].contains(color) else { throw ValidationError("--color takes auto, always or never, not '\(color)'") }
+    }
+
+    mutating func run() throws {
+        let b = try side(before), a = try side(after)
+        let diff = CaptureDiff(before: b, after: a)
+        let style = TextStyle(when: color, isTerminal: isatty(1) == 1, noColor: ProcessInfo.processInfo.environment["NO_COLOR"])
+        FileHandle.standardOutput.write(Data(diff.text(style: style).utf8))
+        let fail = diagnosisOptions.failOn
+        if diff.worse.contains(where: { fail.contains("any") || fail.contains($0) }) { throw ExitCode(Exit.findingReported.rawValue) }
+    }
+
+    /// A capture (by its magic number) diagnosed afresh, else a JSON output read.
+    func side(_ path: String) throws -> DiffSide {
+        guard let h = FileHandle(forReadingAtPath: path) else {
+            if !FileManager.default.fileExists(atPath: path) { throw Fatal(.noSuchFile, "diff: \(path): no such file") }
+            throw Fatal(.permissionDenied, "diff: \(path): permission denied")
+        }
+        let head = [UInt8](h.readData(ofLength: 4))
+        try? h.close()
+        let magics: Set<[UInt8]> = [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d],
+                                    [0x0a, 0x0d, 0x0d, 0x0a]]
+        if magics.contains(head) { return try diagnose(path) }
+        guard head.first == UInt8(ascii: "{"), let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw Fatal(.notACapture, "diff: \(path): neither a pcap/pcapng capture nor knetcap --json output")
+        }
+        do { return try DiffSide(name: path, jsonLines: text) } catch { throw Fatal(.notACapture, "diff: \(error.message)") }
+    }
+
+    func diagnose(_ path: String) throws -> DiffSide {
+        let source = try PcapSource.openFile(path)
+        guard LinkType(rawValue: source.linkType).isSupported else {
+            throw Fatal(.unsupportedLinkType, "diff: \(path): link type \(PcapSource.linkTypeName(source.linkType)) is not supported")
+        }
+        let collector = StatsCollector()
+        let outcome = CaptureSession(source: source, diagnosis: Diagnosis(vips: diagnosisOptions.vipAddresses), reporters: [collector]).run()
+        if case .failed(let msg) = outcome.end { throw Fatal(.readFailed, "diff: \(path): read failed after \(outcome.packets) packets: \(msg)") }
+        let counts = Dictionary(grouping: outcome.report.findings, by: \.kind).mapValues(\.count)
+        return DiffSide(name: path, packets: outcome.packets, findings: counts, dns: collector.stats?.dns_servers)
     }
 }

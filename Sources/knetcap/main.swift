@@ -1,6 +1,6 @@
 import Foundation
 
-// `knetcap interfaces ...` and `knetcap enter ...` are their own commands; everything else is
+// `knetcap interfaces ...`, `knetcap enter ...` and `knetcap diff ...` are their own commands; everything else is
 // the capture command, whose --help shows tcpdump-style flags first.
 var arguments = Array(CommandLine.arguments.dropFirst())
 
@@ -10,7 +10,8 @@ func printHelp(_ topic: String?) -> Never {
     case nil: print(Knetcap.helpMessage())
     case "enter": print(Enter.helpMessage())
     case "interfaces": print(Interfaces.helpMessage())
-    case let t?: fail(.usage, "no help topic \(t); try knetcap help, knetcap help enter or knetcap help interfaces")
+    case "diff": print(Diff.helpMessage())
+    case let t?: fail(.usage, "no help topic \(t); try knetcap help, knetcap help enter, knetcap help interfaces or knetcap help diff")
     }
     exit(0)
 }
@@ -35,10 +36,13 @@ func splittingJoinedValues(_ args: [String]) -> [String] {
 switch arguments.first {
 case "help":
     printHelp(arguments.dropFirst().first)
-case "enter" where arguments.count == 2 && arguments[1] == "help", "interfaces" where arguments.count == 2 && arguments[1] == "help":
+case "enter" where arguments.count == 2 && arguments[1] == "help", "interfaces" where arguments.count == 2 && arguments[1] == "help",
+     "diff" where arguments.count == 2 && arguments[1] == "help":
     printHelp(arguments[0])
 case "interfaces":
     execute(Interfaces.self, NetnsOptions.rewritingPodNamespace(Array(arguments.dropFirst())))
+case "diff":
+    execute(Diff.self, Array(arguments.dropFirst()))
 case "enter":
     execute(Enter.self, NetnsOptions.rewritingShortNamespace(Array(arguments.dropFirst())))
 default:

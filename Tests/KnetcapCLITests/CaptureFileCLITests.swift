@@ -148,6 +148,35 @@ struct CaptureFileCLITests {
         #expect(again.stdout == (try run(["-q", "-r", dnsTimeout.path])).stdout)
     }
 
+    /// A FIFO is read as tcpdump and tshark read it (never sniffed first: that would eat its
+    /// first bytes), plain and gzip'd; an empty file and a pcapng cut inside its section header
+    /// are not captures (exit 4, one line), never "unsupported link type".
+    @Test func fifoEmptyAndCutHeader() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plain = try run(["-q", "-r", dnsTimeout.path]).stdout
+        for gz in [false, true] {
+            let fifo = dir.appendingPathComponent(gz ? "fifo-gz" : "fifo")
+            #expect(mkfifo(fifo.path, 0o600) == 0)
+            let writer = Process()
+            writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+            writer.arguments = ["-c", (gz ? "gzip -c " : "cat ") + "'\(dnsTimeout.path)' > '\(fifo.path)'"]
+            try writer.run()
+            let r = try run(["-q", "-r", fifo.path])
+            writer.waitUntilExit()
+            #expect(r.status == 0 && r.stdout == plain, "FIFO\(gz ? " (gzip)" : ""): \(r.status) \(r.stderr)")
+        }
+        let empty = dir.appendingPathComponent("empty.pcap")
+        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        let e = try run(["-q", "-r", empty.path])
+        #expect(e.status == 4 && e.stderr.contains("truncated file header"), "\(e.status) \(e.stderr)")
+        let cut = dir.appendingPathComponent("cut.pcapng")
+        let whole = try Data(contentsOf: repoRoot.appendingPathComponent("Tests/Captures/pcapng-testgen/le-basic-test001.pcapng"))
+        try whole.prefix(60).write(to: cut)
+        let c = try run(["-q", "-r", cut.path])
+        #expect(c.status == 4 && c.stderr.split(separator: "\n").count == 1 && !c.stdout.contains("unknown link"), "\(c.status) \(c.stderr) \(c.stdout)")
+    }
+
     /// `-w /dev/null --pcapng` with findings: the comment pass rewrites regular files only, so
     /// /dev/null stays the character device (it was once renamed over and became a file).
     @Test(.enabled(if: isRoot)) func pcapngCommentsNeverReplaceADevice() throws {

@@ -25,9 +25,9 @@ import KnetcapTestSupport
         func finish(_ r: Report) { report = r; events.append("finish") }
     }
 
-    /// The capture's frames, read once through libpcap.
-    static func frames() throws -> (Int32, [MemorySource.Frame]) {
-        let src = try PcapSource.openFile(capture.path)
+    /// A capture's frames (this suite's by default), read once through libpcap.
+    static func frames(_ url: URL = capture) throws -> (Int32, [MemorySource.Frame]) {
+        let src = try PcapSource.openFile(url.path)
         var frames: [MemorySource.Frame] = []
         _ = src.forEach { raw in
             frames.append(MemorySource.Frame(seconds: raw.seconds, nanoseconds: raw.nanoseconds, bytes: Array(raw.bytes),
