@@ -44,7 +44,7 @@ verify() {
         / 10\.244\.1\.3\.53 > / { dns++ }
         / Flags \[R\.\]/ { rst++ }
         END { if (bad) exit 1
-              if (outer != 6) fail("expected VXLAN packets, got " outer + 0)
+              if (outer < 6) fail("expected VXLAN packets, got " outer + 0)
               if (dns < 1) fail("no DNS answer inside VXLAN")
               if (rst != 2) fail("expected 2 RST inside VXLAN, got " rst + 0)
               note(outer " VXLAN packets (vni 1, port 4789): DNS answered, 2 connects refused") }' ||

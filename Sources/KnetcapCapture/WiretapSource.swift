@@ -251,7 +251,7 @@ public func openCaptureFile(_ path: String) throws(CaptureError) -> any PacketSo
             // Shorter than any capture file's header (pcap 24 bytes, pcapng's section header 28):
             // wiretap would fall back to a format that takes anything.
             if st.st_size < 24 {
-                throw CaptureError(.notACapture, "\(path): truncated file header (\(st.st_size) bytes; a pcap header is 24, a pcapng section header 28)")
+                throw CaptureError(.notACapture, "\(path): not a pcap or pcapng capture: truncated file header (\(st.st_size) bytes; a pcap header is 24, a pcapng section header 28)")
             }
             if classicPcapMagic(path) { return try PcapSource.openFile(path) }
         }

@@ -173,6 +173,10 @@ struct Diff: ParsableCommand {
 
     /// A capture (by its magic number) diagnosed afresh, else a JSON output read.
     func side(_ path: String) throws -> DiffSide {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw Fatal(.notACapture, "diff: \(path): is a directory, not a capture or --json output")
+        }
         guard let h = FileHandle(forReadingAtPath: path) else {
             if !FileManager.default.fileExists(atPath: path) { throw Fatal(.noSuchFile, "diff: \(path): no such file") }
             throw Fatal(.permissionDenied, "diff: \(path): permission denied")
@@ -180,8 +184,9 @@ struct Diff: ParsableCommand {
         let head = [UInt8](h.readData(ofLength: 4))
         try? h.close()
         let magics: Set<[UInt8]> = [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d],
-                                    [0x0a, 0x0d, 0x0d, 0x0a]]
-        if magics.contains(head) { return try diagnose(path) }
+                                    [0x0a, 0x0d, 0x0d, 0x0a],
+                                    [0x28, 0xb5, 0x2f, 0xfd], [0x04, 0x22, 0x4d, 0x18]]  // zstd, lz4 (as -r reads them)
+        if magics.contains(head) || head.starts(with: [0x1f, 0x8b]) { return try diagnose(path) }  // or gzip
         guard head.first == UInt8(ascii: "{"), let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw Fatal(.notACapture, "diff: \(path): neither a pcap/pcapng capture nor knetcap --json output")
         }
@@ -189,13 +194,14 @@ struct Diff: ParsableCommand {
     }
 
     func diagnose(_ path: String) throws -> DiffSide {
-        let source = try PcapSource.openFile(path)
-        guard LinkType(rawValue: source.linkType).isSupported else {
+        let source = try openCaptureFile(path)  // as -r: classic pcap through libpcap, the rest through libwiretap
+        guard source is WiretapSource || LinkType(rawValue: source.linkType).isSupported else {
             throw Fatal(.unsupportedLinkType, "diff: \(path): link type \(PcapSource.linkTypeName(source.linkType)) is not supported")
         }
         let collector = StatsCollector()
         let outcome = CaptureSession(source: source, diagnosis: Diagnosis(vips: diagnosisOptions.vipAddresses), reporters: [collector]).run()
         if case .failed(let msg) = outcome.end { throw Fatal(.readFailed, "diff: \(path): read failed after \(outcome.packets) packets: \(msg)") }
+        if case .badInput(let e) = outcome.end { throw Fatal(Exit(e), "diff: \(e.message), after \(outcome.packets) packets") }
         let counts = Dictionary(grouping: outcome.report.findings, by: \.kind).mapValues(\.count)
         return DiffSide(name: path, packets: outcome.packets, findings: counts, dns: collector.stats?.dns_servers)
     }
