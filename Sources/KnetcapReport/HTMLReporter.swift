@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import KnetcapWire
 import KnetcapDissect
 import KnetcapAnalysis
@@ -108,10 +111,17 @@ public final class HTMLReporter: Reporter {
             records.merge(selectEvidence(ring.records, needed: needed)) { a, _ in a }
         }
         html = page(report, records: records)
-        do {
-            try Data(html.utf8).write(to: URL(fileURLWithPath: path))
-        } catch {
-            self.error = (error as NSError).localizedFailureReason ?? error.localizedDescription
+        // Written in place with open(2)/write(2), as tcpdump writes -w: never a temporary file
+        // renamed over the path, which would replace a device (/dev/stdout, /dev/full), a FIFO
+        // or a symlink with a regular file.
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { self.error = String(cString: strerror(errno)); return }
+        defer { close(fd) }
+        var bytes = Array(html.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; self.error = String(cString: strerror(errno)); return }
+            bytes = bytes.dropFirst(n)
         }
     }
 

@@ -33,10 +33,14 @@ struct OutputOptions: ParsableArguments {
     /// - Throws: `Fatal(.cannotWrite)`.
     func checkWritable() throws {
         guard let path = htmlFile else { return }
-        if !FileManager.default.createFile(atPath: path, contents: nil) {
+        // open(2) in place (FileManager.createFile writes a temporary file and renames it over
+        // the path, which replaced /dev/full with a regular file once).
+        let fd = open(path, O_WRONLY | O_CREAT, 0o644)
+        if fd < 0 {
             let why = errno == EACCES ? "permission denied" : String(cString: strerror(errno))
             throw Fatal(.cannotWrite, "--html: cannot write \(path): \(why)")
         }
+        close(fd)
     }
 
     /// The collector --stats and --html share, or nil when neither is asked for (the default

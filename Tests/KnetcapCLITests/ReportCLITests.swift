@@ -204,6 +204,25 @@ struct ReportCLITests {
     }
 
     /// A live run writes its report when it ends (-c): the interface, the packets, the conversation.
+    /// --html writes in place, as tcpdump writes -w: a character device stays one (it was once
+    /// replaced by a regular file through a temporary file renamed over it), and a full device
+    /// (a copy of /dev/full) is exit 8 with one line.
+    @Test(.enabled(if: isRoot, "mknod needs root"))
+    func htmlNeverReplacesADevice() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let null = dir.appendingPathComponent("null"), full = dir.appendingPathComponent("full")  // devices 1,3 and 1,7 (glibc dev_t: major << 8 | minor)
+        #expect(mknod(null.path, S_IFCHR | 0o666, dev_t(0x103)) == 0 && mknod(full.path, S_IFCHR | 0o666, dev_t(0x107)) == 0)
+        let capture = repoRoot.appendingPathComponent("Captures/dns-timeout-glibc.pcap").path
+        let r = try run(["-q", "--html", null.path, "-r", capture])
+        #expect(r.status == 0, "\(r.stderr)")
+        var st = stat()
+        #expect(stat(null.path, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR, "the device became a file")
+        let f = try run(["-q", "--html", full.path, "-r", capture])
+        #expect(f.status == 8 && f.stderr.contains("No space left on device"), "\(f.status) \(f.stderr)")
+        #expect(stat(full.path, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR)
+    }
+
     @Test(.enabled(if: isRoot, "live capture on lo needs root or CAP_NET_RAW"))
     func htmlAfterALiveCapture() throws {
         let dir = try makeTempDir()
