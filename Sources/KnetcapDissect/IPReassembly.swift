@@ -60,8 +60,6 @@ public final class IPReassembler {
     public static let expiry = 30.0
     public var maxDatagrams = 4096
     public var maxBytes = 4 << 20
-    /// Datagrams discarded so far (overlap, bad length, limits) and expired incomplete.
-    public private(set) var discarded = 0, expired = 0
 
     private struct Piece { var offset: Int, end: Int, frame: Int, data: [UInt8]?, cut: Bool }
     private struct Pending {
@@ -138,7 +136,7 @@ public final class IPReassembler {
         if let existing = pending[key] {
             d = existing
         } else {
-            guard pending.count < maxDatagrams else { discarded += 1; return nil }
+            guard pending.count < maxDatagrams else { return nil }
             d = Pending(first: time)
         }
         if !more {
@@ -155,7 +153,7 @@ public final class IPReassembler {
         if i > 0, d.pieces[i - 1].end > offset { discard(key); return nil }
         if i < d.pieces.count, d.pieces[i].offset < end { discard(key); return nil }
         let n = end - offset
-        guard held + n <= maxBytes else { discarded += 1; if pending[key] != nil { discard(key) }; return nil }
+        guard held + n <= maxBytes else { if pending[key] != nil { discard(key) }; return nil }
         let piece = Piece(offset: offset, end: end, frame: frame,
                           data: cut || data.count < n ? nil : Array(UnsafeRawBufferPointer(rebasing: data.base[0..<n])), cut: cut || data.count < n)
         d.pieces.insert(piece, at: i)
@@ -178,7 +176,6 @@ public final class IPReassembler {
     }
 
     private func discard(_ key: FragmentInfo.Key) {
-        discarded += 1
         if let d = pending.removeValue(forKey: key) { held -= d.bytes }
     }
 
@@ -186,6 +183,6 @@ public final class IPReassembler {
     private func sweep(now: Timestamp) {
         guard !pending.isEmpty else { return }
         let old = pending.filter { now - $0.value.first > Self.expiry }
-        for (k, d) in old { pending.removeValue(forKey: k); held -= d.bytes; expired += 1 }
+        for (k, d) in old { pending.removeValue(forKey: k); held -= d.bytes }
     }
 }

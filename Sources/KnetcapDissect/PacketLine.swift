@@ -216,7 +216,8 @@ public struct PacketLinePrinter {
         }
         if type == .arp {
             let b: ByteView
-            if let e = p.ethernet { b = e.payload } else if let c = p.cooked { b = c.payload } else { b = p.bytes }
+            // Inside a tunnel the ARP is in the inner Ethernet frame, not the outer one.
+            if let e = p.tunnel?.innerEthernet ?? p.ethernet { b = e.payload } else if let c = p.cooked { b = c.payload } else { b = p.bytes }
             if let op = b.u16(at: 6), let spa = IPAddress(v4In: b, at: 14), let tpa = IPAddress(v4In: b, at: 24) {
                 if op == 1 { out.append("ARP, Request who-has "); out.append(tpa); out.append(" tell "); out.append(spa) }
                 else if op == 2 { out.append("ARP, Reply "); out.append(spa); out.append(" is-at "); out.append(MACAddress(in: b, at: 8)?.description ?? "?") }
