@@ -1,8 +1,8 @@
 # knetcap — the two quick-start commands are `make demo` and `make test` (see README.md).
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES_DEMO := libpcap-dev libpcre2-dev libwiretap-dev libwsutil-dev libglib2.0-dev
-APT_PACKAGES_TEST := libpcap-dev libpcre2-dev libwiretap-dev libwsutil-dev libglib2.0-dev tcpdump tshark wireshark-common zstd lz4 python3 iproute2 nftables dnsmasq-base ethtool util-linux chromium
+APT_PACKAGES_DEMO := libpcap-dev libpcre2-dev libwiretap-dev libwsutil-dev libglib2.0-dev zlib1g-dev libzstd-dev liblz4-dev
+APT_PACKAGES_TEST := libpcap-dev libpcre2-dev libwiretap-dev libwsutil-dev libglib2.0-dev zlib1g-dev libzstd-dev liblz4-dev tcpdump tshark wireshark-common zstd lz4 python3 iproute2 nftables dnsmasq-base ethtool util-linux chromium
 
 .PHONY: demo test build release portable-check deps-demo deps-test bench record clean
 

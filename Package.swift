@@ -36,6 +36,12 @@ let package = Package(
             pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
         ),
+        // zlib, libzstd, liblz4 (apt zlib1g-dev, libzstd-dev, liblz4-dev): to name a broken
+        // compressed stream that libwiretap (which decompresses) could not open.
+        .systemLibrary(
+            name: "CCompression",
+            providers: [.apt(["zlib1g-dev", "libzstd-dev", "liblz4-dev"])]
+        ),
         // Byte-level views. Standard library only.
         .target(name: "KnetcapWire"),
         // Link type -> layer chain -> dissected packet; field registry; packet lines.
@@ -47,7 +53,7 @@ let package = Package(
         // Reporters (terminal text, JSON lines) fed one report model.
         .target(name: "KnetcapReport", dependencies: ["KnetcapWire", "KnetcapDissect", "KnetcapAnalysis"]),
         // Packet sources (libpcap file and live, in memory) and the pcap writer.
-        .target(name: "KnetcapCapture", dependencies: ["CPcap", "CWiretap", "KnetcapWire"],
+        .target(name: "KnetcapCapture", dependencies: ["CPcap", "CWiretap", "CCompression", "KnetcapWire"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/wireshark"])]),
         // The per-packet pipeline: source -> dissect -> diagnosis -> capture state -> filter -> reporters/writer.
         .target(name: "KnetcapSession", dependencies: [

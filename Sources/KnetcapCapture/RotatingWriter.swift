@@ -12,7 +12,8 @@ import Glibc
 ///   strftime(3) of NAME at that time (local time). knetcap takes the time from the packets
 ///   (tcpdump from the clock), so `-r` rewrites rotate as the capture did.
 /// - `-W N`: with `-C`, a ring of N files (`NAME0` ... `NAME<N-1>`, zero-padded to the digits
-///   of N-1), the oldest overwritten; with `-G` alone, N files and then no more (`isFull`).
+///   of N-1), the oldest overwritten; with `-G` alone, N files named by strftime alone and then
+///   no more (`isFull`; tcpdump: "Maximum file limit reached").
 ///
 /// Every file is closed before the next is opened, so each is complete on its own.
 public final class RotatingWriter: PacketWriter {
@@ -39,6 +40,9 @@ public final class RotatingWriter: PacketWriter {
     private var started: Int64 = 0 // start of the current -G interval, seconds
     private let digits: Int
     public private(set) var failure: String?
+    /// The rotated file that could not be created (the files before it are complete), when
+    /// that is the failure.
+    public private(set) var failedToCreate: String?
     public private(set) var isFull = false
 
     /// - Parameter open: makes the writer for one file name.
@@ -48,14 +52,20 @@ public final class RotatingWriter: PacketWriter {
         self.open = open
         var d = 0, x = (rotation.files ?? 0) - 1
         while x > 0 { d += 1; x /= 10 }
-        digits = rotation.files == nil ? 0 : d
+        // tcpdump numbers files only for -C (MakeFilename with WflagChars); -G names by time.
+        digits = rotation.files == nil || rotation.fileBytes == nil ? 0 : d
     }
 
     /// Opens the first file now (a live capture has one from the start, as tcpdump), named
     /// for the time `seconds` when `-G` is given.
     public func start(at seconds: Int64) throws(CaptureError) {
         started = seconds
-        current = try open(fileName(at: seconds))
+        current = try create(fileName(at: seconds))
+    }
+
+    /// `open(name)`, remembering the name when it fails.
+    private func create(_ name: String) throws(CaptureError) -> any PacketWriter {
+        do throws(CaptureError) { return try open(name) } catch { failedToCreate = name; throw error }
     }
 
     /// tcpdump's MakeFilename: strftime with -G, then the count, zero-padded with -W.
@@ -84,13 +94,13 @@ public final class RotatingWriter: PacketWriter {
                 finish()
                 count = 0
                 started = p.seconds
-                current = try open(fileName(at: p.seconds))
+                current = try create(fileName(at: p.seconds))
             }
             if let c = rotation.fileBytes, let cur = current, cur.bytesWritten > c {
                 finish()
                 count += 1
                 if let w = rotation.files, count >= w { count = 0 }
-                current = try open(fileName(at: started))
+                current = try create(fileName(at: started))
             }
         } catch {
             failure = error.message

@@ -45,13 +45,19 @@ public final class WiretapSource: PacketSource {
     public private(set) var lastOffset: Int64 = 0
     let reader: UnsafeMutablePointer<knetcap_wtap_reader>
     var filter: BPFFilters?
+    /// The file and its compression by magic bytes (nil for standard input or none): a short
+    /// read in a compressed file is checked against the compressed stream itself.
+    let path: String
+    let compressed: Compression?
 
     /// Opens `path` (`-` for standard input).
     /// - Throws: `CaptureError` `.noSuchFile`, `.permissionDenied`, `.notACapture` (a directory,
     ///   an unknown format: wiretap's message), `.decompressFailed`, `.readFailed`.
     public init(path: String) throws(CaptureError) {
         name = path == "-" ? "standard input" : path
+        self.path = path
         if path != "-" { try checkReadable(path) }
+        compressed = path == "-" ? nil : Compression(path: path)
         var err: Int32 = 0
         var info: UnsafeMutablePointer<gchar>? = nil
         guard let r = wiretap({ knetcap_wtap_open(path, &err, &info) }) else {
@@ -115,6 +121,11 @@ public final class WiretapSource: PacketSource {
             if rc == 0 { return .endOfFile }
             if rc < 0 {
                 let detail = reader.pointee.err_info.map { String(cString: $0) }
+                // A record cut short or corrupt in a compressed file: when the compressed stream
+                // itself is broken (a truncated or damaged .gz/.zst/.lz4), that is the fault to name.
+                if [WTAP_ERR_SHORT_READ, WTAP_ERR_BAD_FILE].contains(reader.pointee.err), let c = compressed, let why = c.damage(path: path, enough: .max) {
+                    return .badInput(CaptureError(.decompressFailed, "\(name): decompression failed at decompressed byte offset \(reader.pointee.offset): \(why)"))
+                }
                 return .badInput(Self.error(name: name, err: reader.pointee.err, detail: detail, offset: Int64(reader.pointee.offset), opening: false))
             }
             let rec = knetcap_wtap_record(reader)!
@@ -162,6 +173,13 @@ public final class WiretapSource: PacketSource {
         case WTAP_ERR_DECOMPRESS, WTAP_ERR_DECOMPRESSION_NOT_SUPPORTED:
             return CaptureError(.decompressFailed, "\(name): decompression failed\(at) (\(what)\(more))")
         case WTAP_ERR_SHORT_READ:
+            // Cut before the first packet, inside the blocks wiretap reads on opening (a pcapng's
+            // section header and interface descriptions): wiretap gives no offset; the file's
+            // size says where it ends.
+            var st = stat()
+            if opening, name != "standard input", stat(name, &st) == 0 {
+                return CaptureError(.readFailed, "\(name): truncated record in the header blocks before the first packet (section header or interface description block; the file ends at byte offset \(st.st_size)) (\(what)\(more))")
+            }
             return CaptureError(opening ? .notACapture : .readFailed, "\(name): truncated record\(at) (\(what)\(more))")
         case WTAP_ERR_BAD_FILE, WTAP_ERR_PACKET_TOO_LARGE, WTAP_ERR_UNC_OVERFLOW:
             return CaptureError(opening ? .notACapture : .readFailed, "\(name): corrupt record\(at) (\(what)\(more))")
@@ -256,13 +274,27 @@ public func openCaptureFile(_ path: String) throws(CaptureError) -> any PacketSo
             if classicPcapMagic(path) { return try PcapSource.openFile(path) }
         }
     }
-    let w = try WiretapSource(path: path)
+    let w: WiretapSource
+    do { w = try WiretapSource(path: path) } catch {
+        throw damagedCompression(path) ?? error
+    }
+    // A compressed file that wiretap takes for a format recognised by heuristics alone (ERF
+    // when a zstd or lz4 frame is cut before its first block ends): the broken stream is
+    // what to report, when it is broken.
+    if !w.fileType.lowercased().contains("pcap"), let e = damagedCompression(path) { throw e }
     // wiretap's last resort for bytes no capture format claims (a pcapng cut inside its
     // section header, text): not a capture to knetcap.
     if w.fileType.lowercased().contains("mime") {
         throw CaptureError(.notACapture, "\(w.name): not a capture file knetcap can read (wiretap: \(w.fileType); a pcapng cut inside its section header?)")
     }
     return w
+}
+
+/// `.decompressFailed` naming what is wrong with `path`'s compressed stream, when it starts
+/// with a gzip/zstd/lz4 magic and does not decompress; nil otherwise (or for standard input).
+func damagedCompression(_ path: String) -> CaptureError? {
+    guard path != "-", let c = Compression(path: path), let why = c.damage(path: path) else { return nil }
+    return CaptureError(.decompressFailed, "\(path): decompression failed: \(why)")
 }
 
 /// Whether `path` starts with a classic pcap magic number (µs or ns, either byte order).

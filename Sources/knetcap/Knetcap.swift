@@ -288,6 +288,9 @@ struct Knetcap: ParsableCommand {
                 + (s.interfaceDropped > 0 ? "\(s.interfaceDropped) packets dropped by interface\n" : "")
             FileHandle.standardError.write(Data(msg.utf8))
         }
+        if let r = writer as? RotatingWriter, r.isFull {  // tcpdump: "Maximum file limit reached: N"
+            FileHandle.standardError.write(Data("knetcap: maximum file limit reached: \(fileCount ?? 0) file\(fileCount == 1 ? "" : "s") (-W with -G); the capture stopped after \(n) packets\n".utf8))
+        }
         if let hits = displayFilter?.regexLimitHits, hits > 0 {  // -Y matches: PCRE2 gave up (tshark: silently no match)
             FileHandle.standardError.write(Data("knetcap: -Y: the regular expression hit PCRE2's match or depth limit on \(hits) packet\(hits == 1 ? "" : "s") (counted as no match, as tshark does)\n".utf8))
         }
@@ -309,7 +312,7 @@ struct Knetcap: ParsableCommand {
         if let u = session.unsupported.first {
             let name = (source as? WiretapSource)?.interfaces.dropFirst(Int(u.interface)).first.map { $0.name.isEmpty ? "" : " (\($0.name))" } ?? ""
             let more = session.unsupported.count > 1 ? " and \(session.unsupported.count - 1) other interface\(session.unsupported.count == 2 ? "" : "s")" : ""
-            throw Fatal(.unsupportedLinkType, "\(inputName): interface \(u.interface)\(name) has link type \(PcapSource.linkTypeName(u.linkType)), which knetcap does not dissect: its \(u.packets) packet\(u.packets == 1 ? "" : "s") from frame \(u.firstFrame) were read but not diagnosed\(more)")
+            throw Fatal(.unsupportedLinkType, "\(inputName): interface \(u.interface)\(name) has link type \(PcapSource.linkTypeName(u.linkType)), which knetcap does not dissect: its \(u.packets) packet\(u.packets == 1 ? "" : "s") from frame \(u.firstFrame) \(u.packets == 1 ? "was" : "were") read but not diagnosed\(more)")
         }
         if case .failed(let msg) = end {
             if msg.contains("different from the type of the first interface") || msg.contains("snapshot length") {
@@ -318,6 +321,12 @@ struct Knetcap: ParsableCommand {
             throw Fatal(.readFailed, "\(inputName): read failed after \(n) packets: \(msg)")
         }
         if let w = writer, let e = w.failure {
+            if let r = w as? RotatingWriter, let next = r.failedToCreate {
+                let earlier = r.files.isEmpty ? "" : "; the \(r.files.count) file\(r.files.count == 1 ? "" : "s") before it \(r.files.count == 1 ? "is" : "are") complete"
+                let who = user.map { " (as -Z \($0): the directory must be writable by \($0))" } ?? ""
+                let why = e.hasPrefix("cannot write \(next): ") ? String(e.dropFirst("cannot write \(next): ".count)) : e
+                throw Fatal(.cannotWrite, "cannot create the next rotated file \(next): \(why)\(who)\(earlier)")
+            }
             throw Fatal(.cannotWrite, "\(e) (the file is incomplete)")
         }
         if let e = out.error { throw Fatal(.cannotWrite, "cannot write standard output: \(e)") }

@@ -91,6 +91,41 @@ struct CaptureFileCLITests {
         #expect(r.stdout.contains("in 6 packets"), "\(r.stdout)")
     }
 
+    /// A pcapng cut inside an interface description block, before any packet: wiretap fails
+    /// on opening and gives no offset; the line names the header blocks and where the file
+    /// ends; exit 10 (a truncated capture, not "not a capture").
+    @Test func pcapngCutInsideInterfaceBlockNamesWhere() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ng = dir.appendingPathComponent("dns.pcapng")
+        #expect(try tool("editcap", ["-F", "pcapng", dnsTimeout.path, ng.path]).status == 0)
+        let bytes = try Data(contentsOf: ng)
+        // The section header block's length is its bytes 4..<8 (little-endian here); the IDB follows.
+        let shb = Int(bytes[4]) | Int(bytes[5]) << 8 | Int(bytes[6]) << 16 | Int(bytes[7]) << 24
+        #expect(bytes[shb] == 1 && bytes[shb + 1] == 0, "an interface description block follows the section header")
+        let cutAt = shb + 12
+        let cut = dir.appendingPathComponent("cut-idb.pcapng")
+        try bytes.prefix(cutAt).write(to: cut)
+        expectError(try run(["-q", "-r", cut.path]), Status.readFailed,
+                    mentions: [cut.path, "truncated record in the header blocks before the first packet", "the file ends at byte offset \(cutAt)"])
+    }
+
+    /// A pcapng whose second interface has a link type knetcap does not dissect (mergecap of an
+    /// Ethernet capture and one packet re-typed USER0 by editcap): the Ethernet packets are
+    /// diagnosed, then one line names the interface and its packet; exit 9.
+    @Test func pcapngInterfaceWithUnsupportedLinkType() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let user0 = dir.appendingPathComponent("user0.pcap")
+        #expect(try tool("editcap", ["-T", "user0", "-r", dnsTimeout.path, user0.path, "1"]).status == 0)
+        let mixed = dir.appendingPathComponent("mixed.pcapng")
+        #expect(try tool("mergecap", ["-w", mixed.path, dnsTimeout.path, user0.path]).status == 0)
+        #expect(try capinfosCount(mixed) == 8)
+        let r = try run(["-q", "-r", mixed.path])
+        expectError(r, Status.unsupportedLinkType, mentions: [mixed.path, "interface 1 has link type DLT 147", "its 1 packet from frame 1 was read but not diagnosed"], stdoutMayHaveText: true)
+        #expect(r.stdout.contains("dns.conntrack-race  x1") && r.stdout.contains("in 8 packets"), "\(r.stdout)")
+    }
+
     /// A gzip stream whose deflate data is damaged after its first packets: exit 13, one line
     /// naming the file and where decompression failed.
     @Test func damagedGzipIsDecompressionError() throws {
@@ -104,12 +139,38 @@ struct CaptureFileCLITests {
         for i in mid..<(mid + 64) { bytes[i] ^= 0x5a }
         try bytes.write(to: gz)
         let r = try run(["-q", "-r", gz.path])
-        #expect(r.status == Status.decompressFailed || r.status == Status.readFailed, "stderr: \(r.stderr)")
-        #expect(r.stderr.hasPrefix("knetcap: \(gz.path): "), "\(r.stderr)")
+        #expect(r.status == Status.decompressFailed, "stderr: \(r.stderr)")
+        #expect(r.stderr.hasPrefix("knetcap: \(gz.path): decompression failed at decompressed byte offset "), "\(r.stderr)")
         #expect(r.stderr.contains("byte offset"), "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1)
         let read = r.stdout.firstMatch(of: #/in (\d+) packets/#).flatMap { Int($0.1) } ?? 0
         #expect(read > 0 && read < 3000, "packets before the damage are diagnosed: \(r.stdout)")
+    }
+
+    /// A compressed capture cut short — inside its first frame (an lz4 or zstd frame holds
+    /// the whole small file, which libwiretap then took for ERF) or after many packets: exit
+    /// 13, one line naming the compressed stream that ends early; packets before are diagnosed.
+    @Test(arguments: [("gzip", "gz"), ("zstd", "zst"), ("lz4", "lz4")])
+    func truncatedCompressedCaptureIsDecompressionError(compressor: String, ext: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = try generated(packets: 20000, seed: 3, in: dir)
+        for (input, label) in [(dnsTimeout, "small"), (big, "large")] {
+            let packed = dir.appendingPathComponent("\(label).pcap.\(ext)")
+            #expect(try tool(compressor, ["-c", input.path], stdoutFile: packed).status == 0)
+            let bytes = try Data(contentsOf: packed)
+            for keep in [40, bytes.count / 2] {
+                let cut = dir.appendingPathComponent("cut-\(keep)-\(label).pcap.\(ext)")
+                try bytes.prefix(keep).write(to: cut)
+                let r = try run(["-q", "-r", cut.path])
+                expectError(r, Status.decompressFailed, mentions: [cut.path, "decompression failed", "the \(ext == "gz" ? "gzip" : compressor) stream ends inside a frame", "truncated file"], stdoutMayHaveText: true)
+                if r.stderr.contains(", after ") {
+                    // Packets came out before the cut: they were diagnosed.
+                    let read = r.stdout.firstMatch(of: #/in (\d+) packets/#).flatMap { Int($0.1) } ?? 0
+                    #expect(read > 0, "\(cut.lastPathComponent): \(r.stdout)")
+                }
+            }
+        }
     }
 
     /// -r IN -w OUT.pcapng: the findings are packet comments on their evidence frames, the ones
@@ -243,7 +304,7 @@ struct CaptureFileCLITests {
         let r = try run(["-q", "-r", dnsTimeout.path, "-w", pattern.path, "-G", "1"])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("t-") }.sorted()
-        // dns-timeout-glibc: frames 1-5 in its first second, 6-7 five seconds later.
+        // dns-timeout-glibc: frames 1-3 in its first second, 4-7 five seconds later.
         #expect(names.count == 2, "\(names)")
         var sum = 0
         for n in names { sum += try #require(try capinfosCount(dir.appendingPathComponent(n))) }
@@ -251,6 +312,47 @@ struct CaptureFileCLITests {
         let first = try tool("tshark", ["-r", dnsTimeout.path, "-c", "1", "-T", "fields", "-e", "frame.time_epoch"])
         let sec = first.stdout.split(separator: ".").first.map(String.init) ?? "?"
         #expect(names.first == "t-\(sec).pcap")
+    }
+
+    /// -G with -W (no -C), as tcpdump: files named by strftime alone (no count suffix), and
+    /// after W files no more: the capture stops with "maximum file limit reached".
+    @Test func rotationByTimeStopsAfterWFiles() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try tool("tshark", ["-r", dnsTimeout.path, "-T", "fields", "-e", "frame.time_epoch"])
+        let secs = first.stdout.split(separator: "\n").compactMap { $0.split(separator: ".").first.flatMap { Int($0) } }
+        #expect(secs.count == 7)
+        let (a, b) = (secs[0], secs[6])  // frames 1-3 in second a, 4-7 in second b (5 s later)
+        #expect(secs[2] == a && secs[3] == b && b - a >= 2)
+        let two = dir.appendingPathComponent("two-%s.pcap")
+        let r2 = try run(["-q", "-r", dnsTimeout.path, "-w", two.path, "-G", "1", "-W", "2"])
+        #expect(r2.status == 0 && !r2.stderr.contains("maximum file limit"), "\(r2.stderr)")
+        let names2 = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("two-") }.sorted()
+        #expect(names2 == ["two-\(a).pcap", "two-\(b).pcap"])
+        let one = dir.appendingPathComponent("one-%s.pcap")
+        let r1 = try run(["-q", "-r", dnsTimeout.path, "-w", one.path, "-G", "1", "-W", "1"])
+        #expect(r1.status == 0, "\(r1.stderr)")
+        #expect(r1.stderr.contains("knetcap: maximum file limit reached: 1 file (-W with -G); the capture stopped after 4 packets"), "\(r1.stderr)")
+        let names1 = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("one-") }
+        #expect(names1 == ["one-\(a).pcap"])
+        #expect(try capinfosCount(dir.appendingPathComponent("one-\(a).pcap")) == 3)
+    }
+
+    /// -Z nobody with -C into a directory nobody cannot write: the first file was opened as
+    /// root; the next cannot be created. One line names that file, the user and that the file
+    /// before it is complete (not "incomplete").
+    @Test(.enabled(if: isRoot)) func rotationAfterPrivilegeDropNamesTheNextFile() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
+        let big = try generated(packets: 20000, seed: 3, in: dir)
+        let base = dir.appendingPathComponent("rot.pcap")
+        let r = try run(["-q", "-r", big.path, "-w", base.path, "-C", "1", "-Z", "nobody"])
+        expectError(r, Status.cannotWrite, mentions: ["cannot create the next rotated file \(base.path)1: ", "Permission denied",
+                                                      "as -Z nobody", "the 1 file before it is complete"], stdoutMayHaveText: true)
+        #expect(!r.stderr.contains("incomplete"))
+        let c = try #require(try capinfosCount(base))
+        #expect(c > 0 && c < 20000)
     }
 
     @Test func rotationNeedsAFile() throws {
