@@ -11,6 +11,10 @@
 #include <wsutil/wslog.h>
 #include <string.h>
 #include <pthread.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 /* Weak, not static: Swift compiles this header into every object file that uses it, and
    wiretap's tables must be initialised once per process. */
@@ -171,6 +175,27 @@ typedef struct {
     gchar *err_info;
 } knetcap_wtap_writer;
 
+/* wtap_dump_open(path) unlinks `path` when it cannot finish opening the dump (file_access.c:
+   "Get rid of the file we created"): as root, `-w /dev/null --pcapng` of an input it cannot
+   write removed /dev/null. So knetcap opens the file itself (open(2), in place, as tcpdump
+   and libpcap do) and hands wiretap the descriptor; on failure only a regular file it
+   created is removed. "-" is standard output. */
+static inline wtap_dumper *knetcap_wtap_dump_open_path(const char *path, int ft, wtap_dump_params *params, int *err, gchar **err_info) {
+    if (strcmp(path, "-") == 0) return wtap_dump_open_stdout(ft, WTAP_UNCOMPRESSED, params, err, err_info);
+    struct stat before;
+    int existed = stat(path, &before) == 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0) { *err = errno; *err_info = NULL; return NULL; }
+    wtap_dumper *d = wtap_dump_fdopen(fd, ft, WTAP_UNCOMPRESSED, params, err, err_info);
+    if (d == NULL) {
+        struct stat st;
+        int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        close(fd);
+        if (regular && !existed) unlink(path);
+    }
+    return d;
+}
+
 /* Opens `path` ("-": standard output) for pcapng with the SHB and IDBs of reader `src`
    (interfaces seen later are added as they appear). */
 static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path, knetcap_wtap_reader *src, int *err, gchar **err_info) {
@@ -179,9 +204,7 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path,
     wtap_dump_params_init_no_idbs(&params, src->wth);
     params.encap = WTAP_ENCAP_PER_PACKET;
     int ft = wtap_pcapng_file_type_subtype();
-    wtap_dumper *d = strcmp(path, "-") == 0
-        ? wtap_dump_open_stdout(ft, WTAP_UNCOMPRESSED, &params, err, err_info)
-        : wtap_dump_open(path, ft, WTAP_UNCOMPRESSED, &params, err, err_info);
+    wtap_dumper *d = knetcap_wtap_dump_open_path(path, ft, &params, err, err_info);
     wtap_dump_params_cleanup(&params);
     if (d == NULL) return NULL;
     knetcap_wtap_writer *w = g_new0(knetcap_wtap_writer, 1);
@@ -251,9 +274,7 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_one(const char *path, 
     params.shb_hdrs = shbs;
     params.idb_inf = &idbs;
     int ft = wtap_pcapng_file_type_subtype();
-    wtap_dumper *d = strcmp(path, "-") == 0
-        ? wtap_dump_open_stdout(ft, WTAP_UNCOMPRESSED, &params, err, err_info)
-        : wtap_dump_open(path, ft, WTAP_UNCOMPRESSED, &params, err, err_info);
+    wtap_dumper *d = knetcap_wtap_dump_open_path(path, ft, &params, err, err_info);
     /* The dumper copied the IDBs; the SHB array is unreferenced by wtap_dump_close. */
     wtap_block_unref(idb);
     g_array_free(idbs.interface_data, TRUE);

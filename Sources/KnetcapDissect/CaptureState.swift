@@ -92,15 +92,20 @@ public struct CaptureState {
         if tracking.contains(.dns), let d = p.dns, let src = p.sourceAddress, let dst = p.destinationAddress,
            let sp = p.sourcePort, let dp = p.destinationPort {
             let key = DNSQueryKey(flow: FlowKey(Endpoint(src, sp), Endpoint(dst, dp), proto: p.tcp != nil ? .tcp : .udp), id: d.id)
-            if d.isResponse {
-                if let q = dnsQueries[key] { p.tracked.dnsTime = nanoseconds(ts, since: q) }
-            } else {
+            func query(_ key: DNSQueryKey) {
                 if dnsQueries.count >= Self.maxDNSQueries && dnsQueries[key] == nil {
                     dnsQueries = dnsQueries.filter { saturatingDifference(ts.seconds, $0.value.seconds) < 120 }
                     if dnsQueries.count >= Self.maxDNSQueries { dnsQueries.removeAll(keepingCapacity: true) }
                 }
                 dnsQueries[key] = ts
             }
+            if d.isResponse {
+                if let q = dnsQueries[key] { p.tracked.dnsTime = nanoseconds(ts, since: q) }
+            } else {
+                query(key)
+            }
+            // Further queries one TCP segment completed (their responses' dns.time starts here).
+            for m in p.moreDNS where !m.isResponse { var k = key; k.id = m.id; query(k) }
         }
     }
 

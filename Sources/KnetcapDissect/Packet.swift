@@ -98,8 +98,12 @@ public struct Packet {
     public var tcp: TCPView?
     public var udp: UDPView?
     public var icmp: ICMPView?
-    /// The first DNS message in the UDP datagram or TCP segment.
+    /// The first DNS message in the UDP datagram or TCP segment (over TCP, the first message
+    /// this segment completes: `TCPDNSReassembler`).
     public var dns: DNSView?
+    /// Over TCP, the further messages this segment completes (tshark shows each as a DNS
+    /// layer of the frame); empty otherwise.
+    public var moreDNS: [DNSView] = []
     /// The DNS message length: the UDP payload length, or the value of the TCP length prefix.
     public var dnsLength: Int
     /// DNS carried over TCP (RFC 1035 §4.2.2 two-byte length prefix).
@@ -136,7 +140,7 @@ public struct Packet {
     public var asCaptured: Packet {
         guard let w = wire else { return self }
         var q = self
-        q.tcp = w.tcp; q.udp = w.udp; q.icmp = w.icmp; q.dns = w.dns
+        q.tcp = w.tcp; q.udp = w.udp; q.icmp = w.icmp; q.dns = w.dns; q.moreDNS = []
         q.dnsLength = w.dnsLength; q.dnsOverTCP = w.dnsOverTCP; q.stop = w.stop
         q.wire = nil
         return q

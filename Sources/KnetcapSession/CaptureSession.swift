@@ -180,6 +180,7 @@ public final class CaptureSession {
         var dissector = Dissector(linkType: LinkType(rawValue: source.linkType))
         var others: [Int32: Dissector] = [:]
         let reassembler = IPReassembler()
+        let dnsOverTCP = TCPDNSReassembler()
         var n = 0
         return source.forEach { raw in
             n += 1 + raw.framesBefore  // frame numbers count what Wireshark counts as frames
@@ -197,6 +198,7 @@ public final class CaptureSession {
                                       timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
                                       originalLength: raw.originalLength)
             if p.ipv4 != nil || p.ipv6 != nil { reassembler.process(&p) }  // fragments only; returns at once otherwise
+            if p.tcp != nil { dnsOverTCP.process(&p) }  // DNS ports only; returns at once otherwise
             return body(&p, raw)
         }
     }

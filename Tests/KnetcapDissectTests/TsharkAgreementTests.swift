@@ -12,14 +12,7 @@ import KnetcapTestSupport
 /// Every known difference is listed in `knownDifferences` with its reason; anything else fails.
 @Suite struct TsharkAgreementTests {
     /// (file, frame, field) → why knetcap differs from tshark on purpose.
-    static let knownDifferences: [String: String] = [
-        // tshark reassembles DNS messages split over TCP segments and shows them on the last
-        // segment; knetcap decodes DNS per segment (a message must start the segment).
-        "dnscap-dnsotcp-manyopkts.pcap#*#dns": "DNS over TCP split across segments: tshark reassembles, knetcap does not",
-        "dnscap-1qtcpnosyn.pcap#*#dns": "DNS over TCP split across segments: tshark reassembles, knetcap does not",
-        "dnscap-dnso1tcp.pcap#*#dns": "DNS over TCP split across segments: tshark reassembles, knetcap does not",
-        "zeek-dns-edns-ecs.pcap#*#dns": "DNS over TCP split across segments: tshark reassembles, knetcap does not",
-    ]
+    static let knownDifferences: [String: String] = [:]
 
     static func differenceReason(_ file: String, _ frame: Int, _ field: String) -> String? {
         let group = field.split(separator: ".").first.map(String.init) ?? field
@@ -38,17 +31,21 @@ import KnetcapTestSupport
             v["tcp.flags"] = "0x" + String(repeating: "0", count: max(0, 4 - h.count)) + h
         }
         if let u = p.udp { v["udp.srcport"] = String(u.sourcePort); v["udp.dstport"] = String(u.destinationPort) }
-        if let d = p.dns {
+        // Every DNS message of the frame (a TCP segment may complete several), comma-joined as
+        // tshark's -T fields joins occurrences.
+        var dnsValues: [String: [String]] = [:]
+        for d in (p.dns.map { [$0] } ?? []) + p.moreDNS {
             let h = String(d.id, radix: 16)
-            v["dns.id"] = "0x" + String(repeating: "0", count: max(0, 4 - h.count)) + h
-            v["dns.flags.response"] = d.isResponse ? "1" : "0"
+            dnsValues["dns.id", default: []].append("0x" + String(repeating: "0", count: max(0, 4 - h.count)) + h)
+            dnsValues["dns.flags.response", default: []].append(d.isResponse ? "1" : "0")
             if let q = d.firstQuestion {
-                v["dns.qry.name"] = d.name(at: q.nameOffset) ?? "?"
-                v["dns.qry.type"] = String(q.type.rawValue)
+                dnsValues["dns.qry.name", default: []].append(d.name(at: q.nameOffset) ?? "?")
+                dnsValues["dns.qry.type", default: []].append(String(q.type.rawValue))
             }
-            if d.isResponse { v["dns.flags.rcode"] = String(d.rcode.rawValue) }
-            v["dns.count.answers"] = String(d.answerCount)
+            if d.isResponse { dnsValues["dns.flags.rcode", default: []].append(String(d.rcode.rawValue)) }
+            dnsValues["dns.count.answers", default: []].append(String(d.answerCount))
         }
+        for (k, vs) in dnsValues { v[k] = vs.joined(separator: ",") }
         return v
     }
 
@@ -93,9 +90,9 @@ import KnetcapTestSupport
             guard let frame = Int(row[0]), let mine = ours[frame] else { continue }
             for (i, field) in header.enumerated() where i >= 2 && i < row.count {
                 let theirsRaw = row[i]
-                // Multi-valued columns (ICMP-quoted headers, several DNS messages) are
-                // comma-joined by tshark: compare knetcap's (outer / first) value with the first.
-                let theirs = field == "dns.qry.name" && !row[header.firstIndex(of: "dns.id") ?? 0].contains(",")
+                // Multi-valued columns are comma-joined by tshark: DNS fields compare whole (one
+                // value per message); others (ICMP-quoted headers) by the outer / first value.
+                let theirs = field.hasPrefix("dns.")
                     ? theirsRaw : String(theirsRaw.split(separator: ",", omittingEmptySubsequences: false).first ?? "")
                 let mineV = mine[field] ?? ""
                 if theirs == mineV { checked += 1; continue }

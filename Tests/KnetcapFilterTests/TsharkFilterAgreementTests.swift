@@ -81,6 +81,12 @@ import KnetcapTestSupport
         Case("Captures/overlay-tunnels.pcap", "tcp.flags.reset == 1 && ip.proto == 4"),
         Case("Captures/overlay-tunnels.pcap", "dns.id == 0x4b03"),
         // DNS on a port that is not 53, recognised by content (tshark's heuristic)
+        // DNS over TCP reassembled: a message on the segment that completes it, two in one segment
+        Case("Captures/dns-tcp-segmented.pcap", "dns"),
+        Case("Captures/dns-tcp-segmented.pcap", "dns.id == 0x7004"),
+        Case("Captures/dns-tcp-segmented.pcap", "dns.flags.response == 0 && dns.qry.type == 28"),
+        Case("public/dnscap-dnso1tcp.pcap", "dns.flags.response == 1"),
+        Case("public/dnscap-dnsotcp-manyopkts.pcap", "dns"),
         Case("Captures/dns-port-1053.pcap", "dns"),
         Case("Captures/dns-port-1053.pcap", "dns.id == 0x1053 && dns.flags.response == 0"),
         Case("Captures/dns-port-1053.pcap", "dns.qry.type == 28"),

@@ -20,24 +20,34 @@ enum DNSFields {
         return .dns  // another port: a --dns-port or DNS recognised by content
     }
 
+    /// Each DNS message of the frame in order (over TCP a segment may complete several;
+    /// tshark gives each field one occurrence per message), until `body` returns true.
+    static func each(_ p: Packet, _ body: (DNSView) -> Bool) -> Bool {
+        guard let first = p.dns else { return false }
+        if body(first) { return true }
+        for d in p.moreDNS where body(d) { return true }
+        return false
+    }
+
     static func proto(_ want: Flavor) -> FieldReader {
         { p, f in
-            guard let d = p.dns, flavor(p) == want else { return false }
-            return f(.bytes(d.bytes.base))
+            guard flavor(p) == want else { return false }
+            return each(p) { d in f(.bytes(d.bytes.base)) }
         }
     }
 
     /// Resource records of all sections, in order (OPT included unless `skipOPT`; the body decides).
     static func record(skipOPT: Bool = false, _ body: @escaping @Sendable (DNSView, DNSRecord, (FieldValue) -> Bool) -> Bool) -> FieldReader {
         { p, f in
-            guard let d = p.dns else { return false }
-            var hit = false
-            d.forEachRecord { r in
-                if skipOPT && r.type == .opt { return true }
-                hit = body(d, r, f)
-                return !hit
+            each(p) { d in
+                var hit = false
+                d.forEachRecord { r in
+                    if skipOPT && r.type == .opt { return true }
+                    hit = body(d, r, f)
+                    return !hit
+                }
+                return hit
             }
-            return hit
         }
     }
 
@@ -57,35 +67,37 @@ enum DNSFields {
         .init("dns", .proto, "DNS (port 53, a --dns-port, or recognised by content on another UDP port)", proto(.dns)),
         .init("mdns", .proto, "multicast DNS (port 5353); its fields are dns.*", proto(.mdns)),
         .init("llmnr", .proto, "LLMNR (port 5355); its fields are dns.*", proto(.llmnr)),
-        .init("dns.id", .unsigned, "DNS transaction id", bits: 16) { p, f in p.dns.map { f(.uint(UInt64($0.id))) } ?? false },
-        .init("dns.flags.response", .boolean, "DNS response (QR)") { p, f in p.dns.map { f(.bool($0.isResponse)) } ?? false },
-        .init("dns.flags.opcode", .unsigned, "DNS opcode", bits: 4) { p, f in p.dns.map { f(.uint(UInt64($0.opcode))) } ?? false },
-        .init("dns.flags.truncated", .boolean, "DNS truncated (TC)") { p, f in p.dns.map { f(.bool($0.truncatedFlag)) } ?? false },
+        .init("dns.id", .unsigned, "DNS transaction id", bits: 16) { p, f in each(p) { d in f(.uint(UInt64(d.id))) } },
+        .init("dns.flags.response", .boolean, "DNS response (QR)") { p, f in each(p) { d in f(.bool(d.isResponse)) } },
+        .init("dns.flags.opcode", .unsigned, "DNS opcode", bits: 4) { p, f in each(p) { d in f(.uint(UInt64(d.opcode))) } },
+        .init("dns.flags.truncated", .boolean, "DNS truncated (TC)") { p, f in each(p) { d in f(.bool(d.truncatedFlag)) } },
         .init("dns.flags.rcode", .unsigned, "DNS reply code (responses only)", bits: 4) { p, f in
-            p.dns.map { $0.isResponse && f(.uint(UInt64($0.rcode.rawValue))) } ?? false
+            each(p) { d in d.isResponse && f(.uint(UInt64(d.rcode.rawValue))) }
         },
-        .init("dns.count.queries", .unsigned, "DNS question count", bits: 16) { p, f in p.dns.map { f(.uint(UInt64($0.questionCount))) } ?? false },
-        .init("dns.count.answers", .unsigned, "DNS answer count", bits: 16) { p, f in p.dns.map { f(.uint(UInt64($0.answerCount))) } ?? false },
+        .init("dns.count.queries", .unsigned, "DNS question count", bits: 16) { p, f in each(p) { d in f(.uint(UInt64(d.questionCount))) } },
+        .init("dns.count.answers", .unsigned, "DNS answer count", bits: 16) { p, f in each(p) { d in f(.uint(UInt64(d.answerCount))) } },
         .init("dns.count.auth_rr", .unsigned, "DNS authority count", bits: 16) { p, f in
-            p.dns.map { f(.uint(UInt64($0.authorityCount))) } ?? false
+            each(p) { d in f(.uint(UInt64(d.authorityCount))) }
         },
         .init("dns.count.add_rr", .unsigned, "DNS additional count", bits: 16) { p, f in
-            p.dns.map { f(.uint(UInt64($0.additionalCount))) } ?? false
+            each(p) { d in f(.uint(UInt64(d.additionalCount))) }
         },
         .init("dns.qry.name", .string, "DNS query name", repeated: true) { p, f in
-            guard let d = p.dns else { return false }
-            var hit = false
-            d.forEachQuestion { q in
-                if hit { return }
-                hit = d.withName(at: q.nameOffset) { f(.bytes($0 ?? emptyBytes)) }
+            each(p) { d in
+                var hit = false
+                d.forEachQuestion { q in
+                    if hit { return }
+                    hit = d.withName(at: q.nameOffset) { f(.bytes($0 ?? emptyBytes)) }
+                }
+                return hit
             }
-            return hit
         },
         .init("dns.qry.type", .unsigned, "DNS query type", bits: 16, repeated: true) { p, f in
-            guard let d = p.dns else { return false }
-            var hit = false
-            d.forEachQuestion { q in if !hit { hit = f(.uint(UInt64(q.type.rawValue))) } }
-            return hit
+            each(p) { d in
+                var hit = false
+                d.forEachQuestion { q in if !hit { hit = f(.uint(UInt64(q.type.rawValue))) } }
+                return hit
+            }
         },
         // Wireshark lists the OPT pseudo-record (RFC 6891) in dns.resp.name (`<Root>`) and
         // dns.resp.type (41), not in dns.resp.ttl; the JSON leaves it out of all three.
@@ -109,15 +121,16 @@ enum DNSFields {
         .init("dns.mx.mail_exchange", .string, "DNS MX exchange", repeated: true, recordName(.mx, skip: 2, minLength: 3)),
         .init("dns.srv.target", .string, "DNS SRV target", repeated: true, recordName(.srv, skip: 6, minLength: 7)),
         .init("dns.rr.udp_payload_size", .unsigned, "EDNS0 UDP payload size", bits: 16) { p, f in
-            guard let d = p.dns else { return false }
-            var hit = false, seen = false
-            d.forEachRecord { r in
-                guard r.type == .opt, !seen else { return true }
-                seen = true  // the first OPT record's size only
-                hit = f(.uint(UInt64(r.rrclass)))
-                return false
+            each(p) { d in
+                var hit = false, seen = false
+                d.forEachRecord { r in
+                    guard r.type == .opt, !seen else { return true }
+                    seen = true  // each message's first OPT record's size only
+                    hit = f(.uint(UInt64(r.rrclass)))
+                    return false
+                }
+                return hit
             }
-            return hit
         },
         .init("dns.time", .relativeTime, "seconds from the query to this response (latest query with this id in the conversation)",
               tracking: .dns) { p, f in p.dns != nil && p.tracked.dnsTime.map { f(.ns($0)) } ?? false },
