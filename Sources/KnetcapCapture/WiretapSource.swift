@@ -46,18 +46,19 @@ public final class WiretapSource: PacketSource {
     let reader: UnsafeMutablePointer<knetcap_wtap_reader>
     var filter: BPFFilters?
 
-    /// Opens `path` (`-` for standard input).
+    /// Opens `path` (`-` for standard input); `name` is what messages call it (default: the
+    /// path, or `standard input`).
     /// - Throws: `CaptureError` `.noSuchFile`, `.permissionDenied`, `.notACapture` (a directory,
     ///   an unknown format: wiretap's message), `.decompressFailed`, `.readFailed`.
-    public init(path: String) throws(CaptureError) {
-        name = path == "-" ? "standard input" : path
+    public init(path: String, name: String? = nil) throws(CaptureError) {
+        self.name = name ?? (path == "-" ? "standard input" : path)
         if path != "-" { try checkReadable(path) }
         var err: Int32 = 0
         var info: UnsafeMutablePointer<gchar>? = nil
         guard let r = wiretap({ knetcap_wtap_open(path, &err, &info) }) else {
             let detail = info.map { String(cString: $0) }
             g_free(info)
-            throw Self.error(name: name, err: err, detail: detail, offset: nil, opening: true)
+            throw Self.error(name: self.name, err: err, detail: detail, offset: nil, opening: true)
         }
         reader = r
         let encap = knetcap_wtap_file_encap(r)
@@ -177,7 +178,7 @@ public final class WiretapSource: PacketSource {
 
 /// `path` exists, is not a directory and may be read.
 /// - Throws: `CaptureError` `.noSuchFile`, `.permissionDenied`, `.notACapture` (a directory).
-func checkReadable(_ path: String) throws(CaptureError) {
+public func checkReadable(_ path: String) throws(CaptureError) {
     var st = stat()
     if stat(path, &st) != 0 {
         let e = errno
@@ -240,9 +241,10 @@ final class BPFFilters {
 /// Opens a capture file for `-r`: an uncompressed classic pcap file (its first four bytes
 /// one of pcap's magic numbers) through libpcap, whose `pcap_next_ex` loop is the fastest
 /// reader; everything else (pcapng, compressed files, other formats Wireshark reads) and
-/// standard input through libwiretap (`WiretapSource`). `-` is standard input.
+/// standard input through libwiretap (`WiretapSource`). `-` is standard input; `name`, what
+/// messages from a file read through libwiretap call it (default: the path).
 /// - Throws: `CaptureError` as `PcapSource.openFile` and `WiretapSource.init`.
-public func openCaptureFile(_ path: String) throws(CaptureError) -> any PacketSource {
+public func openCaptureFile(_ path: String, name: String? = nil) throws(CaptureError) -> any PacketSource {
     if path != "-" {
         try checkReadable(path)
         var st = stat()
@@ -256,7 +258,7 @@ public func openCaptureFile(_ path: String) throws(CaptureError) -> any PacketSo
             if classicPcapMagic(path) { return try PcapSource.openFile(path) }
         }
     }
-    let w = try WiretapSource(path: path)
+    let w = try WiretapSource(path: path, name: name)
     // wiretap's last resort for bytes no capture format claims (a pcapng cut inside its
     // section header, text): not a capture to knetcap.
     if w.fileType.lowercased().contains("mime") {

@@ -11,6 +11,108 @@ let backlogCapture = shippedCaptures.appendingPathComponent("tcp-syn-backlog-dro
 
 @Suite("issue 9 trial: --html, diff, --stats, SIGINT")
 struct Issue9TrialTests {
+    // MARK: 2. knetcap diff - reads standard input
+
+    @Test func diffReadsACaptureOnStandardInput() throws {
+        let files = try run(["diff", raceCapture.path, healthyCapture.path])
+        #expect(files.status == 0)
+        func body(_ s: String) -> String { s.split(separator: "\n").dropFirst().joined(separator: "\n") }
+        // BEFORE from a pipe (not seekable: the sniffed bytes are replayed), then AFTER.
+        let piped = try run(["diff", "-", healthyCapture.path], stdinBytes: try Data(contentsOf: raceCapture))
+        #expect(piped.status == 0 && piped.stderr.isEmpty, "\(piped.stderr)")
+        #expect(piped.stdout.hasPrefix("== knetcap diff: standard input -> \(healthyCapture.path) =="))
+        #expect(body(piped.stdout) == body(files.stdout))
+        #expect(tableRow(piped.stdout, "dns.conntrack-race", "1") == ["dns.conntrack-race", "1", "0", "gone"])
+        // AFTER from a redirected file; --fail-on sees it.
+        let redirected = try run(["diff", "--fail-on", "any", healthyCapture.path, "-"], stdin: raceCapture)
+        #expect(redirected.status == 12, "\(redirected)")
+        #expect(tableRow(redirected.stdout, "dns.conntrack-race", "0") == ["dns.conntrack-race", "0", "1", "worse"])
+        // A pcapng capture (big-endian) on standard input.
+        let ng = testCaptures.appendingPathComponent("pcapng-testgen/be-advanced-test101.pcapng")
+        let ngFile = try run(["diff", ng.path, ng.path]), ngPipe = try run(["diff", ng.path, "-"], stdinBytes: try Data(contentsOf: ng))
+        #expect(ngFile.status == 0 && ngPipe.status == 0 && body(ngPipe.stdout) == body(ngFile.stdout), "\(ngPipe.stderr)")
+    }
+
+    @Test func diffReadsJSONOnStandardInput() throws {
+        let json = try run(["-q", "--json", "--stats", "-r", raceCapture.path])
+        #expect(json.status == 0)
+        let piped = try run(["diff", "-", healthyCapture.path], stdinBytes: Data(json.stdout.utf8))
+        #expect(piped.status == 0, "\(piped.stderr)")
+        let server = try #require(tableRow(piped.stdout, "10.53.0.1:53", "3"))
+        #expect(server.joined(separator: " ") == "10.53.0.1:53 3 -> 8 0 -> 0 0.255 ms -> 0.249 ms 5.003 s -> 0.637 ms 5.003 s -> 0.637 ms 5.003 s -> 0.637 ms")
+        expectError(try run(["diff", "-", "-"], stdin: raceCapture), Status.usage, mentions: ["only one of BEFORE and AFTER can be -"])
+    }
+
+    // MARK: 3. diff refuses a cut or corrupt --json output, with -r's message format
+
+    /// Writes `text` to a file and diffs it against the healthy capture: exit 4, one line
+    /// naming the file and the line.
+    func expectRefused(_ text: String, line: Int, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let f = dir.appendingPathComponent("before.json")
+        try Data(text.utf8).write(to: f)
+        expectError(try run(["diff", f.path, healthyCapture.path]), Status.notACapture,
+                    mentions: ["knetcap: \(f.path): line \(line): ", what], sourceLocation: sourceLocation)
+        // The same from standard input.
+        expectError(try run(["diff", "-", healthyCapture.path], stdin: f), Status.notACapture,
+                    mentions: ["knetcap: standard input: line \(line): ", what], sourceLocation: sourceLocation)
+    }
+
+    @Test func diffRefusesCutOrCorruptJSON() throws {
+        // The race capture's --json --stats output with packets: 7 packet lines, 1 finding, the summary.
+        let r = try run(["--json", "--stats", "-r", raceCapture.path])
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(r.status == 0 && lines.count == 9 && lines[7].hasPrefix("{\"finding\"") && lines[8].hasPrefix("{\"summary\""))
+        let whole = lines.joined(separator: "\n") + "\n"
+        // Cut inside the summary line (a copy stopped part-way).
+        try expectRefused(String(whole.prefix(whole.count - 40)), line: 9, "cut short")
+        // Cut inside a string of the finding line.
+        let cutFinding = lines[0..<7].joined(separator: "\n") + "\n" + lines[7].prefix(100)
+        try expectRefused(cutFinding, line: 8, "cut short: the line ends inside a string")
+        // Cut after a whole line: no summary.
+        try expectRefused(lines[0..<8].joined(separator: "\n") + "\n", line: 8, "the last line, and no summary line")
+        // A line that is not JSON, and one knetcap does not write.
+        var garbled = lines
+        garbled[3] = "frame 4 was here"
+        try expectRefused(garbled.joined(separator: "\n") + "\n", line: 4, "not valid JSON")
+        garbled = lines
+        garbled[2] = "{\"hello\":1}"
+        try expectRefused(garbled.joined(separator: "\n") + "\n", line: 3, "not a line knetcap --json writes")
+        // The finding line lost: the summary still counts it.
+        try expectRefused((lines[0..<7] + lines[8...]).joined(separator: "\n") + "\n", line: 8,
+                          "the summary counts 1 dns.conntrack-race finding, the output has 0 finding lines")
+        // Two outputs joined.
+        try expectRefused(whole + whole, line: 10, "text after the summary line (line 9)")
+        // The stats with a server row missing its query count.
+        try expectRefused(whole.replacingOccurrences(of: "\"queries\":3,", with: ""), line: 9,
+                          "the summary's \"stats\" are not knetcap --stats output (stats.dns_servers[0].queries missing)")
+        // The whole output is still accepted, and so is its summary line alone (`tail -1`).
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ok = dir.appendingPathComponent("ok.json"), tail = dir.appendingPathComponent("tail.json")
+        try Data(whole.utf8).write(to: ok)
+        try Data((lines[8] + "\n").utf8).write(to: tail)
+        #expect(try run(["diff", ok.path, healthyCapture.path]).status == 0)
+        #expect(try run(["diff", tail.path, healthyCapture.path]).status == 0)
+    }
+
+    /// diff's errors are `knetcap: FILE: what`, word for word as `-r FILE` says them.
+    @Test func diffErrorsAreTheOnesOfR() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = dir.appendingPathComponent("empty.pcap")
+        try Data().write(to: empty)
+        for (path, status) in [("/nonexistent.pcap", Status.noSuchFile), (dir.path, Status.notACapture)] {
+            let r = try run(["-q", "-r", path]), d = try run(["diff", path, raceCapture.path])
+            #expect(r.status == status && d.status == status, "\(path): -r \(r.status), diff \(d.status)")
+            #expect(d.stderr == r.stderr, "\(path): diff says \(d.stderr.debugDescription), -r \(r.stderr.debugDescription)")
+        }
+        expectError(try run(["diff", empty.path, raceCapture.path]), Status.notACapture, mentions: ["knetcap: \(empty.path): empty"])
+        let readme = repoRoot.appendingPathComponent("README.md").path
+        expectError(try run(["diff", readme, raceCapture.path]), Status.notACapture, mentions: ["knetcap: \(readme): neither"])
+    }
+
     // MARK: 4, 5. --stats: REL START from the capture's first packet; DNS on port 1053
 
     @Test func statsRelativeStartCountsFromTheCapturesFirstPacket() throws {
