@@ -11,6 +11,67 @@ let backlogCapture = shippedCaptures.appendingPathComponent("tcp-syn-backlog-dro
 
 @Suite("issue 9 trial: --html, diff, --stats, SIGINT")
 struct Issue9TrialTests {
+    // MARK: 1. --html and -w never overwrite the input
+
+    /// The input copied into a fresh directory (the tests change what they may destroy).
+    func inputCopy() throws -> (dir: URL, input: URL, bytes: Data) {
+        let dir = try makeTempDir()
+        let input = dir.appendingPathComponent("in.pcap")
+        try FileManager.default.copyItem(at: raceCapture, to: input)
+        return (dir, input, try Data(contentsOf: input))
+    }
+
+    @Test func htmlNamingTheInputIsRefused() throws {
+        let (dir, input, before) = try inputCopy()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let link = dir.appendingPathComponent("link.html")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: input)
+        // The same name, another spelling of it, a symlink to it, and standard input.
+        for html in [input.path, dir.path + "/./in.pcap", dir.path + "/../" + dir.lastPathComponent + "/in.pcap", link.path] {
+            expectError(try run(["-q", "--html", html, "-r", input.path]), Status.usage, mentions: ["--html \(html) is the file -r reads"])
+            #expect(try Data(contentsOf: input) == before, "--html \(html) changed the input")
+        }
+        expectError(try run(["-q", "--html", input.path, "-r", "-"], stdin: input), Status.usage,
+                    mentions: ["--html \(input.path) is standard input"])
+        #expect(try Data(contentsOf: input) == before)
+        // Another file is written as before.
+        let report = dir.appendingPathComponent("r.html")
+        #expect(try run(["-q", "--html", report.path, "-r", input.path]).status == 0)
+        #expect(try String(contentsOf: report, encoding: .utf8).hasPrefix("<!DOCTYPE html>"))
+    }
+
+    @Test func htmlNamingTheWriteFileIsRefused() throws {
+        let (dir, input, _) = try inputCopy()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Not created yet: the same directory entry, spelled differently; nothing is created.
+        let out = dir.appendingPathComponent("out.pcap")
+        expectError(try run(["-r", input.path, "-w", out.path, "--html", dir.path + "/./out.pcap"]), Status.usage,
+                    mentions: ["--html \(dir.path)/./out.pcap is the file -w writes"])
+        #expect(!FileManager.default.fileExists(atPath: out.path), "-w was opened before the refusal")
+        // Existing, through a symlink: left as it was.
+        try Data("keep".utf8).write(to: out)
+        let link = dir.appendingPathComponent("report.html")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: out)
+        expectError(try run(["-r", input.path, "-w", out.path, "--html", link.path]), Status.usage, mentions: ["is the file -w writes"])
+        #expect(try Data(contentsOf: out) == Data("keep".utf8))
+        // A dangling symlink to the -w file to be.
+        try FileManager.default.removeItem(at: out)
+        expectError(try run(["-r", input.path, "-w", out.path, "--html", link.path]), Status.usage, mentions: ["is the file -w writes"])
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
+    /// `-w` naming the input: already refused for a path; also through a symlink and when the
+    /// input is standard input redirected from that file.
+    @Test func writeNamingTheInputIsRefused() throws {
+        let (dir, input, before) = try inputCopy()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let link = dir.appendingPathComponent("link.pcap")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: input)
+        expectError(try run(["-r", input.path, "-w", link.path]), Status.usage, mentions: ["-w \(link.path) is the file -r reads"])
+        expectError(try run(["-r", "-", "-w", input.path], stdin: input), Status.usage, mentions: ["-w \(input.path) is standard input"])
+        #expect(try Data(contentsOf: input) == before)
+    }
+
     // MARK: 2. knetcap diff - reads standard input
 
     @Test func diffReadsACaptureOnStandardInput() throws {
@@ -137,5 +198,4 @@ struct Issue9TrialTests {
         let d = try run(["diff", port1053Capture.path, port1053Capture.path])
         #expect(tableRow(d.stdout, "10.77.0.3:1053", "2")?.joined(separator: " ") == "10.77.0.3:1053 2 -> 2 0 -> 0 0.054 ms -> 0.054 ms 2.013 s -> 2.013 s 2.013 s -> 2.013 s 2.013 s -> 2.013 s")
     }
-
 }
