@@ -115,6 +115,9 @@ public final class WiretapSource: PacketSource {
             let rc = wiretap { knetcap_wtap_next(reader) }
             if rc == 0 { return .endOfFile }
             if rc < 0 {
+                // A stop signal interrupts a blocked read (a pipe, a FIFO; no SA_RESTART): wiretap
+                // reports EINTR as a read error, but the reading was interrupted, not bad.
+                if PcapSource.stopRequested { return .interrupted }
                 let detail = reader.pointee.err_info.map { String(cString: $0) }
                 return .badInput(Self.error(name: name, err: reader.pointee.err, detail: detail, offset: Int64(reader.pointee.offset), opening: false))
             }

@@ -302,6 +302,12 @@ struct Knetcap: ParsableCommand {
                 + (s.interfaceDropped > 0 ? "\(s.interfaceDropped) packets dropped by interface\n" : "")
             FileHandle.standardError.write(Data(msg.utf8))
         }
+        if end == .interrupted, !source.isLive, PcapSource.stopSignal != SIGPIPE {
+            // -r stopped by a signal: the counts, and that the diagnosis covers only what was read
+            // (not for SIGPIPE: standard output is gone, `| head` had what it wanted).
+            let sig = Self.signalName(PcapSource.stopSignal)
+            FileHandle.standardError.write(Data("\(n) packet\(n == 1 ? "" : "s") read\nknetcap: reading \(inputName) was interrupted by \(sig): the diagnosis covers the \(n) packet\(n == 1 ? "" : "s") read before it\n".utf8))
+        }
         if let hits = displayFilter?.regexLimitHits, hits > 0 {  // -Y matches: PCRE2 gave up (tshark: silently no match)
             FileHandle.standardError.write(Data("knetcap: -Y: the regular expression hit PCRE2's match or depth limit on \(hits) packet\(hits == 1 ? "" : "s") (counted as no match, as tshark does)\n".utf8))
         }
@@ -372,6 +378,17 @@ extension Knetcap {
         }
         lines.append("NetNsInode: \(e.namespace.inode)")
         return lines.joined(separator: "\n")
+    }
+
+    /// `SIGINT`, `SIGTERM`, ... for the messages (`signal N` for another).
+    static func signalName(_ sig: Int32) -> String {
+        switch sig {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        case SIGPIPE: return "SIGPIPE"
+        default: return "signal \(sig)"
+        }
     }
 
     static func linkTypeName(_ source: any PacketSource) -> String {

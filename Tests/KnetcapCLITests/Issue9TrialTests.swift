@@ -198,4 +198,30 @@ struct Issue9TrialTests {
         let d = try run(["diff", port1053Capture.path, port1053Capture.path])
         #expect(tableRow(d.stdout, "10.77.0.3:1053", "2")?.joined(separator: " ") == "10.77.0.3:1053 2 -> 2 0 -> 0 0.054 ms -> 0.054 ms 2.013 s -> 2.013 s 2.013 s -> 2.013 s 2.013 s -> 2.013 s")
     }
+
+    // MARK: 7. -r interrupted by SIGINT
+
+    /// The race capture on a pipe that stays open: knetcap reads its 7 packets and waits for
+    /// more; SIGINT then stops the reading. knetcap says how many packets it read and that
+    /// reading was interrupted, then diagnoses them (exit 0, as after a live capture).
+    @Test func interruptedReadingSaysSoAndDiagnoses() throws {
+        let r = try run(["-q", "-r", "-"], stdinBytes: try Data(contentsOf: raceCapture), keepStdinOpen: true) { p in
+            // Once the handler is installed (SIGINT caught: /proc/PID/status SigCgt bit 1) and the
+            // packets are read, send SIGINT.
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                let status = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8)) ?? ""
+                if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+                   let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16), mask & 2 != 0 { break }
+                usleep(20_000)
+            }
+            usleep(500_000)
+            kill(p.processIdentifier, SIGINT)
+        }
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr == "7 packets read\nknetcap: reading standard input was interrupted by SIGINT: the diagnosis covers the 7 packets read before it\n")
+        // The diagnosis of the whole file (read from a file, -q): the same report.
+        #expect(r.stdout == (try run(["-q", "-r", raceCapture.path])).stdout)
+        #expect(r.stdout.hasPrefix("\n== knetcap diagnosis: 1 finding in 7 packets"), "\(r.stdout)")
+    }
 }
