@@ -93,7 +93,7 @@ public struct DNSTransactionTracker {
     /// A server port the DNS diagnosis follows: any port where DNS was recognised (53, a
     /// `--dns-port`, or by content) except mDNS (5353) and LLMNR (5355), multicast and
     /// unanswered by design.
-    static func isUnicastDNSPort(_ port: UInt16) -> Bool { port != 5353 && port != 5355 }
+    public static func isUnicastDNSPort(_ port: UInt16) -> Bool { port != 5353 && port != 5355 }
 
     /// Number of transactions waiting for a reply.
     public var pendingCount: Int { pending.count }

@@ -50,11 +50,12 @@ public final class WiretapSource: PacketSource {
     let path: String
     let compressed: Compression?
 
-    /// Opens `path` (`-` for standard input).
+    /// Opens `path` (`-` for standard input); `name` is what messages call it (default: the
+    /// path, or `standard input`).
     /// - Throws: `CaptureError` `.noSuchFile`, `.permissionDenied`, `.notACapture` (a directory,
     ///   an unknown format: wiretap's message), `.decompressFailed`, `.readFailed`.
-    public init(path: String) throws(CaptureError) {
-        name = path == "-" ? "standard input" : path
+    public init(path: String, name: String? = nil) throws(CaptureError) {
+        self.name = name ?? (path == "-" ? "standard input" : path)
         self.path = path
         if path != "-" { try checkReadable(path) }
         compressed = path == "-" ? nil : Compression(path: path)
@@ -63,7 +64,7 @@ public final class WiretapSource: PacketSource {
         guard let r = wiretap({ knetcap_wtap_open(path, &err, &info) }) else {
             let detail = info.map { String(cString: $0) }
             g_free(info)
-            throw Self.error(name: name, err: err, detail: detail, offset: nil, opening: true)
+            throw Self.error(name: self.name, err: err, detail: detail, offset: nil, opening: true)
         }
         reader = r
         let encap = knetcap_wtap_file_encap(r)
@@ -120,6 +121,9 @@ public final class WiretapSource: PacketSource {
             let rc = wiretap { knetcap_wtap_next(reader) }
             if rc == 0 { return .endOfFile }
             if rc < 0 {
+                // A stop signal interrupts a blocked read (a pipe, a FIFO; no SA_RESTART): wiretap
+                // reports EINTR as a read error, but the reading was interrupted, not bad.
+                if PcapSource.stopRequested { return .interrupted }
                 let detail = reader.pointee.err_info.map { String(cString: $0) }
                 // A record cut short or corrupt in a compressed file: when the compressed stream
                 // itself is broken (a truncated or damaged .gz/.zst/.lz4), that is the fault to name.
@@ -195,7 +199,7 @@ public final class WiretapSource: PacketSource {
 
 /// `path` exists, is not a directory and may be read.
 /// - Throws: `CaptureError` `.noSuchFile`, `.permissionDenied`, `.notACapture` (a directory).
-func checkReadable(_ path: String) throws(CaptureError) {
+public func checkReadable(_ path: String) throws(CaptureError) {
     var st = stat()
     if stat(path, &st) != 0 {
         let e = errno
@@ -258,9 +262,10 @@ final class BPFFilters {
 /// Opens a capture file for `-r`: an uncompressed classic pcap file (its first four bytes
 /// one of pcap's magic numbers) through libpcap, whose `pcap_next_ex` loop is the fastest
 /// reader; everything else (pcapng, compressed files, other formats Wireshark reads) and
-/// standard input through libwiretap (`WiretapSource`). `-` is standard input.
+/// standard input through libwiretap (`WiretapSource`). `-` is standard input; `name`, what
+/// messages from a file read through libwiretap call it (default: the path).
 /// - Throws: `CaptureError` as `PcapSource.openFile` and `WiretapSource.init`.
-public func openCaptureFile(_ path: String) throws(CaptureError) -> any PacketSource {
+public func openCaptureFile(_ path: String, name: String? = nil) throws(CaptureError) -> any PacketSource {
     if path != "-" {
         try checkReadable(path)
         var st = stat()
@@ -275,13 +280,13 @@ public func openCaptureFile(_ path: String) throws(CaptureError) -> any PacketSo
         }
     }
     let w: WiretapSource
-    do { w = try WiretapSource(path: path) } catch {
-        throw damagedCompression(path) ?? error
+    do { w = try WiretapSource(path: path, name: name) } catch {
+        throw damagedCompression(path, name: name) ?? error
     }
     // A compressed file that wiretap takes for a format recognised by heuristics alone (ERF
     // when a zstd or lz4 frame is cut before its first block ends): the broken stream is
     // what to report, when it is broken.
-    if !w.fileType.lowercased().contains("pcap"), let e = damagedCompression(path) { throw e }
+    if !w.fileType.lowercased().contains("pcap"), let e = damagedCompression(path, name: name) { throw e }
     // wiretap's last resort for bytes no capture format claims (a pcapng cut inside its
     // section header, text): not a capture to knetcap.
     if w.fileType.lowercased().contains("mime") {
@@ -292,9 +297,9 @@ public func openCaptureFile(_ path: String) throws(CaptureError) -> any PacketSo
 
 /// `.decompressFailed` naming what is wrong with `path`'s compressed stream, when it starts
 /// with a gzip/zstd/lz4 magic and does not decompress; nil otherwise (or for standard input).
-func damagedCompression(_ path: String) -> CaptureError? {
+func damagedCompression(_ path: String, name: String? = nil) -> CaptureError? {
     guard path != "-", let c = Compression(path: path), let why = c.damage(path: path) else { return nil }
-    return CaptureError(.decompressFailed, "\(path): decompression failed: \(why)")
+    return CaptureError(.decompressFailed, "\(name ?? path): decompression failed: \(why)")
 }
 
 /// Whether `path` starts with a classic pcap magic number (µs or ns, either byte order).

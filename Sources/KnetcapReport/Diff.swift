@@ -16,33 +16,119 @@ public struct DiffSide: Sendable {
         self.name = name; self.packets = packets; self.findings = findings; self.dns = dns
     }
 
-    /// The side of a `--json` output: its `{"summary": ...}` line (the findings, and the DNS
-    /// table when written with `--stats`); without a summary line, its `{"finding": ...}` lines
-    /// counted.
-    /// - Throws: `DiffError` when the text holds neither.
-    public init(name: String, jsonLines text: String) throws(DiffError) {
+    /// The side of a `--json` output, checked line by line: every line a JSON object that
+    /// `knetcap --json` writes (a packet, `{"finding": ...}`, `{"summary": ...}`), the summary
+    /// last, its finding counts those of the finding lines, its `stats` (with `--stats`) whole.
+    /// - Throws: `DiffError` naming the line and what is wrong: a line cut short or not JSON,
+    ///   an object knetcap does not write, no summary line (the output was cut short), lines
+    ///   after the summary, counts that disagree.
+    public init(name: String, jsonLines bytes: [UInt8]) throws(DiffError) {
         self.name = name
+        func bad(_ line: Int, _ what: String) -> DiffError { DiffError("\(name): line \(line): \(what)") }
         var counts: [String: Int] = [:]
-        var summary: [String: Any]?
-        var sawFinding = false
-        for line in text.split(separator: "\n") where line.hasPrefix("{\"finding\"") || line.hasPrefix("{\"summary\"") {
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-            if let s = obj["summary"] as? [String: Any] { summary = s }
-            if let f = obj["finding"] as? [String: Any], let k = f["kind"] as? String { counts[k, default: 0] += 1; sawFinding = true }
-        }
-        if let s = summary {
-            packets = s["packets"] as? Int ?? 0
-            findings = (s["findings"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
-            if let st = s["stats"], let data = try? JSONSerialization.data(withJSONObject: st),
-               let stats = try? JSONDecoder().decode(CaptureStats.self, from: data) {
-                dns = stats.dns_servers
-            } else {
-                dns = nil
+        var summary: (line: Int, body: [String: Any])?
+        var others = false  // packet or finding lines: a whole output, not its summary line alone
+        var lineNumber = 0, lastLine = 0
+        for raw in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if raw.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }  // blank (and the end after the last newline)
+            lastLine = lineNumber
+            guard let line = String(validating: raw, as: UTF8.self) else { throw bad(lineNumber, "not UTF-8 text") }
+            if let s = summary { throw bad(lineNumber, "text after the summary line (line \(s.line)), which ends a knetcap --json output (two outputs joined?)") }
+            let obj: [String: Any]
+            do {
+                guard let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                    throw bad(lineNumber, "a JSON value that is not an object; knetcap --json writes one object per line")
+                }
+                obj = o
+            } catch let e as DiffError {
+                throw e
+            } catch {
+                throw bad(lineNumber, Self.whyNotJSON(line))
             }
-        } else if sawFinding {
-            packets = 0; findings = counts; dns = nil
+            if let f = obj["finding"] {
+                guard let k = (f as? [String: Any])?["kind"] as? String else { throw bad(lineNumber, "a finding without its \"kind\"") }
+                counts[k, default: 0] += 1
+                others = true
+            } else if let s = obj["summary"] {
+                guard let body = s as? [String: Any] else { throw bad(lineNumber, "a summary that is not an object") }
+                summary = (lineNumber, body)
+            } else if obj["frame.number"] != nil {
+                others = true
+            } else {
+                let keys = obj.keys.sorted().prefix(3).joined(separator: ", ")
+                throw bad(lineNumber, "not a line knetcap --json writes (a packet, finding or summary object), keys: \(keys.isEmpty ? "none" : keys)")
+            }
+        }
+        guard let (at, s) = summary else {
+            if lastLine == 0 { throw DiffError("\(name): empty: neither a capture nor knetcap --json output") }
+            throw DiffError("\(name): line \(lastLine): the last line, and no summary line, which ends a knetcap --json output (cut short?)")
+        }
+        guard let n = s["packets"] as? Int, n >= 0 else { throw bad(at, "the summary has no packet count (\"packets\")") }
+        guard let fs = s["findings"] as? [String: Any] else { throw bad(at, "the summary has no finding counts (\"findings\")") }
+        var findings: [String: Int] = [:]
+        for (k, v) in fs {
+            guard let c = v as? Int, c >= 0 else { throw bad(at, "the summary's count of \(k) is not a number of findings") }
+            findings[k] = c
+        }
+        // Every finding has its line before the summary (streamed or at the end): a missing or
+        // extra one means lines were lost or mixed in.
+        if others, counts != findings.filter({ $0.value > 0 }) {
+            let kind = Set(counts.keys).union(findings.keys).sorted().first { counts[$0, default: 0] != findings[$0, default: 0] } ?? "?"
+            throw bad(at, "the summary counts \(findings[kind, default: 0]) \(kind) finding\(findings[kind, default: 0] == 1 ? "" : "s"), the output has \(counts[kind, default: 0]) finding line\(counts[kind, default: 0] == 1 ? "" : "s") of that kind")
+        }
+        packets = n
+        self.findings = findings
+        if let st = s["stats"] {
+            struct Servers: Decodable { var dns_servers: [CaptureStats.DNSRow] }
+            do {
+                let data = try JSONSerialization.data(withJSONObject: st)
+                dns = try JSONDecoder().decode(Servers.self, from: data).dns_servers
+            } catch let e as DecodingError {
+                throw bad(at, "the summary's \"stats\" are not knetcap --stats output (stats.\(Self.describe(e)))")
+            } catch {
+                throw bad(at, "the summary's \"stats\" are not knetcap --stats output")
+            }
         } else {
-            throw DiffError("\(name): neither a capture nor knetcap --json output (no summary or finding line)")
+            dns = nil
+        }
+    }
+
+    /// Why `line` does not parse, in words: cut short (inside a string, or with objects left
+    /// open), or the first character that cannot be there.
+    static func whyNotJSON(_ line: String) -> String {
+        var depth = 0, inString = false, escaped = false, column = 0
+        for ch in line.unicodeScalars {
+            column += 1
+            if inString {
+                if escaped { escaped = false } else if ch == "\\" { escaped = true } else if ch == "\"" { inString = false }
+                continue
+            }
+            switch ch {
+            case "\"": inString = true
+            case "{", "[": depth += 1
+            case "}", "]":
+                depth -= 1
+                if depth < 0 { return "not valid JSON: an unmatched \(ch) at column \(column)" }
+            default: break
+            }
+        }
+        if inString { return "cut short: the line ends inside a string (not valid JSON; the output was truncated?)" }
+        if depth > 0 { return "cut short: the line ends with \(depth) object\(depth == 1 ? "" : "s") or array\(depth == 1 ? "" : "s") left open (not valid JSON; the output was truncated?)" }
+        return "not valid JSON"
+    }
+
+    /// A decoding error as `dns_servers[0].p50_s: missing`.
+    static func describe(_ e: DecodingError) -> String {
+        func path(_ c: DecodingError.Context, _ extra: CodingKey? = nil) -> String {
+            (c.codingPath + (extra.map { [$0] } ?? [])).map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+                .replacingOccurrences(of: "^\\.", with: "", options: .regularExpression)
+        }
+        switch e {
+        case .keyNotFound(let k, let c): return "\(path(c, k)) missing"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c): return "\(path(c)) has the wrong type"
+        case .dataCorrupted(let c): return path(c).isEmpty ? "corrupt" : "\(path(c)) corrupt"
+        @unknown default: return "corrupt"
         }
     }
 }

@@ -209,10 +209,10 @@ public final class HTMLReporter: Reporter {
 
     func dnsSection(_ st: CaptureStats, _ r: Report) -> String {
         var s = "<section id=\"dns\"><h2>DNS response time per server</h2>"
-        if st.dns_servers.isEmpty { return s + "<p>No DNS queries to port 53.</p></section>\n" }
+        if st.dns_servers.isEmpty { return s + "<p>No unicast DNS queries.</p></section>\n" }
         s += "<p class=\"note\">From the first transmission of each query to its answer (a retried query counts its whole wait).</p>"
         s += statsTable(["server", "qtype", "queries", "answered", "NXDOMAIN", "SERVFAIL", "timeouts", "retried", "p50", "p90", "p99", "max"],
-                        st.dns.map { d in [d.server + (d.transport == "tcp" ? "/tcp" : ""), d.qtype, "\(d.queries)", "\(d.answered)", "\(d.nxdomain)", "\(d.servfail)",
+                        dnsTableRows(st).map { d in [d.server + (d.transport == "tcp" ? "/tcp" : ""), d.qtype, "\(d.queries)", "\(d.answered)", "\(d.nxdomain)", "\(d.servfail)",
                                            "\(d.timeouts)", "\(d.retransmitted)", humanDuration(d.p50_s), humanDuration(d.p90_s),
                                            humanDuration(d.p99_s), humanDuration(d.max_s)] }, cls: "dnsstats")
         let start = r.firstTimestamp?.timeInterval ?? 0, end = r.lastTimestamp?.timeInterval ?? start
@@ -228,10 +228,9 @@ public final class HTMLReporter: Reporter {
 
     func conversationsSection(_ st: CaptureStats) -> String {
         var s = "<section id=\"conversations\"><h2>Top conversations</h2><p class=\"note\">\(st.conversations.count) of \(st.conversations_total), largest first (bytes on the wire, both directions).</p>"
-        let first = st.conversations.map(\.start).min() ?? 0
         s += statsTable(["proto", "address A", "address B", "packets", "bytes", "rel start", "duration"],
                         st.conversations.map { c in [c.proto.uppercased(), c.a, c.b, "\(c.packets)", "\(c.bytes)",
-                                                     String(format: "%.6f s", c.start - first), String(format: "%.6f s", c.duration_s)] }, cls: "conv")
+                                                     String(format: "%.6f s", c.rel_start_s), String(format: "%.6f s", c.duration_s)] }, cls: "conv")
         return s + "</section>\n"
     }
 

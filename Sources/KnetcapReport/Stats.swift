@@ -43,6 +43,9 @@ public struct CaptureStats: Codable, Sendable, Equatable {
         /// Capture time of the first packet (seconds since the epoch) and seconds to the last.
         public var start: Double
         public var duration_s: Double
+        /// Seconds from the capture's first packet to this conversation's first (tshark's
+        /// "Relative Start").
+        public var rel_start_s: Double
     }
 
     /// TCP connection attempts to one server endpoint: a SYN (its retransmissions are the same
@@ -120,6 +123,8 @@ public final class StatsCollector: Reporter {
     private var attempts: [SynKey: Attempt] = [:]
     private var outcomes: [Int: Outcomes] = [:]
     private var nextSweep: Int64 = .min
+    /// The capture's first packet (conversations' relative start counts from it, as tshark's).
+    private var captureStart: Timestamp?
     /// The result, after `finish`.
     public private(set) var stats: CaptureStats?
 
@@ -130,6 +135,7 @@ public final class StatsCollector: Reporter {
 
     func observe(_ p: Packet) {
         let now = p.timestamp
+        if captureStart == nil { captureStart = now }
         if now.seconds >= nextSweep {
             sweep(now: now)
             nextSweep = now.seconds < .max ? now.seconds + 1 : .max
@@ -161,7 +167,9 @@ public final class StatsCollector: Reporter {
 
     private func observeDNS(_ d: DNSView, _ from: Endpoint, _ to: Endpoint, tcp: Bool, _ now: Timestamp) {
         if !d.isResponse {
-            guard to.port == 53, !to.address.isMulticastOrBroadcast, d.opcode == 0, let q = d.firstQuestion else { return }
+            // The queries the diagnosis follows (DNSTransactionTracker): DNS on any port where it
+            // was recognised (53, --dns-port, by content), but not mDNS or LLMNR.
+            guard DNSTransactionTracker.isUnicastDNSPort(to.port), !to.address.isMulticastOrBroadcast, d.opcode == 0, let q = d.firstQuestion else { return }
             let key = QueryKey(client: from, server: to, id: d.id, tcp: tcp)
             if var old = pending[key] {
                 if old.qtype == q.type.rawValue {  // the same query again: a retransmission, or a copy
@@ -176,7 +184,7 @@ public final class StatsCollector: Reporter {
             guard pending.count < maxPending else { return }
             pending[key] = Pending(first: now, last: now, transmissions: 1, qtype: q.type.rawValue)
         } else {
-            guard from.port == 53 else { return }
+            guard DNSTransactionTracker.isUnicastDNSPort(from.port) else { return }
             let key = QueryKey(client: to, server: from, id: d.id, tcp: tcp)
             guard let q = pending.removeValue(forKey: key) else { return }  // a duplicate or unsolicited answer
             settle(key, q, response: (now, d.rcode.rawValue))
@@ -271,7 +279,8 @@ public final class StatsCollector: Reporter {
             a.bytes != b.bytes ? a.bytes > b.bytes : a.first < b.first
         }.prefix(Self.conversationsListed).map { c in
             CaptureStats.Conversation(proto: c.tcp ? "tcp" : "udp", a: c.a.text, b: c.b.text, packets: c.packets, bytes: c.bytes,
-                                      start: c.first.timeInterval, duration_s: c.last - c.first)
+                                      start: c.first.timeInterval, duration_s: c.last - c.first,
+                                      rel_start_s: captureStart.map { c.first - $0 } ?? 0)
         }
         let hs = outcomes.map { s, o in
             CaptureStats.HandshakeRow(server: serverNames[s], attempts: o.attempts, completed: o.completed, refused: o.refused,

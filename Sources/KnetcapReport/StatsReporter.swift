@@ -42,31 +42,34 @@ func table(_ header: [String], _ rows: [[String]]) -> [String] {
     }
 }
 
+/// The rows of the DNS table (terminal and HTML): per server and query type, then each
+/// server's `all` row (every query type together, as tshark's `-z dns,tree` totals) when a
+/// server has more than one query type or there are several servers.
+func dnsTableRows(_ s: CaptureStats) -> [CaptureStats.DNSRow] {
+    s.dns + (s.dns_servers.count > 1 || s.dns.count > s.dns_servers.count ? s.dns_servers : [])
+}
+
 func writeStats(_ s: CaptureStats, to out: TextOutput, style: TextStyle) {
     out.line("")
     out.line(style.bold("== DNS response time per server (from the first transmission; tshark's dns.time counts from the last) =="))
     if s.dns.isEmpty {
-        out.line("no DNS queries to port 53")
+        out.line("no unicast DNS queries")
     } else {
         func cells(_ r: CaptureStats.DNSRow) -> [String] {
             [r.server + (r.transport == "tcp" ? "/tcp" : ""), r.qtype, "\(r.queries)", "\(r.answered)", "\(r.nxdomain)", "\(r.servfail)",
              r.timeouts > 0 ? style.red("\(r.timeouts)") : "0", "\(r.retransmitted)",
              humanDuration(r.p50_s), humanDuration(r.p90_s), humanDuration(r.p99_s), slow(r.max_s, style)]
         }
-        let rows = s.dns.map(cells)
-        // A server's total row when it has more than one query type (or there are several servers).
-        let totals = s.dns_servers.count > 1 || s.dns.count > s.dns_servers.count ? s.dns_servers.map(cells) : []
         for l in table(["SERVER", "QTYPE", "QUERIES", "ANSWERED", "NXDOMAIN", "SERVFAIL", "TIMEOUTS", "RETRIED", "P50", "P90", "P99", "MAX"],
-                       rows + totals) { out.line(l) }
+                       dnsTableRows(s).map(cells)) { out.line(l) }
     }
     out.line("")
     out.line(style.bold("== Conversations (TCP/UDP), largest first: \(s.conversations.count) of \(s.conversations_total) =="))
     if s.conversations.isEmpty {
         out.line("no TCP or UDP packets")
     } else {
-        let first = s.conversations.map(\.start).min() ?? 0
         let rows = s.conversations.map { c in
-            [c.proto.uppercased(), c.a, c.b, "\(c.packets)", "\(c.bytes)", String(format: "%.6f", c.start - first), String(format: "%.6f", c.duration_s)]
+            [c.proto.uppercased(), c.a, c.b, "\(c.packets)", "\(c.bytes)", String(format: "%.6f", c.rel_start_s), String(format: "%.6f", c.duration_s)]
         }
         for l in table(["PROTO", "ADDRESS A", "ADDRESS B", "PACKETS", "BYTES", "REL START", "DURATION"], rows) { out.line(l) }
     }

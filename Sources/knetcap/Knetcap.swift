@@ -131,10 +131,26 @@ struct Knetcap: ParsableCommand {
     /// How messages name the input: the file, standard input, or the interface.
     var inputName: String { readFile.map { $0 == "-" ? "standard input" : $0 } ?? interface ?? "any" }
 
-    /// Whether two paths name one existing file (same device and inode).
-    static func sameFile(_ a: String, _ b: String) -> Bool {
-        var x = stat(), y = stat()
-        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    /// Refuses (usage, before anything is opened or written) a `-w` or `--html` file that is the
+    /// `-r` input, or an `--html` file that is the `-w` output: compared by device and inode
+    /// (or, not yet created, by directory and name), so `./x`, `d/../x` and symlinks are caught,
+    /// and `-` is the file standard input (`-r -`) or standard output (`-w -`) is.
+    /// - Throws: `Fatal(.usage)`.
+    func checkOutputsSpareTheInput() throws {
+        let input = readFile.flatMap { FileIdentity($0, standardFD: 0) }
+        let written = writeFile.flatMap { FileIdentity($0, standardFD: 1) }
+        let inputName = readFile == "-" ? "standard input" : "the file -r reads"
+        if let w = writeFile, let i = input, written == i {
+            throw Fatal(.usage, "-w \(w) is \(inputName): writing it would destroy the input; write to another file")
+        }
+        if let h = output.htmlFile, let report = FileIdentity(h, standardFD: -1) {
+            if report == input {
+                throw Fatal(.usage, "--html \(h) is \(inputName): writing the report would destroy the input; write it to another file")
+            }
+            if let w = writeFile, report == written {
+                throw Fatal(.usage, "--html \(h) is the file -w writes\(w == "-" ? " (standard output)" : ""): write the report to another file")
+            }
+        }
     }
 
     var timestampStyle: TimestampStyle {
@@ -167,9 +183,7 @@ struct Knetcap: ParsableCommand {
         // unknown option, and `knetcap --bogus` should name --bogus.
         if readFile != nil && interface != nil { throw Fatal(.usage, "use either -r FILE or -i INTERFACE, not both") }
         if readFile == "" { throw Fatal(.usage, "-r takes a capture file name, or - for standard input") }
-        if let r = readFile, let w = writeFile, r != "-", w != "-", Self.sameFile(r, w) {
-            throw Fatal(.usage, "-w \(w) is the file -r reads: writing it would destroy the input; write to another file")
-        }
+        try checkOutputsSpareTheInput()
         if readFile == nil && interface == nil && !netns.isGiven { throw Fatal(.usage, "nothing to read: give -r FILE or -i INTERFACE (e.g. -i any)") }
         let displayFilter = try display.compiled()  // -Y: before anything is opened
         var fieldsOptions = FieldsReporter.Options()
@@ -291,6 +305,12 @@ struct Knetcap: ParsableCommand {
         if let r = writer as? RotatingWriter, r.isFull {  // tcpdump: "Maximum file limit reached: N"
             FileHandle.standardError.write(Data("knetcap: maximum file limit reached: \(fileCount ?? 0) file\(fileCount == 1 ? "" : "s") (-W with -G); the capture stopped after \(n) packets\n".utf8))
         }
+        if end == .interrupted, !source.isLive, PcapSource.stopSignal != SIGPIPE {
+            // -r stopped by a signal: the counts, and that the diagnosis covers only what was read
+            // (not for SIGPIPE: standard output is gone, `| head` had what it wanted).
+            let sig = Self.signalName(PcapSource.stopSignal)
+            FileHandle.standardError.write(Data("\(n) packet\(n == 1 ? "" : "s") read\nknetcap: reading \(inputName) was interrupted by \(sig): the diagnosis covers the \(n) packet\(n == 1 ? "" : "s") read before it\n".utf8))
+        }
         if let hits = displayFilter?.regexLimitHits, hits > 0 {  // -Y matches: PCRE2 gave up (tshark: silently no match)
             FileHandle.standardError.write(Data("knetcap: -Y: the regular expression hit PCRE2's match or depth limit on \(hits) packet\(hits == 1 ? "" : "s") (counted as no match, as tshark does)\n".utf8))
         }
@@ -367,6 +387,17 @@ extension Knetcap {
         }
         lines.append("NetNsInode: \(e.namespace.inode)")
         return lines.joined(separator: "\n")
+    }
+
+    /// `SIGINT`, `SIGTERM`, ... for the messages (`signal N` for another).
+    static func signalName(_ sig: Int32) -> String {
+        switch sig {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        case SIGPIPE: return "SIGPIPE"
+        default: return "signal \(sig)"
+        }
     }
 
     static func linkTypeName(_ source: any PacketSource) -> String {

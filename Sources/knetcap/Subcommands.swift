@@ -163,6 +163,8 @@ struct Diff: ParsableCommand {
     }
 
     mutating func run() throws {
+        if before == "-" && after == "-" { throw Fatal(.usage, "only one of BEFORE and AFTER can be - (standard input)") }
+        Dissector.dnsPorts = Set(diagnosisOptions.dnsPorts)  // --dns-port, as for -r
         let b = try side(before), a = try side(after)
         let diff = CaptureDiff(before: b, after: a)
         let style = TextStyle(when: color, isTerminal: isatty(1) == 1, noColor: ProcessInfo.processInfo.environment["NO_COLOR"])
@@ -171,38 +173,96 @@ struct Diff: ParsableCommand {
         if diff.worse.contains(where: { fail.contains("any") || fail.contains($0) }) { throw ExitCode(Exit.findingReported.rawValue) }
     }
 
-    /// A capture (by its magic number) diagnosed afresh, else a JSON output read.
+    /// A capture (by its first bytes: pcap, pcapng, gzip, zstd, lz4) diagnosed afresh, else a
+    /// `--json` output read. `-` is standard input. Its messages are `-r`'s: `NAME: what`.
+    ///
+    /// The first bytes are read to tell the two apart. A regular file is then opened again
+    /// from its start; standard input, a FIFO or a process substitution (`<(...)`) cannot be
+    /// read twice, so its capture is relayed through a pipe that replays the bytes already read.
     func side(_ path: String) throws -> DiffSide {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw Fatal(.notACapture, "diff: \(path): is a directory, not a capture or --json output")
-        }
-        guard let h = FileHandle(forReadingAtPath: path) else {
-            if !FileManager.default.fileExists(atPath: path) { throw Fatal(.noSuchFile, "diff: \(path): no such file") }
-            throw Fatal(.permissionDenied, "diff: \(path): permission denied")
-        }
-        let head = [UInt8](h.readData(ofLength: 4))
-        try? h.close()
+        let name = path == "-" ? "standard input" : path
+        if path != "-" { try checkReadable(path) }  // -r's messages: no such file, a directory, permission denied
+        let fd = path == "-" ? 0 : open(path, O_RDONLY)
+        guard fd >= 0 else { throw Fatal(errno == EACCES ? .permissionDenied : .failure, "\(name): \(String(cString: strerror(errno)))") }
+        var st = stat()
+        let regular = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+        let head = try readUpTo(4, from: fd, name: name)
         let magics: Set<[UInt8]> = [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d],
                                     [0x0a, 0x0d, 0x0d, 0x0a],
                                     [0x28, 0xb5, 0x2f, 0xfd], [0x04, 0x22, 0x4d, 0x18]]  // zstd, lz4 (as -r reads them)
-        if magics.contains(head) || head.starts(with: [0x1f, 0x8b]) { return try diagnose(path) }  // or gzip
-        guard head.first == UInt8(ascii: "{"), let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw Fatal(.notACapture, "diff: \(path): neither a pcap/pcapng capture nor knetcap --json output")
+        if magics.contains(head) || head.starts(with: [0x1f, 0x8b]) {  // or gzip
+            if regular && path != "-" {
+                close(fd)
+                return try diagnose(path, name: name)
+            }
+            return try diagnose("/dev/fd/\(Self.relay(head, then: fd))", name: name)
         }
-        do { return try DiffSide(name: path, jsonLines: text) } catch { throw Fatal(.notACapture, "diff: \(error.message)") }
+        guard head.first == UInt8(ascii: "{") else {
+            if path != "-" { close(fd) }
+            throw Fatal(.notACapture, head.isEmpty ? "\(name): empty: neither a pcap/pcapng capture nor knetcap --json output"
+                                                   : "\(name): neither a pcap/pcapng capture nor knetcap --json output")
+        }
+        let text = head + (try readUpTo(.max, from: fd, name: name))
+        if path != "-" { close(fd) }
+        do { return try DiffSide(name: name, jsonLines: text) } catch { throw Fatal(.notACapture, error.message) }
     }
 
-    func diagnose(_ path: String) throws -> DiffSide {
-        let source = try openCaptureFile(path)  // as -r: classic pcap through libpcap, the rest through libwiretap
+    /// Up to `limit` bytes of `fd` (fewer at its end), retrying EINTR.
+    func readUpTo(_ limit: Int, from fd: Int32, name: String) throws -> [UInt8] {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: min(limit, 1 << 16))
+        while out.count < limit {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, limit - out.count)) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw Fatal(.readFailed, "\(name): read failed after \(out.count) bytes: \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            out += buf.prefix(n)
+        }
+        return out
+    }
+
+    /// A pipe whose read end gives `head` and then the rest of `fd`, copied by a thread: the
+    /// read end's descriptor (kept open until knetcap exits, so the thread never meets a closed
+    /// pipe; it blocks there when reading stops early, as knetcap ends soon after).
+    static func relay(_ head: [UInt8], then fd: Int32) -> Int32 {
+        var p: [Int32] = [0, 0]
+        guard pipe(&p) == 0 else { return fd }
+        let (readEnd, writeEnd) = (p[0], p[1])
+        let copy = Thread {
+            func writeAll(_ bytes: ArraySlice<UInt8>) -> Bool {
+                var rest = bytes
+                while !rest.isEmpty {
+                    let n = rest.withUnsafeBytes { write(writeEnd, $0.baseAddress, $0.count) }
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { return false }
+                    rest = rest.dropFirst(n)
+                }
+                return true
+            }
+            var buf = [UInt8](repeating: 0, count: 1 << 16)
+            var ok = writeAll(head[...])
+            while ok {
+                let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                ok = writeAll(buf[..<n])
+            }
+            close(writeEnd)
+        }
+        copy.start()
+        return readEnd
+    }
+
+    func diagnose(_ path: String, name: String) throws -> DiffSide {
+        let source = try openCaptureFile(path, name: name)  // as -r: classic pcap through libpcap, the rest through libwiretap
         guard source is WiretapSource || LinkType(rawValue: source.linkType).isSupported else {
-            throw Fatal(.unsupportedLinkType, "diff: \(path): link type \(PcapSource.linkTypeName(source.linkType)) is not supported")
+            throw Fatal(.unsupportedLinkType, "\(name): link type \(PcapSource.linkTypeName(source.linkType)) is not supported (knetcap reads Ethernet, Linux SLL/SLL2, RAW, IPv4/IPv6, NULL/LOOP and NFLOG)")
         }
         let collector = StatsCollector()
         let outcome = CaptureSession(source: source, diagnosis: Diagnosis(vips: diagnosisOptions.vipAddresses), reporters: [collector]).run()
-        if case .failed(let msg) = outcome.end { throw Fatal(.readFailed, "diff: \(path): read failed after \(outcome.packets) packets: \(msg)") }
-        if case .badInput(let e) = outcome.end { throw Fatal(Exit(e), "diff: \(e.message), after \(outcome.packets) packets") }
+        if case .failed(let msg) = outcome.end { throw Fatal(.readFailed, "\(name): read failed after \(outcome.packets) packets: \(msg)") }
+        if case .badInput(let e) = outcome.end { throw Fatal(Exit(e), "\(e.message), after \(outcome.packets) packets (knetcap diff compares whole captures)") }
         let counts = Dictionary(grouping: outcome.report.findings, by: \.kind).mapValues(\.count)
-        return DiffSide(name: path, packets: outcome.packets, findings: counts, dns: collector.stats?.dns_servers)
+        return DiffSide(name: name, packets: outcome.packets, findings: counts, dns: collector.stats?.dns_servers)
     }
 }

@@ -107,8 +107,12 @@ typealias Outcome = (status: Int32, stdout: String, stderr: String)
 /// environment plus `environment`, and waits at most `timeout` seconds (then kills it and
 /// records an issue).
 /// `status` is the exit status, or minus the signal number if a signal ended the process.
+///
+/// `stdinBytes`: standard input is a pipe (not a regular file: it cannot be read twice) given
+/// these bytes, then closed unless `keepStdinOpen`; `whileRunning` is called once it started.
 func run(_ args: [String], stdin: URL? = nil, as command: [String] = [], environment: [String: String] = [:],
-         timeout: TimeInterval = 60) throws -> Outcome {
+         timeout: TimeInterval = 60, stdinBytes: Data? = nil, keepStdinOpen: Bool = false,
+         whileRunning: ((Process) -> Void)? = nil) throws -> Outcome {
     try #require(FileManager.default.isExecutableFile(atPath: knetcap.path),
                  "no knetcap executable at \(knetcap.path): build it or set KNETCAP_BIN")
     let dir = try makeTempDir()
@@ -126,12 +130,21 @@ func run(_ args: [String], stdin: URL? = nil, as command: [String] = [], environ
     if !environment.isEmpty {
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     }
-    p.standardInput = try stdin.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
+    let input = stdinBytes.map { _ in Pipe() }
+    p.standardInput = try input ?? stdin.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
     p.standardOutput = out
     p.standardError = err
     let done = DispatchSemaphore(value: 0)
     p.terminationHandler = { _ in done.signal() }
     try p.run()
+    if let input, let bytes = stdinBytes {
+        Thread {
+            input.fileHandleForWriting.write(bytes)
+            if !keepStdinOpen { try? input.fileHandleForWriting.close() }
+        }.start()
+    }
+    defer { if keepStdinOpen { try? input?.fileHandleForWriting.close() } }
+    whileRunning?(p)
     if done.wait(timeout: .now() + timeout) == .timedOut {
         kill(p.processIdentifier, SIGKILL)
         done.wait()

@@ -170,6 +170,31 @@ import KnetcapTestSupport
         #expect(live == file)
     }
 
+    /// The page of `capture` (no browser: the HTML as written).
+    static func page(_ capture: URL) throws -> String {
+        let c = StatsCollector()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-\(UUID().uuidString).html")
+        defer { try? FileManager.default.removeItem(at: path) }
+        let h = HTMLReporter(path: path.path, capture: .init(name: capture.lastPathComponent, linkType: "t"), collector: c, utcOffset: { _ in 0 })
+        _ = CaptureSession(source: try PcapSource.openFile(capture.path), reporters: [c, h]).run()
+        return h.html
+    }
+
+    /// The DNS table has each server's "all" row (every query type together), as --stats has,
+    /// and the conversations' "rel start" counts from the capture's first packet.
+    @Test func dnsTableHasTheServersAllRow() throws {
+        let race = try Self.page(Fixtures.shipped.appendingPathComponent("dns-timeout-glibc.pcap"))
+        // server qtype queries answered NXDOMAIN SERVFAIL timeouts retried p50 p90 p99 max
+        let cells = ["10.53.0.1:53", "all", "3", "3", "0", "0", "0", "1", "0.255 ms", "5.003 s", "5.003 s", "5.003 s"]
+        #expect(race.contains("<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>"))
+        // The port-1053 resolver is in the table too (DNS found by content), with its own total.
+        let p1053 = try Self.page(Fixtures.shipped.appendingPathComponent("dns-port-1053.pcap"))
+        #expect(p1053.contains("<tr><td>10.77.0.3:1053</td><td>all</td><td>2</td><td>2</td>"))
+        // tshark -z conv,tcp: 10.77.0.2:48212 <-> 10.77.0.3:9000 starts 0.941242425 s in.
+        let backlog = try Self.page(Fixtures.shipped.appendingPathComponent("tcp-syn-backlog-drop.pcap"))
+        #expect(backlog.contains("<td>10.77.0.2:48212</td><td>10.77.0.3:9000</td><td>4</td><td>296</td><td>0.941242 s</td>"))
+    }
+
     /// The screenshot README shows is a real rendering of the shipped race's report.
     @Test func screenshotIsAPicture() throws {
         let png = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-report-\(UUID().uuidString).png")

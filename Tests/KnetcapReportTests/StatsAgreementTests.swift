@@ -50,8 +50,17 @@ import KnetcapTestSupport
         var description: String { "q\(queries) a\(answered) nx\(nxdomain) sf\(servfail) to\(timeouts) re\(retried) \(latencies)" }
     }
 
-    /// DNS over UDP to port 53 from tshark: match each response to the first transmission of
-    /// its query (client address and port, server address and port, id).
+    /// tshark's DNS: its own (port 53, 5353, 5355 and its DNS-over-UDP heuristic) and port 1053
+    /// decoded as DNS (`-d`), where the shipped dns-port-1053.pcap recording has its resolver.
+    static let decodeAs = ["-d", "udp.port==1053,dns"]
+
+    /// A server port the diagnosis follows DNS on: every port DNS is found on but mDNS (5353)
+    /// and LLMNR (5355).
+    static func isUnicastDNSPort(_ port: String) -> Bool { port != "5353" && port != "5355" }
+
+    /// DNS over UDP from tshark, to every port the diagnosis follows (53, and any other where
+    /// DNS is found): match each response to the first transmission of its query (client
+    /// address and port, server address and port, id).
     ///
     /// A fragmented response is decoded in the frame of its last fragment, by tshark and by
     /// knetcap alike (both reassemble IP), so its time is that frame's.
@@ -59,7 +68,7 @@ import KnetcapTestSupport
         let rows = try tshark(capture, "dns && udp && !icmp && !icmpv6",
                               ["frame.time_epoch", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "udp.srcport", "udp.dstport",
                                "dns.id", "dns.flags.response", "dns.flags.rcode", "dns.qry.type", "dns.flags.opcode", "dns.count.queries",
-                               "ip.fragment", "ipv6.fragment"])
+                               "ip.fragment", "ipv6.fragment"], options: decodeAs)
         struct Open { var first: Double; var last: Double; var qtype: String; var sent: Int }
         var open: [String: Open] = [:]
         var table: [String: Row] = [:]
@@ -83,7 +92,7 @@ import KnetcapTestSupport
             let src = f[1].isEmpty ? "[\(f[2])]" : f[1], dst = f[3].isEmpty ? "[\(f[4])]" : f[3]
             let sport = f[5], dport = f[6], id = f[7]
             if f[8] == "False" || f[8] == "0" {
-                guard dport == "53", f[11] == "0", (Int(f[12]) ?? 0) > 0, !Self.isMulticast(dst) else { continue }
+                guard Self.isUnicastDNSPort(dport), f[11] == "0", (Int(f[12]) ?? 0) > 0, !Self.isMulticast(dst) else { continue }
                 let server = "\(dst):\(dport)", key = "\(src):\(sport) \(server) \(id)"
                 let qtype = DNSType(rawValue: UInt16(f[10].split(separator: ",").first ?? "") ?? 0).name
                 if let o = open[key] {
@@ -97,7 +106,7 @@ import KnetcapTestSupport
                 }
                 open[key] = Open(first: t, last: t, qtype: qtype, sent: 1)
             } else {
-                guard sport == "53" else { continue }
+                guard Self.isUnicastDNSPort(sport) else { continue }
                 let server = "\(src):\(sport)", key = "\(dst):\(dport) \(server) \(id)"
                 guard let o = open.removeValue(forKey: key) else { continue }
                 settle(server, o, (t, Int(f[9]) ?? 0))
@@ -152,6 +161,69 @@ import KnetcapTestSupport
         let dnsTime = try #require(Double(rows.first?.first ?? ""))
         #expect(dnsTime < 0.001)
         #expect(abs((aaaa.max_s ?? 0) - 5.003071893) < 1e-9)
+    }
+
+    /// The port-1053 recording (dnsmasq on 1053, found by content as tshark's `-d
+    /// udp.port==1053,dns` decodes it): its queries are in the statistics, with tshark's times.
+    @Test func dnsOnPort1053AgreesWithTshark() throws {
+        let capture = Fixtures.shipped.appendingPathComponent("dns-port-1053.pcap")
+        let expected = try Self.expectedDNS(capture)
+        #expect(expected.keys.sorted() == ["10.77.0.3:1053 A", "10.77.0.3:1053 AAAA"])
+        let got = try Self.stats(capture)
+        let a = try #require(got.dns.first { $0.server == "10.77.0.3:1053" && $0.qtype == "A" })
+        let aaaa = try #require(got.dns.first { $0.server == "10.77.0.3:1053" && $0.qtype == "AAAA" })
+        // A: sent at frame 1, again 2.012 s later (frame 2), answered in frame 3.
+        #expect(a.queries == 1 && a.answered == 1 && a.retransmitted == 1 && a.timeouts == 0)
+        #expect(abs((a.max_s ?? 0) - (expected["10.77.0.3:1053 A"]?.latencies.first ?? -1)) < 2e-6)
+        #expect(abs((a.max_s ?? 0) - 2.012625072) < 1e-9)
+        #expect(aaaa.queries == 1 && aaaa.answered == 1 && abs((aaaa.max_s ?? 0) - 0.000054011) < 1e-9)
+        #expect(got.dns_servers.map(\.server) == ["10.77.0.3:1053"] && got.dns_servers.first?.queries == 2)
+    }
+
+    /// tshark's conversation tables (`-q -z conv,tcp`, `-z conv,udp`): for each conversation,
+    /// endpoints sorted (tshark writes IPv6 without brackets) → relative start and duration.
+    static func tsharkConversations(_ capture: URL) throws -> [String: (relStart: Double, duration: Double)] {
+        var out: [String: (relStart: Double, duration: Double)] = [:]
+        for proto in ["tcp", "udp"] {
+            guard let (status, text, err) = Fixtures.run("tshark", ["-n", "-q", "-r", capture.path] + decodeAs + ["-z", "conv,\(proto)"]) else {
+                Issue.record("tshark is not installed")
+                throw CancellationError()
+            }
+            #expect(status == 0, "tshark: \(err)")
+            for line in text.split(separator: "\n") where line.contains(" <-> ") {
+                let cells = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                guard cells.count > 4, let rel = Double(cells[cells.count - 2]), let dur = Double(cells[cells.count - 1]) else { continue }
+                let key = [cells[0], cells[2]].sorted().joined(separator: " ") + " " + proto
+                // A 4-tuple tshark splits in two (a TCP port reused): knetcap's one starts with the first.
+                if let old = out[key], old.relStart <= rel { continue }
+                out[key] = (rel, dur)
+            }
+        }
+        return out
+    }
+
+    /// REL START is from the capture's first packet, as tshark's "Relative Start" (not from the
+    /// first conversation listed); durations agree to tshark's four decimals.
+    @Test(arguments: captures)
+    func conversationStartsAgreeWithTshark(_ capture: URL) throws {
+        let theirs = try Self.tsharkConversations(capture)
+        for c in try Self.stats(capture).conversations {
+            let key = [c.a, c.b].map { $0.replacingOccurrences(of: "[", with: "").replacingOccurrences(of: "]", with: "") }.sorted()
+                .joined(separator: " ") + " " + c.proto
+            let what = "\(capture.lastPathComponent) \(key)"
+            guard let t = theirs[key] else { Issue.record("\(what): not in tshark's conversation table"); continue }
+            #expect(abs(c.rel_start_s - t.relStart) < 2e-6, "\(what): knetcap rel start \(c.rel_start_s), tshark \(t.relStart)")
+            // tshark's duration (rounded to 0.0001 s) covers only its first conversation of a reused 4-tuple.
+            #expect(c.duration_s + 0.00006 >= t.duration, "\(what): knetcap duration \(c.duration_s), tshark \(t.duration)")
+        }
+    }
+
+    /// The backlog capture: its connections start 0.94 s in (tshark: 0.941242425 for the first),
+    /// after packets of no TCP conversation; relative to the first listed they would be 0.
+    @Test func backlogConversationsStartAfterTheFirstPacket() throws {
+        let capture = Fixtures.shipped.appendingPathComponent("tcp-syn-backlog-drop.pcap")
+        let c = try #require(try Self.stats(capture).conversations.first { $0.a == "10.77.0.2:48212" })
+        #expect(abs(c.rel_start_s - 0.941242425) < 1e-9)
     }
 
     @Test(arguments: captures)
