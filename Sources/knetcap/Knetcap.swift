@@ -150,7 +150,21 @@ struct Knetcap: ParsableCommand {
             if let w = writeFile, report == written {
                 throw Fatal(.usage, "--html \(h) is the file -w writes\(w == "-" ? " (standard output)" : ""): write the report to another file")
             }
+            // -C names the next files NAME1, NAME2 (NAME0... with -W): one of them is a -w file too.
+            if let w = writeFile, w != "-", fileSize != nil, Self.isRotatedName(h, of: w) {
+                throw Fatal(.usage, "--html \(h) is one of the files -w \(w) -C writes: write the report to another file")
+            }
         }
+    }
+
+    /// Whether `path` is `name` followed by a count (`-C`'s NAME1, NAME2, ...; NAME0 with `-W`),
+    /// in the same directory.
+    static func isRotatedName(_ path: String, of name: String) -> Bool {
+        let p = (path as NSString).lastPathComponent, n = (name as NSString).lastPathComponent
+        guard p.count > n.count, p.hasPrefix(n), p.dropFirst(n.count).allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        var a = stat(), b = stat()
+        return stat(FileIdentity.directory(of: path), &a) == 0 && stat(FileIdentity.directory(of: name), &b) == 0
+            && a.st_dev == b.st_dev && a.st_ino == b.st_ino
     }
 
     var timestampStyle: TimestampStyle {
@@ -247,12 +261,16 @@ struct Knetcap: ParsableCommand {
         if let c = collector { reporters.append(c) }
         if let p = OutputOptions.progress(source: source, readFile: readFile) { reporters.append(p) }
         var tracking: CaptureState.Tracking = json && printPackets ? .all : []
+        // Where the diagnosis and --stats tables go: standard output, or standard error when
+        // standard output carries -T fields lines.
+        var diagnosisOut = out
         if outputFormat != nil {
             // -T fields: the field lines on standard output, the diagnosis on standard error.
             let fields = try FieldsReporter(names: fieldNames, options: fieldsOptions, output: out)
             tracking.formUnion(fields.tracking)
             if printPackets { reporters.append(fields) }
-            reporters.append(TextReporter(output: TextOutput(fd: 2), printer: nil))
+            diagnosisOut = TextOutput(fd: 2)
+            reporters.append(TextReporter(output: diagnosisOut, printer: nil))
         } else {
             reporters.append(json
                 ? JSONReporter(output: out, packets: printPackets, stats: output.stats ? collector : nil)
@@ -261,7 +279,7 @@ struct Knetcap: ParsableCommand {
                     absoluteSequence: absoluteSeq, utcOffset: localUTCOffset, interfaceNames: live?.interfaceNames ?? [:]) : nil,
                     style: style))
         }
-        if output.stats, !json, let c = collector { reporters.append(StatsReporter(output: out, collector: c, style: style)) }
+        if output.stats, !json, let c = collector { reporters.append(StatsReporter(output: diagnosisOut, collector: c, style: style)) }
         let html = output.htmlReporter(collector: collector, source: source, interfaceNames: live?.interfaceNames ?? [:], inputName: inputName, readFile: readFile,
                                        filter: filter, namespace: entered?.summary, generator: knetcapVersion)
         if let h = html { reporters.append(h) }

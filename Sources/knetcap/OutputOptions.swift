@@ -33,6 +33,10 @@ struct OutputOptions: ParsableArguments {
     /// - Throws: `Fatal(.cannotWrite)`.
     func checkWritable() throws {
         guard let path = htmlFile else { return }
+        // An existing FIFO, device or socket is not opened now: opening a FIFO blocks until a
+        // reader comes, and closing it again would end that reader's input before the report.
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG, st.st_mode & S_IFMT != S_IFDIR { return }
         // open(2) in place (FileManager.createFile writes a temporary file and renames it over
         // the path, which replaced /dev/full with a regular file once).
         let fd = open(path, O_WRONLY | O_CREAT, 0o644)

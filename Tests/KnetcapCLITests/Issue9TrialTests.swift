@@ -60,6 +60,49 @@ struct Issue9TrialTests {
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 
+    /// Second trial: with -C the next -w files are NAME1, NAME2 (NAME0... with -W): --html naming
+    /// one of them is refused before anything is written (it used to replace the rotated capture).
+    @Test func htmlNamingARotatedWriteFileIsRefused() throws {
+        let (dir, input, _) = try inputCopy()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rot = dir.appendingPathComponent("rot")
+        for html in ["rot1", "rot0", "rot12"] {
+            expectError(try run(["-q", "-r", input.path, "-w", rot.path, "-C", "1", "--html", dir.appendingPathComponent(html).path]), Status.usage,
+                        mentions: ["is one of the files -w \(rot.path) -C writes"])
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["in.pcap"])
+        // rot.html is not a rotated name: written.
+        #expect(try run(["-q", "-r", input.path, "-w", rot.path, "-C", "1", "--html", rot.path + ".html"]).status == 0)
+    }
+
+    /// Second trial: --html to a FIFO with a reader: the reader gets the whole report (the
+    /// early check used to open and close the FIFO, ending the reader's input, then block).
+    @Test func htmlToAFIFOReachesItsReader() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("report.fifo")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        let copy = dir.appendingPathComponent("copy.html")
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/bin/sh")
+        reader.arguments = ["-c", "cat '\(fifo.path)' > '\(copy.path)'"]
+        try reader.run()
+        let r = try run(["-q", "--html", fifo.path, "-r", raceCapture.path])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        reader.waitUntilExit()
+        let page = try String(contentsOf: copy, encoding: .utf8)
+        #expect(page.hasPrefix("<!DOCTYPE html>") && page.contains("dns.conntrack-race") && page.hasSuffix("</body></html>\n"))
+    }
+
+    /// Second trial: with -T fields, standard output is the field lines only; the --stats
+    /// tables go to standard error with the diagnosis.
+    @Test func statsWithFieldsGoToStandardError() throws {
+        let r = try run(["--stats", "-T", "fields", "-e", "frame.number", "-r", raceCapture.path])
+        #expect(r.status == 0)
+        #expect(r.stdout == (1...7).map { "\($0)\n" }.joined(), "\(r.stdout)")
+        #expect(r.stderr.contains("dns.conntrack-race") && r.stderr.contains("P99"), "\(r.stderr)")
+    }
+
     /// `-w` naming the input: already refused for a path; also through a symlink and when the
     /// input is standard input redirected from that file.
     @Test func writeNamingTheInputIsRefused() throws {
