@@ -203,6 +203,7 @@ struct Diff: ParsableCommand {
         if case .failed(let msg) = outcome.end { throw Fatal(.readFailed, "diff: \(path): read failed after \(outcome.packets) packets: \(msg)") }
         if case .badInput(let e) = outcome.end { throw Fatal(Exit(e), "diff: \(e.message), after \(outcome.packets) packets") }
         let counts = Dictionary(grouping: outcome.report.findings, by: \.kind).mapValues(\.count)
+            .merging(outcome.report.suppressed, uniquingKeysWith: +)
         return DiffSide(name: path, packets: outcome.packets, findings: counts, dns: collector.stats?.dns_servers)
     }
 }
