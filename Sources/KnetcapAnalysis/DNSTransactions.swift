@@ -239,9 +239,10 @@ public struct DNSTransactionTracker {
                 if prev.answered != nil { waitingPartner[prev.key] = key }
             }
             noteSocket(sock, LastQuery(key: key, sent: frame, type: q.type, partnered: partnered, answered: nil, serial: 0), now: now)
+            // Room first: a Swift Dictionary doubles past 3/4 full, and the budget is that 3/4.
+            while pending.count >= maxPending, evictOldest() {}
             pending[key] = t
             queue.push(key, t.serial)
-            while pending.count > maxPending, evictOldest() {}
             let table = pending
             queue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
             return nil
@@ -281,16 +282,16 @@ public struct DNSTransactionTracker {
     private mutating func noteSocket(_ sock: SocketKey, _ q: LastQuery, now: Timestamp) {
         var q = q
         q.serial = socketQueue.serial()
-        lastQueryOnSocket[sock] = q
-        socketQueue.push(sock, q.serial)
         while let item = socketQueue.first {
             guard let v = lastQueryOnSocket[item.key], v.serial == item.serial else { socketQueue.removeFirst(); continue }
-            let full = lastQueryOnSocket.count > maxSockets
+            let full = lastQueryOnSocket.count >= maxSockets
             guard full || now - v.sent.time > Self.socketMemory else { break }
             socketQueue.removeFirst()
             lastQueryOnSocket.removeValue(forKey: item.key)
-            if full { droppedSockets += 1 }
+            if full && now - v.sent.time <= Self.parallelWindow { droppedSockets += 1 }  // it could still have paired
         }
+        lastQueryOnSocket[sock] = q
+        socketQueue.push(sock, q.serial)
         let table = lastQueryOnSocket
         socketQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
     }
@@ -298,7 +299,9 @@ public struct DNSTransactionTracker {
     /// Evaluates everything still pending at the end of the capture.
     public mutating func finish(at end: Timestamp?, onProblem: (DNSTransaction, _ end: Timestamp) -> Void) {
         let e = end ?? Timestamp(seconds: 0, nanoseconds: 0)
-        let all = pending.map { transaction($0.key, $0.value) }.sorted { $0.firstSent.frame < $1.firstSent.frame }
+        // Only problems are made into `DNSTransaction`s (a flood leaves hundreds of thousands pending).
+        let all = pending.compactMap { isProblem(count: Int($0.value.transmissionCount), lastSent: $0.value.lastSent, end: e) ? transaction($0.key, $0.value) : nil }
+            .sorted { $0.firstSent.frame < $1.firstSent.frame }
         pending.removeAll()
         queue.removeAll()
         lastQueryOnSocket.removeAll()
@@ -311,9 +314,13 @@ public struct DNSTransactionTracker {
     /// went on for `unansweredAfter` seconds after its last transmission and other packets
     /// were captured in the seconds after it (not a gap between two traces).
     func isProblem(_ t: DNSTransaction, end: Timestamp) -> Bool {
-        if t.transmissionCount > 1 { return true }
-        guard end - t.lastSent.time >= Self.unansweredAfter else { return false }
-        let s = t.lastSent.time.seconds
+        isProblem(count: t.transmissionCount, lastSent: t.lastSent, end: end)
+    }
+
+    func isProblem(count: Int, lastSent: FrameRef, end: Timestamp) -> Bool {
+        if count > 1 { return true }
+        guard end - lastSent.time >= Self.unansweredAfter else { return false }
+        let s = lastSent.time.seconds
         guard s < .max else { return false }  // no capture second after it
         let range = (s + 1)...s.saturatingAdd(Int64(Self.unansweredAfter))
         // activeSeconds is sorted; find the first second >= s + 1.

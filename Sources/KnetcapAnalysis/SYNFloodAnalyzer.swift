@@ -1,9 +1,10 @@
 import KnetcapWire
 import KnetcapDissect
 
-/// `tcp.syn-flood`: more handshakes to one server endpoint waited for an answer at once than
-/// a listen queue holds, from that many distinct client endpoints, and (almost) none was
-/// answered. One finding for the flood instead of one per connection.
+/// `tcp.syn-flood`: more handshakes to one server endpoint were half-open at once (SYN seen,
+/// handshake not completed by the client's ACK, not refused) than a listen queue holds, from
+/// that many distinct client endpoints, and (almost) none completed. One finding for the
+/// flood instead of one per connection.
 ///
 /// The mechanism (Linux `net/ipv4/tcp_input.c`, `tcp_conn_request`): every SYN to a listener
 /// takes a request socket in its SYN queue until the handshake completes or the SYN-ACK
@@ -14,8 +15,9 @@ import KnetcapDissect
 /// (`tcp_syncookies`, TCPReqQFullDoCookies) or drops the SYN (TCPReqQFullDrop,
 /// ListenDrops). `halfOpenThreshold` is the smallest queue Linux gives by default (128: the
 /// old `SOMAXCONN` and `tcp_max_syn_backlog`'s floor), so past it a default listener's queue is
-/// full; `answeredAtMost` says "no handshake completing" with room for the few answers sent
-/// before the queue filled.
+/// full; `completedAtMost` says "no handshake completing" with room for the few real clients
+/// that got through. SYN-ACKs do not count as completion: with syncookies the server answers
+/// every SYN and keeps nothing; a flood's sources never send the ACK.
 ///
 /// What decides between this and `tcp.syn-backlog-drop` (`SYNDropAnalyzer`): a full accept or
 /// SYN queue there is seen from a few real clients, each re-sending its SYN on RTO backoff
@@ -27,8 +29,8 @@ public struct SYNFloodAnalyzer: Analyzer {
     public static let kinds = [kind]
     /// Half-open handshakes to one endpoint at once past which a default listen queue is full.
     public static let halfOpenThreshold = 128
-    /// At most this share of the handshakes answered (SYN-ACK or RST).
-    public static let answeredAtMost = 0.1
+    /// At most this share of the handshakes completed (or refused).
+    public static let completedAtMost = 0.1
     /// At most this share re-sent for high confidence: flood senders do not retransmit.
     public static let retransmittedAtMost = 0.1
 
@@ -40,7 +42,7 @@ public struct SYNFloodAnalyzer: Analyzer {
     }
 
     static func isFlood(_ l: SYNLoad) -> Bool {
-        l.peakHalfOpen >= halfOpenThreshold && Double(l.answered + l.refused) <= answeredAtMost * Double(l.handshakes)
+        l.peakHalfOpen >= halfOpenThreshold && Double(l.completed + l.refused) <= completedAtMost * Double(l.handshakes)
     }
 
     static func finding(_ l: SYNLoad, live: LiveEvidence?) -> Finding {
@@ -61,12 +63,15 @@ public struct SYNFloodAnalyzer: Analyzer {
         }
         var m: [String: Double] = [
             "handshakes": Double(l.handshakes), "peak_half_open": Double(l.peakHalfOpen),
-            "answered": Double(l.answered + l.refused), "retransmitted": Double(l.retransmitted), "duration_s": span,
+            "answered": Double(l.answered), "completed": Double(l.completed), "refused": Double(l.refused),
+            "retransmitted": Double(l.retransmitted), "duration_s": span,
         ]
         if let s = l.sourceAddressEstimate { m["source_addresses_est"] = Double(s) }
         if span > 0 { m["syn_rate_per_s"] = Double(l.handshakes) / span }
         let resentShare = Double(l.retransmitted) / Double(max(1, l.handshakes))
-        var why = "\(l.handshakes) handshakes from distinct client endpoints (\(sources) source addresses), up to \(l.peakHalfOpen) waiting at once — more than the \(halfOpenThreshold) a default listen queue holds (tcp_conn_request: past sk_max_ack_backlog the kernel sends cookies or drops) — and \(l.answered + l.refused) answered"
+        var why = "\(l.handshakes) handshakes from distinct client endpoints (\(sources) source addresses), up to \(l.peakHalfOpen) half-open at once — more than the \(halfOpenThreshold) a default listen queue holds (tcp_conn_request: past sk_max_ack_backlog the kernel sends cookies or drops) — and \(l.completed) completed"
+        why += l.answered == 0 ? "; the server answered none (SYNs dropped, or its answers not in the capture)"
+            : "; the server answered \(l.answered) with SYN-ACK (SYN cookies, or before its queue filled) that the sources never acknowledged"
         let level: Confidence.Level
         if resentShare <= retransmittedAtMost {
             level = .high
@@ -78,7 +83,7 @@ public struct SYNFloodAnalyzer: Analyzer {
         var f = Finding(
             kind: kind, title: "SYN flood: many sources, no handshake completing", severity: .critical,
             confidence: Confidence(level, why),
-            summary: "\(l.handshakes) SYNs to \(server) from \(sources) addresses in \(fmt(span, 3)) s, \(l.answered + l.refused) answered",
+            summary: "\(l.handshakes) SYNs to \(server) from \(sources) addresses in \(fmt(span, 3)) s, \(l.completed) handshakes completed",
             server: server, measurements: m, evidence: ev.sorted { $0.frame < $1.frame },
             fix: [
                 "confirm on the server: `dmesg | grep 'Possible SYN flooding'`, `nstat -az TcpExtListenDrops TcpExtTCPReqQFullDrop TcpExtTCPReqQFullDoCookies`, `ss -ltn 'sport = :\(l.server.port)'` (Recv-Q at the backlog)",

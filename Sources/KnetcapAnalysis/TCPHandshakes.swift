@@ -72,6 +72,8 @@ public struct SYNLoad: Sendable {
     public var answered = 0
     /// Answered by RST/ACK from the server.
     public var refused = 0
+    /// Completed: the client's ACK of the SYN-ACK (the kernel then frees the request socket).
+    public var completed = 0
     /// Handshakes waiting for an answer now, and the most at once (with the SYN that reached it).
     public var halfOpen = 0
     public var peakHalfOpen = 0
@@ -102,6 +104,8 @@ public struct SYNLoad: Sendable {
     /// A handshake left the tracker (answered, refused, judged or dropped from tracking). A
     /// load made anew after its server's was judged early never goes below zero.
     mutating func noteGone() { if halfOpen > 0 { halfOpen -= 1 } }
+
+    mutating func noteCompleted() { completed += 1; noteGone() }
 
     mutating func noteAnswer(_ frame: FrameRef) {
         answered += 1
@@ -210,6 +214,16 @@ public struct TCPHandshakeTracker {
     private var truncatedDNS: [PairKey: FrameRef] = [:]
     private var loads: [Endpoint: SYNLoad] = [:]
     private var loadQueue = EvictionQueue<Endpoint>()
+    /// Handshakes answered by SYN-ACK, waiting for the client's ACK that completes them (for
+    /// the per-server half-open count): client endpoint → server, for `synAckHorizon` seconds.
+    private var awaitingACK: [Endpoint: AwaitingACK] = [:]
+    private var ackQueue = EvictionQueue<Endpoint>()
+    struct AwaitingACK { var server: Endpoint; var serial: UInt32; var time: Timestamp }
+    /// How long a server keeps a request socket answered by SYN-ACK (tcp_synack_retries 5:
+    /// 1 + 2 + 4 + 8 + 16 + 32 s).
+    public static let synAckHorizon = 63.0
+    public static let awaitingBudgetBytes = 8 << 20
+    let maxAwaiting: Int
     private var nextSweep: Int64 = .min
     private var nextPrune: Int64 = .min
     /// Dropped from tracking at the state limits.
@@ -228,6 +242,7 @@ public struct TCPHandshakeTracker {
         maxUndecided = Self.undecidedBudgetBytes / (MemoryLayout<Handshake>.stride + 64)
         maxTimestamps = TableBudget(bytes: Self.timestampBudgetBytes, TupleKey.self, LastTS.self).maxEntries
         maxListening = TableBudget(bytes: Self.listeningBudgetBytes, Endpoint.self, FrameRef.self, queueItems: 1).maxEntries
+        maxAwaiting = TableBudget(bytes: Self.awaitingBudgetBytes, Endpoint.self, AwaitingACK.self).maxEntries
         maxLoads = TableBudget(bytes: Self.loadBudgetBytes, Endpoint.self, SYNLoad.self, queueItems: 1,
                                heap: 32 + SYNLoad.examplesKept * 48).maxEntries
     }
@@ -286,10 +301,23 @@ public struct TCPHandshakeTracker {
                 storeTS(tuple, ts, FrameRef(frame: p.number, time: now))
             }
         }
+        // The client's ACK completing a handshake its server answered (only while one waits).
+        if !awaitingACK.isEmpty, flags.contains(.ack), !flags.contains(.syn), !flags.contains(.rst),
+           let src = p.sourceAddress, let dst = p.destinationAddress {
+            let from = Endpoint(src, t.sourcePort)
+            if let w = awaitingACK[from], w.server == Endpoint(dst, t.destinationPort) {
+                awaitingACK.removeValue(forKey: from)
+                loads[w.server]?.noteCompleted()
+            }
+        }
         guard flags.contains(.syn) || flags.contains(.rst) else { return }
         guard let src = p.sourceAddress, let dst = p.destinationAddress else { return }
         let from = Endpoint(src, t.sourcePort), to = Endpoint(dst, t.destinationPort)
         let frame = FrameRef(frame: p.number, time: now)
+        if flags.contains(.rst), let w = awaitingACK[from], w.server == to {  // the client gave up
+            awaitingACK.removeValue(forKey: from)
+            loads[to]?.noteGone()
+        }
 
         if flags.contains(.syn) && !flags.contains(.ack) {
             if var h = open[from], h.server == to, h.isn == t.sequence {
@@ -320,9 +348,10 @@ public struct TCPHandshakeTracker {
             if to.port == 53, let tc = truncatedDNS[pair], now - tc.time <= 10 { r.dnsTruncatedAnswer = tc }
             if r.earlierTS != nil || r.dnsTruncatedAnswer != nil { h.rare = RareBox(r) }
             restamp(from, &h)
+            // Room first: a Swift Dictionary doubles past 3/4 full, and the budget is that 3/4.
+            while open.count >= maxHandshakes, evictOldest() {}
             open[from] = h
             countSYN(to, from, frame, load: load)
-            while open.count > maxHandshakes, evictOldest() {}
             let table = open
             queue.compact(live: table.count) { table[$0.key]?.serial == $0.serial && table[$0.key]?.inMismatchQueue == false }
             return
@@ -334,7 +363,11 @@ public struct TCPHandshakeTracker {
             var r = h.rare?.v ?? Rare()
             if h.server == from {
                 loads[from]?.noteAnswer(frame)
-                if r.mismatch == nil { remove(to); return }  // healthy
+                if r.mismatch == nil {  // healthy: half-open at the server until the client's ACK
+                    remove(to, halfOpen: loads[from] != nil)
+                    if loads[from] != nil { awaitACK(to, from, now) }
+                    return
+                }
                 r.synAck = frame
                 h.rare = RareBox(r)
                 open[to] = h
@@ -412,11 +445,29 @@ public struct TCPHandshakeTracker {
     }
 
     /// Removes a pending handshake (its queue item goes stale) and lowers its server's half-open count.
+    /// `halfOpen`: it stays half-open at the server (answered, awaiting the client's ACK).
     @discardableResult
-    private mutating func remove(_ client: Endpoint) -> Open? {
+    private mutating func remove(_ client: Endpoint, halfOpen: Bool = false) -> Open? {
         guard let h = open.removeValue(forKey: client) else { return nil }
-        loads[h.server]?.noteGone()
+        if !halfOpen { loads[h.server]?.noteGone() }
         return h
+    }
+
+    private mutating func awaitACK(_ client: Endpoint, _ server: Endpoint, _ now: Timestamp) {
+        let serial = ackQueue.serial()
+        while awaitingACK.count >= maxAwaiting, let item = ackQueue.first {
+            ackQueue.removeFirst()
+            guard let w = awaitingACK[item.key], w.serial == item.serial else { continue }
+            awaitingACK.removeValue(forKey: item.key)
+            loads[w.server]?.noteGone()
+            droppedHandshakes += 1
+        }
+        if let old = awaitingACK.updateValue(AwaitingACK(server: server, serial: serial, time: now), forKey: client) {
+            loads[old.server]?.noteGone()
+        }
+        ackQueue.push(client, serial)
+        let table = awaitingACK
+        ackQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
     }
 
     /// Drops the least recently active pending handshake from tracking (counted, never
@@ -462,12 +513,12 @@ public struct TCPHandshakeTracker {
 
     private mutating func storeTS(_ tuple: TupleKey, _ ts: UInt32, _ frame: FrameRef) {
         let serial = tsQueue.serial()
-        lastTS[tuple] = LastTS(tsval: ts, serial: serial, frame: frame)
-        tsQueue.push(tuple, serial)
-        while lastTS.count > maxTimestamps, let item = tsQueue.first {
+        while lastTS.count >= maxTimestamps, lastTS[tuple] == nil, let item = tsQueue.first {
             tsQueue.removeFirst()
             if lastTS[item.key]?.serial == item.serial { lastTS.removeValue(forKey: item.key); droppedTimestamps += 1 }
         }
+        lastTS[tuple] = LastTS(tsval: ts, serial: serial, frame: frame)
+        tsQueue.push(tuple, serial)
         let table = lastTS
         tsQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
     }
@@ -485,7 +536,11 @@ public struct TCPHandshakeTracker {
     private mutating func sweep(now: Timestamp, final: Bool, report: (HandshakeOutcome) -> Void) {
         var done: [Handshake] = []
         if final {
-            done = open.map { handshake($0.key, $0.value) }
+            // Only the ones `finish` may report are made into `Handshake`s (a flood leaves
+            // hundreds of thousands of single SYNs open: they are no finding).
+            for (k, h) in open where h.rare?.v.mismatch != nil || (h.synCount >= 2 && h.rare?.v.synAck == nil) {
+                done.append(handshake(k, h))
+            }
             open.removeAll()
             queue.removeAll()
             mismatchQueue.removeAll()
@@ -506,6 +561,14 @@ public struct TCPHandshakeTracker {
         }
         done.sort { $0.syns[0].frame < $1.syns[0].frame }
         for h in done { finish(h, report: report) }
+        // Answered handshakes never completed: the server's request socket times out.
+        while !final, let item = ackQueue.first {
+            guard let w = awaitingACK[item.key], w.serial == item.serial else { ackQueue.removeFirst(); continue }
+            guard now - w.time > Self.synAckHorizon else { break }
+            ackQueue.removeFirst()
+            awaitingACK.removeValue(forKey: item.key)
+            loads[w.server]?.noteGone()
+        }
         // The TSval and TC=1 memories only need trimming now and then, not every second.
         if !final && now.seconds >= nextPrune {
             nextPrune = now.seconds.saturatingAdd(10)

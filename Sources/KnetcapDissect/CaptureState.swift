@@ -120,10 +120,8 @@ public struct CaptureState {
                 if let q = dnsQueries[key] { p.tracked.dnsTime = nanoseconds(ts, since: q.time) }
             } else {
                 let serial = dnsQueue.serial()
-                dnsQueries[key] = DNSQueryTime(time: ts, serial: serial)
-                dnsQueue.push(key, serial)
                 // Full: the oldest go, and with them every query older than `dnsQueryMemory`.
-                if dnsQueries.count > Self.maxDNSQueries {
+                if dnsQueries.count >= Self.maxDNSQueries && dnsQueries[key] == nil {
                     var evicted = 0
                     while let item = dnsQueue.first {
                         guard let q = dnsQueries[item.key], q.serial == item.serial else { dnsQueue.removeFirst(); continue }
@@ -135,6 +133,8 @@ public struct CaptureState {
                         evicted += 1
                     }
                 }
+                dnsQueries[key] = DNSQueryTime(time: ts, serial: serial)
+                dnsQueue.push(key, serial)
                 let table = dnsQueries
                 dnsQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
             }

@@ -5,26 +5,30 @@
 /// when it reaches the front (lazy deletion). `compact` drops stale items when they
 /// outnumber the live ones, so the queue stays within about twice the table.
 public struct EvictionQueue<Key: Hashable> {
-    public struct Item { public var key: Key; public var serial: UInt32 }
-    private var items: [Item] = []
-    private var head = 0
-    private var nextSerial: UInt32 = 0
+    public struct Item {
+        public var key: Key; public var serial: UInt32
+        @inlinable public init(key: Key, serial: UInt32) { self.key = key; self.serial = serial }
+    }
+    // Inlinable (with its storage) so callers in other modules get it specialised for their key.
+    @usableFromInline var items: [Item] = []
+    @usableFromInline var head = 0
+    @usableFromInline var nextSerial: UInt32 = 0
 
-    public init() {}
+    @inlinable public init() {}
 
     /// Items queued, stale ones included.
-    public var count: Int { items.count - head }
-    public var isEmpty: Bool { head == items.count }
+    @inlinable public var count: Int { items.count - head }
+    @inlinable public var isEmpty: Bool { head == items.count }
 
     /// A fresh serial for an entry about to be pushed (wraps after 2^32: an item that old is
     /// long gone, the queue holds at most about twice the table).
-    public mutating func serial() -> UInt32 { nextSerial &+= 1; return nextSerial }
+    @inlinable public mutating func serial() -> UInt32 { nextSerial &+= 1; return nextSerial }
 
-    public mutating func push(_ key: Key, _ serial: UInt32) { items.append(Item(key: key, serial: serial)) }
+    @inlinable public mutating func push(_ key: Key, _ serial: UInt32) { items.append(Item(key: key, serial: serial)) }
 
-    public var first: Item? { head < items.count ? items[head] : nil }
+    @inlinable public var first: Item? { head < items.count ? items[head] : nil }
 
-    public mutating func removeFirst() {
+    @inlinable public mutating func removeFirst() {
         guard head < items.count else { return }
         head += 1
         if head == items.count { items.removeAll(keepingCapacity: true); head = 0 }
@@ -33,13 +37,13 @@ public struct EvictionQueue<Key: Hashable> {
 
     /// Drops stale items once the queue holds more than twice `live` (plus slack): each
     /// compaction follows at least `live + 4096` pushes, so it costs O(1) per push.
-    public mutating func compact(live: Int, isLive: (Item) -> Bool) {
+    @inlinable public mutating func compact(live: Int, isLive: (Item) -> Bool) {
         guard count > 2 * live + 4096 else { return }
         items = items[head...].filter(isLive)
         head = 0
     }
 
-    public mutating func removeAll() { items.removeAll(); head = 0 }
+    @inlinable public mutating func removeAll() { items.removeAll(); head = 0 }
 }
 
 /// A table's state limit: what it drops from tracking past its byte budget, counted for the
