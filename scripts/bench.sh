@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench.sh — time knetcap against tcpdump (and tshark) on a synthetic capture.
 #
-# Usage: scripts/bench.sh [--packets N] [--runs R] [--no-tshark] [--out DIR]
+# Usage: scripts/bench.sh [--packets N] [--runs R] [--no-tshark] [--no-floods] [--out DIR]
 #   --packets N   packets in the generated file (default 1000000)
 #   --runs R      timed runs per command (default 5); tshark is run once
 #   --no-tshark   skip tshark even if installed
+#   --no-floods   skip the flood captures (issue 11)
 #   --out DIR     work dir (default $REPO/bench-out)
 # Environment:
 #   KNETCAP=/path        use this binary; skips `swift build -c release`
@@ -15,6 +16,10 @@
 # "(a|aa)+$"', on DIR/regex-backtrack.pcap (one TCP packet of 1400 a's and a "!", which reaches
 # PCRE2's match limit; issue 12) against `tshark -Y` with the same filter on the same file
 # (both in the interleaved loop; its ratio is to that tshark run, not to tcpdump).
+# Three more cases are the floods of issue 11, generated once by scripts/gen_flood.py into DIR
+# (400 k and 1 M distinct unanswered SYNs to one endpoint, 1 M distinct unanswered DNS
+# queries; --no-floods skips them): `knetcap -q -r` on each, where the state limits must keep
+# peak RSS within 200 MB and the time linear. Every row reports its peak RSS (wait4's ru_maxrss).
 # All commands run in one interleaved loop (round 1: every command, round 2: every
 # command, ...) so machine noise hits them all alike; each run is timed as wall clock
 # with time.perf_counter. Everything runs with TZ=UTC (tcpdump stats /etc/localtime per
@@ -24,7 +29,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PACKETS=1000000 RUNS=5 TSHARK=1 WORK=$REPO/bench-out
+PACKETS=1000000 RUNS=5 TSHARK=1 FLOODS=1 WORK=$REPO/bench-out
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
@@ -32,6 +37,7 @@ while [[ $# -gt 0 ]]; do
     --packets) PACKETS=${2:?--packets needs a value}; shift 2 ;;
     --runs) RUNS=${2:?--runs needs a value}; shift 2 ;;
     --no-tshark) TSHARK=0; shift ;;
+    --no-floods) FLOODS=0; shift ;;
     --out) WORK=${2:?--out needs a value}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option: $1 (see --help)" ;;
@@ -101,6 +107,19 @@ else
   echo "== knetcap --help does not mention -Y: skipping the display-filter run"
 fi
 CMDS+=$'\n'$(printf '%s\t%s' "tcpdump -nn -r" "tcpdump -nn -r $F > /dev/null 2>&1")
+# 2c. The floods (issue 11): generated once each, timed against themselves (ratio 1.00x).
+if [[ $FLOODS == 1 ]]; then
+  for spec in syn:400000 syn:1000000 dns:1000000; do
+    kind=${spec%%:*} count=${spec##*:}
+    FLOOD=$WORK/flood-$kind-$count.pcap
+    if [[ ! -s $FLOOD ]]; then
+      echo "== generating $FLOOD"
+      python3 "$REPO/scripts/gen_flood.py" "$FLOOD.tmp" --kind "$kind" --count "$count" && mv "$FLOOD.tmp" "$FLOOD"
+    fi
+    label="knetcap -q $kind flood $((count / 1000))k"
+    CMDS+=$'\n'$(printf '%s\t%s\t%s\t%s' "$label" "$K -q -r $(q "$FLOOD") > $(q "$WORK/$(basename "$FLOOD" .pcap).q.out")" "$count" "$label")
+  done
+fi
 TSHARK_CMD=
 if [[ $TSHARK == 1 ]] && command -v tshark >/dev/null; then
   TSHARK_CMD="tshark -n -r $F > /dev/null 2>&1"
@@ -122,15 +141,19 @@ def command(line):  # label, command, packets, baseline label (columns 3 and 4 o
     return [f[0], f[1], int(f[2]) if len(f) > 2 else packets, f[3] if len(f) > 3 else "tcpdump -nn -r"]
 cmds = [command(line) for line in env["CMDS"].splitlines() if line]
 times = {label: [] for label, *_ in cmds}
+rss = {label: 0 for label, *_ in cmds}
 codes = {label: set() for label, *_ in cmds}
 
 def timed(label, cmd):
     t0 = time.perf_counter()
-    rc = subprocess.run(cmd, shell=True, executable="/bin/bash").returncode
+    p = subprocess.Popen(cmd, shell=True, executable="/bin/bash")
+    _, status, usage = os.wait4(p.pid, 0)  # bash execs a lone command: its rusage is the command's
     dt = time.perf_counter() - t0
+    rc = os.waitstatus_to_exitcode(status)
     times[label].append(dt)
     codes[label].add(rc)
-    print(f"   {label:<20} {dt:8.3f} s" + (f"  (exit {rc})" if rc else ""), file=sys.stderr)
+    rss[label] = max(rss.get(label, 0), usage.ru_maxrss // 1024)
+    print(f"   {label:<20} {dt:8.3f} s {usage.ru_maxrss // 1024:6d} MB" + (f"  (exit {rc})" if rc else ""), file=sys.stderr)
 
 for r in range(runs):
     print(f"-- round {r + 1}/{runs}", file=sys.stderr)
@@ -150,13 +173,14 @@ for label, cmd, n, baseline in cmds:
                      min_s=min(times[label]), packets_per_s=n / med,
                      ratio_to_tcpdump=med / tcpdump, baseline=baseline,
                      ratio_to_baseline=med / statistics.median(times[baseline]), exit_codes=sorted(codes[label]),
+                     max_rss_mb=rss[label],
                      times_s=times[label]))
 print(f"\n{packets} packets, {runs} runs, TZ=UTC, {env['PCAP']} (the (a|aa)+$ rows: {env['REGEX_PCAP']}, 1 packet)")
-print(f"{'command':<20} {'median s':>9} {'min s':>9} {'packets/s':>12}  ratio")
+print(f"{'command':<24} {'median s':>9} {'min s':>9} {'packets/s':>12} {'max RSS':>8}  ratio")
 for r in rows:
     note = "" if r["exit_codes"] == [0] else f"  exit {r['exit_codes']}"
-    print(f"{r['command']:<20} {r['median_s']:9.3f} {r['min_s']:9.3f} "
-          f"{r['packets_per_s']:12,.0f}  {r['command']}: {r['ratio_to_baseline']:.2f}x {r['baseline']}{note}")
+    print(f"{r['command']:<24} {r['median_s']:9.3f} {r['min_s']:9.3f} "
+          f"{r['packets_per_s']:12,.0f} {r['max_rss_mb']:5d} MB  {r['command']}: {r['ratio_to_baseline']:.2f}x {r['baseline']}{note}")
 with open(env["OUT_JSON"], "w") as f:
     json.dump(dict(packets=packets, runs=runs, file=env["PCAP"], knetcap=env["BIN"], tz="UTC",
                    date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), results=rows), f, indent=2)

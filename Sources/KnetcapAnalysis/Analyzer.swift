@@ -15,6 +15,9 @@ public enum TrackerEvent: Sendable {
     case dnsFragmentsLost(DNSTransaction, [IncompleteDatagram], end: Timestamp)
     /// A TCP handshake ended in a fault shape (refused, unanswered, answered from elsewhere).
     case handshake(HandshakeOutcome)
+    /// The SYNs one server endpoint received and how many were answered (`SYNLoad`), at the
+    /// end of the capture (or when the per-server table passed its limit).
+    case synLoad(SYNLoad)
 }
 
 /// What an analyser may consult besides the events: `--vip` addresses and, during a live

@@ -53,7 +53,10 @@ public struct DNSTransaction: Sendable {
 /// where the dissector found DNS but mDNS's and LLMNR's, unicast servers), tracks retransmissions and parallel queries on one socket, and hands
 /// transactions that went wrong — retransmitted, or never answered — to `onProblem`.
 /// Healthy transactions are dropped as soon as they are answered. State is expired by
-/// capture time (`expiry` seconds after the last packet of a transaction), never the clock.
+/// capture time (`expiry` seconds after the last packet of a transaction), never the clock,
+/// through an insertion-ordered queue (O(1) amortised per packet), and bounded in bytes
+/// (`budgetBytes`): past it the oldest pending query is dropped from tracking and counted
+/// (`limits`), never reported as a timeout.
 public struct DNSTransactionTracker {
     public static let maxTransmissionsKept = 8
     /// Two queries from one socket at most this far apart (seconds) are "in parallel"
@@ -66,14 +69,48 @@ public struct DNSTransactionTracker {
     public static let unansweredAfter = 5.0
     /// How long (capture seconds) an unanswered transaction is kept waiting for a late reply.
     public var expiry = 30.0
-    /// Upper bound on transactions held at once; the oldest are evaluated early past it.
-    public var maxPending = 1_000_000
+    /// Byte budgets of the pending queries and of the last query per socket (kept
+    /// `socketMemory` seconds, for pairing parallel queries).
+    public static let budgetBytes = 64 << 20
+    public static let socketBudgetBytes = 16 << 20
+    static let socketMemory = 1.0
+    /// Heap bytes a pending query's name takes beyond its `String` (a name over 15 bytes is
+    /// a heap object: 32-byte header plus its UTF-8, rounded by malloc).
+    static let nameHeapBytes = 64
+    /// Transactions held at once at most (from `budgetBytes`).
+    public let maxPending: Int
+    let maxSockets: Int
 
-    private var pending: [DNSTransactionKey: DNSTransaction] = [:]
+    /// One pending query, keyed by its transaction: the first transmission inline, anything
+    /// rarer (retransmissions, the parallel partner) in a box.
+    struct Pending {
+        var qname: String
+        var first: FrameRef
+        var transmissionCount: UInt32
+        var serial: UInt32
+        var qtype: DNSType
+        var rare: RareBox?
+        var lastSent: FrameRef { rare?.v.resent.last ?? first }
+    }
+    struct Rare {
+        var resent: [FrameRef] = []
+        var partner: DNSTransactionKey?
+        var partnerType: DNSType?
+        var partnerSent: FrameRef?
+        var partnerAnswered: FrameRef?
+        var partnerResent: FrameRef?
+    }
+    /// Immutable once made: a change makes a new box (the entry stays a value).
+    final class RareBox: @unchecked Sendable { let v: Rare; init(_ v: Rare) { self.v = v } }
+
+    private var pending: [DNSTransactionKey: Pending] = [:]
+    private var queue = EvictionQueue<DNSTransactionKey>()  // by last transmission
     private var lastQueryOnSocket: [SocketKey: LastQuery] = [:]
+    private var socketQueue = EvictionQueue<SocketKey>()
+    private var dropped = 0, droppedSockets = 0
 
     /// The most recent new query on a socket, and whether it was already paired or answered.
-    struct LastQuery { var key: DNSTransactionKey; var sent: FrameRef; var type: DNSType; var partnered: Bool; var answered: FrameRef? }
+    struct LastQuery { var key: DNSTransactionKey; var sent: FrameRef; var type: DNSType; var partnered: Bool; var answered: FrameRef?; var serial: UInt32 }
     private var nextSweep: Int64 = .min
     /// Capture seconds in which any packet was seen (appended in order): a query is only
     /// called unanswered when the capture was demonstrably running after it.
@@ -88,7 +125,25 @@ public struct DNSTransactionTracker {
         }
     }
 
-    public init() {}
+    /// This tracker's budget for pending queries (`budgetBytes` unless a test asks less).
+    public let budget: Int
+
+    public init(budgetBytes: Int = DNSTransactionTracker.budgetBytes) {
+        budget = budgetBytes
+        maxPending = TableBudget(bytes: budgetBytes, DNSTransactionKey.self, Pending.self, heap: Self.nameHeapBytes).maxEntries
+        maxSockets = TableBudget(bytes: Self.socketBudgetBytes, SocketKey.self, LastQuery.self).maxEntries
+    }
+
+    /// What the state limits dropped from tracking (empty when nothing was).
+    public var limits: [StateLimitNote] {
+        var n: [StateLimitNote] = []
+        if dropped > 0 { n.append(StateLimitNote(what: "DNS queries", dropped: dropped, budgetBytes: budget, maxEntries: maxPending)) }
+        if droppedSockets > 0 {
+            n.append(StateLimitNote(what: "recent DNS sockets (A/AAAA pairing)", dropped: droppedSockets,
+                                    budgetBytes: Self.socketBudgetBytes, maxEntries: maxSockets))
+        }
+        return n
+    }
 
     /// A server port the DNS diagnosis follows: any port where DNS was recognised (53, a
     /// `--dns-port`, or by content) except mDNS (5353) and LLMNR (5355), multicast and
@@ -98,6 +153,33 @@ public struct DNSTransactionTracker {
     /// Number of transactions waiting for a reply.
     public var pendingCount: Int { pending.count }
 
+    /// The transaction as analysers see it.
+    private func transaction(_ key: DNSTransactionKey, _ p: Pending) -> DNSTransaction {
+        var t = DNSTransaction(key: key, qname: p.qname, qtype: p.qtype, transmissions: [p.first] + (p.rare?.v.resent ?? []),
+                               transmissionCount: Int(p.transmissionCount))
+        if let r = p.rare?.v {
+            t.partner = r.partner; t.partnerType = r.partnerType; t.partnerSent = r.partnerSent
+            t.partnerAnswered = r.partnerAnswered; t.partnerResent = r.partnerResent
+        }
+        return t
+    }
+
+    /// Removes a pending query (its queue item goes stale) and the waiting-partner note that points at it.
+    @discardableResult
+    private mutating func remove(_ key: DNSTransactionKey) -> Pending? {
+        guard let p = pending.removeValue(forKey: key) else { return nil }
+        if let pk = p.rare?.v.partner, waitingPartner[pk] == key { waitingPartner.removeValue(forKey: pk) }
+        return p
+    }
+
+    private mutating func update(_ key: DNSTransactionKey, _ change: (inout Rare) -> Void) {
+        guard var p = pending[key] else { return }
+        var r = p.rare?.v ?? Rare()
+        change(&r)
+        p.rare = RareBox(r)
+        pending[key] = p
+    }
+
     /// Follows one packet. Returns the transaction a response answered (with `response` set),
     /// so other analysers reuse its decoded query name and times; `nil` otherwise.
     @discardableResult
@@ -105,7 +187,7 @@ public struct DNSTransactionTracker {
         let now = p.timestamp
         if activeSeconds.last.map({ $0 < now.seconds }) ?? true { activeSeconds.append(now.seconds) }
         if now.seconds >= nextSweep {
-            sweep(now: now, force: false, onProblem: onProblem)
+            sweep(now: now, onProblem: onProblem)
             nextSweep = now.seconds.saturatingAdd(5)
         }
         guard let dns = p.dns, let src = p.sourceAddress, let dst = p.destinationAddress,
@@ -121,50 +203,58 @@ public struct DNSTransactionTracker {
                     // unless it is the same packet seen again on a second interface (`-i any`
                     // on a bridged node sees it on the veth and on the bridge, µs apart).
                     if now - t.lastSent.time >= Self.minRetransmitGap {
-                        t.transmissionCount += 1
-                        if t.transmissions.count < Self.maxTransmissionsKept { t.transmissions.append(frame) }
+                        t.transmissionCount &+= 1
+                        var r = t.rare?.v ?? Rare()
+                        if r.resent.count + 1 < Self.maxTransmissionsKept {
+                            r.resent.append(frame)
+                            t.rare = RareBox(r)
+                            t.serial = queue.serial()
+                            queue.push(key, t.serial)
+                        }
                         pending[key] = t
                     }
                     return nil
                 }
                 // The ID was reused for another question: the old query is over.
-                pending.removeValue(forKey: key)
-                if isProblem(t, end: now) { onProblem(t, now) }
+                remove(key)
+                let old = transaction(key, t)
+                if isProblem(old, end: now) { onProblem(old, now) }
             }
-            if let waiting = waitingPartner.removeValue(forKey: key), var w = pending[waiting], w.partnerResent == nil {
-                w.partnerResent = frame
-                pending[waiting] = w
+            if let waiting = waitingPartner.removeValue(forKey: key), pending[waiting]?.rare?.v.partnerResent == nil {
+                update(waiting) { $0.partnerResent = frame }
             }
             guard let q = dns.firstQuestion else { return nil }
-            var t = DNSTransaction(key: key, qname: dns.name(at: q.nameOffset, lowercased: true) ?? "?", qtype: q.type,
-                                   transmissions: [frame], transmissionCount: 1)
+            var t = Pending(qname: dns.name(at: q.nameOffset, lowercased: true) ?? "?", first: frame, transmissionCount: 1,
+                            serial: queue.serial(), qtype: q.type)
             let sock = SocketKey(client: key.client, server: key.server, overTCP: key.overTCP)
             // Parallel queries (glibc/musl send A and AAAA with one sendmmsg): a different ID
             // from the same socket within the window. The first may already be answered when
             // the second reaches the wire (a fast server can overtake sendmmsg's second packet).
+            var partnered = false
             if let prev = lastQueryOnSocket[sock], prev.key.id != key.id, now - prev.sent.time <= Self.parallelWindow,
                prev.partnered == false {
-                if var other = pending[prev.key] {
-                    other.partner = key; other.partnerType = q.type; other.partnerSent = frame
-                    pending[prev.key] = other
-                }
-                t.partner = prev.key; t.partnerType = prev.type; t.partnerSent = prev.sent
-                t.partnerAnswered = prev.answered
+                update(prev.key) { $0.partner = key; $0.partnerType = q.type; $0.partnerSent = frame }
+                t.rare = RareBox(Rare(partner: prev.key, partnerType: prev.type, partnerSent: prev.sent, partnerAnswered: prev.answered))
+                partnered = true
                 if prev.answered != nil { waitingPartner[prev.key] = key }
             }
-            lastQueryOnSocket[sock] = LastQuery(key: key, sent: frame, type: q.type, partnered: t.partner != nil, answered: nil)
+            noteSocket(sock, LastQuery(key: key, sent: frame, type: q.type, partnered: partnered, answered: nil, serial: 0), now: now)
+            // Room first: a Swift Dictionary doubles past 3/4 full, and the budget is that 3/4.
+            while pending.count >= maxPending, evictOldest() {}
             pending[key] = t
-            if pending.count > maxPending { sweep(now: now, force: true, onProblem: onProblem) }
+            queue.push(key, t.serial)
+            let table = pending
+            queue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
             return nil
         } else {
             guard Self.isUnicastDNSPort(sp) else { return nil }
             let key = DNSTransactionKey(client: Endpoint(dst, dp), server: Endpoint(src, sp), id: dns.id, overTCP: p.dnsOverTCP)
-            guard var t = pending.removeValue(forKey: key) else { return nil }
+            guard let stored = remove(key) else { return nil }
+            var t = transaction(key, stored)
             t.response = frame
             t.rcode = dns.rcode
-            if let pk = t.partner, var other = pending[pk] {
-                other.partnerAnswered = frame
-                pending[pk] = other
+            if let pk = t.partner, pending[pk] != nil {
+                update(pk) { $0.partnerAnswered = frame }
                 waitingPartner[key] = pk
             }
             if let pk = t.partner { waitingPartner.removeValue(forKey: pk) }
@@ -175,12 +265,47 @@ public struct DNSTransactionTracker {
         }
     }
 
+    /// Drops the query least recently sent from tracking (counted, never reported).
+    private mutating func evictOldest() -> Bool {
+        while let item = queue.first {
+            queue.removeFirst()
+            guard pending[item.key]?.serial == item.serial else { continue }
+            remove(item.key)
+            dropped += 1
+            return true
+        }
+        return false
+    }
+
+    /// Remembers the last query on a socket for `socketMemory` seconds (parallel pairs are
+    /// `parallelWindow` apart), at most `maxSockets`.
+    private mutating func noteSocket(_ sock: SocketKey, _ q: LastQuery, now: Timestamp) {
+        var q = q
+        q.serial = socketQueue.serial()
+        while let item = socketQueue.first {
+            guard let v = lastQueryOnSocket[item.key], v.serial == item.serial else { socketQueue.removeFirst(); continue }
+            let full = lastQueryOnSocket.count >= maxSockets
+            guard full || now - v.sent.time > Self.socketMemory else { break }
+            socketQueue.removeFirst()
+            lastQueryOnSocket.removeValue(forKey: item.key)
+            if full && now - v.sent.time <= Self.parallelWindow { droppedSockets += 1 }  // it could still have paired
+        }
+        lastQueryOnSocket[sock] = q
+        socketQueue.push(sock, q.serial)
+        let table = lastQueryOnSocket
+        socketQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
+    }
+
     /// Evaluates everything still pending at the end of the capture.
     public mutating func finish(at end: Timestamp?, onProblem: (DNSTransaction, _ end: Timestamp) -> Void) {
         let e = end ?? Timestamp(seconds: 0, nanoseconds: 0)
-        let all = pending.values.sorted { $0.firstSent.frame < $1.firstSent.frame }
+        // Only problems are made into `DNSTransaction`s (a flood leaves hundreds of thousands pending).
+        let all = pending.compactMap { isProblem(count: Int($0.value.transmissionCount), lastSent: $0.value.lastSent, end: e) ? transaction($0.key, $0.value) : nil }
+            .sorted { $0.firstSent.frame < $1.firstSent.frame }
         pending.removeAll()
+        queue.removeAll()
         lastQueryOnSocket.removeAll()
+        socketQueue.removeAll()
         waitingPartner.removeAll()
         for t in all where isProblem(t, end: e) { onProblem(t, e) }
     }
@@ -189,9 +314,13 @@ public struct DNSTransactionTracker {
     /// went on for `unansweredAfter` seconds after its last transmission and other packets
     /// were captured in the seconds after it (not a gap between two traces).
     func isProblem(_ t: DNSTransaction, end: Timestamp) -> Bool {
-        if t.transmissionCount > 1 { return true }
-        guard end - t.lastSent.time >= Self.unansweredAfter else { return false }
-        let s = t.lastSent.time.seconds
+        isProblem(count: t.transmissionCount, lastSent: t.lastSent, end: end)
+    }
+
+    func isProblem(count: Int, lastSent: FrameRef, end: Timestamp) -> Bool {
+        if count > 1 { return true }
+        guard end - lastSent.time >= Self.unansweredAfter else { return false }
+        let s = lastSent.time.seconds
         guard s < .max else { return false }  // no capture second after it
         let range = (s + 1)...s.saturatingAdd(Int64(Self.unansweredAfter))
         // activeSeconds is sorted; find the first second >= s + 1.
@@ -200,15 +329,17 @@ public struct DNSTransactionTracker {
         return lo < activeSeconds.count && range.contains(activeSeconds[lo])
     }
 
-    private mutating func sweep(now: Timestamp, force: Bool, onProblem: (DNSTransaction, Timestamp) -> Void) {
+    /// Judges the queries whose last transmission is older than `expiry`, from the front of
+    /// the queue: O(expired) per sweep.
+    private mutating func sweep(now: Timestamp, onProblem: (DNSTransaction, Timestamp) -> Void) {
         var expired: [DNSTransaction] = []
-        let horizon = force ? expiry / 2 : expiry
-        for (k, t) in pending where now - t.lastSent.time > horizon {
-            expired.append(t)
-            pending.removeValue(forKey: k)
+        while let item = queue.first {
+            guard let t = pending[item.key], t.serial == item.serial else { queue.removeFirst(); continue }
+            guard now - t.lastSent.time > expiry else { break }
+            queue.removeFirst()
+            remove(item.key)
+            expired.append(transaction(item.key, t))
         }
-        lastQueryOnSocket = lastQueryOnSocket.filter { now - $0.value.sent.time <= horizon }
-        waitingPartner = waitingPartner.filter { pending[$0.value] != nil }
         expired.sort { $0.firstSent.frame < $1.firstSent.frame }
         for t in expired where isProblem(t, end: now) { onProblem(t, now) }
     }

@@ -16,6 +16,7 @@ public struct Diagnosis {
         DNSSearchExpansionAnalyzer.self,
         RSTUnlistenedAnalyzer.self,
         SYNDropAnalyzer.self,
+        SYNFloodAnalyzer.self,
         PAWSAnalyzer.self,
         ReplySourceMismatchAnalyzer.self,
     ]
@@ -23,12 +24,19 @@ public struct Diagnosis {
     /// Every finding kind, in report order.
     public static let kinds: [String] = analyzers.flatMap { $0.kinds }
 
+    /// Findings in the order made; past `maxFindingsPerKind` of one kind only counted.
     public private(set) var findings: [Finding] = []
+    /// Findings of one kind kept (a DNS flood makes one `dns.timeout` per query): the first
+    /// ones are kept as examples, the rest counted in `suppressed`.
+    public static let maxFindingsPerKind = 1000
+    /// Per kind, findings made past `maxFindingsPerKind` and not kept.
+    public private(set) var suppressed: [String: Int] = [:]
+    private var kept: [String: Int] = [:]
     public private(set) var packets = 0
     public private(set) var firstTimestamp: Timestamp?
     public private(set) var lastTimestamp: Timestamp?
-    private var dns = DNSTransactionTracker()
-    private var handshakes = TCPHandshakeTracker()
+    private var dns: DNSTransactionTracker
+    private var handshakes: TCPHandshakeTracker
     private var fragments = FragmentLedger()
     /// Inner endpoint pairs seen in an overlay tunnel → the tunnel, in words (the first one
     /// seen, at most `maxTunnelPairs`): findings about them say which tunnel carried them.
@@ -50,9 +58,20 @@ public struct Diagnosis {
     /// since the start, sysctls). Asked when a finding is made, so streamed findings quote it.
     public var liveEvidence: (() -> LiveEvidence)?
 
-    public init(vips: Set<IPAddress> = [], onFinding: ((Finding) -> Void)? = nil) {
+    /// The trackers' byte budgets (ARCHITECTURE.md, "What is bounded").
+    public struct Budgets: Sendable {
+        public var handshakes: Int
+        public var dns: Int
+        public init(handshakes: Int = TCPHandshakeTracker.budgetBytes, dns: Int = DNSTransactionTracker.budgetBytes) {
+            self.handshakes = handshakes; self.dns = dns
+        }
+    }
+
+    public init(vips: Set<IPAddress> = [], onFinding: ((Finding) -> Void)? = nil, budgets: Budgets = Budgets()) {
         self.vips = vips
         self.onFinding = onFinding
+        dns = DNSTransactionTracker(budgetBytes: budgets.dns)
+        handshakes = TCPHandshakeTracker(budgetBytes: budgets.handshakes)
     }
 
     public mutating func observe(_ p: Packet) {
@@ -78,7 +97,7 @@ public struct Diagnosis {
             }
         }
         var outcomes: [TrackerEvent] = []
-        handshakes.observe(p) { outcomes.append(.handshake($0)) }
+        handshakes.observe(p, report: { outcomes.append(.handshake($0)) }, load: { outcomes.append(.synLoad($0)) })
         if !outcomes.isEmpty { publish(outcomes, context) }
     }
 
@@ -91,7 +110,7 @@ public struct Diagnosis {
         var problems: [(DNSTransaction, Timestamp)] = []
         dns.finish(at: lastTimestamp) { problems.append(($0, $1)) }
         var events = problems.map { problem($0.0, end: $0.1) }
-        handshakes.finish(at: lastTimestamp) { events.append(.handshake($0)) }
+        handshakes.finish(at: lastTimestamp, report: { events.append(.handshake($0)) }, load: { events.append(.synLoad($0)) })
         publish(events, context)
         var new: [Finding] = []
         for i in running.indices { running[i].finish(context) { new.append($0) } }
@@ -121,8 +140,13 @@ public struct Diagnosis {
         record(new)
     }
 
+    /// What the trackers' state limits dropped from tracking (empty when nothing was).
+    public var limits: [StateLimitNote] { dns.limits + handshakes.limits }
+
     private mutating func record(_ new: [Finding]) {
         for var f in new {
+            guard kept[f.kind, default: 0] < Self.maxFindingsPerKind else { suppressed[f.kind, default: 0] += 1; continue }
+            kept[f.kind, default: 0] += 1
             if !tunnels.isEmpty, let t = tunnel(of: f) { f.summary += " (carried in \(t))" }
             findings.append(f); onFinding?(f)
         }

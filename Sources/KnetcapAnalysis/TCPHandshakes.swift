@@ -58,10 +58,104 @@ public enum HandshakeOutcome: Sendable {
     case replyMismatch(Handshake)
 }
 
+/// The SYNs one server endpoint received over the capture, for `tcp.syn-flood`
+/// (`SYNFloodAnalyzer`): how many handshakes began, how many were answered, and the most that
+/// waited for an answer at once (half-open, as the server's SYN queue would hold them).
+/// Counted for every SYN, tracked or dropped from tracking past the state limit.
+public struct SYNLoad: Sendable {
+    public var server: Endpoint
+    /// Handshakes begun (a new client endpoint or a new ISN on it).
+    public var handshakes = 0
+    /// Of those, handshakes whose SYN was sent again (RTO backoff: a real client stack).
+    public var retransmitted = 0
+    /// Answered by a SYN-ACK from the server acknowledging the SYN (ack = ISN + 1).
+    public var answered = 0
+    /// Answered by RST/ACK from the server.
+    public var refused = 0
+    /// Completed: the client's ACK of the SYN-ACK (the kernel then frees the request socket).
+    public var completed = 0
+    /// Handshakes waiting for an answer now, and the most at once (with the SYN that reached it).
+    public var halfOpen = 0
+    public var peakHalfOpen = 0
+    public var peak: FrameRef
+    public var first: FrameRef
+    public var last: FrameRef
+    /// The first SYN-ACK the server sent, if any.
+    public var firstAnswer: FrameRef?
+    /// A few of the first clients, with their SYN (evidence).
+    public var examples: [(client: Endpoint, frame: FrameRef)] = []
+    /// 256-bit linear-counting sketch of the clients' addresses (Whang et al. 1990).
+    var sourceBits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    var serial: UInt32 = 0
+
+    static let examplesKept = 3
+
+    init(server: Endpoint, frame: FrameRef) { self.server = server; peak = frame; first = frame; last = frame }
+
+    mutating func noteSYN(_ client: Endpoint, _ frame: FrameRef) {
+        handshakes += 1
+        halfOpen += 1
+        last = frame
+        noteSource(client.address)
+        if halfOpen > peakHalfOpen { peakHalfOpen = halfOpen; peak = frame }
+        if examples.count < Self.examplesKept { examples.append((client, frame)) }
+    }
+
+    /// A handshake left the tracker (answered, refused, judged or dropped from tracking). A
+    /// load made anew after its server's was judged early never goes below zero.
+    mutating func noteGone() { if halfOpen > 0 { halfOpen -= 1 } }
+
+    mutating func noteCompleted() { completed += 1; noteGone() }
+
+    mutating func noteAnswer(_ frame: FrameRef) {
+        answered += 1
+        if firstAnswer == nil { firstAnswer = frame }
+    }
+
+    mutating func noteSource(_ a: IPAddress) {
+        var z = a.hi ^ a.lo &+ 0x9E37_79B9_7F4A_7C15  // splitmix64's finaliser: every bit of the address counts
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        let h = (z ^ (z >> 31)) >> 56  // 0...255
+        let bit = UInt64(1) << (h & 63)
+        switch h >> 6 {
+        case 0: sourceBits.0 |= bit
+        case 1: sourceBits.1 |= bit
+        case 2: sourceBits.2 |= bit
+        default: sourceBits.3 |= bit
+        }
+    }
+
+    /// Distinct client addresses, estimated (exact enough below ~100; `nil` when the sketch is
+    /// full: more than about 1400).
+    public var sourceAddressEstimate: Int? {
+        let ones = sourceBits.0.nonzeroBitCount + sourceBits.1.nonzeroBitCount + sourceBits.2.nonzeroBitCount + sourceBits.3.nonzeroBitCount
+        let zeros = 256 - ones
+        guard zeros > 0 else { return nil }
+        return Int((-256.0 * log(Double(zeros) / 256.0)).rounded())
+    }
+}
+
+/// Natural logarithm without Foundation (for the sketch's estimate): ln x = 2 atanh((x-1)/(x+1))
+/// after scaling x into [0.5, 1].
+private func log(_ x: Double) -> Double {
+    guard x > 0 else { return -.infinity }
+    var m = x, e = 0.0
+    while m > 1 { m /= 2; e += 1 }
+    while m < 0.5 { m *= 2; e -= 1 }
+    let y = (m - 1) / (m + 1), y2 = y * y
+    var term = y, sum = 0.0, k = 1.0
+    for _ in 0..<40 { sum += term / k; term *= y2; k += 2 }
+    return 2 * sum + e * 0.693_147_180_559_945_3
+}
+
 /// Follows TCP handshakes over the whole capture: SYN, SYN retransmissions with their gaps,
 /// SYN-ACK, RST, and SYN-ACKs from an unexpected source. Both directions meet on the client
-/// endpoint. State is expired by capture time; `maxHandshakes` caps memory (oldest evaluated
-/// early). Reports outcomes that are faults; completed handshakes are dropped.
+/// endpoint. State is expired by capture time through insertion-ordered queues (O(1)
+/// amortised per packet) and bounded in bytes (`budgetBytes`): past it the oldest pending
+/// handshake is dropped from tracking and counted (`limits`), never reported as a fault.
+/// Reports outcomes that are faults; completed handshakes are dropped. Per server endpoint it
+/// counts every SYN and answer (`SYNLoad`, published at the end for `tcp.syn-flood`).
 public struct TCPHandshakeTracker {
     public static let maxSYNsKept = 8
     /// SYN copies closer than this (seconds) are one transmission captured twice.
@@ -71,30 +165,123 @@ public struct TCPHandshakeTracker {
     public var unansweredHorizon = 70.0
     /// A reply-source mismatch is reported after this long without activity.
     public var mismatchHorizon = 3.0
-    public var maxHandshakes = 500_000
+    /// Byte budgets: pending handshakes, handshakes waiting for the end of the capture to know
+    /// whether their port listens, the TSval memory (PAWS), listening ports, per-server loads.
+    public static let budgetBytes = 64 << 20
+    public static let undecidedBudgetBytes = 16 << 20
+    public static let timestampBudgetBytes = 16 << 20
+    public static let listeningBudgetBytes = 4 << 20
+    public static let loadBudgetBytes = 8 << 20
+    public let maxHandshakes: Int
+    let maxUndecided: Int, maxTimestamps: Int, maxListening: Int, maxLoads: Int
 
-    private var open: [Endpoint: Handshake] = [:]  // keyed by the client endpoint
+    /// One pending handshake, keyed by the client endpoint: the first SYN inline, anything
+    /// rarer (retransmissions, answers, mismatch, TC=1, an earlier TSval) in a box.
+    struct Open {
+        var server: Endpoint
+        var isn: UInt32
+        var tsval: UInt32
+        var synCount: UInt32
+        var serial: UInt32
+        var first: FrameRef
+        var lastActivity: Timestamp
+        var hasTS: Bool
+        var inMismatchQueue = false
+        var rare: RareBox?
+    }
+    struct Rare {
+        var resent: [FrameRef] = []
+        var synAck: FrameRef?
+        var refused: FrameRef?
+        var mismatch: (from: Endpoint, frame: FrameRef)?
+        var clientReset: FrameRef?
+        var dnsTruncatedAnswer: FrameRef?
+        var earlierTS: (tsval: UInt32, frame: FrameRef)?
+    }
+    /// Immutable once made: a change makes a new box (the entry stays a value).
+    final class RareBox: @unchecked Sendable { let v: Rare; init(_ v: Rare) { self.v = v } }
+
+    private var open: [Endpoint: Open] = [:]  // keyed by the client endpoint
+    private var queue = EvictionQueue<Endpoint>()          // by last activity
+    private var mismatchQueue = EvictionQueue<Endpoint>()  // entries with a mismatch, by last activity
     /// Server endpoints that sent a SYN-ACK: they listen.
     public private(set) var listening: [Endpoint: FrameRef] = [:]
+    private var listeningOrder = EvictionQueue<Endpoint>()
     private var undecided: [Handshake] = []
     /// The last (highest) TSval sent on each directed tuple, for 60 s (TIME_WAIT).
-    private var lastTS: [TupleKey: (tsval: UInt32, frame: FrameRef)] = [:]
+    private var lastTS: [TupleKey: LastTS] = [:]
+    private var tsQueue = EvictionQueue<TupleKey>()
     private var truncatedDNS: [PairKey: FrameRef] = [:]
+    private var loads: [Endpoint: SYNLoad] = [:]
+    private var loadQueue = EvictionQueue<Endpoint>()
+    /// Handshakes answered by SYN-ACK, waiting for the client's ACK that completes them (for
+    /// the per-server half-open count): client endpoint → server, for `synAckHorizon` seconds.
+    private var awaitingACK: [Endpoint: AwaitingACK] = [:]
+    private var ackQueue = EvictionQueue<Endpoint>()
+    struct AwaitingACK { var server: Endpoint; var serial: UInt32; var time: Timestamp }
+    /// How long a server keeps a request socket answered by SYN-ACK (tcp_synack_retries 5:
+    /// 1 + 2 + 4 + 8 + 16 + 32 s).
+    public static let synAckHorizon = 63.0
+    public static let awaitingBudgetBytes = 8 << 20
+    let maxAwaiting: Int
     private var nextSweep: Int64 = .min
     private var nextPrune: Int64 = .min
+    /// Dropped from tracking at the state limits.
+    private var droppedHandshakes = 0, droppedTimestamps = 0, droppedListening = 0, droppedLoads = 0
 
     struct PairKey: Hashable { var a: IPAddress; var b: IPAddress }
     struct TupleKey: Hashable { var client: Endpoint; var server: Endpoint }
+    struct LastTS { var tsval: UInt32; var serial: UInt32; var frame: FrameRef }
 
-    public init() {}
+    /// This tracker's budget for pending handshakes (`budgetBytes` unless a test asks less).
+    public let budget: Int
+
+    public init(budgetBytes: Int = TCPHandshakeTracker.budgetBytes) {
+        budget = budgetBytes
+        maxHandshakes = TableBudget(bytes: budgetBytes, Endpoint.self, Open.self).maxEntries
+        maxUndecided = Self.undecidedBudgetBytes / (MemoryLayout<Handshake>.stride + 64)
+        maxTimestamps = TableBudget(bytes: Self.timestampBudgetBytes, TupleKey.self, LastTS.self).maxEntries
+        maxListening = TableBudget(bytes: Self.listeningBudgetBytes, Endpoint.self, FrameRef.self, queueItems: 1).maxEntries
+        maxAwaiting = TableBudget(bytes: Self.awaitingBudgetBytes, Endpoint.self, AwaitingACK.self).maxEntries
+        maxLoads = TableBudget(bytes: Self.loadBudgetBytes, Endpoint.self, SYNLoad.self, queueItems: 1,
+                               heap: 32 + SYNLoad.examplesKept * 48).maxEntries
+    }
+
+    /// What the state limits dropped from tracking (empty when nothing was).
+    public var limits: [StateLimitNote] {
+        var n: [StateLimitNote] = []
+        if droppedHandshakes > 0 {
+            n.append(StateLimitNote(what: "pending SYNs", dropped: droppedHandshakes, budgetBytes: budget, maxEntries: maxHandshakes))
+        }
+        if droppedTimestamps > 0 {
+            n.append(StateLimitNote(what: "TCP timestamp records (PAWS)", dropped: droppedTimestamps,
+                                    budgetBytes: Self.timestampBudgetBytes, maxEntries: maxTimestamps))
+        }
+        if droppedListening > 0 {
+            n.append(StateLimitNote(what: "listening ports", dropped: droppedListening, budgetBytes: Self.listeningBudgetBytes, maxEntries: maxListening))
+        }
+        if droppedLoads > 0 {
+            n.append(StateLimitNote(what: "per-server SYN counts (judged early)", dropped: droppedLoads, budgetBytes: Self.loadBudgetBytes, maxEntries: maxLoads))
+        }
+        return n
+    }
+
+    /// Handshakes being followed now.
+    public var pendingCount: Int { open.count }
 
     /// Notes a UDP DNS answer with TC=1 (server → client) so a following TCP connection to
     /// the server's port 53 is known as the fallback.
     public mutating func noteTruncatedDNS(server: IPAddress, client: IPAddress, frame: FrameRef) {
+        if truncatedDNS.count >= 65536 { truncatedDNS.removeAll() }
         truncatedDNS[PairKey(a: client, b: server)] = frame
     }
 
     public mutating func observe(_ p: Packet, report: (HandshakeOutcome) -> Void) {
+        observe(p, report: report, load: { _ in })
+    }
+
+    /// `load` gets a server's `SYNLoad` when it leaves the table early (past its limit).
+    public mutating func observe(_ p: Packet, report: (HandshakeOutcome) -> Void, load: (SYNLoad) -> Void) {
         let now = p.timestamp
         if now.seconds >= nextSweep {
             sweep(now: now, final: false, report: report)
@@ -109,104 +296,288 @@ public struct TCPHandshakeTracker {
            let src = p.sourceAddress, let dst = p.destinationAddress {
             let tuple = TupleKey(client: Endpoint(src, t.sourcePort), server: Endpoint(dst, t.destinationPort))
             if let prev = lastTS[tuple] {
-                if Int32(bitPattern: ts &- prev.tsval) > 0 { lastTS[tuple] = (ts, FrameRef(frame: p.number, time: now)) }
+                if Int32(bitPattern: ts &- prev.tsval) > 0 { storeTS(tuple, ts, FrameRef(frame: p.number, time: now)) }
             } else if flags.contains(.fin) {
-                lastTS[tuple] = (ts, FrameRef(frame: p.number, time: now))
+                storeTS(tuple, ts, FrameRef(frame: p.number, time: now))
+            }
+        }
+        // The client's ACK completing a handshake its server answered (only while one waits).
+        if !awaitingACK.isEmpty, flags.contains(.ack), !flags.contains(.syn), !flags.contains(.rst),
+           let src = p.sourceAddress, let dst = p.destinationAddress {
+            let from = Endpoint(src, t.sourcePort)
+            if let w = awaitingACK[from], w.server == Endpoint(dst, t.destinationPort) {
+                awaitingACK.removeValue(forKey: from)
+                loads[w.server]?.noteCompleted()
             }
         }
         guard flags.contains(.syn) || flags.contains(.rst) else { return }
         guard let src = p.sourceAddress, let dst = p.destinationAddress else { return }
         let from = Endpoint(src, t.sourcePort), to = Endpoint(dst, t.destinationPort)
         let frame = FrameRef(frame: p.number, time: now)
+        if flags.contains(.rst), let w = awaitingACK[from], w.server == to {  // the client gave up
+            awaitingACK.removeValue(forKey: from)
+            loads[to]?.noteGone()
+        }
 
         if flags.contains(.syn) && !flags.contains(.ack) {
             if var h = open[from], h.server == to, h.isn == t.sequence {
-                if let last = h.syns.last, now - last.time >= Self.minRetransmitGap {
-                    h.synCount += 1
-                    if h.syns.count < Self.maxSYNsKept { h.syns.append(frame) }
+                if now - lastSYN(h).time >= Self.minRetransmitGap {
+                    h.synCount &+= 1
+                    if h.synCount == 2 { loads[to]?.retransmitted += 1 }
+                    var r = h.rare?.v ?? Rare()
+                    if r.resent.count + 1 < Self.maxSYNsKept { r.resent.append(frame); h.rare = RareBox(r) }
                 }
                 h.lastActivity = now
+                restamp(from, &h)
                 open[from] = h
                 return
             }
-            if let old = open.removeValue(forKey: from) { finish(old, report: report) }
-            var h = Handshake(client: from, server: to, isn: t.sequence, syns: [frame], synCount: 1,
-                              lastActivity: now)
+            if let old = remove(from) { finish(handshake(from, old), report: report) }
+            var h = Open(server: to, isn: t.sequence, tsval: 0, synCount: 1, serial: 0, first: frame, lastActivity: now, hasTS: false)
+            var r = Rare()
             let pair = PairKey(a: src, b: dst)
             if let ts = t.timestampValue {
                 h.tsval = ts
+                h.hasTS = true
                 let tuple = TupleKey(client: from, server: to)
                 if let prev = lastTS[tuple], now - prev.frame.time <= 60, Int32(bitPattern: prev.tsval &- ts) > 0 {
-                    h.earlierTS = prev
+                    r.earlierTS = (prev.tsval, prev.frame)
                 }
-                lastTS[tuple] = (ts, frame)
+                storeTS(tuple, ts, frame)
             }
-            if to.port == 53, let tc = truncatedDNS[pair], now - tc.time <= 10 { h.dnsTruncatedAnswer = tc }
+            if to.port == 53, let tc = truncatedDNS[pair], now - tc.time <= 10 { r.dnsTruncatedAnswer = tc }
+            if r.earlierTS != nil || r.dnsTruncatedAnswer != nil { h.rare = RareBox(r) }
+            restamp(from, &h)
+            // Room first: a Swift Dictionary doubles past 3/4 full, and the budget is that 3/4.
+            while open.count >= maxHandshakes, evictOldest() {}
             open[from] = h
-            if open.count > maxHandshakes { sweep(now: now, final: false, report: report, force: true) }
+            countSYN(to, from, frame, load: load)
+            let table = open
+            queue.compact(live: table.count) { table[$0.key]?.serial == $0.serial && table[$0.key]?.inMismatchQueue == false }
             return
         }
 
         if flags.contains(.syn) && flags.contains(.ack) {
-            if listening[from] == nil { listening[from] = frame }
+            if listening[from] == nil { noteListening(from, frame) }
             guard var h = open[to], t.acknowledgment == h.isn &+ 1 else { return }
+            var r = h.rare?.v ?? Rare()
             if h.server == from {
-                h.synAck = frame
-                if h.mismatch == nil { open.removeValue(forKey: to); return }  // healthy
+                loads[from]?.noteAnswer(frame)
+                if r.mismatch == nil {  // healthy: half-open at the server until the client's ACK
+                    remove(to, halfOpen: loads[from] != nil)
+                    if loads[from] != nil { awaitACK(to, from, now) }
+                    return
+                }
+                r.synAck = frame
+                h.rare = RareBox(r)
                 open[to] = h
-            } else if h.mismatch == nil {
-                h.mismatch = (from, frame)
+            } else if r.mismatch == nil {
+                r.mismatch = (from, frame)
+                h.rare = RareBox(r)
                 h.lastActivity = now
+                h.inMismatchQueue = true
+                restamp(to, &h)
                 open[to] = h
             }
             return
         }
 
         // RST
-        if flags.contains(.ack), var h = open[to], h.server == from, h.synAck == nil, t.acknowledgment == h.isn &+ 1 {
-            h.refused = frame
-            open.removeValue(forKey: to)
-            if h.mismatch != nil { report(.replyMismatch(h)) } else { report(.refused(h)) }
+        if flags.contains(.ack), let h = open[to], h.server == from, h.rare?.v.synAck == nil, t.acknowledgment == h.isn &+ 1 {
+            var r = h.rare?.v ?? Rare()
+            r.refused = frame
+            remove(to)
+            loads[from]?.refused += 1
+            var hs = handshake(to, h)
+            hs.refused = r.refused
+            if r.mismatch != nil { report(.replyMismatch(hs)) } else { report(.refused(hs)) }
             return
         }
-        if var h = open[from], let m = h.mismatch, m.from == to, h.clientReset == nil {
-            h.clientReset = frame
+        if var h = open[from], let m = h.rare?.v.mismatch, m.from == to, h.rare?.v.clientReset == nil {
+            var r = h.rare?.v ?? Rare()
+            r.clientReset = frame
+            h.rare = RareBox(r)
             h.lastActivity = now
+            restamp(from, &h)
             open[from] = h
         }
     }
 
-    /// Evaluates everything still open at the end of the capture.
-    public mutating func finish(at end: Timestamp?, report: (HandshakeOutcome) -> Void) {
+    /// Evaluates everything still open at the end of the capture; then hands every server's
+    /// `SYNLoad` to `load`, in order of its first SYN.
+    public mutating func finish(at end: Timestamp?, report: (HandshakeOutcome) -> Void, load: (SYNLoad) -> Void = { _ in }) {
         sweep(now: end ?? Timestamp(seconds: .max / 2, nanoseconds: 0), final: true, report: report)
         let pending = undecided
         undecided.removeAll()
         for h in pending.sorted(by: { $0.syns[0].frame < $1.syns[0].frame }) {
             report(.unanswered(h, listening: listening[h.server]))
         }
+        let all = loads.values.sorted { $0.first.frame < $1.first.frame }
+        loads.removeAll()
+        loadQueue.removeAll()
+        for l in all { load(l) }
+    }
+
+    private func lastSYN(_ h: Open) -> FrameRef { h.rare?.v.resent.last ?? h.first }
+
+    /// The handshake as analysers see it.
+    private func handshake(_ client: Endpoint, _ o: Open) -> Handshake {
+        let r = o.rare?.v
+        var h = Handshake(client: client, server: o.server, isn: o.isn, syns: [o.first] + (r?.resent ?? []),
+                          synCount: Int(o.synCount), lastActivity: o.lastActivity)
+        if o.hasTS { h.tsval = o.tsval }
+        if let r {
+            h.synAck = r.synAck; h.refused = r.refused; h.mismatch = r.mismatch; h.clientReset = r.clientReset
+            h.dnsTruncatedAnswer = r.dnsTruncatedAnswer; h.earlierTS = r.earlierTS
+        }
+        return h
+    }
+
+    /// A new serial for `h`, queued at the back of its queue (its old item goes stale).
+    private mutating func restamp(_ client: Endpoint, _ h: inout Open) {
+        if h.inMismatchQueue {
+            h.serial = mismatchQueue.serial()
+            mismatchQueue.push(client, h.serial)
+        } else {
+            h.serial = queue.serial()
+            queue.push(client, h.serial)
+        }
+    }
+
+    /// Removes a pending handshake (its queue item goes stale) and lowers its server's half-open count.
+    /// `halfOpen`: it stays half-open at the server (answered, awaiting the client's ACK).
+    @discardableResult
+    private mutating func remove(_ client: Endpoint, halfOpen: Bool = false) -> Open? {
+        guard let h = open.removeValue(forKey: client) else { return nil }
+        if !halfOpen { loads[h.server]?.noteGone() }
+        return h
+    }
+
+    private mutating func awaitACK(_ client: Endpoint, _ server: Endpoint, _ now: Timestamp) {
+        let serial = ackQueue.serial()
+        while awaitingACK.count >= maxAwaiting, let item = ackQueue.first {
+            ackQueue.removeFirst()
+            guard let w = awaitingACK[item.key], w.serial == item.serial else { continue }
+            awaitingACK.removeValue(forKey: item.key)
+            loads[w.server]?.noteGone()
+            droppedHandshakes += 1
+        }
+        if let old = awaitingACK.updateValue(AwaitingACK(server: server, serial: serial, time: now), forKey: client) {
+            loads[old.server]?.noteGone()
+        }
+        ackQueue.push(client, serial)
+        let table = awaitingACK
+        ackQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
+    }
+
+    /// Drops the least recently active pending handshake from tracking (counted, never
+    /// reported); false when nothing is left to drop.
+    private mutating func evictOldest() -> Bool {
+        for q in 0..<2 {
+            while let item = q == 0 ? queue.first : mismatchQueue.first {
+                if q == 0 { queue.removeFirst() } else { mismatchQueue.removeFirst() }
+                guard let h = open[item.key], h.serial == item.serial, h.inMismatchQueue == (q == 1) else { continue }
+                remove(item.key)
+                droppedHandshakes += 1
+                return true
+            }
+        }
+        return false
+    }
+
+    private mutating func countSYN(_ server: Endpoint, _ client: Endpoint, _ frame: FrameRef, load: (SYNLoad) -> Void) {
+        if loads[server] == nil {
+            while loads.count >= maxLoads, let item = loadQueue.first {
+                loadQueue.removeFirst()
+                guard let l = loads[item.key], l.serial == item.serial else { continue }
+                loads.removeValue(forKey: item.key)
+                droppedLoads += 1
+                load(l)
+            }
+            var l = SYNLoad(server: server, frame: frame)
+            l.serial = loadQueue.serial()
+            loadQueue.push(server, l.serial)
+            loads[server] = l
+        }
+        loads[server, default: SYNLoad(server: server, frame: frame)].noteSYN(client, frame)
+    }
+
+    private mutating func noteListening(_ server: Endpoint, _ frame: FrameRef) {
+        while listening.count >= maxListening, let item = listeningOrder.first {
+            listeningOrder.removeFirst()
+            if listening.removeValue(forKey: item.key) != nil { droppedListening += 1 }
+        }
+        listening[server] = frame
+        listeningOrder.push(server, 0)
+    }
+
+    private mutating func storeTS(_ tuple: TupleKey, _ ts: UInt32, _ frame: FrameRef) {
+        let serial = tsQueue.serial()
+        while lastTS.count >= maxTimestamps, lastTS[tuple] == nil, let item = tsQueue.first {
+            tsQueue.removeFirst()
+            if lastTS[item.key]?.serial == item.serial { lastTS.removeValue(forKey: item.key); droppedTimestamps += 1 }
+        }
+        lastTS[tuple] = LastTS(tsval: ts, serial: serial, frame: frame)
+        tsQueue.push(tuple, serial)
+        let table = lastTS
+        tsQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
     }
 
     private mutating func finish(_ h: Handshake, report: (HandshakeOutcome) -> Void) {
         if h.mismatch != nil { report(.replyMismatch(h)); return }
         guard h.synAck == nil, h.refused == nil, h.synCount >= 2 else { return }
-        if let l = listening[h.server] { report(.unanswered(h, listening: l)) } else { undecided.append(h) }
+        if let l = listening[h.server] { report(.unanswered(h, listening: l)) }
+        else if undecided.count < maxUndecided { undecided.append(h) }
+        else { droppedHandshakes += 1 }  // past the limit: dropped from tracking, not reported
     }
 
-    private mutating func sweep(now: Timestamp, final: Bool, report: (HandshakeOutcome) -> Void, force: Bool = false) {
+    /// Judges the handshakes idle past their horizon (all of them when `final`), from the
+    /// fronts of the queues: O(expired) per sweep.
+    private mutating func sweep(now: Timestamp, final: Bool, report: (HandshakeOutcome) -> Void) {
         var done: [Handshake] = []
-        for (k, h) in open {
-            let idle = now - h.lastActivity
-            if final || (h.mismatch != nil && idle > mismatchHorizon) || idle > (force ? unansweredHorizon / 4 : unansweredHorizon) {
-                done.append(h)
-                open.removeValue(forKey: k)
+        if final {
+            // Only the ones `finish` may report are made into `Handshake`s (a flood leaves
+            // hundreds of thousands of single SYNs open: they are no finding).
+            for (k, h) in open where h.rare?.v.mismatch != nil || (h.synCount >= 2 && h.rare?.v.synAck == nil) {
+                done.append(handshake(k, h))
+            }
+            open.removeAll()
+            queue.removeAll()
+            mismatchQueue.removeAll()
+        } else {
+            for q in 0..<2 {
+                let horizon = q == 0 ? unansweredHorizon : mismatchHorizon
+                while let item = q == 0 ? queue.first : mismatchQueue.first {
+                    guard let h = open[item.key], h.serial == item.serial, h.inMismatchQueue == (q == 1) else {
+                        if q == 0 { queue.removeFirst() } else { mismatchQueue.removeFirst() }
+                        continue
+                    }
+                    guard now - h.lastActivity > horizon else { break }
+                    if q == 0 { queue.removeFirst() } else { mismatchQueue.removeFirst() }
+                    remove(item.key)
+                    done.append(handshake(item.key, h))
+                }
             }
         }
         done.sort { $0.syns[0].frame < $1.syns[0].frame }
         for h in done { finish(h, report: report) }
+        // Answered handshakes never completed: the server's request socket times out.
+        while !final, let item = ackQueue.first {
+            guard let w = awaitingACK[item.key], w.serial == item.serial else { ackQueue.removeFirst(); continue }
+            guard now - w.time > Self.synAckHorizon else { break }
+            ackQueue.removeFirst()
+            awaitingACK.removeValue(forKey: item.key)
+            loads[w.server]?.noteGone()
+        }
         // The TSval and TC=1 memories only need trimming now and then, not every second.
         if !final && now.seconds >= nextPrune {
             nextPrune = now.seconds.saturatingAdd(10)
-            lastTS = lastTS.filter { now - $0.value.frame.time <= 60 }
+            while let item = tsQueue.first {
+                guard let v = lastTS[item.key], v.serial == item.serial else { tsQueue.removeFirst(); continue }
+                guard now - v.frame.time > 60 else { break }
+                tsQueue.removeFirst()
+                lastTS.removeValue(forKey: item.key)
+            }
             truncatedDNS = truncatedDNS.filter { now - $0.value.time <= 10 }
         }
     }

@@ -36,10 +36,11 @@ public struct TrackedFields: Sendable {
 ///
 /// What it keeps, and its bounds:
 /// - one small record per TCP conversation (stream index, base sequence numbers, last time
-///   seen); past `maxConversations`, conversations idle for 300 s of capture time are dropped
-///   (a later packet of a dropped conversation starts a new stream index);
-/// - the latest query time per (conversation, DNS id); past `maxDNSQueries`, queries older than
-///   120 s of capture time are dropped;
+///   seen), within `conversationBudgetBytes`; past it the conversation seen least recently is
+///   dropped, O(1) amortised (a later packet of a dropped conversation starts a new stream
+///   index), and counted in `limits`;
+/// - the latest query time per (conversation, DNS id), within `dnsBudgetBytes`; past it the
+///   oldest query is dropped (its response gets no `dns.time`), counted too;
 /// - per TCP direction, the bytes of an HTTP head still waiting for its end, at most
 ///   `HTTP.maxHeadLength` bytes each and `maxPartialHeads` directions at once.
 public struct CaptureState {
@@ -58,8 +59,15 @@ public struct CaptureState {
         public static let all: Self = [.time, .tcp, .dns, .http]
     }
 
-    public static let maxConversations = 1 << 20
+    public static let conversationBudgetBytes = 64 << 20
+    /// 2^18 query times: `dnsBudgetBytes` = entries x bytes per entry (slot, queue items).
     public static let maxDNSQueries = 1 << 18
+    public static let dnsBudgetBytes = maxDNSQueries * bytesPerQuery
+    static let bytesPerQuery = (MemoryLayout<DNSQueryKey>.stride + MemoryLayout<DNSQueryTime>.stride) * 4 / 3
+        + 2 * MemoryLayout<EvictionQueue<DNSQueryKey>.Item>.stride
+    /// Query times older than this (capture seconds) go first when the table is full.
+    static let dnsQueryMemory: Int64 = 120
+    public static let maxConversations = TableBudget(bytes: CaptureState.conversationBudgetBytes, FlowKey.self, TCPConversation.self).maxEntries
     public static let maxPartialHeads = 4096
 
     public let tracking: Tracking
@@ -68,7 +76,23 @@ public struct CaptureState {
     private var previous: Timestamp?
     private var conversations: [FlowKey: TCPConversation] = [:]
     private var nextStream: UInt32 = 0
-    private var dnsQueries: [DNSQueryKey: Timestamp] = [:]
+    private var dnsQueries: [DNSQueryKey: DNSQueryTime] = [:]
+    private var conversationQueue = EvictionQueue<FlowKey>()  // by last seen (capture second)
+    private var dnsQueue = EvictionQueue<DNSQueryKey>()
+    private var droppedConversations = 0, droppedQueries = 0
+
+    /// What the state limits dropped from tracking (empty when nothing was).
+    public var limits: [StateLimitNote] {
+        var n: [StateLimitNote] = []
+        if droppedConversations > 0 {
+            n.append(StateLimitNote(what: "TCP conversations (tcp.stream)", dropped: droppedConversations,
+                                    budgetBytes: Self.conversationBudgetBytes, maxEntries: Self.maxConversations))
+        }
+        if droppedQueries > 0 {
+            n.append(StateLimitNote(what: "DNS query times (dns.time)", dropped: droppedQueries, budgetBytes: Self.dnsBudgetBytes, maxEntries: Self.maxDNSQueries))
+        }
+        return n
+    }
     private var partialHeads: [DirectedFlow: PartialHead] = [:]
 
     public init(tracking: Tracking = .all) { self.tracking = tracking }
@@ -93,14 +117,27 @@ public struct CaptureState {
            let sp = p.sourcePort, let dp = p.destinationPort {
             let key = DNSQueryKey(flow: FlowKey(Endpoint(src, sp), Endpoint(dst, dp), proto: p.tcp != nil ? .tcp : .udp), id: d.id)
             func query(_ key: DNSQueryKey) {
+                let serial = dnsQueue.serial()
+                // Full: the oldest go, and with them every query older than `dnsQueryMemory`.
                 if dnsQueries.count >= Self.maxDNSQueries && dnsQueries[key] == nil {
-                    dnsQueries = dnsQueries.filter { saturatingDifference(ts.seconds, $0.value.seconds) < 120 }
-                    if dnsQueries.count >= Self.maxDNSQueries { dnsQueries.removeAll(keepingCapacity: true) }
+                    var evicted = 0
+                    while let item = dnsQueue.first {
+                        guard let q = dnsQueries[item.key], q.serial == item.serial else { dnsQueue.removeFirst(); continue }
+                        let (age, overflow) = ts.seconds.subtractingReportingOverflow(q.time.seconds)
+                        guard evicted == 0 || overflow || age >= Self.dnsQueryMemory, item.key != key else { break }
+                        dnsQueue.removeFirst()
+                        dnsQueries.removeValue(forKey: item.key)
+                        droppedQueries += 1
+                        evicted += 1
+                    }
                 }
-                dnsQueries[key] = ts
+                dnsQueries[key] = DNSQueryTime(time: ts, serial: serial)
+                dnsQueue.push(key, serial)
+                let table = dnsQueries
+                dnsQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
             }
             if d.isResponse {
-                if let q = dnsQueries[key] { p.tracked.dnsTime = nanoseconds(ts, since: q) }
+                if let q = dnsQueries[key] { p.tracked.dnsTime = nanoseconds(ts, since: q.time) }
             } else {
                 query(key)
             }
@@ -120,6 +157,8 @@ public struct CaptureState {
         /// Window Scale shift each way from its SYN: -1 not seen, -2 not offered.
         var scaleA: Int8 = -1, scaleB: Int8 = -1
         var lastSeen: Int64
+        /// Its item in `conversationQueue`, re-queued at most once per capture second.
+        var serial: UInt32 = 0
     }
 
     private mutating func trackTCP(_ p: inout Packet, _ t: TCPView, _ key: FlowKey, fromA: Bool) {
@@ -131,15 +170,22 @@ public struct CaptureState {
             let fwdSet = fromA ? c.setA : c.setB, fwdBase = fromA ? c.bases.a : c.bases.b
             if flags.contains(.syn) && !flags.contains(.ack) && fwdSet && seq != fwdBase {
                 c = TCPConversation(stream: nextStream, lastSeen: p.timestamp.seconds)  // port reuse
+                c.serial = conversationQueue.serial()
+                conversationQueue.push(key, c.serial)
                 nextStream &+= 1
             }
         } else {
-            if conversations.count >= Self.maxConversations {
-                let now = p.timestamp.seconds
-                conversations = conversations.filter { saturatingDifference(now, $0.value.lastSeen) < 300 }
-            }
             c = TCPConversation(stream: nextStream, lastSeen: p.timestamp.seconds)
+            c.serial = conversationQueue.serial()
+            conversationQueue.push(key, c.serial)
             nextStream &+= 1
+            if conversations.count >= Self.maxConversations { evictConversation() }
+        }
+        if c.lastSeen != p.timestamp.seconds {  // seen in a new second: to the back of the queue
+            c.serial = conversationQueue.serial()
+            conversationQueue.push(key, c.serial)
+            let table = conversations
+            conversationQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
         }
         c.lastSeen = p.timestamp.seconds
         p.tracked.tcpStream = c.stream
@@ -170,6 +216,17 @@ public struct CaptureState {
             if flags.contains(.ack) { p.tracked.tcpAck = r.ack }
         }
         conversations[key] = c
+    }
+
+    /// Drops the conversation seen least recently (to the second) from tracking.
+    private mutating func evictConversation() {
+        while let item = conversationQueue.first {
+            conversationQueue.removeFirst()
+            guard conversations[item.key]?.serial == item.serial else { continue }
+            conversations.removeValue(forKey: item.key)
+            droppedConversations += 1
+            return
+        }
     }
 
     // MARK: HTTP heads split across segments (RFC 9112 §2.1: the head ends at an empty line).
@@ -226,6 +283,11 @@ private struct DNSQueryKey: Hashable {
     var id: UInt16
 }
 
+private struct DNSQueryTime {
+    var time: Timestamp
+    var serial: UInt32
+}
+
 /// `b - a` in nanoseconds (negative when `b` is earlier), saturating at the ends of `Int64`
 /// (±292 years) instead of wrapping or trapping when hostile timestamps lie further apart.
 @inline(__always) func nanoseconds(_ b: Timestamp, since a: Timestamp) -> Int64 {
@@ -233,10 +295,4 @@ private struct DNSQueryKey: Hashable {
     let (ns, o2) = s.multipliedReportingOverflow(by: 1_000_000_000)
     let (r, o3) = ns.addingReportingOverflow(Int64(b.nanoseconds) - Int64(a.nanoseconds))
     return o1 || o2 || o3 ? (b < a ? .min : .max) : r
-}
-
-/// `b - a` (capture seconds) clamped to `Int64`'s range.
-@inline(__always) private func saturatingDifference(_ b: Int64, _ a: Int64) -> Int64 {
-    let (d, overflow) = b.subtractingReportingOverflow(a)
-    return overflow ? (b < a ? .min : .max) : d
 }

@@ -154,6 +154,10 @@ public final class HTMLReporter: Reporter {
         if let n = capture.namespace { rows.append(("network namespace", n)) }
         if let f = capture.filter { rows.append(("capture filter", f)) }
         if r.readFailed { rows.append(("note", "reading failed part-way: the report covers the packets before the error")) }
+        for l in r.limitLines { rows.append(("state limit", l)) }
+        if !r.suppressed.isEmpty {
+            rows.append(("findings not kept", r.suppressed.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key) (the first \(Diagnosis.maxFindingsPerKind) kept)" }.joined(separator: ", ")))
+        }
         let bySeverity = Severity.allCases.map { sev in (sev, r.findings.filter { $0.severity == sev }.count) }.filter { $0.1 > 0 }
         rows.append(("findings", r.findings.isEmpty ? "none: no fault found" : "\(r.findings.count) (" + bySeverity.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", ") + ")"))
         var s = "<section id=\"summary\"><h2>Capture</h2><table class=\"kv\">"

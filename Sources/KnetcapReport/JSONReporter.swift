@@ -99,6 +99,8 @@ struct SummaryLine: Encodable {
         let first_time: Double
         let last_time: Double
         let top_endpoints: [String: Int]
+        /// Findings kept in the output when more were made (`findings` counts all).
+        let kept: Int?
     }
     struct Body: Encodable {
         let packets: Int
@@ -106,6 +108,15 @@ struct SummaryLine: Encodable {
         let findings: [String: Int]
         let kinds: [String: Kind]
         let stats: CaptureStats?
+        /// What the state limits dropped from tracking; absent when nothing was.
+        let state_limits: [StateLimit]?
+    }
+    struct StateLimit: Encodable {
+        let table: String
+        let dropped: Int
+        let max_entries: Int
+        let budget_bytes: Int
+        let note: String
     }
     let summary: Body
 
@@ -113,13 +124,19 @@ struct SummaryLine: Encodable {
         var kinds: [String: Kind] = [:]
         var counts: [String: Int] = [:]
         for (kind, g) in Dictionary(grouping: r.findings, by: \.kind) {
-            counts[kind] = g.count
-            kinds[kind] = Kind(findings: g.count, occurrences: g.reduce(0) { $0 + $1.occurrences },
+            let extra = r.suppressed[kind] ?? 0
+            counts[kind] = g.count + extra
+            kinds[kind] = Kind(findings: g.count + extra, occurrences: g.reduce(0) { $0 + $1.occurrences } + extra,
                                severity: g[0].severity.rawValue, first_time: g.map(\.firstTime).min() ?? 0,
                                last_time: g.map(\.lastTime).max() ?? 0,
-                               top_endpoints: Dictionary(top(g.compactMap(\.endpoint), 5), uniquingKeysWith: +))
+                               top_endpoints: Dictionary(top(g.compactMap(\.endpoint), 5), uniquingKeysWith: +),
+                               kept: extra > 0 ? g.count : nil)
         }
-        summary = Body(packets: r.packets, capture_seconds: r.captureSeconds, findings: counts, kinds: kinds, stats: stats)
+        let limits = zip(r.limits, r.limitLines).map {
+            StateLimit(table: $0.0.what, dropped: $0.0.dropped, max_entries: $0.0.maxEntries, budget_bytes: $0.0.budgetBytes, note: $0.1)
+        }
+        summary = Body(packets: r.packets, capture_seconds: r.captureSeconds, findings: counts, kinds: kinds, stats: stats,
+                       state_limits: limits.isEmpty ? nil : limits)
     }
 }
 

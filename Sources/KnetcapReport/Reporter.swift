@@ -14,11 +14,27 @@ public struct Report: Sendable {
     public var streamed: Int
     /// Reading failed part-way (a cut file): the diagnosis covers the packets before it.
     public var readFailed: Bool
+    /// Per finding kind, findings made past `Diagnosis.maxFindingsPerKind` and not kept in
+    /// `findings` (counted only).
+    public var suppressed: [String: Int]
+    /// What the state limits dropped from tracking (a flood): reported, never a finding.
+    public var limits: [StateLimitNote]
 
     public init(findings: [Finding], packets: Int, firstTimestamp: Timestamp?, lastTimestamp: Timestamp?,
-                streamed: Int = 0, readFailed: Bool = false) {
+                streamed: Int = 0, readFailed: Bool = false, suppressed: [String: Int] = [:], limits: [StateLimitNote] = []) {
         self.findings = findings; self.packets = packets; self.firstTimestamp = firstTimestamp
         self.lastTimestamp = lastTimestamp; self.streamed = streamed; self.readFailed = readFailed
+        self.suppressed = suppressed; self.limits = limits
+    }
+
+    /// Findings made, kept or only counted.
+    public var findingCount: Int { findings.count + suppressed.values.reduce(0, +) }
+
+    /// "state limit reached: N pending SYNs dropped from tracking" lines, one per table.
+    public var limitLines: [String] {
+        limits.map { l in
+            "state limit reached: \(l.dropped) \(l.what) dropped from tracking (at most \(l.maxEntries) kept, \(l.budgetBytes >> 20) MiB); none of them was reported as a fault"
+        }
     }
 
     /// Seconds from the first packet to the latest capture time (0 for an empty capture).

@@ -60,10 +60,13 @@ func writeDiagnosis(_ d: Report, to out: TextOutput, utcOffset: (Int64) -> Int, 
     let findings = d.findings
     if findings.isEmpty {
         out.line("knetcap: no faults found in \(d.packets) packets (\(String(format: "%.3f", span)) s of capture)")
+        for l in d.limitLines { out.line("knetcap: " + l) }
         return
     }
     out.line("")
-    out.line("== knetcap diagnosis: \(findings.count) finding\(findings.count == 1 ? "" : "s") in \(d.packets) packets (\(String(format: "%.3f", span)) s of capture) ==")
+    let total = d.findingCount
+    out.line("== knetcap diagnosis: \(total) finding\(total == 1 ? "" : "s") in \(d.packets) packets (\(String(format: "%.3f", span)) s of capture) ==")
+    for l in d.limitLines { out.line(l) }
     let groups = Dictionary(grouping: findings, by: \.kind)
     for severity in Severity.allCases {
         let known: [String] = Diagnosis.kinds.filter { groups[$0]?.first?.severity == severity }
@@ -74,9 +77,11 @@ func writeDiagnosis(_ d: Report, to out: TextOutput, utcOffset: (Int64) -> Int, 
         out.line(style.severity(severity, "-- \(severity.rawValue.uppercased()) --"))
         for kind in kinds {
             guard let g = groups[kind], let head = g.first else { continue }
-            let occurrences = g.reduce(0) { $0 + $1.occurrences }
+            let extra = d.suppressed[kind] ?? 0
+            let occurrences = g.reduce(0) { $0 + $1.occurrences } + extra
+            let count = g.count + extra
             out.line("")
-            out.line("\(style.bold(kind))  x\(g.count)\(occurrences != g.count ? " (\(occurrences) occurrences)" : "")  \(head.title)")
+            out.line("\(style.bold(kind))  x\(count)\(occurrences != count ? " (\(occurrences) occurrences)" : "")\(extra > 0 ? " (the first \(g.count) kept)" : "")  \(head.title)")
             if g.count > 1 {
                 let first = g.map(\.firstTime).min() ?? 0, last = g.map(\.lastTime).max() ?? 0
                 out.line("  from \(clock(first, utcOffset)) to \(clock(last, utcOffset))")
@@ -94,7 +99,9 @@ func writeDiagnosis(_ d: Report, to out: TextOutput, utcOffset: (Int64) -> Int, 
                 if f.evidence.count > 12 { out.line("      ... \(f.evidence.count - 12) more packets") }
                 for o in f.observed { out.line("      observed: \(o)") }
             }
-            if g.count > shown.count { out.line("  ... and \(g.count - shown.count) more (--json lists every one)") }
+            if count > shown.count {
+                out.line("  ... and \(count - shown.count) more (--json lists \(extra > 0 ? "the first \(g.count)" : "every one"))")
+            }
             out.line("  confidence: \(head.confidence.level.rawValue) - \(head.confidence.reason)")
             out.line("  fix:")
             for f in head.fix { out.line("    - \(f)") }

@@ -60,6 +60,8 @@ public final class CaptureSession {
         public var packets: Int
         /// Findings streamed to the reporters while reading (live captures).
         var streamed: Int
+        /// What `CaptureState`'s limits dropped from tracking.
+        var limits: [StateLimitNote] = []
     }
 
     /// Reads the source to its end (or `count`, or a stop signal); then closes the pcap
@@ -105,7 +107,7 @@ public final class CaptureSession {
         for r in reporters { r.packetsDone() }
         diagnosis.onFinding = nil
         if source.isLive || PcapSource.stopRequested { PcapSource.markExitSafe() }
-        return Read(end: end, packets: n, streamed: streamed.value)
+        return Read(end: end, packets: n, streamed: streamed.value, limits: state?.limits ?? [])
     }
 
     /// Finishes the diagnosis of what `read` read and hands the report to every reporter.
@@ -115,7 +117,8 @@ public final class CaptureSession {
         if case .failed = r.end { failed = true }
         if case .badInput = r.end { failed = true }
         let report = Report(findings: diagnosis.findings, packets: r.packets, firstTimestamp: diagnosis.firstTimestamp,
-                            lastTimestamp: diagnosis.lastTimestamp, streamed: r.streamed, readFailed: failed)
+                            lastTimestamp: diagnosis.lastTimestamp, streamed: r.streamed, readFailed: failed,
+                            suppressed: diagnosis.suppressed, limits: diagnosis.limits + r.limits)
         for rep in reporters { rep.finish(report) }
         return Outcome(end: r.end, packets: r.packets, report: report)
     }
