@@ -118,6 +118,8 @@ struct Knetcap: ParsableCommand {
         if timestampLevel > 5 { throw ValidationError("-t may be given at most five times") }
         if let f = expression.first, f.hasPrefix("-") { throw ValidationError("unknown option '\(f)'") }
         if let c = fileSize, c <= 0 { throw ValidationError("-C takes a positive file size in millions of bytes, not \(c)") }
+        // MB × 1 000 000 must fit in 64 bits (tcpdump: "file size N is too large").
+        if let c = fileSize, c > Int.max / 1_000_000 { throw ValidationError("-C \(c): file size is too large (at most \(Int.max / 1_000_000) million bytes)") }
         if let g = rotateSeconds, g <= 0 { throw ValidationError("-G takes a positive number of seconds, not \(g)") }
         if let w = fileCount, w <= 0 { throw ValidationError("-W takes a positive file count, not \(w)") }
         if fileCount != nil && fileSize == nil && rotateSeconds == nil { throw ValidationError("-W needs -C or -G") }
@@ -143,6 +145,10 @@ struct Knetcap: ParsableCommand {
         if let w = writeFile, let i = input, written == i {
             throw Fatal(.usage, "-w \(w) is \(inputName): writing it would destroy the input; write to another file")
         }
+        // -C writes NAME1, NAME2 (NAME0... with -W) after NAME: one of them may be the input.
+        if let w = writeFile, w != "-", fileSize != nil, let r = readFile, r != "-", Self.isRotatedName(r, of: w) {
+            throw Fatal(.usage, "-w \(w) -C would write \(r), the file -r reads: write to another name")
+        }
         if let h = output.htmlFile, let report = FileIdentity(h, standardFD: -1) {
             if report == input {
                 throw Fatal(.usage, "--html \(h) is \(inputName): writing the report would destroy the input; write it to another file")
@@ -156,6 +162,9 @@ struct Knetcap: ParsableCommand {
             }
         }
     }
+
+    /// "1 packet", "N packets".
+    static func packets(_ n: Int) -> String { n == 1 ? "1 packet" : "\(n) packets" }
 
     /// Whether `path` is `name` followed by a count (`-C`'s NAME1, NAME2, ...; NAME0 with `-W`),
     /// in the same directory.
@@ -321,7 +330,7 @@ struct Knetcap: ParsableCommand {
             FileHandle.standardError.write(Data(msg.utf8))
         }
         if let r = writer as? RotatingWriter, r.isFull {  // tcpdump: "Maximum file limit reached: N"
-            FileHandle.standardError.write(Data("knetcap: maximum file limit reached: \(fileCount ?? 0) file\(fileCount == 1 ? "" : "s") (-W with -G); the capture stopped after \(n) packets\n".utf8))
+            FileHandle.standardError.write(Data("knetcap: maximum file limit reached: \(fileCount ?? 0) file\(fileCount == 1 ? "" : "s") (-W with -G); the capture stopped after \(Self.packets(n))\n".utf8))
         }
         if end == .interrupted, !source.isLive, PcapSource.stopSignal != SIGPIPE {
             // -r stopped by a signal: the counts, and that the diagnosis covers only what was read
@@ -345,7 +354,7 @@ struct Knetcap: ParsableCommand {
             try CaptureSession.commentFindings(outcome.report.findings, in: w.files)
         }
         if case .badInput(let e) = end {
-            throw Fatal(Exit(e), "\(e.message), after \(n) packets (every packet before it was read and diagnosed)")
+            throw Fatal(Exit(e), "\(e.message), after \(Self.packets(n)) (every packet before it was read and diagnosed)")
         }
         if let u = session.unsupported.first {
             let name = (source as? WiretapSource)?.interfaces.dropFirst(Int(u.interface)).first.map { $0.name.isEmpty ? "" : " (\($0.name))" } ?? ""
@@ -354,9 +363,9 @@ struct Knetcap: ParsableCommand {
         }
         if case .failed(let msg) = end {
             if msg.contains("different from the type of the first interface") || msg.contains("snapshot length") {
-                throw Fatal(.unsupportedLinkType, "\(inputName): stopped after \(n) packets: \(msg) (libpcap \(PcapSource.libraryVersion.split(separator: " ").dropFirst(2).first ?? "") cannot read pcapng files whose interfaces differ in link type or snapshot length; tshark can)")
+                throw Fatal(.unsupportedLinkType, "\(inputName): stopped after \(Self.packets(n)): \(msg) (libpcap \(PcapSource.libraryVersion.split(separator: " ").dropFirst(2).first ?? "") cannot read pcapng files whose interfaces differ in link type or snapshot length; tshark can)")
             }
-            throw Fatal(.readFailed, "\(inputName): read failed after \(n) packets: \(msg)")
+            throw Fatal(.readFailed, "\(inputName): read failed after \(Self.packets(n)): \(msg)")
         }
         if let w = writer, let e = w.failure {
             if let r = w as? RotatingWriter, let next = r.failedToCreate {
@@ -381,7 +390,13 @@ extension Knetcap {
         let snap = (source as? PcapSource)?.snapshotLength ?? (source as? WiretapSource)?.snapshotLength ?? 262_144
         let idb = InterfaceDescription(name: readFile == nil ? (interface ?? "any") : "", filter: filter,
                                        description: entered?.summary ?? "", comments: entered.map { [Self.podComment($0)] } ?? [])
+        // A rotated name (-C's NAME1, -G's strftime name) may turn out to be the -r input only
+        // when it is made: never opened over it.
+        let input = readFile.flatMap { FileIdentity($0, standardFD: 0) }
         let open = { (p: String) throws(CaptureError) -> any PacketWriter in
+            if let i = input, p != path, FileIdentity(p, standardFD: -1) == i {
+                throw CaptureError(.cannotWrite, "cannot write \(p): it is the file -r reads (not overwritten; writing stopped there)")
+            }
             if pcapng { return try PcapngWriter(path: p, source: source, snaplen: snap, interface: idb) }
             if let l = source as? PcapSource { return try PcapWriter(source: l, path: p) }
             return try PcapWriter(linkType: source.linkType, snaplen: snap, path: p)

@@ -260,8 +260,8 @@ struct Diff: ParsableCommand {
         }
         let collector = StatsCollector()
         let outcome = CaptureSession(source: source, diagnosis: Diagnosis(vips: diagnosisOptions.vipAddresses), reporters: [collector]).run()
-        if case .failed(let msg) = outcome.end { throw Fatal(.readFailed, "\(name): read failed after \(outcome.packets) packets: \(msg)") }
-        if case .badInput(let e) = outcome.end { throw Fatal(Exit(e), "\(e.message), after \(outcome.packets) packets (knetcap diff compares whole captures)") }
+        if case .failed(let msg) = outcome.end { throw Fatal(.readFailed, "\(name): read failed after \(Knetcap.packets(outcome.packets)): \(msg)") }
+        if case .badInput(let e) = outcome.end { throw Fatal(Exit(e), "\(e.message), after \(Knetcap.packets(outcome.packets)) (knetcap diff compares whole captures)") }
         let counts = Dictionary(grouping: outcome.report.findings, by: \.kind).mapValues(\.count)
             .merging(outcome.report.suppressed, uniquingKeysWith: +)
         return DiffSide(name: name, packets: outcome.packets, findings: counts, dns: collector.stats?.dns_servers)

@@ -373,6 +373,29 @@ struct CaptureFileCLITests {
         #expect(c > 0 && c < 20000)
     }
 
+    /// Second trial: a rotated name that is the -r input is never opened over it — known in
+    /// advance for -C (NAME1), found when the name is made for -G (a strftime name); and a -C
+    /// size past 64 bits of bytes is a usage error, not a trap.
+    @Test func rotationNeverOverwritesTheInput() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("r.pcap1")
+        try FileManager.default.copyItem(at: dnsTimeout, to: input)
+        let before = try Data(contentsOf: input)
+        expectError(try run(["-q", "-r", input.path, "-w", dir.appendingPathComponent("r.pcap").path, "-C", "1"]), Status.usage,
+                    mentions: ["-C would write \(input.path), the file -r reads"])
+        // -G 1 names the first file by the first packet's second: make that name the input.
+        let first = try tool("tshark", ["-r", dnsTimeout.path, "-c", "1", "-T", "fields", "-e", "frame.time_epoch"])
+        let sec = first.stdout.split(separator: ".").first.map(String.init) ?? "?"
+        let named = dir.appendingPathComponent("t-\(sec).pcap")
+        try FileManager.default.copyItem(at: dnsTimeout, to: named)
+        let g = try run(["-q", "-r", named.path, "-w", dir.appendingPathComponent("t-%s.pcap").path, "-G", "1"])
+        expectError(g, Status.cannotWrite, mentions: ["cannot create the next rotated file \(named.path): it is the file -r reads"], stdoutMayHaveText: true)
+        #expect(try Data(contentsOf: named) == before && Data(contentsOf: input) == before, "an input was changed")
+        expectError(try run(["-q", "-r", dnsTimeout.path, "-w", dir.appendingPathComponent("x.pcap").path, "-C", "9223372036855"]), Status.usage,
+                    mentions: ["-C 9223372036855: file size is too large"])
+    }
+
     @Test func rotationNeedsAFile() throws {
         expectError(try run(["-r", dnsTimeout.path, "-C", "1"]), Status.usage, mentions: ["-C and -G need -w FILE"])
         expectError(try run(["-r", dnsTimeout.path, "-w", "/tmp/x.pcap", "-W", "2"]), Status.usage, mentions: ["-W needs -C or -G"])
