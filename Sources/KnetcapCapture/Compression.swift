@@ -99,7 +99,9 @@ enum Compression: String {
                     if let e = s.error { return .some("\(e) after \(produced) decompressed bytes") }
                     at += s.consumed
                     produced += s.produced
-                    complete = s.complete
+                    // A call that moved nothing says nothing about the stream: after a complete
+                    // frame, zstd and lz4 answer an empty input with the next frame's header size.
+                    if s.consumed > 0 || s.produced > 0 { complete = s.complete }
                     if s.consumed == 0 && s.produced == 0 {
                         if complete { return .some(nil) }  // the stream ended; bytes after it are not ours to judge
                         if n > 0 { return .some("\(rawValue): no progress after \(produced) decompressed bytes") }

@@ -173,6 +173,27 @@ struct CaptureFileCLITests {
         }
     }
 
+    /// Second trial: a whole, valid .zst/.lz4/.gz whose capture has a corrupt record (its 4th
+    /// record's caplen set to 2^31-1) is a corrupt record, exit 10 — never blamed on the
+    /// compression (after a complete frame zstd and lz4 answer an empty input with a nonzero
+    /// hint, which was read as "truncated").
+    @Test(arguments: [("gzip", "gz"), ("zstd", "zst"), ("lz4", "lz4")])
+    func corruptRecordInAValidCompressedFile(compressor: String, ext: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var bytes = try Data(contentsOf: dnsTimeout)
+        var at = 24
+        for _ in 0..<3 { at += 16 + (Int(bytes[at + 8]) | Int(bytes[at + 9]) << 8 | Int(bytes[at + 10]) << 16 | Int(bytes[at + 11]) << 24) }
+        bytes.replaceSubrange((at + 8)..<(at + 12), with: [0xff, 0xff, 0xff, 0x7f])
+        let bad = dir.appendingPathComponent("bad.pcap")
+        try bytes.write(to: bad)
+        let packed = dir.appendingPathComponent("bad.pcap.\(ext)")
+        #expect(try tool(compressor, ["-c", bad.path], stdoutFile: packed).status == 0)
+        let r = try run(["-q", "-r", packed.path])
+        expectError(r, Status.readFailed, mentions: [packed.path, "corrupt record at byte offset \(at)", "after 3 packets"], stdoutMayHaveText: true)
+        #expect(!r.stderr.contains("decompression"))
+    }
+
     /// -r IN -w OUT.pcapng: the findings are packet comments on their evidence frames, the ones
     /// the JSON report names; tshark, capinfos, editcap and tcpdump read the file.
     @Test func pcapngCarriesFindingCommentsAndFilter() throws {
