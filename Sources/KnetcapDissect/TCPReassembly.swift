@@ -95,7 +95,7 @@ public final class TCPDNSReassembler {
             hide(&p)
             return
         }
-        let skip = Int(-ahead)
+        let skip = -Int(ahead)  // not Int(-ahead): -Int32.min traps
         if skip >= length { return }  // only bytes already taken: a retransmission, dissected alone
         let fast = s.pending.isEmpty && skip == 0 && s.held.isEmpty
         if fast, let d = p.dns, p.dnsOverTCP, p.dnsLength + 2 == length, d.bytes.count == p.dnsLength {
@@ -112,7 +112,7 @@ public final class TCPDNSReassembler {
             for (i, h) in s.held.enumerated() {
                 let a = Int32(bitPattern: h.seq &- next)
                 if a > 0 { continue }
-                let k = Int(-a)
+                let k = -Int(a)
                 if k < h.bytes.count {
                     s.pending.append(contentsOf: h.bytes[k...])
                     next = next &+ UInt32(h.bytes.count - k)
