@@ -37,6 +37,15 @@ public struct WireLayers {
     public var dnsLength: Int, dnsOverTCP: Bool, stop: Stop
 }
 
+extension Packet {
+    /// Keeps the transport layers this frame alone carries in `wire`, before a reassembler
+    /// replaces them (the first reassembler to change a frame keeps them).
+    mutating func keepWireLayers() {
+        guard wire == nil else { return }
+        wire = WireLayers(tcp: tcp, udp: udp, icmp: icmp, dns: dns, dnsLength: dnsLength, dnsOverTCP: dnsOverTCP, stop: stop)
+    }
+}
+
 /// IPv4 and IPv6 fragment reassembly as Linux does it (`net/ipv4/ip_fragment.c`,
 /// `net/ipv6/reassembly.c`, `inet_frag_queue_insert`): a datagram is dissected once complete,
 /// on the frame that completes it, as tshark does; the frames before it carry no transport
@@ -103,8 +112,7 @@ public final class IPReassembler {
             return
         }
         var info = FragmentInfo(key: key, offset: offset, length: max(0, length), more: more)
-        p.wire = WireLayers(tcp: p.tcp, udp: p.udp, icmp: p.icmp, dns: p.dns, dnsLength: p.dnsLength,
-                            dnsOverTCP: p.dnsOverTCP, stop: p.stop)
+        p.keepWireLayers()
         p.tcp = nil; p.udp = nil; p.icmp = nil; p.dns = nil; p.dnsLength = 0; p.dnsOverTCP = false
         if case .malformed = p.stop {} else { p.stop = .complete }
         defer { p.fragment = info }

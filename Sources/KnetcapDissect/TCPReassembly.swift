@@ -16,8 +16,9 @@ import KnetcapWire
 ///   again; a segment that is all old bytes keeps the dissector's own view of it. A segment past
 ///   the next expected byte is held until the gap is filled (at most `maxHeldSegments` per
 ///   direction); a gap that never fills leaves the stream where it was.
-/// - A segment cut by the snaplen, or a bogus header, ends that direction's reassembly (its
-///   later segments are dissected alone); RST and FIN end it after their payload.
+/// - A segment cut by the snaplen ends that direction's reassembly; it starts again, as without
+///   a SYN, at a later segment that begins like a DNS message. RST and FIN end it after their
+///   payload. A segment whose TCP header is cut is passed by.
 /// - Bounded: at most `maxStreams` directions (new ones beyond are dissected per segment), a
 ///   message under way is at most 2 + 65 535 bytes, held segments at most `maxHeldBytes` per
 ///   direction; a direction idle `expiry` seconds of capture time is forgotten.
@@ -42,10 +43,8 @@ public final class TCPDNSReassembler {
         var held: [(seq: UInt32, bytes: [UInt8])] = []
         var heldBytes = 0
         var last: Int64
-        var closed = false          // ended: later segments dissected alone
     }
     private var streams: [Key: Stream] = [:]
-    private var buffer: [UInt8] = []
     private var storage: UnsafeMutableRawBufferPointer?
     private var nextSweep: Int64 = .min
 
@@ -72,13 +71,13 @@ public final class TCPDNSReassembler {
         let payload = t.payload
         guard let length = p.tcpSegmentLength, length >= 0 else { return }
         let ends = t.flags.contains(.rst) || t.flags.contains(.fin)
-        guard var s = streams[key] ?? newStream(key, now: now, aligned: p.dns != nil && p.dnsOverTCP ? t.sequence : nil) else { return }
+        guard var s = streams[key] ?? newStream(now: now) else { return }
+        var forget = ends  // RST/FIN, or a cut segment: the direction is followed no further
         defer {
-            if ends || s.closed { streams[key] = nil } else { s.last = now; streams[key] = s }
+            if forget { streams[key] = nil } else { s.last = now; streams[key] = s }
         }
-        if s.closed { return }
         if payload.count < length {  // cut by the snaplen: the stream cannot be followed
-            s.closed = true
+            forget = true
             return
         }
         if length == 0 { return }
@@ -127,10 +126,11 @@ public final class TCPDNSReassembler {
         emit(&p, from: &s)
     }
 
-    /// A new direction seen without its SYN, aligned at `aligned` when the segment starts a message.
-    private func newStream(_ key: Key, now: Int64, aligned: UInt32?) -> Stream? {
+    /// A new direction seen without its SYN, not yet aligned (the caller aligns it at a segment
+    /// that starts a message); nil when `maxStreams` are followed.
+    private func newStream(now: Int64) -> Stream? {
         guard streams.count < maxStreams else { return nil }
-        return Stream(next: aligned, last: now)
+        return Stream(next: nil, last: now)
     }
 
     /// The whole messages at the front of `s.pending` become this frame's DNS layers.
@@ -155,10 +155,7 @@ public final class TCPDNSReassembler {
             }
             s.pending.removeFirst(at)
         }
-        if p.wire == nil {
-            p.wire = WireLayers(tcp: p.tcp, udp: p.udp, icmp: p.icmp, dns: p.dns, dnsLength: p.dnsLength,
-                                dnsOverTCP: p.dnsOverTCP, stop: p.stop)
-        }
+        p.keepWireLayers()
         p.dns = messages.first
         p.moreDNS = Array(messages.dropFirst())
         p.dnsLength = messages.first.map { $0.bytes.count } ?? 0
@@ -170,10 +167,7 @@ public final class TCPDNSReassembler {
     private func hide(_ p: inout Packet) {
         guard p.dns != nil else { return }
         storage?.deallocate(); storage = nil
-        if p.wire == nil {
-            p.wire = WireLayers(tcp: p.tcp, udp: p.udp, icmp: p.icmp, dns: p.dns, dnsLength: p.dnsLength,
-                                dnsOverTCP: p.dnsOverTCP, stop: p.stop)
-        }
+        p.keepWireLayers()
         p.dns = nil; p.moreDNS = []; p.dnsLength = 0; p.dnsOverTCP = false
         if case .truncated(let e) = p.stop, "\(e.layer)" == "dns" { p.stop = .complete }
     }
