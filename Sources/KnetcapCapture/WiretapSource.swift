@@ -101,9 +101,13 @@ public final class WiretapSource: PacketSource {
     /// The interfaces read so far (all of them once `forEach` has ended): pcapng IDBs in the
     /// order wiretap numbers them across sections; one for a pcap file.
     public var interfaces: [Interface] {
-        var ifs = [knetcap_wtap_interface_info](repeating: knetcap_wtap_interface_info(), count: 256)
-        let n = Int(wiretap { knetcap_wtap_interfaces(reader, &ifs, 256) })
-        return ifs.prefix(min(n, 256)).map { i in
+        // The count first (at most 256, as before): an interface record is about 400 bytes, and
+        // a table of 256 of them on every call was a 100 KB zeroed mapping.
+        let n = min(Int(wiretap { knetcap_wtap_interfaces(reader, nil, 0) }), 256)
+        guard n > 0 else { return [] }
+        var ifs = [knetcap_wtap_interface_info](repeating: knetcap_wtap_interface_info(), count: n)
+        let got = Int(wiretap { knetcap_wtap_interfaces(reader, &ifs, guint(n)) })
+        return ifs.prefix(min(got, n)).map { i in
             var i = i
             let name = withUnsafeBytes(of: &i.name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
             let desc = withUnsafeBytes(of: &i.description) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }

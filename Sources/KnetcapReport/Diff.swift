@@ -64,6 +64,9 @@ public struct DiffSide: Sendable {
             if lastLine == 0 { throw DiffError("\(name): empty: neither a capture nor knetcap --json output") }
             throw DiffError("\(name): line \(lastLine): the last line, and no summary line, which ends a knetcap --json output (cut short?)")
         }
+        if let why = s["read_error"] as? String {
+            throw bad(at, "the output of a capture whose reading failed part-way (\(why)); knetcap diff compares whole captures")
+        }
         guard let n = s["packets"] as? Int, n >= 0 else { throw bad(at, "the summary has no packet count (\"packets\")") }
         guard let fs = s["findings"] as? [String: Any] else { throw bad(at, "the summary has no finding counts (\"findings\")") }
         var findings: [String: Int] = [:]

@@ -110,6 +110,9 @@ struct SummaryLine: Encodable {
         let stats: CaptureStats?
         /// What the state limits dropped from tracking; absent when nothing was.
         let state_limits: [StateLimit]?
+        /// Why reading stopped part-way (a cut or corrupt file); absent when it did not: the
+        /// numbers above cover the packets before it.
+        let read_error: String?
     }
     struct StateLimit: Encodable {
         let table: String
@@ -136,7 +139,7 @@ struct SummaryLine: Encodable {
             StateLimit(table: $0.0.what, dropped: $0.0.dropped, max_entries: $0.0.maxEntries, budget_bytes: $0.0.budgetBytes, note: $0.1)
         }
         summary = Body(packets: r.packets, capture_seconds: r.captureSeconds, findings: counts, kinds: kinds, stats: stats,
-                       state_limits: limits.isEmpty ? nil : limits)
+                       state_limits: limits.isEmpty ? nil : limits, read_error: r.readError)
     }
 }
 

@@ -12,8 +12,10 @@ public struct Report: Sendable {
     public var lastTimestamp: Timestamp?
     /// How many of `findings` (the first ones) were already streamed by `Reporter.finding`.
     public var streamed: Int
-    /// Reading failed part-way (a cut file): the diagnosis covers the packets before it.
-    public var readFailed: Bool
+    /// Why reading failed part-way (a cut or corrupt file: the reader's message), `nil` when
+    /// it did not; the diagnosis covers the packets before it.
+    public var readError: String?
+    public var readFailed: Bool { readError != nil }
     /// Per finding kind, findings made past `Diagnosis.maxFindingsPerKind` and not kept in
     /// `findings` (counted only).
     public var suppressed: [String: Int]
@@ -21,9 +23,9 @@ public struct Report: Sendable {
     public var limits: [StateLimitNote]
 
     public init(findings: [Finding], packets: Int, firstTimestamp: Timestamp?, lastTimestamp: Timestamp?,
-                streamed: Int = 0, readFailed: Bool = false, suppressed: [String: Int] = [:], limits: [StateLimitNote] = []) {
+                streamed: Int = 0, readError: String? = nil, suppressed: [String: Int] = [:], limits: [StateLimitNote] = []) {
         self.findings = findings; self.packets = packets; self.firstTimestamp = firstTimestamp
-        self.lastTimestamp = lastTimestamp; self.streamed = streamed; self.readFailed = readFailed
+        self.lastTimestamp = lastTimestamp; self.streamed = streamed; self.readError = readError
         self.suppressed = suppressed; self.limits = limits
     }
 

@@ -113,11 +113,11 @@ public final class CaptureSession {
     /// Finishes the diagnosis of what `read` read and hands the report to every reporter.
     public func finish(_ r: Read) -> Outcome {
         diagnosis.finish()
-        var failed = false
-        if case .failed = r.end { failed = true }
-        if case .badInput = r.end { failed = true }
+        var failed: String?
+        if case .failed(let m) = r.end { failed = m }
+        if case .badInput(let e) = r.end { failed = e.message }
         let report = Report(findings: diagnosis.findings, packets: r.packets, firstTimestamp: diagnosis.firstTimestamp,
-                            lastTimestamp: diagnosis.lastTimestamp, streamed: r.streamed, readFailed: failed,
+                            lastTimestamp: diagnosis.lastTimestamp, streamed: r.streamed, readError: failed,
                             suppressed: diagnosis.suppressed, limits: diagnosis.limits + r.limits)
         for rep in reporters { rep.finish(report) }
         return Outcome(end: r.end, packets: r.packets, report: report)

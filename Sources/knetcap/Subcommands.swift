@@ -259,9 +259,16 @@ struct Diff: ParsableCommand {
             throw Fatal(.unsupportedLinkType, "\(name): link type \(PcapSource.linkTypeName(source.linkType)) is not supported (knetcap reads Ethernet, Linux SLL/SLL2, RAW, IPv4/IPv6, NULL/LOOP and NFLOG)")
         }
         let collector = StatsCollector()
-        let outcome = CaptureSession(source: source, diagnosis: Diagnosis(vips: diagnosisOptions.vipAddresses), reporters: [collector]).run()
+        let session = CaptureSession(source: source, diagnosis: Diagnosis(vips: diagnosisOptions.vipAddresses), reporters: [collector])
+        let outcome = session.run()
         if case .failed(let msg) = outcome.end { throw Fatal(.readFailed, "\(name): read failed after \(Knetcap.packets(outcome.packets)): \(msg)") }
         if case .badInput(let e) = outcome.end { throw Fatal(Exit(e), "\(e.message), after \(Knetcap.packets(outcome.packets)) (knetcap diff compares whole captures)") }
+        // Packets read but not dissected (a link type knetcap does not know) would compare as
+        // "no findings": refused as -r refuses them.
+        if let u = session.unsupported.first {
+            let n = session.unsupported.reduce(0) { $0 + $1.packets }
+            throw Fatal(.unsupportedLinkType, "\(name): \(n) of its \(Knetcap.packets(outcome.packets)) have link type \(PcapSource.linkTypeName(u.linkType)) (interface \(u.interface), from frame \(u.firstFrame)), which knetcap does not dissect (knetcap diff compares whole captures)")
+        }
         let counts = Dictionary(grouping: outcome.report.findings, by: \.kind).mapValues(\.count)
             .merging(outcome.report.suppressed, uniquingKeysWith: +)
         return DiffSide(name: name, packets: outcome.packets, findings: counts, dns: collector.stats?.dns_servers)

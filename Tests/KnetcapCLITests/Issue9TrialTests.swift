@@ -217,6 +217,34 @@ struct Issue9TrialTests {
         expectError(try run(["diff", readme, raceCapture.path]), Status.notACapture, mentions: ["knetcap: \(readme): neither"])
     }
 
+    /// A part is not compared with a whole: a capture with packets knetcap cannot dissect
+    /// (exit 9, as -r), and the --json output of a capture cut part-way (its summary names the
+    /// read error; exit 4).
+    @Test func diffRefusesPartialInputs() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The race capture plus one packet of link type USER0 (DLT 147) as a second interface.
+        let user0 = dir.appendingPathComponent("user0.pcap"), mixed = dir.appendingPathComponent("mixed.pcapng")
+        #expect(try tool("editcap", ["-T", "user0", "-r", dnsTimeout.path, user0.path, "1"]).status == 0)
+        #expect(try tool("mergecap", ["-w", mixed.path, raceCapture.path, user0.path]).status == 0)
+        expectError(try run(["diff", mixed.path, healthyCapture.path]), Status.unsupportedLinkType,
+                    mentions: [mixed.path, "1 of its 8 packets have link type DLT 147", "knetcap diff compares whole captures"])
+        // The race capture cut inside its last record: --json says why in its summary, and diff refuses it.
+        var bytes = try Data(contentsOf: raceCapture)
+        bytes.removeLast(10)
+        let cut = dir.appendingPathComponent("cut.pcap"), json = dir.appendingPathComponent("cut.json")
+        try bytes.write(to: cut)
+        let r = try run(["-q", "--json", "-r", cut.path])
+        #expect(r.status == Status.readFailed, "\(r.status) \(r.stderr)")
+        let summary = try #require(r.stdout.split(separator: "\n").last.map(String.init))
+        #expect(summary.contains("\"read_error\":\"") && summary.contains("\"packets\":6"), "\(summary)")
+        try Data(r.stdout.utf8).write(to: json)
+        expectError(try run(["diff", json.path, healthyCapture.path]), Status.notACapture,
+                    mentions: ["\(json.path): line \(r.stdout.split(separator: "\n").count): the output of a capture whose reading failed part-way", "compares whole captures"])
+        // The whole capture's output has no read_error.
+        #expect(try !run(["-q", "--json", "-r", raceCapture.path]).stdout.contains("read_error"))
+    }
+
     // MARK: 4, 5. --stats: REL START from the capture's first packet; DNS on port 1053
 
     @Test func statsRelativeStartCountsFromTheCapturesFirstPacket() throws {
