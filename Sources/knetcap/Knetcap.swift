@@ -131,6 +131,12 @@ struct Knetcap: ParsableCommand {
     }
 
     /// How messages name the input: the file, standard input, or the interface.
+    /// What `-r -` says of standard input shorter than a capture file header.
+    func shortInputMessage(_ n: Int) -> String {
+        n == 0 ? "standard input: empty (0 bytes): not a pcap or pcapng capture"
+               : "standard input: not a pcap or pcapng capture: truncated file header (\(n) byte\(n == 1 ? "" : "s"); a pcap header is 24, a pcapng section header 28)"
+    }
+
     var inputName: String { readFile.map { $0 == "-" ? "standard input" : $0 } ?? interface ?? "any" }
 
     /// Refuses (usage, before anything is opened or written) a `-w` or `--html` file that is the
@@ -221,8 +227,23 @@ struct Knetcap: ParsableCommand {
         // -r: classic pcap through libpcap, everything else through libwiretap (openCaptureFile).
         let source: any PacketSource
         let live: PcapSource?
+        var stdinCopy: InputRelay?
         if let path = readFile {
-            source = try openCaptureFile(path)
+            if path == "-" {
+                // Standard input through a relay (InputRelay), which counts its bytes (wiretap
+                // takes an empty or very short input for a heuristic format) and, for --html,
+                // keeps a copy to read evidence frames older than the packets it keeps.
+                let relay = InputRelay(from: 0, keepCopy: output.htmlFile != nil)
+                stdinCopy = relay
+                do { source = try openCaptureFile(relay.readPath, name: "standard input") } catch {
+                    if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n)) }
+                    throw error
+                }
+                // Opening reads the first blocks; an input shorter than any capture header has ended by then.
+                if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n)) }
+            } else {
+                source = try openCaptureFile(path)
+            }
             live = nil
         } else {
             let l = try inNamespace(entered) {
@@ -289,7 +310,8 @@ struct Knetcap: ParsableCommand {
                     style: style))
         }
         if output.stats, !json, let c = collector { reporters.append(StatsReporter(output: diagnosisOut, collector: c, style: style)) }
-        let html = output.htmlReporter(collector: collector, source: source, interfaceNames: live?.interfaceNames ?? [:], inputName: inputName, readFile: readFile,
+        let html = output.htmlReporter(collector: collector, source: source, interfaceNames: live?.interfaceNames ?? [:], inputName: inputName,
+                                       readFile: readFile == "-" ? stdinCopy.map { r in { r.copyPath } } : readFile.map { f in { f } },
                                        filter: filter, namespace: entered?.summary, generator: knetcapVersion)
         if let h = html { reporters.append(h) }
         Dissector.dnsPorts = Set(diagnosisOptions.dnsPorts)

@@ -51,15 +51,17 @@ struct OutputOptions: ParsableArguments {
     /// path then gathers nothing).
     func collector() -> StatsCollector? { stats || htmlFile != nil ? StatsCollector() : nil }
 
-    /// The HTML reporter for `source` (read from `readFile` with BPF `filter`, or live).
-    /// `namespace`: what --netns/--container/--pod entered, in words, for the summary.
+    /// The HTML reporter for `source` (read from a file with BPF `filter`, or live).
+    /// `readFile` gives, when the report is written, the file to read again for evidence frames
+    /// older than the ones kept (`nil` when there is none: live, or standard input whose copy
+    /// could not be kept). `namespace`: what --netns/--container/--pod entered, in words.
     func htmlReporter(collector: StatsCollector?, source: any PacketSource, interfaceNames: [UInt32: String], inputName: String,
-                      readFile: String?, filter: String, namespace: String?, generator: String) -> HTMLReporter? {
+                      readFile: (() -> String?)?, filter: String, namespace: String?, generator: String) -> HTMLReporter? {
         guard let path = htmlFile, let collector else { return nil }
         var reread: (((FrameRecord) -> Bool) -> Void)?
-        if let file = readFile, file != "-" {
+        if let readFile {
             reread = { body in
-                guard let again = try? openCaptureFile(file) else { return }
+                guard let file = readFile(), let again = try? openCaptureFile(file) else { return }
                 if !filter.isEmpty {  // frame numbers count packets the BPF filter passed
                     if let w = again as? WiretapSource { try? w.setFilter(filter) } else if let p = again as? PcapSource { try? p.setFilter(filter) }
                 }

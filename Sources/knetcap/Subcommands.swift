@@ -195,7 +195,7 @@ struct Diff: ParsableCommand {
                 close(fd)
                 return try diagnose(path, name: name)
             }
-            return try diagnose("/dev/fd/\(Self.relay(head, then: fd))", name: name)
+            return try diagnose(InputRelay(head: head, from: fd, keepCopy: false).readPath, name: name)
         }
         guard head.first == UInt8(ascii: "{") else {
             if path != "-" { close(fd) }
@@ -219,38 +219,6 @@ struct Diff: ParsableCommand {
             out += buf.prefix(n)
         }
         return out
-    }
-
-    /// A pipe whose read end gives `head` and then the rest of `fd`, copied by a thread: the
-    /// read end's descriptor (kept open until knetcap exits, so the thread never meets a closed
-    /// pipe; it blocks there when reading stops early, as knetcap ends soon after).
-    static func relay(_ head: [UInt8], then fd: Int32) -> Int32 {
-        var p: [Int32] = [0, 0]
-        guard pipe(&p) == 0 else { return fd }
-        let (readEnd, writeEnd) = (p[0], p[1])
-        let copy = Thread {
-            func writeAll(_ bytes: ArraySlice<UInt8>) -> Bool {
-                var rest = bytes
-                while !rest.isEmpty {
-                    let n = rest.withUnsafeBytes { write(writeEnd, $0.baseAddress, $0.count) }
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { return false }
-                    rest = rest.dropFirst(n)
-                }
-                return true
-            }
-            var buf = [UInt8](repeating: 0, count: 1 << 16)
-            var ok = writeAll(head[...])
-            while ok {
-                let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                ok = writeAll(buf[..<n])
-            }
-            close(writeEnd)
-        }
-        copy.start()
-        return readEnd
     }
 
     func diagnose(_ path: String, name: String) throws -> DiffSide {

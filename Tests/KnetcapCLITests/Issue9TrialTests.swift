@@ -245,6 +245,41 @@ struct Issue9TrialTests {
         #expect(try !run(["-q", "--json", "-r", raceCapture.path]).stdout.contains("read_error"))
     }
 
+    /// `--html` of `-r -`: evidence frames older than the 65,536 packets the report keeps are
+    /// read again from the copy of standard input (InputRelay), so the diagrams have their
+    /// hosts as for the file; without a place for the copy, they lose them ("?").
+    @Test func htmlFromStandardInputDrawsOldEvidenceHosts() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = try generated(packets: 100_000, seed: 3, in: dir)
+        let fromFile = dir.appendingPathComponent("file.html"), fromPipe = dir.appendingPathComponent("pipe.html")
+        let fromRedirect = dir.appendingPathComponent("redirect.html"), noCopy = dir.appendingPathComponent("nocopy.html")
+        #expect(try run(["-q", "--html", fromFile.path, "-r", big.path]).status == 0)
+        #expect(try run(["-q", "--html", fromPipe.path, "-r", "-"], stdinBytes: try Data(contentsOf: big)).status == 0)
+        #expect(try run(["-q", "--html", fromRedirect.path, "-r", "-"], stdin: big).status == 0)
+        #expect(try run(["-q", "--html", noCopy.path, "-r", "-"], environment: ["TMPDIR": dir.appendingPathComponent("none").path],
+                        stdinBytes: try Data(contentsOf: big)).status == 0)
+        func page(_ u: URL, _ name: String) throws -> String {
+            try String(contentsOf: u, encoding: .utf8).replacingOccurrences(of: name, with: "INPUT")
+        }
+        let file = try page(fromFile, big.path)
+        #expect(file.contains("class=\"host\">10.") && !file.contains("class=\"host\">?<"))
+        #expect(try page(fromPipe, "standard input") == file, "the report of a pipe differs from the file's")
+        #expect(try page(fromRedirect, "standard input") == file, "the report of < FILE differs from the file's")
+        #expect(try page(noCopy, "standard input").contains("class=\"host\">?<"), "no frame was older than the kept ones: the test proves nothing")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasPrefix("knetcap-stdin") })
+    }
+
+    /// Standard input shorter than any capture header is named so, not taken for a format
+    /// wiretap guesses by heuristics (an empty pipe was "link type ERF", exit 9).
+    @Test func shortStandardInputIsNotACapture() throws {
+        let head = try Data(contentsOf: raceCapture)
+        expectError(try run(["-q", "-r", "-"], stdinBytes: Data()), Status.notACapture, mentions: ["standard input: empty (0 bytes)"])
+        expectError(try run(["-q", "-r", "-"], stdinBytes: head.prefix(10)), Status.notACapture,
+                    mentions: ["standard input: not a pcap or pcapng capture: truncated file header (10 bytes"])
+        #expect(try run(["-q", "-r", "-"], stdinBytes: head).status == 0)
+    }
+
     // MARK: 4, 5. --stats: REL START from the capture's first packet; DNS on port 1053
 
     @Test func statsRelativeStartCountsFromTheCapturesFirstPacket() throws {

@@ -1,0 +1,88 @@
+import Foundation
+import Glibc
+
+/// A pipe, standard input or another descriptor that cannot be read twice, relayed through a
+/// pipe of knetcap's own by a thread, optionally keeping a copy of every byte in an unlinked
+/// temporary file so the capture can be read a second time (as Wireshark keeps a capture read
+/// from a pipe in a temporary file).
+///
+/// Used where the first bytes were already read to sniff the input (`knetcap diff -`: `head`
+/// is replayed first), and where `--html` must re-read an evidence frame older than the packets
+/// it keeps (`-r -`). The copy lives in `$TMPDIR` (else `/tmp`) with no name: it is gone when
+/// knetcap exits, however it exits. If it cannot be written (no space), the relay goes on
+/// without it and `copyPath` is `nil`.
+public final class InputRelay: @unchecked Sendable {
+    /// `/dev/fd/N`: the read end of the relay pipe, to open as a capture file.
+    public let readPath: String
+    private let lock = NSLock()
+    private var copyFD: Int32 = -1
+    private var copyFailed = false
+    private var finished = false
+    private var relayed = 0
+
+    /// Starts the relay of `head`, then of `fd` to its end.
+    /// - Parameter keepCopy: also write every byte to an unlinked temporary file (`copyPath`).
+    public init(head: [UInt8] = [], from fd: Int32, keepCopy: Bool) {
+        var p: [Int32] = [0, 0]
+        guard pipe(&p) == 0 else {
+            readPath = "/dev/fd/\(fd)"
+            copyFailed = true
+            return
+        }
+        let (readEnd, writeEnd) = (p[0], p[1])
+        readPath = "/dev/fd/\(readEnd)"
+        if keepCopy {
+            let dir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+            var template = Array((dir + "/knetcap-stdin-XXXXXX").utf8CString)
+            let c = mkstemp(&template)
+            if c >= 0 { unlink(template); copyFD = c } else { copyFailed = true }
+        }
+        let copy = copyFD
+        let thread = Thread { [self] in
+            func writeAll(_ to: Int32, _ bytes: ArraySlice<UInt8>) -> Bool {
+                var rest = bytes
+                while !rest.isEmpty {
+                    let n = rest.withUnsafeBytes { write(to, $0.baseAddress, $0.count) }
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { return false }
+                    rest = rest.dropFirst(n)
+                }
+                return true
+            }
+            var copying = copy >= 0
+            // The copy first, then the pipe: when the reader meets the end of the pipe, the copy
+            // holds every byte it read.
+            func relay(_ bytes: ArraySlice<UInt8>) -> Bool {
+                if copying && !writeAll(copy, bytes) {
+                    copying = false
+                    self.lock.withLock { self.copyFailed = true }
+                }
+                self.lock.withLock { self.relayed += bytes.count }
+                return writeAll(writeEnd, bytes)
+            }
+            var buf = [UInt8](repeating: 0, count: 1 << 16)
+            var ok = head.isEmpty || relay(head[...])
+            while ok {
+                let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                ok = relay(buf[..<n])
+            }
+            if !ok { self.lock.withLock { self.copyFailed = true } }  // the reader stopped first: the copy is partial
+            self.lock.withLock { self.finished = true }
+            // The read end stays open until knetcap exits, so this never meets a closed pipe;
+            // it blocks here when reading stopped early, as knetcap ends soon after.
+            close(writeEnd)
+        }
+        thread.start()
+    }
+
+    /// The number of bytes the input had, once it has been relayed to its end (`nil` before).
+    public var length: Int? { lock.withLock { finished ? relayed : nil } }
+
+    /// `/proc/self/fd/N` of the copy, to open again from its start: `nil` when no copy was
+    /// asked for, it could not be written, or the input has not been relayed to its end.
+    public var copyPath: String? {
+        lock.withLock { copyFD >= 0 && !copyFailed && finished ? "/proc/self/fd/\(copyFD)" : nil }
+    }
+}
