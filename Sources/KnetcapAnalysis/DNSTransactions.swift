@@ -28,7 +28,8 @@ public struct DNSTransaction: Sendable {
     public var qname: String
     public var qtype: DNSType
     /// Every transmission of the query (the first, then retransmissions: same ID, same socket);
-    /// at most `DNSTransactionTracker.maxTransmissionsKept` are kept, `transmissionCount` counts all.
+    /// at most `DNSTransactionTracker.maxTransmissionsKept` are kept (the first ones and the
+    /// last), `transmissionCount` counts all.
     public var transmissions: [FrameRef]
     public var transmissionCount: Int
     public var response: FrameRef?
@@ -205,13 +206,17 @@ public struct DNSTransactionTracker {
                     if now - t.lastSent.time >= Self.minRetransmitGap {
                         t.transmissionCount &+= 1
                         var r = t.rare?.v ?? Rare()
-                        if r.resent.count + 1 < Self.maxTransmissionsKept {
-                            r.resent.append(frame)
-                            t.rare = RareBox(r)
-                            t.serial = queue.serial()
-                            queue.push(key, t.serial)
-                        }
+                        // Past the kept number the latest replaces the last kept: the expiry and
+                        // "capture went on" count from the real last transmission (a query
+                        // retried 60 times was judged 30 s after its 8th, while still retried,
+                        // and became two findings).
+                        if r.resent.count + 1 < Self.maxTransmissionsKept { r.resent.append(frame) } else { r.resent[r.resent.count - 1] = frame }
+                        t.rare = RareBox(r)
+                        t.serial = queue.serial()
+                        queue.push(key, t.serial)
                         pending[key] = t
+                        let table = pending
+                        queue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
                     }
                     return nil
                 }

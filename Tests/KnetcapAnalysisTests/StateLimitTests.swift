@@ -128,3 +128,28 @@ import KnetcapTestSupport
         #expect(!f.isEmpty && f.allSatisfy { $0.kind == "tcp.syn-backlog-drop" })
     }
 }
+
+/// Issue 9's trial: a query never answered and re-sent 60 times (every 5 s, as a client with
+/// many attempts does) past `maxTransmissionsKept` is one `dns.timeout`, judged from its last
+/// transmission, not 30 s after its 8th while it was still being re-sent (which made two
+/// findings, the first with a wrong "capture went on" time).
+@Suite struct ManyRetransmissionsTests {
+    @Test func sixtyTransmissionsAreOneTimeoutFromTheLastOne() throws {
+        var list: [(Int64, Int, [UInt8])] = []
+        for i in 0..<60 { list.append((Int64(i) * 5, 0, FloodFrames.query((10, 0, 0, 9), 40000, (10, 0, 0, 10), id: 77, "retry.example"))) }
+        for s in stride(from: 1, through: 340, by: 1) { list.append((Int64(s), 500_000, FloodFrames.filler())) }
+        list.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        let d = StateLimitTests.run(FloodFrames.frames(list))
+        let timeouts = d.findings.filter { $0.kind == "dns.timeout" }
+        #expect(timeouts.count == 1, "\(timeouts.map(\.summary))")
+        let f = try #require(timeouts.first)
+        #expect(f.summary.contains("60 transmissions in all"), "\(f.summary)")
+        // The last transmission left at +295 s; the finding is judged at least 30 s after it.
+        let last = try #require(f.evidence.map(\.timestamp).max())
+        #expect(last == Timestamp(seconds: 1_700_000_295, nanoseconds: 0))
+        #expect(f.evidence.count == DNSTransactionTracker.maxTransmissionsKept, "the first ones and the last are kept")
+        let waited = try #require(f.measurements["waited_s"])
+        #expect(waited >= 325 && waited <= 341, "\(waited)")
+        #expect(f.summary.contains("never answered (capture went on 3"), "\(f.summary)")
+    }
+}
