@@ -75,6 +75,7 @@ public struct DNSTimeoutAnalyzer: Analyzer {
         if t.transmissions.count > 1 {
             let gap = t.transmissions[1].time - first.time
             m["retransmit_gap_s"] = gap
+            m["transmissions"] = Double(t.transmissionCount)  // a count: all of them, kept or not
             resolver = Self.resolver(forGap: gap)
             let who: String
             switch resolver {

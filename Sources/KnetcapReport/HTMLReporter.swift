@@ -168,7 +168,7 @@ public final class HTMLReporter: Reporter {
             for kind in orderedKinds(r.findings) {
                 let g = r.findings.filter { $0.kind == kind }
                 s += "<li class=\"\(g[0].severity.rawValue)\"><a href=\"#kind-\(esc(kind))\"><span class=\"badge \(g[0].severity.rawValue)\">\(g[0].severity.rawValue)</span> <b>\(esc(kind))</b> ×\(g.count)</a> \(esc(g[0].title))"
-                if let w = g.map(longestPause).max(), w >= 1 { s += " <span class=\"waitinline\">waited \(esc(humanDuration(w)))</span>" }
+                if let w = g.map(longestWait).max(), w >= 1 { s += " <span class=\"waitinline\">waited \(esc(humanDuration(w)))</span>" }
                 s += "</li>"
             }
             s += "</ul>"
@@ -188,10 +188,18 @@ public final class HTMLReporter: Reporter {
                 s += "<div class=\"finding\" data-kind=\"\(esc(f.kind))\">"
                 s += "<p class=\"summary\">\(g.count > 1 ? "[\(i + 1)] " : "")\(esc(f.summary))</p>"
                 let pause = longestPause(f)
-                if pause >= 1 {
+                if let w = f.measurements["resolution_time_s"], w >= 1 {
+                    s += "<div class=\"wait\"><span class=\"waitnum\">\(esc(humanDuration(w)))</span> from the first query to its answer</div>"
+                } else if let w = f.measurements["waited_s"] ?? f.measurements["unanswered_for_s"], w >= 1 {
+                    s += "<div class=\"wait\"><span class=\"waitnum\">\(esc(humanDuration(w)))</span> without an answer, counted from the first try</div>"
+                } else if pause >= 1 {
                     s += "<div class=\"wait\"><span class=\"waitnum\">\(esc(humanDuration(pause)))</span> waited between two packets of this finding</div>"
                 }
                 s += "<div class=\"diagram\">" + sequenceDiagram(diagramEvents(f, records: records), utcOffset: utcOffset) + "</div>"
+                if let n = f.measurements["transmissions"], Int(n) > DNSTransactionTracker.maxTransmissionsKept {
+                    let kept = DNSTransactionTracker.maxTransmissionsKept
+                    s += "<p class=\"note\">\(Int(n) - kept) more transmissions of this query are not drawn: \(Int(n)) in all, the first \(kept - 1) and the last are kept.</p>"
+                }
                 s += "<details><summary>evidence: \(f.evidence.count) packets</summary><table class=\"evidence\"><tr><th>frame</th><th>time</th><th>what it shows</th></tr>"
                 for e in f.evidence { s += "<tr data-frame=\"\(e.frame)\"><td>\(e.frame)</td><td>\(esc(clock(e.timestamp, utcOffset)))</td><td>\(esc(e.note))</td></tr>" }
                 s += "</table></details>"
@@ -272,6 +280,13 @@ public final class HTMLReporter: Reporter {
     }
 
     /// The longest pause between two consecutive evidence packets of `f`, seconds.
+    /// How long the finding kept someone waiting: the query's whole wait for its answer (or
+    /// without one), else the longest pause between two of its packets.
+    func longestWait(_ f: Finding) -> Double {
+        [longestPause(f), f.measurements["resolution_time_s"] ?? 0, f.measurements["waited_s"] ?? 0,
+         f.measurements["unanswered_for_s"] ?? 0].max() ?? 0
+    }
+
     func longestPause(_ f: Finding) -> Double {
         let t = f.evidence.map(\.timestamp).sorted()
         return zip(t.dropFirst(), t).map { $0 - $1 }.max() ?? 0

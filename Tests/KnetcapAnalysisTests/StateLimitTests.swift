@@ -135,11 +135,7 @@ import KnetcapTestSupport
 /// findings, the first with a wrong "capture went on" time).
 @Suite struct ManyRetransmissionsTests {
     @Test func sixtyTransmissionsAreOneTimeoutFromTheLastOne() throws {
-        var list: [(Int64, Int, [UInt8])] = []
-        for i in 0..<60 { list.append((Int64(i) * 5, 0, FloodFrames.query((10, 0, 0, 9), 40000, (10, 0, 0, 10), id: 77, "retry.example"))) }
-        for s in stride(from: 1, through: 340, by: 1) { list.append((Int64(s), 500_000, FloodFrames.filler())) }
-        list.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-        let d = StateLimitTests.run(FloodFrames.frames(list))
+        let d = StateLimitTests.run(FloodFrames.queryRetriedSixtyTimes())
         let timeouts = d.findings.filter { $0.kind == "dns.timeout" }
         #expect(timeouts.count == 1, "\(timeouts.map(\.summary))")
         let f = try #require(timeouts.first)

@@ -170,6 +170,24 @@ import KnetcapTestSupport
         #expect(live == file)
     }
 
+    /// A query retried 60 times and never answered: the headline and the finding give its
+    /// whole wait (from the first try), not the 5 s between two tries, and the diagram says how
+    /// many transmissions it does not draw.
+    @Test func longRetriedQueryShowsItsWholeWait() throws {
+        let c = StatsCollector()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-\(UUID().uuidString).html")
+        defer { try? FileManager.default.removeItem(at: path) }
+        let h = HTMLReporter(path: path.path, capture: .init(name: "t", linkType: "t"), collector: c, utcOffset: { _ in 0 })
+        let outcome = CaptureSession(source: MemorySource(linkType: LinkType.raw.rawValue, frames: FloodFrames.queryRetriedSixtyTimes()),
+                                     reporters: [c, h]).run()
+        let f = try #require(outcome.report.findings.first { $0.kind == "dns.timeout" })
+        let waited = try #require(f.measurements["waited_s"])
+        #expect(waited > 300 && f.measurements["transmissions"] == 60)
+        #expect(h.html.contains("<span class=\"waitinline\">waited \(humanDuration(waited))</span>"), "the headline gives the whole wait")
+        #expect(h.html.contains("<span class=\"waitnum\">\(humanDuration(waited))</span> without an answer"))
+        #expect(h.html.contains("52 more transmissions of this query are not drawn: 60 in all, the first 7 and the last are kept."))
+    }
+
     /// The page of `capture` (no browser: the HTML as written).
     static func page(_ capture: URL) throws -> String {
         let c = StatsCollector()

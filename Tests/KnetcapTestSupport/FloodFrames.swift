@@ -66,6 +66,16 @@ public enum FloodFrames {
         return ((100, 64, UInt8(a >> 8 & 0xff), UInt8(a & 0xff)), UInt16(20000 + n % 16))
     }
 
+    /// One A query from 10.0.0.9:40000 to 10.0.0.10:53 (id 77) sent 60 times, every 5 s from
+    /// +0 s to +295 s, never answered; filler packets every second to +340 s.
+    public static func queryRetriedSixtyTimes() -> [MemorySource.Frame] {
+        var list: [(Int64, Int, [UInt8])] = []
+        for i in 0..<60 { list.append((Int64(i) * 5, 0, query((10, 0, 0, 9), 40000, (10, 0, 0, 10), id: 77, "retry.example"))) }
+        for s in stride(from: 1, through: 340, by: 1) { list.append((Int64(s), 500_000, filler())) }
+        list.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        return frames(list)
+    }
+
     /// Frames at `(seconds, microseconds, bytes)`, for a `MemorySource`.
     public static func frames(_ list: [(Int64, Int, [UInt8])]) -> [MemorySource.Frame] {
         list.map { MemorySource.Frame(seconds: 1_700_000_000 + $0.0 + Int64($0.1 / 1_000_000), nanoseconds: Int32($0.1 % 1_000_000 * 1000), bytes: $0.2) }
