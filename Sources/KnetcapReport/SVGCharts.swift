@@ -43,7 +43,14 @@ func sequenceDiagram(_ events: [DiagramEvent], utcOffset: (Int64) -> Int) -> Str
     // The client first: the sender of the first request (query or SYN), then by first appearance.
     var hosts: [String] = shown.first { $0.record?.requestKey != nil }.map { [$0.from] } ?? []
     for e in shown { for h in [e.from, e.to] where !hosts.contains(h) { hosts.append(h) } }
-    let left = 190.0, colW = 300.0, top = 56.0
+    // The frame number and the time since the first packet sit side by side left of the first
+    // lifeline, measured in their monospace fonts (11.5 and 11 px: about 7.0 and 6.7 px a
+    // character), so a 5- or 7-digit frame number never runs into its time.
+    let relFormat = { (e: DiagramEvent) in "+" + String(format: "%.6f", e.time - t0) + " s" }
+    let frameWidth = shown.map { Double("frame \($0.frame)".count) * 7.0 }.max() ?? 49
+    let relX = 10 + frameWidth + 8
+    let relWidth = shown.map { Double(relFormat($0).count) * 6.7 }.max() ?? 90
+    let left = max(190.0, relX + relWidth + 12), colW = 300.0, top = 56.0
     let width = left + colW * Double(max(hosts.count, 2)) + 20
     func x(_ h: String) -> Double { left + colW / 2 + colW * Double(hosts.firstIndex(of: h) ?? 0) }
     var body = ""
@@ -65,12 +72,11 @@ func sequenceDiagram(_ events: [DiagramEvent], utcOffset: (Int64) -> Int) -> Str
         }
         if !e.missing { previous = e.time }
         let x1 = x(e.from), x2 = x(e.to)
-        let rel = e.time - t0
         let cls = e.missing ? "msg missing" : (e.inEvidence ? "msg" : "msg context")
         body += "<g class=\"\(cls)\" data-frame=\"\(e.frame)\"><title>\(esc("frame \(e.frame)  \(clock(e.time, utcOffset))  \(e.from) → \(e.to)  \(e.label)"))</title>"
         if !e.missing {
             body += "<text x=\"10\" y=\"\(f1(y + 4))\" class=\"frame\">frame \(e.frame)</text>"
-            body += "<text x=\"82\" y=\"\(f1(y + 4))\" class=\"rel\">+\(String(format: "%.6f", rel)) s</text>"
+            body += "<text x=\"\(f1(relX))\" y=\"\(f1(y + 4))\" class=\"rel\">\(esc(relFormat(e)))</text>"
         }
         let label = e.label.count > 90 ? String(e.label.prefix(88)) + "…" : e.label
         if e.missing {

@@ -188,6 +188,42 @@ import KnetcapTestSupport
         #expect(h.html.contains("52 more transmissions of this query are not drawn: 60 in all, the first 7 and the last are kept."))
     }
 
+    /// Frame numbers of six digits (100,000 packets before the finding): in Chromium, no
+    /// frame number runs into its time, and no time into the first lifeline (measured with
+    /// getBBox on the rendered SVG).
+    @Test func longFrameNumbersDoNotOverlapTheirTimes() throws {
+        var frames = (0..<100_000).map { i in
+            MemorySource.Frame(seconds: 1_699_999_990, nanoseconds: Int32(i * 1000), bytes: FloodFrames.filler())
+        }
+        frames += FloodFrames.queryRetriedSixtyTimes()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knetcap-html-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let c = StatsCollector()
+        let h = HTMLReporter(path: dir.appendingPathComponent("r.html").path, capture: .init(name: "t", linkType: "t"), collector: c, utcOffset: { _ in 0 })
+        _ = CaptureSession(source: MemorySource(linkType: LinkType.raw.rawValue, frames: frames), reporters: [c, h]).run()
+        #expect(h.html.contains("class=\"frame\">frame 100001</text>"))
+        let probe = """
+            <script>window.addEventListener('load', () => { const bad = []; let rows = 0;
+            document.querySelectorAll('svg.seq').forEach(svg => { const life = svg.querySelector('line.lifeline');
+              const lx = life ? life.x1.baseVal.value - 95 : 1e9;
+              svg.querySelectorAll('g.msg').forEach(g => { const f = g.querySelector('text.frame'), r = g.querySelector('text.rel');
+                if (!f || !r) return; rows++; const a = f.getBBox(), b = r.getBBox();
+                if (a.x + a.width > b.x || b.x + b.width > lx) bad.push(g.dataset.frame); }); });
+            document.body.setAttribute('data-rows', rows); document.body.setAttribute('data-overlaps', bad.join(',')); });</script>
+            """
+        let page = dir.appendingPathComponent("probe.html")
+        try Data(h.html.replacingOccurrences(of: "</body>", with: probe + "</body>").utf8).write(to: page)
+        guard let (status, dom, err) = Fixtures.run("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                                                                 "--user-data-dir=" + dir.appendingPathComponent("profile").path, page.absoluteString]) else {
+            Issue.record("chromium is not installed (apt-get install chromium)")
+            return
+        }
+        #expect(status == 0, "\(err.suffix(300))")
+        #expect(dom.contains("data-rows=\"8\""), "the probe did not measure the 8 rows: \(dom.prefix(300))")
+        #expect(dom.contains("data-overlaps=\"\""), "rows whose frame number or time overlap: \(dom.components(separatedBy: "data-overlaps=").dropFirst().first?.prefix(80) ?? "")")
+    }
+
     /// The page of `capture` (no browser: the HTML as written).
     static func page(_ capture: URL) throws -> String {
         let c = StatsCollector()
