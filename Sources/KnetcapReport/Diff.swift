@@ -86,7 +86,13 @@ public struct DiffSide: Sendable {
             struct Servers: Decodable { var dns_servers: [CaptureStats.DNSRow] }
             do {
                 let data = try JSONSerialization.data(withJSONObject: st)
-                dns = try JSONDecoder().decode(Servers.self, from: data).dns_servers
+                let rows = try JSONDecoder().decode(Servers.self, from: data).dns_servers
+                for (i, r) in rows.enumerated() {
+                    if let why = Self.implausible(r) { throw bad(at, "the summary's \"stats\" are not knetcap --stats output (stats.dns_servers[\(i)]: \(why))") }
+                }
+                dns = rows
+            } catch let e as DiffError {
+                throw e
             } catch let e as DecodingError {
                 throw bad(at, "the summary's \"stats\" are not knetcap --stats output (stats.\(Self.describe(e)))")
             } catch {
@@ -95,6 +101,28 @@ public struct DiffSide: Sendable {
         } else {
             dns = nil
         }
+    }
+
+    /// What no --stats row can hold, in words (`nil` when the row is whole): negative counts,
+    /// more answered or unanswered queries than queries, response times that are not finite,
+    /// out of order (p50 <= p90 <= p99 <= max) or given for a row with no answers. (A negative
+    /// time is possible: an answer stamped before its query in a merged capture.)
+    static func implausible(_ r: CaptureStats.DNSRow) -> String? {
+        let counts = [("queries", r.queries), ("answered", r.answered), ("nxdomain", r.nxdomain), ("servfail", r.servfail),
+                      ("timeouts", r.timeouts), ("retransmitted", r.retransmitted)]
+        if let (name, v) = counts.first(where: { $0.1 < 0 }) { return "\(name) is \(v)" }
+        for (name, v) in counts.dropFirst() where v > r.queries { return "\(name) \(v) is more than its \(r.queries) queries" }
+        if r.nxdomain + r.servfail > r.answered { return "nxdomain + servfail \(r.nxdomain + r.servfail) is more than its \(r.answered) answered" }
+        if r.answered + r.timeouts > r.queries { return "answered + timeouts \(r.answered + r.timeouts) is more than its \(r.queries) queries" }
+        let times = [("p50_s", r.p50_s), ("p90_s", r.p90_s), ("p99_s", r.p99_s), ("max_s", r.max_s)]
+        for (name, v) in times { if let v, !v.isFinite { return "\(name) is \(v)" } }
+        let given = times.compactMap { t in t.1.map { (t.0, $0) } }
+        if !given.isEmpty && given.count < 4 { return "\(times.first { $0.1 == nil }!.0) missing beside the other percentiles" }
+        if given.count == 4 {
+            if r.answered == 0 { return "response times for no answered query" }
+            for (a, b) in zip(given, given.dropFirst()) where a.1 > b.1 { return "\(a.0) \(a.1) is more than \(b.0) \(b.1)" }
+        }
+        return nil
     }
 
     /// Why `line` does not parse, in words: cut short (inside a string, or with objects left

@@ -191,6 +191,14 @@ struct Issue9TrialTests {
         // The stats with a server row missing its query count.
         try expectRefused(whole.replacingOccurrences(of: "\"queries\":3,", with: ""), line: 9,
                           "the summary's \"stats\" are not knetcap --stats output (stats.dns_servers[0].queries missing)")
+        // Stats no knetcap output can hold: a negative count, more answers than queries,
+        // percentiles out of order.
+        #expect(whole.contains("\"answered\":3,") && whole.contains("\"p50_s\":"))
+        try expectRefused(whole.replacingOccurrences(of: "\"queries\":3,", with: "\"queries\":-3,"), line: 9, "stats.dns_servers[0]: queries is -3")
+        try expectRefused(whole.replacingOccurrences(of: "\"answered\":3,", with: "\"answered\":30,"), line: 9, "stats.dns_servers[0]: answered 30 is more than its 3 queries")
+        let servers = try #require(whole.range(of: "\"dns_servers\":"))
+        let p50 = try #require(whole.range(of: "\"p50_s\":[0-9.e-]+", options: .regularExpression, range: servers.upperBound..<whole.endIndex))
+        try expectRefused(whole.replacingCharacters(in: p50, with: "\"p50_s\":99"), line: 9, "stats.dns_servers[0]: p50_s 99.0 is more than p90_s")
         // The whole output is still accepted, and so is its summary line alone (`tail -1`).
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
