@@ -155,6 +155,9 @@ struct Knetcap: ParsableCommand {
         if let w = writeFile, w != "-", fileSize != nil, let r = readFile, r != "-", Self.isRotatedName(r, of: w) {
             throw Fatal(.usage, "-w \(w) -C would write \(r), the file -r reads: write to another name")
         }
+        if let h = output.htmlFile, writeFile == "-", output.htmlIsStandardOutput {
+            throw Fatal(.usage, "--html \(h) is standard output, which -w - writes the capture to: write the report to another file")
+        }
         if let h = output.htmlFile, let report = FileIdentity(h, standardFD: -1) {
             if report == input {
                 throw Fatal(.usage, "--html \(h) is \(inputName): writing the report would destroy the input; write it to another file")
@@ -280,7 +283,9 @@ struct Knetcap: ParsableCommand {
         }
 
         // `-w -` puts the pcap on standard output: the diagnosis goes to standard error.
-        let out = TextOutput(fd: writeFile == "-" ? 2 : 1)
+        // Standard output carries the -w - capture or the --html /dev/stdout report: the
+        // packet lines, diagnosis and JSON go to standard error instead (as tcpdump's with -w -).
+        let out = TextOutput(fd: writeFile == "-" || output.htmlIsStandardOutput ? 2 : 1)
         out.flushesEachPacket = source.isLive
         let printPackets = !quiet && writer == nil
         // The outputs: one reporter each (a new output is one more line here). The statistics

@@ -24,6 +24,15 @@ struct OutputOptions: ParsableArguments {
         if htmlFile == "" || htmlFile == "-" { throw ValidationError("--html takes a file name to write the report to") }
     }
 
+    /// The --html file is standard output (`/dev/stdout`, `/proc/self/fd/1`, or the file
+    /// standard output is redirected to): same device and inode as descriptor 1.
+    var htmlIsStandardOutput: Bool {
+        guard let path = htmlFile else { return false }
+        var a = stat(), b = stat()
+        guard stat(path, &a) == 0, fstat(1, &b) == 0 else { return false }
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_rdev == b.st_rdev
+    }
+
     /// The terminal style for output on `fd`.
     func style(fd: Int32) -> TextStyle {
         TextStyle(when: color, isTerminal: isatty(fd) == 1, noColor: ProcessInfo.processInfo.environment["NO_COLOR"])

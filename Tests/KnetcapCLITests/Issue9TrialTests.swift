@@ -96,6 +96,17 @@ struct Issue9TrialTests {
 
     /// Second trial: with -T fields, standard output is the field lines only; the --stats
     /// tables go to standard error with the diagnosis.
+    /// `--html /dev/stdout`: standard output is the report alone; the packet lines and the
+    /// diagnosis go to standard error (as with -w -); with -w - as well, refused.
+    @Test func htmlToStandardOutputIsTheReportAlone() throws {
+        let r = try run(["--html", "/dev/stdout", "-r", raceCapture.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("<!DOCTYPE html>") && r.stdout.hasSuffix("</html>\n"), "\(r.stdout.prefix(200))")
+        #expect(r.stderr.contains("== knetcap diagnosis: 1 finding in 7 packets") && r.stderr.contains("AAAA? api.knetcap.test."))
+        expectError(try run(["-q", "--html", "/dev/stdout", "-w", "-", "-r", raceCapture.path]), Status.usage,
+                    mentions: ["--html /dev/stdout is standard output, which -w - writes the capture to"])
+    }
+
     @Test func statsWithFieldsGoToStandardError() throws {
         let r = try run(["--stats", "-T", "fields", "-e", "frame.number", "-r", raceCapture.path])
         #expect(r.status == 0)
