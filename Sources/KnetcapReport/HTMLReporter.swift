@@ -130,7 +130,8 @@ public final class HTMLReporter: Reporter {
     func page(_ r: Report, records: [Int: FrameRecord]) -> String {
         let stats = collector.stats
         var s = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        s += "<meta name=\"generator\" content=\"\(esc(capture.generator))\">"
+        // One line: the version and libpcap's, as `knetcap --version` prints them on two.
+        s += "<meta name=\"generator\" content=\"\(esc(capture.generator.split(separator: "\n").joined(separator: "; ")))\">"
         s += "<title>knetcap report: \(esc(capture.name))</title><style>\(Self.css)</style></head><body>\n"
         s += "<header><h1>knetcap report</h1><p class=\"sub\">\(esc(capture.name))</p></header>\n"
         s += summarySection(r)

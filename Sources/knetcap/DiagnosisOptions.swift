@@ -10,7 +10,7 @@ struct DiagnosisOptions: ParsableArguments {
     @Option(name: .customLong("dns-port"), help: ArgumentHelp("A UDP/TCP port that carries DNS (repeatable; 53, 5353, 5355 always do, and UDP DNS is recognised by content on any port).", valueName: "N"))
     var dnsPorts: [UInt16] = []
 
-    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit with status 12 when a finding of KIND (or any finding, with `any`) is reported (repeatable).", valueName: "KIND|any"))
+    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit with status 12 when a finding of KIND (or any finding, with `any`) is reported; for knetcap diff, when it was found more often after than before (repeatable).", valueName: "KIND|any"))
     var failOn: [String] = []
 
     func validate() throws {

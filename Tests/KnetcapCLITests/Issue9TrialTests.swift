@@ -103,6 +103,12 @@ struct Issue9TrialTests {
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.hasPrefix("<!DOCTYPE html>") && r.stdout.hasSuffix("</html>\n"), "\(r.stdout.prefix(200))")
         #expect(r.stderr.contains("== knetcap diagnosis: 1 finding in 7 packets") && r.stderr.contains("AAAA? api.knetcap.test."))
+        // The generator is one line (knetcap's version; libpcap's).
+        #expect(r.stdout.contains("<meta name=\"generator\" content=\"knetcap 0.9.0; libpcap version "), "\(r.stdout.prefix(300))")
+        // diff's --fail-on says what it compares.
+        let help = try run(["diff", "--help"])
+        #expect(help.stdout.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "  +", with: " ", options: .regularExpression)
+                    .contains("for knetcap diff, when it was found more often after than before"), "\(help.stdout)")
         expectError(try run(["-q", "--html", "/dev/stdout", "-w", "-", "-r", raceCapture.path]), Status.usage,
                     mentions: ["--html /dev/stdout is standard output, which -w - writes the capture to"])
     }
