@@ -88,9 +88,11 @@ struct OutputOptions: ParsableArguments {
 
     /// The progress line for `-r FILE` when standard error is a terminal and the file is large.
     static func progress(source: any PacketSource, readFile: String?) -> ProgressReporter? {
-        guard let file = readFile, file != "-", isatty(2) == 1 else { return nil }
+        guard let file = readFile, isatty(2) == 1 else { return nil }
+        // `-r - < FILE`: standard input is a regular file of known size (a pipe has none).
         var st = stat()
-        guard stat(file, &st) == 0, Int(st.st_size) >= ProgressReporter.minimumFileSize else { return nil }
+        guard file == "-" ? fstat(0, &st) == 0 && st.st_mode & S_IFMT == S_IFREG : stat(file, &st) == 0,
+              Int(st.st_size) >= ProgressReporter.minimumFileSize else { return nil }
         let size = Int(st.st_size)
         // libpcap's position in the file; wiretap's in the uncompressed stream (clamped for a
         // compressed file, whose percentage then says how far the file's size has been read).

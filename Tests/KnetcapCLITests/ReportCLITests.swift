@@ -19,8 +19,9 @@ func tableRow(_ text: String, _ first: String, _ second: String) -> [String]? {
 }
 
 /// Runs `knetcap args` on a pseudo-terminal (`script -qec`); the terminal's output is returned.
-func runOnTerminal(_ args: [String], environment: [String: String] = [:]) throws -> Outcome {
-    let quoted = ([knetcap.path] + args).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+func runOnTerminal(_ args: [String], environment: [String: String] = [:], stdin: URL? = nil) throws -> Outcome {
+    func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+    let quoted = ([knetcap.path] + args).map(q).joined(separator: " ") + (stdin.map { " < " + q($0.path) } ?? "")
     let script = try #require(["/usr/bin/script", "/bin/script"].first { FileManager.default.isExecutableFile(atPath: $0) },
                               "script (util-linux) is not installed")
     let p = Process()
@@ -270,5 +271,9 @@ struct ReportCLITests {
         #expect(tty.stdout.contains("\r\u{1B}[K"))  // erased before the diagnosis
         let piped = try run(["-q", "-c", "3000", "-r", big.path])
         #expect(piped.status == 0 && piped.stderr.isEmpty)
+        // `-r - < FILE`: standard input is that file, of known size.
+        let redirected = try runOnTerminal(["-q", "-c", "3000", "-r", "-"], stdin: big)
+        #expect(redirected.status == 0)
+        #expect(redirected.stdout.contains(#/\rknetcap: 1024 packets, [0-9.]+ MB/s, [0-9]+%/#), "\(redirected.stdout.prefix(300).debugDescription)")
     }
 }
