@@ -140,6 +140,11 @@ public final class StatsCollector: Reporter {
             sweep(now: now)
             nextSweep = now.seconds < .max ? now.seconds + 1 : .max
         }
+        // The outer UDP of a VXLAN or Geneve packet is a conversation of its own (node to node,
+        // port 4789 or 6081), as in tshark's -z conv,udp, besides the pods' one inside.
+        if let t = p.tunnel, let u = t.udp, let os = t.ipv4?.source ?? t.ipv6?.source, let od = t.ipv4?.destination ?? t.ipv6?.destination {
+            countConversation(Endpoint(os, u.sourcePort), Endpoint(od, u.destinationPort), tcp: false, length: p.originalLength, at: now)
+        }
         guard let src = p.sourceAddress, let dst = p.destinationAddress, let sp = p.sourcePort, let dp = p.destinationPort else { return }
         let from = Endpoint(src, sp), to = Endpoint(dst, dp)
         countConversation(from, to, tcp: p.tcp != nil, length: p.originalLength, at: now)

@@ -30,7 +30,7 @@ import KnetcapTestSupport
     }
 
     /// tshark's fields, one row per packet, tab-separated.
-    static func tshark(_ capture: URL, _ filter: String, _ fields: [String], options: [String] = []) throws -> [[String]] {
+    static func tshark(_ capture: URL, _ filter: String, _ fields: [String], options: [String] = [], outermost: Bool = false) throws -> [[String]] {
         guard let (status, out, err) = Fixtures.run("tshark", ["-n", "-r", capture.path] + options + ["-Y", filter, "-T", "fields", "-E", "separator=/t"]
                                                     + fields.flatMap { ["-e", $0] }) else {
             Issue.record("tshark is not installed")
@@ -40,7 +40,10 @@ import KnetcapTestSupport
         // A packet in an overlay tunnel has each IP/UDP field twice or more (outer first, as
         // tshark lists them): knetcap's statistics are the inner packet's, the last occurrence.
         return out.split(separator: "\n", omittingEmptySubsequences: true).map {
-            $0.split(separator: "\t", omittingEmptySubsequences: false).map { String($0.split(separator: ",", omittingEmptySubsequences: false).last ?? "") }
+            $0.split(separator: "\t", omittingEmptySubsequences: false).map {
+                let all = $0.split(separator: ",", omittingEmptySubsequences: false)
+                return String((outermost ? all.first : all.last) ?? "")
+            }
         }
     }
 
@@ -238,6 +241,16 @@ import KnetcapTestSupport
             let a = (f[1].isEmpty ? "[\(f[2])]" : f[1]) + ":" + (f[3].isEmpty ? f[4] : f[3])
             let b = (f[5].isEmpty ? "[\(f[6])]" : f[5]) + ":" + (f[7].isEmpty ? f[8] : f[7])
             let key = [a, b].sorted().joined(separator: " ") + (f[3].isEmpty ? " udp" : " tcp")
+            let c = convs[key] ?? (0, 0)
+            convs[key] = (c.0 + 1, c.1 + (Int(f[0]) ?? 0))
+        }
+        // The outer UDP of VXLAN and Geneve packets (node to node): tshark's -z conv,udp has
+        // those conversations too, and so does knetcap's table.
+        let outer = try Self.tshark(capture, "vxlan || geneve", ["frame.len", "ip.src", "ipv6.src", "udp.srcport", "ip.dst", "ipv6.dst", "udp.dstport"],
+                                    outermost: true)
+        for f in outer where f.count >= 7 {
+            let a = (f[1].isEmpty ? "[\(f[2])]" : f[1]) + ":" + f[3], b = (f[4].isEmpty ? "[\(f[5])]" : f[4]) + ":" + f[6]
+            let key = [a, b].sorted().joined(separator: " ") + " udp"
             let c = convs[key] ?? (0, 0)
             convs[key] = (c.0 + 1, c.1 + (Int(f[0]) ?? 0))
         }
