@@ -78,7 +78,7 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
             nextSweep = now.seconds.saturatingAdd(10)
         }
         let client = t.key.client.address
-        let name = t.qname
+        let name = asciiLowercased(t.qname)  // the search list is compared without case
         if t.rcode == .nxDomain {
             var l = recent[client] ?? []
             if !l.contains(where: { $0.name == name }) {

@@ -25,6 +25,8 @@ public struct FrameRef: Sendable, Equatable {
 /// A DNS query as the tracker keeps it: small owned values, never views.
 public struct DNSTransaction: Sendable {
     public var key: DNSTransactionKey
+    /// The query name as its first transmission wrote it (case kept; compare with
+    /// `asciiLowercased`, DNS names are case-insensitive, RFC 4343).
     public var qname: String
     public var qtype: DNSType
     /// Every transmission of the query (the first, then retransmissions: same ID, same socket);
@@ -199,7 +201,7 @@ public struct DNSTransactionTracker {
             let key = DNSTransactionKey(client: Endpoint(src, sp), server: Endpoint(dst, dp), id: dns.id, overTCP: p.dnsOverTCP)
             if var t = pending[key] {
                 let q = dns.firstQuestion
-                if q?.type == t.qtype, let q, dns.name(at: q.nameOffset, lowercased: true) == t.qname {
+                if q?.type == t.qtype, let q, dns.name(at: q.nameOffset, lowercased: true) == asciiLowercased(t.qname) {
                     // Same ID, same socket, same question, still unanswered: a retransmission,
                     // unless it is the same packet seen again on a second interface (`-i any`
                     // on a bridged node sees it on the veth and on the bridge, µs apart).
@@ -229,7 +231,9 @@ public struct DNSTransactionTracker {
                 update(waiting) { $0.partnerResent = frame }
             }
             guard let q = dns.firstQuestion else { return nil }
-            var t = Pending(qname: dns.name(at: q.nameOffset, lowercased: true) ?? "?", first: frame, transmissionCount: 1,
+            // The name as sent (findings show it as tshark does; DNS 0x20 resolvers mix case),
+            // compared without case.
+            var t = Pending(qname: dns.name(at: q.nameOffset) ?? "?", first: frame, transmissionCount: 1,
                             serial: queue.serial(), qtype: q.type)
             let sock = SocketKey(client: key.client, server: key.server, overTCP: key.overTCP)
             // Parallel queries (glibc/musl send A and AAAA with one sendmmsg): a different ID
@@ -348,4 +352,10 @@ public struct DNSTransactionTracker {
         expired.sort { $0.firstSent.frame < $1.firstSent.frame }
         for t in expired where isProblem(t, end: now) { onProblem(t, now) }
     }
+}
+
+/// `name` with ASCII letters lowercased (DNS compares names so, RFC 4343 §3): the same string,
+/// without a copy, when it has no capital letter.
+@inlinable public func asciiLowercased(_ name: String) -> String {
+    name.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } ? String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self) : name
 }

@@ -149,3 +149,19 @@ import KnetcapTestSupport
         #expect(f.summary.contains("never answered (capture went on 3"), "\(f.summary)")
     }
 }
+
+/// Issue 9's trial: findings name a query as it was sent (tshark shows it so), and a DNS 0x20
+/// resolver's retransmission in other letter case is still the same query (RFC 4343).
+@Suite struct QueryNameCaseTests {
+    @Test func findingKeepsTheCaseAndRetransmissionIgnoresIt() throws {
+        let list: [(Int64, Int, [UInt8])] = [
+            (0, 0, FloodFrames.query((10, 0, 0, 9), 40000, (10, 0, 0, 10), id: 5, "Api.Knetcap.TEST")),
+            (5, 0, FloodFrames.query((10, 0, 0, 9), 40000, (10, 0, 0, 10), id: 5, "aPI.kNETCAP.test")),
+        ] + (1...40).map { (Int64($0), 500_000, FloodFrames.filler()) }
+        let d = StateLimitTests.run(FloodFrames.frames(list.sorted { ($0.0, $0.1) < ($1.0, $1.1) }))
+        let f = try #require(d.findings.first { $0.kind == "dns.timeout" })
+        #expect(d.findings.count == 1)
+        #expect(f.summary.contains("A Api.Knetcap.TEST (id 5)"), "\(f.summary)")
+        #expect(f.measurements["transmissions"] == 2 && f.evidence.count == 2)
+    }
+}
