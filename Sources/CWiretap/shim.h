@@ -40,6 +40,15 @@ typedef struct {
     int err;
     gchar *err_info;
     int skipped;      /* records that are not packets (custom blocks, events) before this one */
+    /* pcapng sections: libwiretap 4.0 numbers a packet's interface within its section
+       (rec.section_number), and lists every section's interfaces in one array, in order.
+       section_base is the index in that array of the current section's first interface:
+       the interfaces known at the last packet of the section before it. idbs counts the
+       interfaces met so far (wtap_get_next_interface_description, drained at every packet:
+       no allocation per packet). */
+    guint section;
+    guint section_base;
+    guint idbs;
 } knetcap_wtap_reader;
 
 /* Opens `path` ("-" is standard input) in any format wiretap knows, compressed or not.
@@ -77,7 +86,15 @@ static inline int knetcap_wtap_next(knetcap_wtap_reader *r) {
         r->err = 0;
         if (!wtap_read(r->wth, &r->rec, &r->buf, &r->err, &r->err_info, &r->offset))
             return r->err == 0 ? 0 : -1;
-        if (r->rec.rec_type == REC_TYPE_PACKET) return 1;
+        if (r->rec.rec_type == REC_TYPE_PACKET) {
+            guint before = r->idbs;
+            while (wtap_get_next_interface_description(r->wth) != NULL) r->idbs++;
+            if (r->rec.section_number != r->section) {  /* set by pcapng (4.0 sets no WTAP_HAS_SECTION_NUMBER), 0 elsewhere */
+                r->section = r->rec.section_number;
+                r->section_base = before;
+            }
+            return 1;
+        }
         r->skipped++;
     }
 }
@@ -89,6 +106,11 @@ static inline guint32 knetcap_wtap_len(const wtap_rec *rec) { return rec->rec_he
 static inline int knetcap_wtap_encap(const wtap_rec *rec) { return rec->rec_header.packet_header.pkt_encap; }
 static inline guint32 knetcap_wtap_interface(const wtap_rec *rec) {
     return (rec->presence_flags & WTAP_HAS_INTERFACE_ID) ? rec->rec_header.packet_header.interface_id : 0;
+}
+/* The current record's interface as an index in the file's list of every section's interfaces
+   (the order WiretapSource.interfaces gives them). */
+static inline guint32 knetcap_wtap_reader_interface(const knetcap_wtap_reader *r) {
+    return r->section_base + knetcap_wtap_interface(&r->rec);
 }
 static inline gint64 knetcap_wtap_secs(const wtap_rec *rec) { return (gint64)rec->ts.secs; }
 static inline int knetcap_wtap_nsecs(const wtap_rec *rec) { return rec->ts.nsecs; }
@@ -173,6 +195,7 @@ typedef struct {
     knetcap_wtap_reader *copy_from;
     int err;
     gchar *err_info;
+    guint idbs;       /* interfaces written (the first `idbs` of the reader's, in its order) */
 } knetcap_wtap_writer;
 
 /* wtap_dump_open(path) unlinks `path` when it cannot finish opening the dump (file_access.c:
@@ -212,7 +235,6 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path,
     w->copy_from = src;
     /* Every interface read so far (a rotated file starts with all of them); later ones are
        added by knetcap_wtap_dump_record as the reader meets them. */
-    while (wtap_get_next_interface_description(src->wth) != NULL) {}
     wtapng_iface_descriptions_t *info = wtap_file_get_idb_info(src->wth);
     if (info) {
         for (guint i = 0; i < info->interface_data->len; i++) {
@@ -222,6 +244,7 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path,
                 g_free(w->err_info); g_free(w);
                 return NULL;
             }
+            w->idbs++;
         }
         g_free(info);
     }
@@ -288,9 +311,15 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_one(const char *path, 
    added), or a libpcap packet (ns timestamp) on interface 0. 1 ok, 0 error (w->err). */
 static inline int knetcap_wtap_dump_record(knetcap_wtap_writer *w, knetcap_wtap_reader *r,
         const char *const *comments, int ncomments) {
-    wtap_block_t nb;
-    while ((nb = wtap_get_next_interface_description(r->wth)) != NULL) {
-        if (!wtap_dump_add_idb(w->pdh, nb, &w->err, &w->err_info)) return 0;
+    if (w->idbs < r->idbs) {  /* interfaces the reader met since: added in its order */
+        wtapng_iface_descriptions_t *info = wtap_file_get_idb_info(r->wth);
+        for (; info && w->idbs < r->idbs && w->idbs < info->interface_data->len; w->idbs++) {
+            if (!wtap_dump_add_idb(w->pdh, g_array_index(info->interface_data, wtap_block_t, w->idbs), &w->err, &w->err_info)) {
+                g_free(info);
+                return 0;
+            }
+        }
+        g_free(info);
     }
     wtap_rec *rec = &r->rec;
     if (ncomments > 0) {
@@ -299,7 +328,30 @@ static inline int knetcap_wtap_dump_record(knetcap_wtap_writer *w, knetcap_wtap_
             wtap_block_add_string_option(rec->block, OPT_COMMENT, comments[i], strlen(comments[i]));
         rec->block_was_modified = TRUE;
     }
-    return wtap_dump(w->pdh, rec, ws_buffer_start_ptr(&r->buf), &w->err, &w->err_info) ? 1 : 0;
+    /* The file written has one section holding every interface, in the reader's order: a
+       packet of a later section names its interface by section_base + its number there
+       (editcap and mergecap 4.0 stop at such a packet: "interface 0 encap 1 != packet encap
+       210"). Checked by link type; when that interface does not match (a section whose
+       interfaces came after its packets), the last interface of the packet's link type. */
+    guint local = rec->rec_header.packet_header.interface_id;
+    if ((rec->presence_flags & WTAP_HAS_INTERFACE_ID) && r->section_base > 0) {
+        wtapng_iface_descriptions_t *info = wtap_file_get_idb_info(r->wth);
+        if (info && info->interface_data) {
+            GArray *idbs = info->interface_data;
+            int encap = rec->rec_header.packet_header.pkt_encap;
+            guint want = r->section_base + local;
+            #define KNETCAP_IDB_ENCAP(i) (((wtapng_if_descr_mandatory_t *)wtap_block_get_mandatory_data(g_array_index(idbs, wtap_block_t, (i))))->wtap_encap)
+            if (want >= idbs->len || KNETCAP_IDB_ENCAP(want) != encap) {
+                for (guint i = idbs->len; i > 0; i--) if (KNETCAP_IDB_ENCAP(i - 1) == encap) { want = i - 1; break; }
+            }
+            #undef KNETCAP_IDB_ENCAP
+            if (want < idbs->len) rec->rec_header.packet_header.interface_id = want;
+        }
+        g_free(info);
+    }
+    int ok = wtap_dump(w->pdh, rec, ws_buffer_start_ptr(&r->buf), &w->err, &w->err_info) ? 1 : 0;
+    rec->rec_header.packet_header.interface_id = local;
+    return ok;
 }
 
 static inline int knetcap_wtap_dump_packet(knetcap_wtap_writer *w, gint64 secs, int nsecs, guint32 caplen, guint32 len,

@@ -149,7 +149,7 @@ public final class WiretapSource: PacketSource {
             let more = withUnsafePointer(to: &h) { hp in
                 var raw = RawPacket(seconds: sec, nanoseconds: ns, capturedLength: caplen, originalLength: Int(hp.pointee.len),
                                bytes: UnsafeRawBufferPointer(start: knetcap_wtap_data(reader), count: caplen), header: hp,
-                               linkType: Self.dlt(knetcap_wtap_encap(rec)), interface: knetcap_wtap_interface(rec),
+                               linkType: Self.dlt(knetcap_wtap_encap(rec)), interface: knetcap_wtap_reader_interface(reader),
                                record: OpaquePointer(reader))
                 raw.framesBefore = skipped
                 if let f = filter, !f.accepts(raw) { return true }

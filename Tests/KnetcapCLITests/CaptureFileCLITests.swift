@@ -113,6 +113,32 @@ struct CaptureFileCLITests {
     /// A pcapng whose second interface has a link type knetcap does not dissect (mergecap of an
     /// Ethernet capture and one packet re-typed USER0 by editcap): the Ethernet packets are
     /// diagnosed, then one line names the interface and its packet; exit 9.
+    /// Two pcapng sections (`cat a.pcapng b.pcapng`: Ethernet, then Linux SLL2) rewritten with
+    /// -w: one section with both interfaces, each packet on its own (libwiretap 4.0 numbers a
+    /// packet's interface within its section; editcap and mergecap 4.0 stop at the first packet
+    /// of the second: "interface 0 encap 1 != packet encap 210").
+    @Test func twoSectionPcapngIsRewrittenWhole() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a.pcapng"), b = dir.appendingPathComponent("b.pcapng")
+        #expect(try tool("editcap", ["-F", "pcapng", raceCapture.path, a.path]).status == 0)
+        #expect(try tool("editcap", ["-F", "pcapng", repoRoot.appendingPathComponent("Tests/Captures/public/dnscap-sll2.pcap").path, b.path]).status == 0)
+        let two = dir.appendingPathComponent("two.pcapng"), out = dir.appendingPathComponent("out.pcapng")
+        try (try Data(contentsOf: a) + Data(contentsOf: b)).write(to: two)
+        let r = try run(["-q", "-r", two.path, "-w", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        func frames(_ u: URL) throws -> [String] {
+            let t = try tool("tshark", ["-n", "-r", u.path, "-T", "fields", "-e", "frame.protocols", "-e", "frame.len", "-e", "frame.time_epoch"])
+            #expect(t.status == 0 && !t.stderr.contains("cut short"), "\(t.stderr)")
+            return t.stdout.split(separator: "\n").map(String.init)
+        }
+        let before = try frames(two), after = try frames(out)
+        #expect(before.count == 9 && after == before)
+        let ids = try tool("tshark", ["-n", "-r", out.path, "-T", "fields", "-e", "frame.interface_id"]).stdout.split(separator: "\n")
+        #expect(ids == ["0", "0", "0", "0", "0", "0", "0", "1", "1"])
+        #expect(try tool("capinfos", ["-M", out.path]).stdout.contains("Number of interfaces in file: 2"))
+    }
+
     @Test func pcapngInterfaceWithUnsupportedLinkType() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
