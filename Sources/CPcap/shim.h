@@ -18,6 +18,12 @@ static volatile sig_atomic_t knetcap_stop_requested = 0;
 static volatile sig_atomic_t knetcap_exit_is_safe = 0;
 static volatile sig_atomic_t knetcap_stop_signal = 0;
 static pcap_t *volatile knetcap_active_handle = NULL;
+/* A temporary file (a -w file being rewritten with comments) the exit at a second signal
+   removes first: unlink(2) is async-signal-safe. */
+static volatile sig_atomic_t knetcap_exit_unlink_set = 0;
+/* A function's static buffer (Swift's importer emits no definition of a static array at file
+   scope). Called only from PcapSource.swift, which holds this module's copy of the shim. */
+static inline char *knetcap_exit_unlink_path(void) { static char path[4096]; return path; }
 
 static void knetcap_on_signal(int sig) {
     if (knetcap_stop_requested) {
@@ -25,7 +31,10 @@ static void knetcap_on_signal(int sig) {
         if (sig == SIGPIPE) return;
         /* A second signal means "now" (tcpdump and kubectl users press Ctrl-C twice), but
            never cut a -w record: exit here only once the files are complete. */
-        if (knetcap_exit_is_safe) _exit(128 + sig);
+        if (knetcap_exit_is_safe) {
+            if (knetcap_exit_unlink_set) unlink(knetcap_exit_unlink_path());
+            _exit(128 + sig);
+        }
         knetcap_stop_requested = 2;
     } else {
         knetcap_stop_requested = 1;
@@ -61,6 +70,13 @@ static inline int knetcap_stop_level(void) { return knetcap_stop_requested; }
 static inline int knetcap_stop_signal_number(void) { return knetcap_stop_signal; }
 /* Every -w file is complete: a second signal may now end the process at once. */
 static inline void knetcap_mark_exit_safe(void) { knetcap_exit_is_safe = 1; }
+
+static inline void knetcap_set_exit_unlink(const char *path) {
+    knetcap_exit_unlink_set = 0;
+    if (path == NULL || strlen(path) >= 4096) return;
+    memcpy(knetcap_exit_unlink_path(), path, strlen(path) + 1);
+    knetcap_exit_unlink_set = 1;
+}
 
 static inline void knetcap_set_active_handle(pcap_t *h) { knetcap_active_handle = h; }
 static inline int knetcap_stop_was_requested(void) { return knetcap_stop_requested != 0; }

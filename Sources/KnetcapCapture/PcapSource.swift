@@ -208,6 +208,13 @@ public final class PcapSource: PacketSource {
     public static var stopSignal: Int32 { knetcap_stop_signal_number() }
     /// Every `-w` file is complete: from now on a second stop signal ends the process at once.
     public static func markExitSafe() { knetcap_mark_exit_safe() }
+    /// A temporary file a second stop signal removes before it ends the process (`nil`: none):
+    /// the file being rewritten with finding comments, never renamed over its original then.
+    public static func removeOnExit(_ path: String?) { knetcap_set_exit_unlink(path) }
+
+    /// A file read to its end even after a stop signal (a second pass once the capture is
+    /// over: `--html`'s evidence frames), which a stop must not cut short.
+    public var readsThroughStop = false
 
     /// Calls `body` for each packet until end of file, error, signal, or `body` returns false.
     public func forEach(_ body: (RawPacket) -> Bool) -> EndReason {
@@ -216,7 +223,7 @@ public final class PcapSource: PacketSource {
         var hdr: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
         while true {
-            if knetcap_stop_level() != 0 { drain(body); return .interrupted }
+            if knetcap_stop_level() != 0 && !readsThroughStop { drain(body); return .interrupted }
             let rc = pcap_next_ex(handle, &hdr, &data)
             if rc == 1, let h = hdr, let d = data {
                 let p = raw(h, d)

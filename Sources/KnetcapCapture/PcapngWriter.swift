@@ -165,7 +165,13 @@ public final class PcapngWriter: PacketWriter {
         var st = stat()
         guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return 0 }
         let src = try WiretapSource(path: path)
+        // Read whole although the capture was stopped by a signal (this pass comes after it: a
+        // stop made it write an empty file over the capture); a second signal ends knetcap
+        // with the original left as it was and the temporary file removed.
+        src.readsThroughStop = true
         let tmp = path + ".knetcap-tmp"
+        PcapSource.removeOnExit(tmp)
+        defer { PcapSource.removeOnExit(nil) }
         let out = try PcapngWriter(path: tmp, source: src, snaplen: src.snapshotLength, interface: InterfaceDescription())
         var k = 0
         let end = src.forEach { p in
@@ -176,6 +182,8 @@ public final class PcapngWriter: PacketWriter {
         out.close()
         if case .badInput(let e) = end { unlink(tmp); throw e }
         if let f = out.failure { unlink(tmp); throw CaptureError(.cannotWrite, f) }
+        if case .failed(let why) = end { unlink(tmp); throw CaptureError(.readFailed, "\(path): \(why)") }
+        guard end == .endOfFile else { unlink(tmp); return 0 }  // never renamed over the capture unless read whole
         if rename(tmp, path) != 0 {
             let e = String(cString: strerror(errno))
             unlink(tmp)

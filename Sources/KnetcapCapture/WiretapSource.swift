@@ -116,18 +116,23 @@ public final class WiretapSource: PacketSource {
         }
     }
 
+    /// Read to the end even after a stop signal: a second pass over a file once the capture
+    /// is over (the finding comments, `--html`'s evidence), which a stop must not cut short.
+    public var readsThroughStop = false
+
     /// Calls `body` for each packet record until end of file, an error (`.badInput`: the file,
     /// the byte offset and wiretap's words), a stop signal, or `body` returns false.
     public func forEach(_ body: (RawPacket) -> Bool) -> EndReason {
         var h = pcap_pkthdr()
         while true {
-            if PcapSource.stopRequested { return .interrupted }  // the flag lives in PcapSource.swift's copy of the shim
+            // The flag lives in PcapSource.swift's copy of the shim.
+            if PcapSource.stopRequested && !readsThroughStop { return .interrupted }
             let rc = wiretap { knetcap_wtap_next(reader) }
             if rc == 0 { return .endOfFile }
             if rc < 0 {
                 // A stop signal interrupts a blocked read (a pipe, a FIFO; no SA_RESTART): wiretap
                 // reports EINTR as a read error, but the reading was interrupted, not bad.
-                if PcapSource.stopRequested { return .interrupted }
+                if PcapSource.stopRequested && !readsThroughStop { return .interrupted }
                 let detail = reader.pointee.err_info.map { String(cString: $0) }
                 // A record cut short or corrupt in a compressed file: when the compressed stream
                 // itself is broken (a truncated or damaged .gz/.zst/.lz4), that is the fault to name.

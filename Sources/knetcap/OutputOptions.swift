@@ -71,6 +71,9 @@ struct OutputOptions: ParsableArguments {
         if let readFile {
             reread = { body in
                 guard let file = readFile(), let again = try? openCaptureFile(file) else { return }
+                // After a stop signal too (the report of an interrupted run still draws its evidence).
+                (again as? WiretapSource)?.readsThroughStop = true
+                (again as? PcapSource)?.readsThroughStop = true
                 if !filter.isEmpty {  // frame numbers count packets the BPF filter passed
                     if let w = again as? WiretapSource { try? w.setFilter(filter) } else if let p = again as? PcapSource { try? p.setFilter(filter) }
                 }

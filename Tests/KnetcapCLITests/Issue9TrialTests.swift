@@ -355,4 +355,31 @@ struct Issue9TrialTests {
         #expect(r.stdout == (try run(["-q", "-r", raceCapture.path])).stdout)
         #expect(r.stdout.hasPrefix("\n== knetcap diagnosis: 1 finding in 7 packets"), "\(r.stdout)")
     }
+
+    /// The same stop with -w FILE.pcapng and --html: the comment pass that follows reads the
+    /// written file whole (a stop made it rewrite the capture as an empty file), and the report
+    /// still draws the evidence. No temporary file is left.
+    @Test func interruptedCaptureKeepsItsPcapngAndComments() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out.pcapng"), html = dir.appendingPathComponent("r.html")
+        let r = try run(["-q", "-r", "-", "-w", out.path, "--html", html.path], stdinBytes: try Data(contentsOf: raceCapture), keepStdinOpen: true) { p in
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                let status = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8)) ?? ""
+                if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+                   let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16), mask & 2 != 0 { break }
+                usleep(20_000)
+            }
+            usleep(500_000)
+            kill(p.processIdentifier, SIGINT)
+        }
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try capinfosCount(out) == 7)
+        let comments = try tool("tshark", ["-r", out.path, "-Y", "frame.comment contains \"knetcap\"", "-T", "fields", "-e", "frame.number"])
+        #expect(comments.stdout.split(separator: "\n") == ["1", "2", "3", "4", "6", "7"], "\(comments.stdout)")
+        let page = try String(contentsOf: html, encoding: .utf8)
+        #expect(page.contains("class=\"host\">10.53.0.2<") && !page.contains("class=\"host\">?<"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["out.pcapng", "r.html"])
+    }
 }
