@@ -335,19 +335,23 @@ struct Issue9TrialTests {
     /// The race capture on a pipe that stays open: knetcap reads its 7 packets and waits for
     /// more; SIGINT then stops the reading. knetcap says how many packets it read and that
     /// reading was interrupted, then diagnoses them (exit 0, as after a live capture).
+    /// Once `p`'s handler is installed (SIGINT caught: /proc/PID/status SigCgt bit 1) and the
+    /// packets on its standard input are read, sends it SIGINT.
+    func interruptOnceReading(_ p: Process) {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let status = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8)) ?? ""
+            if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+               let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16), mask & 2 != 0 { break }
+            usleep(20_000)
+        }
+        usleep(500_000)
+        kill(p.processIdentifier, SIGINT)
+    }
+
     @Test func interruptedReadingSaysSoAndDiagnoses() throws {
         let r = try run(["-q", "-r", "-"], stdinBytes: try Data(contentsOf: raceCapture), keepStdinOpen: true) { p in
-            // Once the handler is installed (SIGINT caught: /proc/PID/status SigCgt bit 1) and the
-            // packets are read, send SIGINT.
-            let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline {
-                let status = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8)) ?? ""
-                if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
-                   let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16), mask & 2 != 0 { break }
-                usleep(20_000)
-            }
-            usleep(500_000)
-            kill(p.processIdentifier, SIGINT)
+            interruptOnceReading(p)
         }
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr == "7 packets read\nknetcap: reading standard input was interrupted by SIGINT: the diagnosis covers the 7 packets read before it\n")
@@ -364,15 +368,7 @@ struct Issue9TrialTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("out.pcapng"), html = dir.appendingPathComponent("r.html")
         let r = try run(["-q", "-r", "-", "-w", out.path, "--html", html.path], stdinBytes: try Data(contentsOf: raceCapture), keepStdinOpen: true) { p in
-            let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline {
-                let status = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8)) ?? ""
-                if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
-                   let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16), mask & 2 != 0 { break }
-                usleep(20_000)
-            }
-            usleep(500_000)
-            kill(p.processIdentifier, SIGINT)
+            interruptOnceReading(p)
         }
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try capinfosCount(out) == 7)
