@@ -107,11 +107,8 @@ static inline int knetcap_wtap_encap(const wtap_rec *rec) { return rec->rec_head
 static inline guint32 knetcap_wtap_interface(const wtap_rec *rec) {
     return (rec->presence_flags & WTAP_HAS_INTERFACE_ID) ? rec->rec_header.packet_header.interface_id : 0;
 }
-/* The current record's interface as an index in the file's list of every section's interfaces
-   (the order WiretapSource.interfaces gives them). */
-static inline guint32 knetcap_wtap_reader_interface(const knetcap_wtap_reader *r) {
-    return r->section_base + knetcap_wtap_interface(&r->rec);
-}
+/* (The interface number within its section, as tshark's frame.interface_id; the writer maps
+   it to its one section, knetcap_wtap_dump_record.) */
 static inline gint64 knetcap_wtap_secs(const wtap_rec *rec) { return (gint64)rec->ts.secs; }
 static inline int knetcap_wtap_nsecs(const wtap_rec *rec) { return rec->ts.nsecs; }
 /* The record's packet comments (pcapng opt_comment): how many, and the nth (NULL if none). */

@@ -17,6 +17,12 @@ enum Compression: String {
         defer { fclose(f) }
         var m = [UInt8](repeating: 0, count: 4)
         guard fread(&m, 1, 4, f) == 4 else { return nil }
+        self.init(magic: m)
+    }
+
+    /// The compression the first four bytes `m` announce (nil: none, or fewer bytes).
+    init?(magic m: [UInt8]) {
+        guard m.count >= 4 else { return nil }
         switch (m[0], m[1], m[2], m[3]) {
         case (0x1f, 0x8b, _, _): self = .gzip
         case (0x28, 0xb5, 0x2f, 0xfd): self = .zstd

@@ -19,6 +19,7 @@ public final class InputRelay: @unchecked Sendable {
     private var copyFailed = false
     private var finished = false
     private var relayed = 0
+    private var head: [UInt8] = []
 
     /// Starts the relay of `head`, then of `fd` to its end.
     /// - Parameter keepCopy: also write every byte to an unlinked temporary file (`copyPath`).
@@ -57,7 +58,10 @@ public final class InputRelay: @unchecked Sendable {
                     copying = false
                     self.lock.withLock { self.copyFailed = true }
                 }
-                self.lock.withLock { self.relayed += bytes.count }
+                self.lock.withLock {
+                    if self.head.count < 4 { self.head += bytes.prefix(4 - self.head.count) }
+                    self.relayed += bytes.count
+                }
                 return writeAll(writeEnd, bytes)
             }
             var buf = [UInt8](repeating: 0, count: 1 << 16)
@@ -76,6 +80,9 @@ public final class InputRelay: @unchecked Sendable {
         }
         thread.start()
     }
+
+    /// The first bytes relayed (up to 4: a magic number), as far as they have been.
+    public var firstBytes: [UInt8] { lock.withLock { head } }
 
     /// The number of bytes the input had, once it has been relayed to its end (`nil` before).
     public var length: Int? { lock.withLock { finished ? relayed : nil } }

@@ -154,7 +154,7 @@ public final class WiretapSource: PacketSource {
             let more = withUnsafePointer(to: &h) { hp in
                 var raw = RawPacket(seconds: sec, nanoseconds: ns, capturedLength: caplen, originalLength: Int(hp.pointee.len),
                                bytes: UnsafeRawBufferPointer(start: knetcap_wtap_data(reader), count: caplen), header: hp,
-                               linkType: Self.dlt(knetcap_wtap_encap(rec)), interface: knetcap_wtap_reader_interface(reader),
+                               linkType: Self.dlt(knetcap_wtap_encap(rec)), interface: knetcap_wtap_interface(rec),
                                record: OpaquePointer(reader))
                 raw.framesBefore = skipped
                 if let f = filter, !f.accepts(raw) { return true }
@@ -309,6 +309,14 @@ public func openCaptureFile(_ path: String, name: String? = nil) throws(CaptureE
 func damagedCompression(_ path: String, name: String? = nil) -> CaptureError? {
     guard path != "-", let c = Compression(path: path), let why = c.damage(path: path) else { return nil }
     return CaptureError(.decompressFailed, "\(name ?? path): decompression failed: \(why)")
+}
+
+/// A compressed stream read from a pipe (no probe can read it again) that libwiretap took for
+/// a format found by heuristics (Endace ERF, when a zstd or lz4 frame is cut before its first
+/// block ends): named by its first bytes `head` as a broken stream, exit 13, as a file is.
+public func misreadCompressedStream(_ source: any PacketSource, head: [UInt8], name: String) -> CaptureError? {
+    guard let w = source as? WiretapSource, !w.fileType.lowercased().contains("pcap"), let c = Compression(magic: head) else { return nil }
+    return CaptureError(.decompressFailed, "\(name): decompression failed: a \(c.rawValue) stream that libwiretap reads as \(w.fileType), not as a capture: cut short or damaged")
 }
 
 /// Whether `path` starts with a classic pcap magic number (µs or ns, either byte order).

@@ -244,6 +244,7 @@ struct Knetcap: ParsableCommand {
                 }
                 // Opening reads the first blocks; an input shorter than any capture header has ended by then.
                 if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n)) }
+                if let e = misreadCompressedStream(source, head: relay.firstBytes, name: "standard input") { throw e }
             } else {
                 source = try openCaptureFile(path)
             }

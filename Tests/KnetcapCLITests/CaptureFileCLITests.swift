@@ -199,6 +199,21 @@ struct CaptureFileCLITests {
         }
     }
 
+    /// The same cut stream on standard input (a pipe, which no probe can read again): a zstd
+    /// or lz4 frame cut before its first block ends is named by its magic bytes, exit 13, not
+    /// taken for Endace ERF (exit 9).
+    @Test(arguments: [("zstd", "zst"), ("lz4", "lz4")])
+    func truncatedCompressedStandardInputIsDecompressionError(compressor: String, ext: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let packed = dir.appendingPathComponent("small.pcap.\(ext)")
+        #expect(try tool(compressor, ["-c", dnsTimeout.path], stdoutFile: packed).status == 0)
+        let bytes = try Data(contentsOf: packed)
+        expectError(try run(["-q", "-r", "-"], stdinBytes: bytes.prefix(bytes.count / 2)), Status.decompressFailed,
+                    mentions: ["standard input: decompression failed: a \(compressor) stream that libwiretap reads as erf, not as a capture: cut short or damaged"])
+        #expect(try run(["-q", "-r", "-"], stdinBytes: bytes).status == 0)
+    }
+
     /// Second trial: a whole, valid .zst/.lz4/.gz whose capture has a corrupt record (its 4th
     /// record's caplen set to 2^31-1) is a corrupt record, exit 10 — never blamed on the
     /// compression (after a complete frame zstd and lz4 answer an empty input with a nonzero
