@@ -222,10 +222,19 @@ public final class PcapSource: PacketSource {
         defer { knetcap_set_active_handle(nil) }
         var hdr: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
+        // A file's byte offset of the next record, for the error that names a bad one: the file
+        // header, then per record its header (16 bytes; 24 in the Nokia/Red Hat variants libpcap
+        // also reads, so measured once at the first record) and its captured bytes.
+        var offset = isLive ? nil : fileOffset
+        var recordHeader: Int?
         while true {
             if knetcap_stop_level() != 0 && !readsThroughStop { drain(body); return .interrupted }
             let rc = pcap_next_ex(handle, &hdr, &data)
             if rc == 1, let h = hdr, let d = data {
+                if let o = offset {
+                    if recordHeader == nil, let now = fileOffset { recordHeader = now - o - Int(h.pointee.caplen) }
+                    offset = o + (recordHeader ?? 16) + Int(h.pointee.caplen)
+                }
                 let p = raw(h, d)
                 if !body(p) { return .stoppedByCaller }
             } else if rc == 0 {
@@ -234,7 +243,8 @@ public final class PcapSource: PacketSource {
                 if knetcap_stop_level() != 0 { drain(body); return .interrupted }
                 return .endOfFile
             } else {
-                return .failed(String(cString: pcap_geterr(handle)))
+                let why = String(cString: pcap_geterr(handle))
+                return .failed(offset.map { "\(why) (the record at byte offset \($0))" } ?? why)
             }
         }
     }

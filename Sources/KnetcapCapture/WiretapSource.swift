@@ -285,7 +285,13 @@ public func openCaptureFile(_ path: String, name: String? = nil) throws(CaptureE
             if st.st_size < 24 {
                 throw CaptureError(.notACapture, "\(path): not a pcap or pcapng capture: truncated file header (\(st.st_size) bytes; a pcap header is 24, a pcapng section header 28)")
             }
-            if classicPcapMagic(path) { return try PcapSource.openFile(path) }
+            if classicPcapMagic(path) {
+                // The Red Hat 6.1, Nokia and SuSE variants share the magic number but have longer
+                // record headers, which libpcap reads as a bad length at the second record;
+                // libwiretap tells them apart by reading the first records.
+                if let w = try? WiretapSource(path: path, name: name), !libpcapReads.contains(w.fileType) { return w }
+                return try PcapSource.openFile(path)
+            }
         }
     }
     let w: WiretapSource
@@ -318,6 +324,10 @@ public func misreadCompressedStream(_ source: any PacketSource, head: [UInt8], n
     guard let w = source as? WiretapSource, !w.fileType.lowercased().contains("pcap"), let c = Compression(magic: head) else { return nil }
     return CaptureError(.decompressFailed, "\(name): decompression failed: a \(c.rawValue) stream that libwiretap reads as \(w.fileType), not as a capture: cut short or damaged")
 }
+
+/// The classic pcap forms libpcap reads as written (libwiretap's names): standard, nanosecond,
+/// and Kuznetsov's modified format (its own magic number).
+let libpcapReads: Set<String> = ["pcap", "nsecpcap", "modpcap"]
 
 /// Whether `path` starts with a classic pcap magic number (µs or ns, either byte order).
 func classicPcapMagic(_ path: String) -> Bool {

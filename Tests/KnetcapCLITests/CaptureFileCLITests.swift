@@ -139,6 +139,33 @@ struct CaptureFileCLITests {
         #expect(try tool("capinfos", ["-M", out.path]).stdout.contains("Number of interfaces in file: 2"))
     }
 
+    /// The classic pcap variants with longer record headers (Red Hat 6.1 and Nokia share the
+    /// standard magic number; SuSE 6.3) are read through libwiretap, which tells them apart:
+    /// libpcap read a bad length at the second record ("invalid packet capture length").
+    @Test(arguments: ["rh6_1pcap", "nokiapcap", "suse6_3pcap", "modpcap"])
+    func classicPcapVariantsAreRead(_ format: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let v = dir.appendingPathComponent("v.pcap")
+        #expect(try tool("editcap", ["-F", format, raceCapture.path, v.path]).status == 0)
+        let r = try run(["-q", "-r", v.path]), original = try run(["-q", "-r", raceCapture.path])
+        #expect(r.status == 0, "\(format): \(r.stderr)")
+        #expect(r.stdout == original.stdout)
+    }
+
+    /// A classic pcap cut inside a record (read by libpcap): the error names the record's
+    /// byte offset, as libwiretap's errors do.
+    @Test func cutClassicPcapNamesTheRecordOffset() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cut = dir.appendingPathComponent("cut.pcap")
+        // Records of the race capture start at 24, 116, 224, 316, 408 (16-byte headers): cut in the 5th.
+        try (try Data(contentsOf: raceCapture)).prefix(500).write(to: cut)
+        expectError(try run(["-q", "-r", cut.path]), Status.readFailed,
+                    mentions: ["\(cut.path): read failed after 4 packets: truncated dump file; tried to read 92 captured bytes, only got 76 (the record at byte offset 408)"],
+                    stdoutMayHaveText: true)
+    }
+
     @Test func pcapngInterfaceWithUnsupportedLinkType() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
