@@ -94,7 +94,14 @@ public final class RotatingWriter: PacketWriter {
                 finish()
                 count = 0
                 started = p.seconds
-                current = try create(fileName(at: p.seconds))
+                let next = fileName(at: p.seconds)
+                // NAME's strftime fields repeat within the run (no %S with -G 1): tcpdump
+                // overwrites the earlier file silently; knetcap does too, and says so.
+                if closed.contains(where: { $0.path == next }) {
+                    overwritten += 1
+                    if firstOverwritten == nil { firstOverwritten = next }
+                }
+                current = try create(next)
             }
             if let c = rotation.fileBytes, let cur = current, cur.bytesWritten > c {
                 finish()
@@ -121,6 +128,11 @@ public final class RotatingWriter: PacketWriter {
         }
         current = nil
     }
+
+    /// -G rotations whose strftime name was one already written this run (that file was
+    /// overwritten), and the first such name.
+    public private(set) var overwritten = 0
+    public private(set) var firstOverwritten: String?
 
     public var bytesWritten: Int64 { current?.bytesWritten ?? 0 }
 

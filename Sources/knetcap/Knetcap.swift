@@ -357,6 +357,9 @@ struct Knetcap: ParsableCommand {
                 + (s.interfaceDropped > 0 ? "\(s.interfaceDropped) packets dropped by interface\n" : "")
             FileHandle.standardError.write(Data(msg.utf8))
         }
+        if let r = writer as? RotatingWriter, let again = r.firstOverwritten {
+            FileHandle.standardError.write(Data("knetcap: warning: -G \(rotateSeconds ?? 0): \(r.overwritten) rotation\(r.overwritten == 1 ? "" : "s") reused a file name already written this run (the first: \(again)) and overwrote that file: the strftime fields of \(writeFile ?? "") repeat within the capture (add finer ones, such as %H%M%S)\n".utf8))
+        }
         if let r = writer as? RotatingWriter, r.isFull {  // tcpdump: "Maximum file limit reached: N"
             FileHandle.standardError.write(Data("knetcap: maximum file limit reached: \(fileCount ?? 0) file\(fileCount == 1 ? "" : "s") (-W with -G); the capture stopped after \(Self.packets(n))\n".utf8))
         }

@@ -445,6 +445,20 @@ struct CaptureFileCLITests {
         #expect(try capinfosCount(dir.appendingPathComponent("one-\(a).pcap")) == 3)
     }
 
+    /// -G with a name whose strftime fields do not change between rotations (none at all
+    /// here): the earlier file is overwritten, as tcpdump does, and knetcap says so once.
+    @Test func rotationByTimeToTheSameNameWarns() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let same = dir.appendingPathComponent("same.pcap")
+        let r = try run(["-q", "-r", dnsTimeout.path, "-w", same.path, "-G", "1"])
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("knetcap: warning: -G 1: 1 rotation reused a file name already written this run (the first: \(same.path)) and overwrote that file"), "\(r.stderr)")
+        #expect(try capinfosCount(same) == 4, "frames 4-7, the second rotation's")
+        let distinct = dir.appendingPathComponent("d-%s.pcap")
+        #expect(try !run(["-q", "-r", dnsTimeout.path, "-w", distinct.path, "-G", "1"]).stderr.contains("warning"))
+    }
+
     /// -Z nobody with -C into a directory nobody cannot write: the first file was opened as
     /// root; the next cannot be created. One line names that file, the user and that the file
     /// before it is complete (not "incomplete").
