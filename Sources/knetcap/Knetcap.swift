@@ -405,7 +405,10 @@ struct Knetcap: ParsableCommand {
                 let why = e.hasPrefix("cannot write \(next): ") ? String(e.dropFirst("cannot write \(next): ".count)) : e
                 throw Fatal(.cannotWrite, "cannot create the next rotated file \(next): \(why)\(who)\(earlier)")
             }
-            throw Fatal(.cannotWrite, "\(e) (the file is incomplete)")
+            // Where it stopped: the packets handed to the file (its last, buffered ones may be
+            // what failed), the bytes that reached it, and that no later packet was written.
+            let handed = w.files.last?.count ?? 0
+            throw Fatal(.cannotWrite, "\(e): \(handed) of the \(Self.packets(n)) read had been handed to it (the file is incomplete; nothing after them was written)")
         }
         if let e = out.error { throw Fatal(.cannotWrite, "cannot write standard output: \(e)") }
         if let h = html, let e = h.error { throw Fatal(.cannotWrite, "--html: cannot write \(h.path): \(e)") }

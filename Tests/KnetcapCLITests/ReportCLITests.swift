@@ -224,6 +224,26 @@ struct ReportCLITests {
         #expect(stat(full.path, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR)
     }
 
+    /// -w to a full device (a private copy of /dev/full): exit 8, one line saying how many of
+    /// the packets read had been handed to the file, for pcap and pcapng.
+    @Test(.enabled(if: isRoot, "mknod needs root"))
+    func writeToAFullDeviceSaysWhereItStopped() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let full = dir.appendingPathComponent("full")
+        #expect(mknod(full.path, S_IFCHR | 0o666, dev_t(0x107)) == 0)
+        let big = try generated(packets: 20000, seed: 3, in: dir)
+        for extra in [[], ["--pcapng"]] {
+            let r = try run(["-q", "-r", big.path, "-w", full.path] + extra)
+            expectError(r, Status.cannotWrite, mentions: ["cannot write \(full.path): No space left on device: ", " of the 20000 packets read had been handed to it (the file is incomplete; nothing after them was written)"],
+                        stdoutMayHaveText: true)
+            let handed = r.stderr.firstMatch(of: #/device: (\d+) of the/#).flatMap { Int($0.1) } ?? -1
+            #expect(handed > 0 && handed < 20000, "\(r.stderr)")
+        }
+        var st = stat()
+        #expect(stat(full.path, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR)
+    }
+
     @Test(.enabled(if: isRoot, "live capture on lo needs root or CAP_NET_RAW"))
     func htmlAfterALiveCapture() throws {
         let dir = try makeTempDir()
