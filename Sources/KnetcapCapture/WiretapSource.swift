@@ -305,9 +305,24 @@ public func openCaptureFile(_ path: String, name: String? = nil) throws(CaptureE
     // wiretap's last resort for bytes no capture format claims (a pcapng cut inside its
     // section header, text): not a capture to knetcap.
     if w.fileType.lowercased().contains("mime") {
-        throw CaptureError(.notACapture, "\(w.name): not a capture file knetcap can read (wiretap: \(w.fileType); a pcapng cut inside its section header?)")
+        // Starting with the pcapng block type of a section header (0x0A0D0D0A, the same in
+        // both byte orders), the file is a pcapng cut inside that first block.
+        var st = stat()
+        if pcapngMagic(path), stat(path, &st) == 0 {
+            // Exit 4 as a classic pcap shorter than its file header: no capture is there yet.
+            throw CaptureError(.notACapture, "\(w.name): not a capture: truncated pcapng section header block (the file ends at byte offset \(st.st_size), inside its first block)")
+        }
+        throw CaptureError(.notACapture, "\(w.name): not a capture file knetcap can read (wiretap: \(w.fileType))")
     }
     return w
+}
+
+/// Whether `path` (a regular file) starts with pcapng's section header block type.
+func pcapngMagic(_ path: String) -> Bool {
+    guard let f = fopen(path, "rb") else { return false }
+    defer { fclose(f) }
+    var m: UInt32 = 0
+    return fread(&m, 4, 1, f) == 1 && m == 0x0A0D_0D0A
 }
 
 /// `.decompressFailed` naming what is wrong with `path`'s compressed stream, when it starts

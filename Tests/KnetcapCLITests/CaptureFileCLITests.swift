@@ -325,6 +325,10 @@ struct CaptureFileCLITests {
         try whole.prefix(60).write(to: cut)
         let c = try run(["-q", "-r", cut.path])
         #expect(c.status == 4 && c.stderr.split(separator: "\n").count == 1 && !c.stdout.contains("unknown link"), "\(c.status) \(c.stderr) \(c.stdout)")
+        #expect(c.stderr == "knetcap: \(cut.path): not a capture: truncated pcapng section header block (the file ends at byte offset 60, inside its first block)\n")
+        // Text is not called a cut pcapng.
+        let text = try run(["-q", "-r", repoRoot.appendingPathComponent("Package.swift").path])
+        #expect(text.status == 4 && !text.stderr.contains("pcapng section"), "\(text.stderr)")
     }
 
     /// `-w /dev/null --pcapng` with findings: the comment pass rewrites regular files only, so
