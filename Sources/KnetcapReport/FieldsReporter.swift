@@ -51,8 +51,10 @@ public final class FieldsReporter: Reporter {
     /// Why `-T fields` cannot run: one line for standard error.
     public struct FieldsError: Error, Sendable { public let message: String; init(_ m: String) { message = m } }
 
-    /// The fields tshark shows in hexadecimal, with their digit count.
-    static let hexDigits: [String: Int] = ["dns.id": 4, "eth.type": 4, "ip.id": 4, "tcp.flags": 4]
+    /// The fields tshark shows in hexadecimal, with their digit count (tshark 4.0 -T fields:
+    /// `ip.flags` 0x02, `vxlan.flags` 0x0800, `gre.key` 0x0000004d, `geneve.vni` 0x000007).
+    static let hexDigits: [String: Int] = ["dns.id": 4, "eth.type": 4, "ip.id": 4, "tcp.flags": 4, "ip.flags": 2,
+                                           "vxlan.flags": 4, "gre.proto": 4, "gre.key": 8, "geneve.proto_type": 4, "geneve.vni": 6]
 
     let fields: [FieldDescriptor]
     let options: Options

@@ -39,20 +39,29 @@ public final class JSONReporter: Reporter {
     }
 
     /// The packet's fields as one JSON object: `{"frame.number":1,...,"dns.qry.name":["a.b"]}`.
+    /// A field that is not repeated but occurs more than once (the outer and inner IP of a
+    /// tunnelled packet, listed outer first) is written once, with its last occurrence: the
+    /// packet's own.
     public static func packetObject(_ p: Packet) -> String {
         var s = "{"
         var current = ""
         var inArray = false
+        var valueStart = s.endIndex
         p.forEachJSONField { d, v in
             if d.name != current {
                 if inArray { s += "]" }
                 if !current.isEmpty { s += "," }
                 current = d.name
                 inArray = d.repeated
-                s += "\"" + d.name + "\":" + (inArray ? "[" : "") + scalar(v)
+                s += "\"" + d.name + "\":" + (inArray ? "[" : "")
+                valueStart = s.endIndex
+                s += scalar(v)
             } else if d.repeated {
                 s += "," + scalar(v)
-            }  // a field that is not repeated: its first occurrence only
+            } else {
+                s.removeSubrange(valueStart...)
+                s += scalar(v)
+            }
         }
         return s + (inArray ? "]}" : "}")
     }

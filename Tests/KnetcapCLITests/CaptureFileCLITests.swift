@@ -557,6 +557,21 @@ struct FieldExportCLITests {
         #expect(ours.stderr.contains("knetcap"), "the diagnosis is on standard error: \(ours.stderr)")
     }
 
+    /// Overlay tunnels: each layer's occurrence in the order of the bytes (outer first, as
+    /// tshark), the inner Ethernet header too, and the tunnel fields tshark shows in hex.
+    static let tunnelFields = ["eth.src", "eth.dst", "eth.type", "ip.src", "ip.dst", "ip.flags", "ip.flags.mf", "ip.frag_offset", "ip.len",
+                               "ip.proto", "ipv6.src", "udp.srcport", "udp.dstport", "udp.length", "vxlan.flags", "vxlan.vni",
+                               "geneve.proto_type", "geneve.vni", "gre.proto", "gre.key", "tcp.options.sack_perm"]
+
+    @Test(arguments: ["Captures/overlay-vxlan.pcap", "Captures/overlay-tunnels.pcap", "Captures/dns-healthy-tcp.pcap"])
+    func tunnelLayersAsTshark(_ capture: String) throws {
+        let path = repoRoot.appendingPathComponent(capture).path
+        let args = ["-T", "fields"] + Self.tunnelFields.flatMap { ["-e", $0] }
+        let ours = try run(["-r", path] + args), theirs = try tool("tshark", ["-r", path] + args)
+        #expect(ours.status == 0 && theirs.status == 0, "\(ours.stderr)")
+        #expect(ours.stdout.contains("0x") && ours.stdout == theirs.stdout)
+    }
+
     @Test func badFieldsAreUsageErrors() throws {
         expectError(try run(["-r", dnsTimeout.path, "-T", "fields", "-e", "dns.qry.nme"]), Status.usage, mentions: ["-e dns.qry.nme: unknown field"])
         expectError(try run(["-r", dnsTimeout.path, "-T", "fields", "-e", "ip.src", "-E", "colour=y"]), Status.usage, mentions: ["unknown option colour"])

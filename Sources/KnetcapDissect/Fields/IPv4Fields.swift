@@ -5,12 +5,14 @@ enum IPv4Fields {
     /// The JSON writes the fragment fields for fragments only; Wireshark has them on every IPv4 packet.
     static let fragmentsOnly: @Sendable (Packet) -> Bool = { $0.ipv4?.isFragment == true }
 
-    /// The packet's IPv4 header, then a tunnel's outer one: `body` until it returns true.
-    /// JSON writes the first occurrence of a field, so the inner (the packet's own) is first.
+    /// A tunnel's outer IPv4 header, the ones between, then the packet's own: `body` until it
+    /// returns true. Outer first, in the order of the bytes, as tshark lists occurrences
+    /// (`-T fields` prints `10.77.0.2,10.244.0.2`); JSON writes a single field's last
+    /// occurrence, the packet's own.
     static func each(_ p: Packet, _ body: (IPv4View) -> Bool) -> Bool {
-        if let ip = p.ipv4, body(ip) { return true }
-        for case .v4(let ip) in p.tunnel?.middle.reversed() ?? [] where body(ip) { return true }
         if let ip = p.tunnel?.ipv4, body(ip) { return true }
+        for case .v4(let ip) in p.tunnel?.middle ?? [] where body(ip) { return true }
+        if let ip = p.ipv4, body(ip) { return true }
         return false
     }
 
@@ -31,11 +33,11 @@ enum IPv4Fields {
         .init("ip.flags.df", .boolean, "IPv4 don't fragment") { p, f in each(p) { ip in f(.bool(ip.dontFragment)) } },
         .init("ip.flags.mf", .boolean, "IPv4 more fragments",
               json: { p, f in fragmentsOnly(p) && f(.bool(p.ipv4?.moreFragments ?? false)) }) { p, f in
-            p.ipv4.map { f(.bool($0.moreFragments)) } ?? false
+            each(p) { ip in f(.bool(ip.moreFragments)) }
         },
         .init("ip.frag_offset", .unsigned, "IPv4 fragment offset, bytes", bits: 16,
               json: { p, f in fragmentsOnly(p) && f(.uint(UInt64(p.ipv4?.fragmentOffset ?? 0))) }) { p, f in
-            p.ipv4.map { f(.uint(UInt64($0.fragmentOffset))) } ?? false
+            each(p) { ip in f(.uint(UInt64(ip.fragmentOffset))) }
         },
         .init("ip.fragment", .unsigned, "IPv4 fragments of the datagram this frame completed (frame numbers)", bits: 32, repeated: true) { p, f in
             p.reassembled(v6: false).map { r in r.frames.contains { f(.uint(UInt64($0))) } } ?? false

@@ -2,12 +2,13 @@ import KnetcapWire
 
 /// IPv6 (`ipv6.*`, RFC 8200).
 enum IPv6Fields {
-    /// The packet's IPv6 header, then a tunnel's outer one: `body` until it returns true (the
-    /// inner first, so JSON, which writes a field's first occurrence, shows the packet's own).
+    /// A tunnel's outer IPv6 header, the ones between, then the packet's own: `body` until it
+    /// returns true (outer first, as tshark lists occurrences; JSON writes a single field's
+    /// last occurrence, the packet's own).
     static func each(_ p: Packet, _ body: (IPv6View) -> Bool) -> Bool {
-        if let x = p.ipv6, body(x) { return true }
-        for case .v6(let x) in p.tunnel?.middle.reversed() ?? [] where body(x) { return true }
         if let x = p.tunnel?.ipv6, body(x) { return true }
+        for case .v6(let x) in p.tunnel?.middle ?? [] where body(x) { return true }
+        if let x = p.ipv6, body(x) { return true }
         return false
     }
 

@@ -6,6 +6,13 @@ enum TCPFields {
         { p, f in p.tcp.map { f(.bool($0.flags.contains(bit))) } ?? false }
     }
 
+    /// The bytes of a SACK-permitted option (RFC 2018 §2: kind 4, length 2), for its field.
+    nonisolated(unsafe) static let sackPermittedOption: UnsafeRawBufferPointer = {
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: 2, alignment: 1)
+        b[0] = 4; b[1] = 2
+        return UnsafeRawBufferPointer(b)
+    }()
+
     static func option(_ pick: @escaping @Sendable (TCPOption) -> FieldValue?) -> FieldReader {
         { p, f in
             guard let t = p.tcp else { return false }
@@ -61,8 +68,10 @@ enum TCPFields {
               option { o in if case .mss(let v) = o { return .uint(UInt64(v)) } else { return nil } }),
         .init("tcp.options.wscale.shift", .unsigned, "TCP window scale shift", bits: 8,
               option { o in if case .windowScale(let v) = o { return .uint(UInt64(v)) } else { return nil } }),
-        .init("tcp.options.sack_perm", .boolean, "TCP SACK permitted",
-              option { o in if case .sackPermitted = o { return .bool(true) } else { return nil } }),
+        // Wireshark's field has no value of its own: tshark prints the option's bytes (`0402`).
+        .init("tcp.options.sack_perm", .bytes, "TCP SACK permitted option (kind 4, length 2)",
+              json: option { o in if case .sackPermitted = o { return .bool(true) } else { return nil } },  // JSON: true, as before
+              option { o in if case .sackPermitted = o { return .bytes(sackPermittedOption) } else { return nil } }),
         .init("tcp.options.timestamp.tsval", .unsigned, "TCP TSval", bits: 32,
               option { o in if case .timestamp(let v, _) = o { return .uint(UInt64(v)) } else { return nil } }),
         .init("tcp.options.timestamp.tsecr", .unsigned, "TCP TSecr", bits: 32,

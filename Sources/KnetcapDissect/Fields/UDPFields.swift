@@ -2,11 +2,11 @@ import KnetcapWire
 
 /// UDP (`udp.*`, RFC 768).
 enum UDPFields {
-    /// The packet's UDP header, then a tunnel's outer one: `body` until it returns true (the
-    /// inner first, so JSON, which writes a field's first occurrence, shows the packet's own).
+    /// A tunnel's outer UDP header, then the packet's own: `body` until it returns true (outer
+    /// first, as tshark lists occurrences; JSON writes a single field's last occurrence).
     static func each(_ p: Packet, _ body: (UDPView) -> Bool) -> Bool {
-        if let x = p.udp, body(x) { return true }
         if let x = p.tunnel?.udp, body(x) { return true }
+        if let x = p.udp, body(x) { return true }
         return false
     }
 
