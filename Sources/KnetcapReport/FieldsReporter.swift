@@ -13,7 +13,7 @@ import KnetcapAnalysis
 public final class FieldsReporter: Reporter {
     /// tshark's `-E` options this writer honours.
     public struct Options: Sendable, Equatable {
-        /// Between fields (`separator=`, `/t` tab and `/s` space as tshark; default tab).
+        /// Between fields (`separator=`: one character, `/t` tab and `/s` space as tshark; default tab).
         public var separator = "\t"
         /// Between occurrences of one field (`aggregator=`, default `,`).
         public var aggregator = ","
@@ -30,10 +30,20 @@ public final class FieldsReporter: Reporter {
         public mutating func apply(_ arg: String) throws(FieldsError) {
             guard let eq = arg.firstIndex(of: "=") else { throw FieldsError("-E \(arg): expected OPTION=VALUE (separator, aggregator, header, occurrence, quote)") }
             let key = String(arg[..<eq]), value = String(arg[arg.index(after: eq)...])
-            func special(_ v: String) -> String { v == "/t" ? "\t" : (v == "/s" ? " " : v) }
+            // One character, as tshark 4.0 takes it (output_fields_set_option): `/s` a space, `/t`
+            // a tab (the separator only), any other `/x` a backslash, else the first character.
+            func special(_ v: String, tab: Bool) -> String {
+                guard let c = v.first else { return "" }
+                guard c == "/" else { return String(c) }
+                switch v.dropFirst().first {
+                case "s": return " "
+                case "t" where tab: return "\t"
+                default: return "\\"
+                }
+            }
             switch key {
-            case "separator": separator = special(value)
-            case "aggregator": aggregator = special(value)
+            case "separator": separator = special(value, tab: true)
+            case "aggregator": aggregator = special(value, tab: false)
             case "header":
                 guard value == "y" || value == "n" else { throw FieldsError("-E header=\(value): expected y or n") }
                 header = value == "y"

@@ -534,13 +534,16 @@ struct FieldExportCLITests {
                          "eth.src", "eth.dst", "eth.type", "ip.src", "ip.dst", "ip.id", "ip.ttl", "ip.proto", "ip.flags.mf",
                          "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.flags.syn", "tcp.seq", "tcp.ack",
                          "tcp.stream", "tcp.len", "tcp.options.mss_val", "udp.srcport", "udp.length", "dns.id", "dns.flags.response",
-                         "dns.qry.name", "dns.qry.type", "dns.a", "dns.aaaa", "dns.resp.ttl", "dns.time", "dns.count.answers"]
+                         "dns.qry.name", "dns.qry.type", "dns.a", "dns.aaaa", "dns.resp.type", "dns.resp.ttl", "dns.time", "dns.count.answers"]
 
     @Test(arguments: [
         ("Captures/dns-timeout-glibc.pcap", ["-E", "header=y"]),
         ("Captures/tcp-syn-backlog-drop.pcap", ["-E", "separator=,"]),
         ("Tests/Captures/public/dnscap-edns.pcap", ["-E", "separator=/s", "-E", "quote=d"]),
         ("Tests/Captures/public/dnscap-sll2.pcap", ["-E", "aggregator=;", "-E", "occurrence=l"]),
+        // NSEC type bitmaps in dns.resp.type; one-character separators as tshark takes them.
+        ("Tests/Captures/public/dnscap-sll2.pcap", ["-E", "separator=ab", "-E", "aggregator=/tX"]),
+        ("Tests/Captures/public/dnscap-edns.pcap", ["-E", "separator=/x", "-E", "aggregator=/s"]),
         ("Tests/Captures/public/zeek-pcapng-multi-interface.pcapng", ["-E", "occurrence=f"]),
         ("Captures/dns-tcp-segmented.pcap", []),
         ("Tests/Captures/public/dnscap-dnso1tcp.pcap", []),

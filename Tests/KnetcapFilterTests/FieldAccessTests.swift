@@ -91,9 +91,12 @@ import KnetcapTestSupport
                         #expect(ours.allSatisfy { $0 == "\u{4}\u{2}" } && theirs.allSatisfy { $0 == "true" } && ours.count == theirs.count)
                         continue
                     case "dns.resp.name", "dns.resp.type":
-                        // Wireshark lists the OPT pseudo-record in both; the JSON does not.
-                        let types = Self.values("dns.resp.type", p)
-                        ours = zip(ours, types).filter { $0.1 != "41" }.map(\.0)
+                        // Wireshark lists the OPT pseudo-record in both, and NSEC/NSEC3/CSYNC type
+                        // bitmaps in dns.resp.type; the JSON has one type per record, no OPT.
+                        var types: [UInt16] = []
+                        for d in [p.dns].compactMap({ $0 }) + p.moreDNS { d.forEachRecord { types.append($0.type.rawValue); return true } }
+                        ours = d.name == "dns.resp.type" ? types.map(String.init) : ours
+                        ours = zip(ours, types).filter { $0.1 != 41 }.map(\.0)
                     default: break
                     }
                     if ours != theirs {

@@ -61,7 +61,54 @@ enum DNSFields {
     static let respName: @Sendable (DNSView, DNSRecord, (FieldValue) -> Bool) -> Bool = { d, r, f in
         d.withName(at: r.nameOffset) { f(.bytes($0 ?? emptyBytes)) }
     }
-    static let respType: @Sendable (DNSView, DNSRecord, (FieldValue) -> Bool) -> Bool = { _, r, f in f(.uint(UInt64(r.type.rawValue))) }
+    /// A record's type, then (NSEC, NSEC3, CSYNC) the types its type bitmap lists: Wireshark
+    /// adds those to `dns.resp.type` too (packet-dns.c, dissect_type_bitmap).
+    static let respType: @Sendable (DNSView, DNSRecord, (FieldValue) -> Bool) -> Bool = { d, r, f in
+        if f(.uint(UInt64(r.type.rawValue))) { return true }
+        guard let start = typeBitmapStart(d, r) else { return false }
+        return forEachBitmapType(d.bytes, from: start, to: r.rdataOffset + r.rdataLength) { f(.uint(UInt64($0))) }
+    }
+
+    /// Where a record's type bitmaps begin in the message, for the types that end with them:
+    /// NSEC after its next domain name (RFC 4034 §4.1), NSEC3 after its hash fields (RFC 5155
+    /// §3.2), CSYNC after its serial and flags (RFC 7477 §2.1); nil for other types or bad data.
+    static func typeBitmapStart(_ d: DNSView, _ r: DNSRecord) -> Int? {
+        let end = r.rdataOffset + r.rdataLength
+        var pos: Int
+        switch r.type.rawValue {
+        case 47:  // NSEC
+            guard let after = d.walkName(at: r.rdataOffset) else { return nil }
+            pos = after
+        case 50:  // NSEC3: algorithm, flags, iterations (2), salt length + salt, hash length + hash
+            guard let saltLength = d.bytes.u8(at: r.rdataOffset + 4) else { return nil }
+            let hashAt = r.rdataOffset + 5 + Int(saltLength)
+            guard let hashLength = d.bytes.u8(at: hashAt) else { return nil }
+            pos = hashAt + 1 + Int(hashLength)
+        case 62:  // CSYNC: SOA serial (4), flags (2)
+            pos = r.rdataOffset + 6
+        default:
+            return nil
+        }
+        return pos <= end ? pos : nil
+    }
+
+    /// Calls `body` with each type a type bitmap lists (RFC 4034 §4.1.2: window blocks of a
+    /// window number, a length of 1-32 and that many bytes, most significant bit first), from
+    /// `pos` to `end` (within `bytes`), until `body` returns true or a block is malformed.
+    static func forEachBitmapType(_ bytes: ByteView, from pos: Int, to end: Int, _ body: (Int) -> Bool) -> Bool {
+        var pos = pos
+        while pos + 2 <= end, let window = bytes.u8(at: pos), let length = bytes.u8(at: pos + 1) {
+            guard length >= 1, length <= 32, pos + 2 + Int(length) <= end else { return false }
+            for i in 0..<Int(length) {
+                guard let bits = bytes.u8(at: pos + 2 + i) else { return false }
+                for bit in 0..<8 where bits & (0x80 >> bit) != 0 {
+                    if body(Int(window) << 8 | i << 3 | bit) { return true }
+                }
+            }
+            pos += 2 + Int(length)
+        }
+        return false
+    }
 
     static let table: [FieldDescriptor] = [
         .init("dns", .proto, "DNS (port 53, a --dns-port, or recognised by content on another UDP port)", proto(.dns)),
@@ -104,7 +151,8 @@ enum DNSFields {
         .init("dns.resp.name", .string, "DNS record owner name", repeated: true,
               json: record(skipOPT: true, respName), record(respName)),
         .init("dns.resp.type", .unsigned, "DNS record type", bits: 16, repeated: true,
-              json: record(skipOPT: true, respType), record(respType)),
+              // JSON: one per record, beside dns.resp.name (no OPT, no bitmap types).
+              json: record(skipOPT: true) { _, r, f in f(.uint(UInt64(r.type.rawValue))) }, record(respType)),
         .init("dns.resp.ttl", .unsigned, "DNS record TTL, seconds", bits: 32, repeated: true,
               record { _, r, f in r.type != .opt && f(.uint(UInt64(r.ttl))) }),
         .init("dns.a", .address, "DNS A record address", repeated: true, record { d, r, f in
