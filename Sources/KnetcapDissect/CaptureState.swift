@@ -204,7 +204,11 @@ public struct CaptureState {
         // IP fragments, nor when the IP payload is shorter than the TCP header.
         let fragment = (p.ipv4?.isFragment ?? false) || (p.ipv6?.isFragment ?? false)
         if !fragment, let ipPayload = p.ipPayloadLength, ipPayload >= t.headerLength {
-            if fromA ? !c.setA : !c.setB {
+            // A SYN-ACK with another initial sequence number than its direction's base (the
+            // server answered a re-sent SYN afresh: a hairpin retried through NAT) starts that
+            // direction again at 0, as tshark's tcp.seq does.
+            let synAck = flags.contains(.syn) && flags.contains(.ack)
+            if (fromA ? !c.setA : !c.setB) || (synAck && seq != (fromA ? c.bases.a : c.bases.b)) {
                 let base = flags.contains(.syn) ? seq : seq &- 1
                 if fromA { c.bases.a = base; c.setA = true } else { c.bases.b = base; c.setB = true }
             }
