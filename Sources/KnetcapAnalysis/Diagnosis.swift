@@ -87,18 +87,32 @@ public struct Diagnosis {
             let k = PairKey(Endpoint(src, sp), Endpoint(dst, dp))
             if tunnels[k] == nil { tunnels[k] = t.text }
         }
-        if let d = p.dns {
-            var problems: [(DNSTransaction, Timestamp)] = []
-            let answered = dns.observe(p, onProblem: { problems.append(($0, $1)) })
-            if !problems.isEmpty { publish(problems.map { problem($0.0, end: $0.1) }, context) }
-            if let answered { publish(.dnsAnswered(answered), context) }
-            if d.isResponse, d.truncatedFlag, p.udp != nil, let s = p.sourceAddress, let c = p.destinationAddress {
-                handshakes.noteTruncatedDNS(server: s, client: c, frame: FrameRef(frame: p.number, time: p.timestamp))
+        if p.dns != nil {
+            observeDNS(p)
+            // A TCP segment that completed several DNS messages (RFC 7766 §6.2.1: pipelined
+            // queries, or answers sent together): each is a query or an answer of its own.
+            for m in p.moreDNS {
+                var q = p
+                q.dns = m
+                q.moreDNS = []
+                observeDNS(q)
             }
         }
         var outcomes: [TrackerEvent] = []
         handshakes.observe(p, report: { outcomes.append(.handshake($0)) }, load: { outcomes.append(.synLoad($0)) })
         if !outcomes.isEmpty { publish(outcomes, context) }
+    }
+
+    /// The DNS message `p.dns`: its transaction, and a truncated UDP answer for the TCP retry.
+    private mutating func observeDNS(_ p: Packet) {
+        guard let d = p.dns else { return }
+        var problems: [(DNSTransaction, Timestamp)] = []
+        let answered = dns.observe(p, onProblem: { problems.append(($0, $1)) })
+        if !problems.isEmpty { publish(problems.map { problem($0.0, end: $0.1) }, context) }
+        if let answered { publish(.dnsAnswered(answered), context) }
+        if d.isResponse, d.truncatedFlag, p.udp != nil, let s = p.sourceAddress, let c = p.destinationAddress {
+            handshakes.noteTruncatedDNS(server: s, client: c, frame: FrameRef(frame: p.number, time: p.timestamp))
+        }
     }
 
     /// Reports what is left at the end of the capture. `live` is what the live system said

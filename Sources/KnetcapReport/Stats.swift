@@ -150,6 +150,7 @@ public final class StatsCollector: Reporter {
         countConversation(from, to, tcp: p.tcp != nil, length: p.originalLength, at: now)
         if let t = p.tcp { observeTCP(t, from, to, now) }
         if let d = p.dns { observeDNS(d, from, to, tcp: p.dnsOverTCP, now) }
+        for d in p.moreDNS { observeDNS(d, from, to, tcp: p.dnsOverTCP, now) }  // several messages in one TCP segment
     }
 
     private func index(_ e: Endpoint) -> Int {

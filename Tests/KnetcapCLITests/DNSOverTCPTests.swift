@@ -55,6 +55,17 @@ struct DNSOverTCPTests {
 
     /// The second piece of a split message arrives before the first: held until the gap fills,
     /// then the message is on the frame that fills it (tshark with out-of-order reassembly on).
+    /// Both messages of the segment that carries two are queries of their own for the
+    /// diagnosis and --stats: four queries, four answered (the second was missed).
+    @Test func everyMessageOfASegmentIsDiagnosed() throws {
+        let r = try run(["-q", "--stats", "--json", "-r", Self.capture.path])
+        #expect(r.status == 0)
+        let summary = try #require(r.stdout.split(separator: "\n").last.map(String.init))
+        #expect(summary.contains("\"dns_servers\":[{\"answered\":4,"), "\(summary)")
+        #expect(summary.contains("\"queries\":4,") && summary.contains("\"timeouts\":0,"))
+        #expect(summary.contains("\"findings\":{}"))
+    }
+
     @Test func outOfOrderSegmentsAgreeWithTshark() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
