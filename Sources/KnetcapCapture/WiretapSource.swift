@@ -166,6 +166,14 @@ public final class WiretapSource: PacketSource {
 
     /// The current packet's comments (pcapng `opt_comment`), for a `RawPacket` this source
     /// delivered and only during `body`.
+    /// The record's interface within its section (tshark's `frame.interface_id`), or nil when
+    /// the record has none (a pcap file, a libpcap or memory source).
+    public static func interfaceID(_ p: RawPacket) -> UInt32? {
+        guard let r = p.record else { return nil }
+        let rec = knetcap_wtap_record(UnsafeMutablePointer<knetcap_wtap_reader>(r))!
+        return knetcap_wtap_has_interface(rec) != 0 ? knetcap_wtap_interface(rec) : nil
+    }
+
     public static func comments(_ p: RawPacket) -> [String] {
         guard let r = p.record else { return [] }
         let reader = UnsafeMutablePointer<knetcap_wtap_reader>(r)

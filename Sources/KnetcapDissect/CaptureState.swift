@@ -56,7 +56,9 @@ public struct CaptureState {
         public static let dns = Self(rawValue: 4)
         /// `http` and `http.*` (heads reassembled across segments).
         public static let http = Self(rawValue: 8)
-        public static let all: Self = [.time, .tcp, .dns, .http]
+        /// `frame.interface_id`, `frame.comment`: read from a pcapng record (CaptureSession).
+        public static let record = Self(rawValue: 16)
+        public static let all: Self = [.time, .tcp, .dns, .http, .record]
     }
 
     public static let conversationBudgetBytes = 64 << 20

@@ -104,6 +104,10 @@ public struct Packet {
     /// Over TCP, the further messages this segment completes (tshark shows each as a DNS
     /// layer of the frame); empty otherwise.
     public var moreDNS: [DNSView] = []
+    /// The pcapng record's interface within its section and its comments (`frame.interface_id`,
+    /// `frame.comment`), read only when a field asks for them (`CaptureState.Tracking.record`).
+    public var interfaceID: UInt32?
+    public var comments: [String] = []
     /// The DNS message length: the UDP payload length, or the value of the TCP length prefix.
     public var dnsLength: Int
     /// DNS carried over TCP (RFC 1035 §4.2.2 two-byte length prefix).

@@ -91,6 +91,10 @@ public final class CaptureSession {
             n = p.number
             diagnosis.observe(p)  // every packet, displayed or not
             state?.track(&p)
+            if tracking.contains(.record), raw.record != nil {
+                p.interfaceID = WiretapSource.interfaceID(raw)
+                p.comments = WiretapSource.comments(raw)
+            }
             if let f = displayFilter, !f.matches(p) {  // -Y: neither written nor reported
                 for r in reporters { r.skipped(p) }
                 return n < limit

@@ -577,6 +577,26 @@ struct FieldExportCLITests {
         #expect(ours.stdout.contains("0x") && ours.stdout == theirs.stdout)
     }
 
+    /// `frame.comment` and `frame.interface_id` from pcapng records, as tshark: the finding
+    /// comments knetcap writes (and filters on them), and the pcapng test files' own comments
+    /// and interfaces; a pcap file has neither.
+    @Test func recordCommentsAndInterfacesAsTshark() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out.pcapng")
+        #expect(try run(["-q", "-r", dnsTimeout.path, "-w", out.path]).status == 0)
+        let filtered = ["-Y", "frame.comment contains \"knetcap\"", "-T", "fields", "-e", "frame.number", "-e", "frame.interface_id", "-e", "frame.comment"]
+        let ours = try run(["-r", out.path] + filtered), theirs = try tool("tshark", ["-r", out.path] + filtered)
+        #expect(ours.stdout.split(separator: "\n").count == 6 && ours.stdout == theirs.stdout, "\(ours.stdout)")
+        let plain = ["-T", "fields", "-e", "frame.number", "-e", "frame.interface_id", "-e", "frame.comment"]
+        for name in ["le-basic-test006.pcapng", "le-basic-test009.pcapng", "be-basic-test009.pcapng"] {
+            let f = repoRoot.appendingPathComponent("Tests/Captures/pcapng-testgen/\(name)").path
+            let a = try run(["-r", f] + plain), b = try tool("tshark", ["-r", f] + plain)
+            #expect(a.stdout == b.stdout, "\(name): knetcap\n\(a.stdout)\ntshark\n\(b.stdout)")
+        }
+        #expect(try run(["-r", dnsTimeout.path, "-c", "1"] + plain).stdout == "1\t\t\n")
+    }
+
     @Test func badFieldsAreUsageErrors() throws {
         expectError(try run(["-r", dnsTimeout.path, "-T", "fields", "-e", "dns.qry.nme"]), Status.usage, mentions: ["-e dns.qry.nme: unknown field"])
         expectError(try run(["-r", dnsTimeout.path, "-T", "fields", "-e", "ip.src", "-E", "colour=y"]), Status.usage, mentions: ["unknown option colour"])

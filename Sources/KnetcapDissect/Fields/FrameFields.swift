@@ -12,5 +12,9 @@ enum FrameFields {
               json: { p, f in p.tracked.isTracked && f(.ns(p.tracked.timeDelta)) }) { p, f in f(.ns(p.tracked.timeDelta)) },
         .init("frame.len", .unsigned, "bytes on the wire", bits: 32) { p, f in f(.uint(UInt64(p.originalLength))) },
         .init("frame.cap_len", .unsigned, "bytes captured", bits: 32) { p, f in f(.uint(UInt64(p.capturedLength))) },
+        .init("frame.interface_id", .unsigned, "pcapng interface of the frame, within its section (none in a pcap file)", bits: 32,
+              tracking: .record) { p, f in p.interfaceID.map { f(.uint(UInt64($0))) } ?? false },
+        .init("frame.comment", .string, "a pcapng packet comment (opt_comment; knetcap's findings are written so)", repeated: true,
+              tracking: .record) { p, f in p.comments.contains { withText($0, f) } },
     ]
 }
