@@ -114,13 +114,23 @@ public final class HTMLReporter: Reporter {
         // Written in place with open(2)/write(2), as tcpdump writes -w: never a temporary file
         // renamed over the path, which would replace a device (/dev/stdout, /dev/full), a FIFO
         // or a symlink with a regular file.
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { self.error = String(cString: strerror(errno)); return }
+        // A FIFO blocks open(2) until a reader comes; a stop signal interrupts it (retried, as
+        // writes are, until a second one).
+        var fd: Int32 = -1
+        repeat { fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644) } while fd < 0 && errno == EINTR && !TextOutput.givesUpOnSignal()
+        guard fd >= 0 else {
+            self.error = errno == EINTR ? "blocked: no reader opened it (a FIFO?) until a second stop signal" : String(cString: strerror(errno))
+            return
+        }
         defer { close(fd) }
         var bytes = Array(html.utf8)[...]
         while !bytes.isEmpty {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; self.error = String(cString: strerror(errno)); return }
+            if n < 0 {
+                if errno == EINTR && !TextOutput.givesUpOnSignal() { continue }
+                self.error = errno == EINTR ? TextOutput.blockedMessage : String(cString: strerror(errno))
+                return
+            }
             bytes = bytes.dropFirst(n)
         }
     }

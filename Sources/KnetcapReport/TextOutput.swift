@@ -21,6 +21,13 @@ public final class TextOutput {
     public private(set) var collected: [UInt8] = []
     private let isCollecting: Bool
 
+    /// Whether a write that a signal interrupted is given up (set by the program to "a second
+    /// stop signal came"): an output nobody reads (a stalled pipe or FIFO) blocks `write(2)`
+    /// until a signal, and retrying for ever made knetcap unstoppable but by SIGKILL.
+    nonisolated(unsafe) public static var givesUpOnSignal: () -> Bool = { false }
+    /// The error of a write given up so.
+    public static let blockedMessage = "blocked: nobody read it until a second stop signal ended the writing"
+
     public init(fd: Int32 = 1) {
         self.fd = fd
         isCollecting = false
@@ -37,8 +44,12 @@ public final class TextOutput {
 
     public func flushIfFull() { if flushesEachPacket || buffer.count >= threshold { flush() } }
 
+    /// Set once a blocked write was given up: nothing more is written (it would block again).
+    private var isGivenUp = false
+
     public func flush() {
         guard !buffer.isEmpty else { return }
+        if isGivenUp { buffer.removeAll(); return }
         if isCollecting {
             collected += buffer.bytes
             buffer.removeAll()
@@ -51,14 +62,15 @@ public final class TextOutput {
                 guard let base = raw.baseAddress else { return }
                 let n = write(fd, base + off, raw.count - off)
                 if n < 0 {
-                    if errno == EINTR { continue }
+                    if errno == EINTR && !Self.givesUpOnSignal() { continue }
                     if errno != EPIPE { failure = errno }  // EPIPE: the reader went away (| head)
                     break
                 }
                 off += n
             }
         }
-        if failure != 0 && error == nil { error = String(cString: strerror(failure)) }
+        if failure != 0 && error == nil { error = failure == EINTR ? Self.blockedMessage : String(cString: strerror(failure)) }
+        if failure == EINTR { isGivenUp = true }
         buffer.removeAll()
     }
 

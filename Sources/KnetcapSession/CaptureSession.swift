@@ -110,7 +110,10 @@ public final class CaptureSession {
         self.unsupported = unsupported
         for r in reporters { r.packetsDone() }
         diagnosis.onFinding = nil
-        if source.isLive || PcapSource.stopRequested { PcapSource.markExitSafe() }
+        // Every -w file is complete (closed above; a comment pass later writes a temporary file
+        // a second signal removes): from here a second stop signal ends knetcap at once, also
+        // when it is blocked writing its output or report to a reader that stopped reading.
+        PcapSource.markExitSafe()
         return Read(end: end, packets: n, streamed: streamed.value, limits: state?.limits ?? [])
     }
 

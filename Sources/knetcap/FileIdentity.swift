@@ -9,12 +9,14 @@ import Glibc
 enum FileIdentity: Equatable {
     /// An existing regular file: its device and inode.
     case file(dev: UInt64, inode: UInt64)
+    /// A FIFO, pipe or socket: written to as the input, it would block knetcap on its own input.
+    case channel(dev: UInt64, inode: UInt64)
     /// A path not yet created: the device and inode of its directory and its last component.
     case entry(dev: UInt64, inode: UInt64, name: String)
 
     /// The identity of `path` (`-`: the file on `standardFD`), or nil when it names nothing an
-    /// output could destroy: a device, FIFO or socket (writing one does not replace what a
-    /// reader reads), or a path whose directory does not exist (opening it fails anyway).
+    /// output could destroy or block on: a device (writing one does not replace what a reader
+    /// reads), or a path whose directory does not exist (opening it fails anyway).
     init?(_ path: String, standardFD: Int32) {
         var st = stat()
         if path == "-" {
@@ -26,8 +28,11 @@ enum FileIdentity: Equatable {
     }
 
     private init?(_ st: stat) {
-        guard st.st_mode & S_IFMT == S_IFREG else { return nil }
-        self = .file(dev: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: self = .file(dev: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        case S_IFIFO, S_IFSOCK: self = .channel(dev: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        default: return nil
+        }
     }
 
     private init?(resolving path: String, depth: Int) {

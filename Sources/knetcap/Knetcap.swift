@@ -148,8 +148,11 @@ struct Knetcap: ParsableCommand {
         let input = readFile.flatMap { FileIdentity($0, standardFD: 0) }
         let written = writeFile.flatMap { FileIdentity($0, standardFD: 1) }
         let inputName = readFile == "-" ? "standard input" : "the file -r reads"
+        // A pipe or FIFO is not destroyed but read: writing it would block on knetcap's own input.
+        var harm = "destroy the input"
+        if case .channel? = input { harm = "block knetcap on its own input (a pipe or FIFO)" }
         if let w = writeFile, let i = input, written == i {
-            throw Fatal(.usage, "-w \(w) is \(inputName): writing it would destroy the input; write to another file")
+            throw Fatal(.usage, "-w \(w) is \(inputName): writing it would \(harm); write to another file")
         }
         // -C writes NAME1, NAME2 (NAME0... with -W) after NAME: one of them may be the input.
         if let w = writeFile, w != "-", fileSize != nil, let r = readFile, r != "-", Self.isRotatedName(r, of: w) {
@@ -160,7 +163,7 @@ struct Knetcap: ParsableCommand {
         }
         if let h = output.htmlFile, let report = FileIdentity(h, standardFD: -1) {
             if report == input {
-                throw Fatal(.usage, "--html \(h) is \(inputName): writing the report would destroy the input; write it to another file")
+                throw Fatal(.usage, "--html \(h) is \(inputName): writing the report would \(harm); write it to another file")
             }
             if let w = writeFile, report == written {
                 throw Fatal(.usage, "--html \(h) is the file -w writes\(w == "-" ? " (standard output)" : ""): write the report to another file")
@@ -278,6 +281,7 @@ struct Knetcap: ParsableCommand {
 
         // SIGINT, SIGTERM, SIGHUP (unless ignored) and SIGPIPE stop the capture, as tcpdump's.
         PcapSource.installStopHandler()
+        TextOutput.givesUpOnSignal = { PcapSource.exitRequested }  // a blocked write ends at a second signal
         if source.isLive {
             let what = writeFile.map { "writing to \($0)" } ?? "printing"
             FileHandle.standardError.write(Data("knetcap: listening on \(interface ?? "any"), link-type \(PcapSource.linkTypeName(source.linkType)), snapshot length \(live?.snapshotLength ?? 0) bytes, \(what)\n".utf8))
@@ -295,7 +299,9 @@ struct Knetcap: ParsableCommand {
         let collector = output.collector()
         let style = output.style(fd: out.fd)
         if let c = collector { reporters.append(c) }
-        if let p = OutputOptions.progress(source: source, readFile: readFile) { reporters.append(p) }
+        // Not while packet lines go to the same terminal: a line rewritten in place there would
+        // run into them.
+        if !(printPackets && isatty(out.fd) == 1), let p = OutputOptions.progress(source: source, readFile: readFile) { reporters.append(p) }
         var tracking: CaptureState.Tracking = json && printPackets ? .all : []
         // Where the diagnosis and --stats tables go: standard output, or standard error when
         // standard output carries -T fields lines.

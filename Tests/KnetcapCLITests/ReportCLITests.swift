@@ -291,6 +291,9 @@ struct ReportCLITests {
         #expect(tty.stdout.contains("\r\u{1B}[K"))  // erased before the diagnosis
         let piped = try run(["-q", "-c", "3000", "-r", big.path])
         #expect(piped.status == 0 && piped.stderr.isEmpty)
+        // Packet lines on the same terminal: no progress line (it ran into them).
+        let lines = try runOnTerminal(["-c", "3000", "-r", big.path])
+        #expect(lines.status == 0 && lines.stdout.contains(" IP ") && !lines.stdout.contains("\rknetcap: "), "\(lines.stdout.prefix(300).debugDescription)")
         // `-r - < FILE`: standard input is that file, of known size.
         let redirected = try runOnTerminal(["-q", "-c", "3000", "-r", "-"], stdin: big)
         #expect(redirected.status == 0)

@@ -1,0 +1,62 @@
+// Issue 9's third new-user trial: outputs that would block knetcap on its own input are
+// refused, and an output nobody reads (a stalled pipe or FIFO) never makes knetcap
+// unstoppable: the second stop signal ends it.
+
+import Foundation
+import Testing
+
+@Suite("issue 9 third trial: blocked outputs")
+struct Issue9ThirdTrialTests {
+    /// The -r input named again as --html or -w: a FIFO, or standard input's pipe as /dev/stdin.
+    @Test func outputsThatAreTheInputPipeAreRefused() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("f")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        for flag in ["--html", "-w"] {
+            expectError(try run(["-q", "-r", fifo.path, flag, fifo.path], timeout: 20), Status.usage,
+                        mentions: ["\(flag) \(fifo.path) is the file -r reads", "would block knetcap on its own input (a pipe or FIFO)"])
+            expectError(try run(["-q", "-r", "-", flag, "/dev/stdin"], timeout: 20, stdinBytes: try Data(contentsOf: raceCapture)), Status.usage,
+                        mentions: ["\(flag) /dev/stdin is standard input", "would block knetcap on its own input"])
+        }
+    }
+
+    /// Standard output (or the --html FIFO) has a reader that never reads: the first SIGINT
+    /// stops the reading, the writes stay blocked, and the second SIGINT ends knetcap (it
+    /// retried them for ever, and only SIGKILL ended it).
+    @Test(arguments: ["stdout", "html"])
+    func aStalledReaderDoesNotOutliveTwoSignals(_ what: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = try generated(packets: 100_000, seed: 3, in: dir)
+        let fifo = dir.appendingPathComponent("stalled")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        let reader = open(fifo.path, O_RDONLY | O_NONBLOCK)  // opened, never read
+        #expect(reader >= 0)
+        defer { close(reader) }
+        let p = Process()
+        p.executableURL = knetcap
+        p.arguments = what == "stdout" ? ["-r", big.path] : ["-q", "--html", fifo.path, "-r", big.path]
+        p.standardOutput = what == "stdout" ? try FileHandle(forWritingTo: fifo) : FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Until the output is full and blocked (the FIFO holds 64 KiB; the report comes after the diagnosis).
+        var waited = 0.0
+        while waited < 60, p.isRunning {
+            let wchan = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/wchan", encoding: .utf8)) ?? ""
+            if wchan.contains("pipe_write") { break }
+            usleep(100_000); waited += 0.1
+        }
+        #expect(p.isRunning, "knetcap ended before its output blocked")
+        kill(p.processIdentifier, SIGINT)
+        usleep(500_000)
+        kill(p.processIdentifier, SIGINT)
+        let deadline = Date().addingTimeInterval(10)
+        while p.isRunning && Date() < deadline { usleep(50_000) }
+        let ended = !p.isRunning
+        if !ended { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        #expect(ended, "still running 10 s after the second SIGINT")
+        #expect(p.terminationStatus == 130 || p.terminationStatus == 8, "\(p.terminationStatus)")
+    }
+}
