@@ -132,9 +132,16 @@ struct Knetcap: ParsableCommand {
 
     /// How messages name the input: the file, standard input, or the interface.
     /// What `-r -` says of standard input shorter than a capture file header.
-    func shortInputMessage(_ n: Int) -> String {
-        n == 0 ? "standard input: empty (0 bytes): not a pcap or pcapng capture"
-               : "standard input: not a pcap or pcapng capture: truncated file header (\(n) byte\(n == 1 ? "" : "s"); a pcap header is 24, a pcapng section header 28)"
+    func shortInputMessage(_ n: Int, name: String = "standard input") -> String {
+        n == 0 ? "\(name): empty (0 bytes): not a pcap or pcapng capture"
+               : "\(name): not a pcap or pcapng capture: truncated file header (\(n) byte\(n == 1 ? "" : "s"); a pcap header is 24, a pcapng section header 28)"
+    }
+
+    /// Whether `path` is something other than a regular file (a FIFO, a device, /dev/stdin's
+    /// pipe): it cannot be read a second time.
+    static func isReadOnce(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && st.st_mode & S_IFMT != S_IFREG && st.st_mode & S_IFMT != S_IFDIR
     }
 
     var inputName: String { readFile.map { $0 == "-" ? "standard input" : $0 } ?? interface ?? "any" }
@@ -235,19 +242,23 @@ struct Knetcap: ParsableCommand {
         let live: PcapSource?
         var stdinCopy: InputRelay?
         if let path = readFile {
-            if path == "-" {
+            // A FIFO (or a device) with --html is read once as standard input is: re-opening it
+            // for old evidence frames waited for a writer that never came.
+            let fifoFD = path != "-" && output.htmlFile != nil && Self.isReadOnce(path) ? open(path, O_RDONLY) : -1
+            if path == "-" || fifoFD >= 0 {
                 // Standard input through a relay (InputRelay), which counts its bytes (wiretap
                 // takes an empty or very short input for a heuristic format) and, for --html,
                 // keeps a copy to read evidence frames older than the packets it keeps.
-                let relay = InputRelay(from: 0, keepCopy: output.htmlFile != nil)
+                let name = path == "-" ? "standard input" : path
+                let relay = InputRelay(from: path == "-" ? 0 : fifoFD, keepCopy: output.htmlFile != nil)
                 stdinCopy = relay
-                do { source = try openCaptureFile(relay.readPath, name: "standard input") } catch {
-                    if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n)) }
+                do { source = try openCaptureFile(relay.readPath, name: name) } catch {
+                    if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n, name: name)) }
                     throw error
                 }
                 // Opening reads the first blocks; an input shorter than any capture header has ended by then.
-                if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n)) }
-                if let e = misreadCompressedStream(source, head: relay.firstBytes, name: "standard input") { throw e }
+                if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n, name: name)) }
+                if let e = misreadCompressedStream(source, head: relay.firstBytes, name: name) { throw e }
             } else {
                 source = try openCaptureFile(path)
             }
@@ -323,7 +334,7 @@ struct Knetcap: ParsableCommand {
         }
         if output.stats, !json, let c = collector { reporters.append(StatsReporter(output: diagnosisOut, collector: c, style: style)) }
         let html = output.htmlReporter(collector: collector, source: source, interfaceNames: live?.interfaceNames ?? [:], inputName: inputName,
-                                       readFile: readFile == "-" ? stdinCopy.map { r in { r.copyPath } } : readFile.map { f in { f } },
+                                       readFile: stdinCopy.map { r in { r.copyPath } } ?? readFile.map { f in { f } },
                                        filter: filter, namespace: entered?.summary, generator: knetcapVersion)
         if let h = html { reporters.append(h) }
         Dissector.dnsPorts = Set(diagnosisOptions.dnsPorts)

@@ -21,6 +21,25 @@ struct Issue9ThirdTrialTests {
         }
     }
 
+    /// `-r FIFO --html` of more packets than the report keeps: the FIFO is read once, through
+    /// a copy, as standard input is (re-opening it for old evidence waited for a writer for ever).
+    @Test func htmlOfALargeFIFOEnds() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = try generated(packets: 100_000, seed: 3, in: dir)
+        let fifo = dir.appendingPathComponent("in"), html = dir.appendingPathComponent("r.html")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", "cat '\(big.path)' > '\(fifo.path)'"]
+        try writer.run()
+        let r = try run(["-q", "--html", html.path, "-r", fifo.path], timeout: 120)
+        writer.waitUntilExit()
+        #expect(r.status == 0, "\(r.status) \(r.stderr)")
+        let page = try String(contentsOf: html, encoding: .utf8)
+        #expect(page.contains("class=\"host\">10.") && !page.contains("class=\"host\">?<"))
+    }
+
     /// Standard output (or the --html FIFO) has a reader that never reads: the first SIGINT
     /// stops the reading, the writes stay blocked, and the second SIGINT ends knetcap (it
     /// retried them for ever, and only SIGKILL ended it).
