@@ -10,6 +10,9 @@
 --kind dns: COUNT DNS A queries, each a distinct transaction (client address, port, id and
   name q<n>.flood.default.svc.cluster.local), to 10.96.0.10:53; none answered.
 
+--distinct-servers: each packet to its own server address instead (10.128.0.0/9 counting up):
+  a scan, or queries to many resolvers, for the bounds of the --stats and --html tables.
+
 Packets are RATE per second of capture time, starting at 1700000000 s; Ethernet, classic pcap
 (microseconds). The same arguments give a byte-identical file. Nothing is random.
 """
@@ -43,8 +46,16 @@ def source(n):
     return struct.pack("!I", a), 1024 + n % 64000
 
 
+DISTINCT = False
+
+
+def server(n, default):
+    return struct.pack("!I", (10 << 24 | 128 << 16) + 1 + n) if DISTINCT else default
+
+
 def syn(n):
     src, sport = source(n)
+    SERVER = server(n, globals()["SERVER"])
     opts = bytes([2, 4, 5, 0xB4, 1, 1, 4, 2])  # MSS 1460, NOP, NOP, SACK permitted
     tcp = bytearray(struct.pack("!HHIIBBHHH", sport, 80, (n * 2654435761) & 0xFFFFFFFF, 0, (28 // 4) << 4, 0x02, 64240, 0, 0) + opts)
     pseudo = src + SERVER + struct.pack("!BBH", 0, 6, len(tcp))
@@ -54,6 +65,7 @@ def syn(n):
 
 def dns(n):
     src, sport = source(n)
+    DNS_SERVER = server(n, globals()["DNS_SERVER"])
     name = b"".join(bytes([len(l)]) + l for l in [b"q%d" % n, b"flood", b"default", b"svc", b"cluster", b"local"]) + b"\0"
     msg = struct.pack("!HHHHHH", n & 0xFFFF, 0x0100, 1, 0, 0, 0) + name + struct.pack("!HH", 1, 1)
     udp = bytearray(struct.pack("!HHHH", sport, 53, 8 + len(msg), 0) + msg)
@@ -68,7 +80,10 @@ def main():
     ap.add_argument("--kind", choices=["syn", "dns"], required=True)
     ap.add_argument("--count", type=int, required=True)
     ap.add_argument("--rate", type=float, default=100000.0, help="packets per second of capture time")
+    ap.add_argument("--distinct-servers", action="store_true", help="each packet to its own server address")
     a = ap.parse_args()
+    global DISTINCT
+    DISTINCT = a.distinct_servers
     make = syn if a.kind == "syn" else dns
     step_us = 1e6 / a.rate
     with open(a.out, "wb") as f:

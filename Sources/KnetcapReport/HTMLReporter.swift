@@ -17,6 +17,8 @@ import KnetcapAnalysis
 /// charts (`SVGCharts.swift`).
 public final class HTMLReporter: Reporter {
     public static let diagramsPerKind = 5
+    /// DNS servers drawn with a timeline and a histogram (the busiest; the table lists more).
+    public static let picturedServers = 20
     public static let listedPerKind = 200
 
     /// What the summary says about the input.
@@ -233,14 +235,21 @@ public final class HTMLReporter: Reporter {
     func dnsSection(_ st: CaptureStats, _ r: Report) -> String {
         var s = "<section id=\"dns\"><h2>DNS response time per server</h2>"
         if st.dns_servers.isEmpty { return s + "<p>No unicast DNS queries.</p></section>\n" }
-        s += "<p class=\"note\">From the first transmission of each query to its answer (a retried query counts its whole wait).</p>"
+        s += "<p class=\"note\">From the first transmission of each query to its answer (a retried query counts its whole wait).\(st.dns_servers_total > st.dns_servers.count ? " The \(st.dns_servers.count) servers with the most queries of \(st.dns_servers_total)." : "")</p>"
         s += statsTable(["server", "qtype", "queries", "answered", "NXDOMAIN", "SERVFAIL", "timeouts", "retried", "p50", "p90", "p99", "max"],
                         dnsTableRows(st).map { d in [d.server + (d.transport == "tcp" ? "/tcp" : ""), d.qtype, "\(d.queries)", "\(d.answered)", "\(d.nxdomain)", "\(d.servfail)",
                                            "\(d.timeouts)", "\(d.retransmitted)", humanDuration(d.p50_s), humanDuration(d.p90_s),
                                            humanDuration(d.p99_s), humanDuration(d.max_s)] }, cls: "dnsstats")
         let start = r.firstTimestamp?.timeInterval ?? 0, end = r.lastTimestamp?.timeInterval ?? start
-        for row in st.dns_servers {
-            guard let idx = collector.serverNames.firstIndex(of: row.server) else { continue }
+        // Pictures for the busiest servers only (each is a timeline and a histogram).
+        let pictured = Set(st.dns_servers.sorted { $0.queries != $1.queries ? $0.queries > $1.queries : $0.server < $1.server }
+            .prefix(Self.picturedServers).map { $0.server + $0.transport })
+        if st.dns_servers.count > pictured.count {
+            s += "<p class=\"note\">Timelines and histograms for the \(pictured.count) servers with the most queries.</p>"
+        }
+        let index = Dictionary(collector.serverNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        for row in st.dns_servers where pictured.contains(row.server + row.transport) {
+            guard let idx = index[row.server] else { continue }
             let samples = collector.samples.filter { $0.server == Int32(idx) }
             s += "<div class=\"server\" data-server=\"\(esc(row.server))\"><h3>\(esc(row.server))\(row.transport == "tcp" ? " (TCP)" : "") — \(row.queries) queries, p99 \(esc(humanDuration(row.p99_s))), max <span class=\"\((row.max_s ?? 0) >= 1 ? "slow" : "")\">\(esc(humanDuration(row.max_s)))</span>\(row.timeouts > 0 ? ", <span class=\"slow\">\(row.timeouts) never answered</span>" : "")</h3>"
             s += "<p class=\"legend\"><span class=\"dot\"></span> answered at the first try <span class=\"dot retried\"></span> answered after a retransmission <span class=\"x\">✕</span> never answered; histogram bar heights on a log scale</p>"
@@ -260,6 +269,9 @@ public final class HTMLReporter: Reporter {
     func handshakesSection(_ st: CaptureStats) -> String {
         var s = "<section id=\"handshakes\"><h2>TCP handshakes</h2>"
         if st.handshakes.isEmpty { return s + "<p>No TCP SYNs.</p></section>\n" }
+        if st.handshakes_total > st.handshakes.count {
+            s += "<p class=\"note\">The \(st.handshakes.count) servers with the most attempts of \(st.handshakes_total).</p>"
+        }
         s += "<table class=\"stats hs\"><tr><th>server</th><th>attempts</th><th>completed</th><th>refused</th><th>unanswered</th><th></th></tr>"
         for h in st.handshakes {
             let n = Double(max(h.attempts, 1))

@@ -62,7 +62,8 @@ public struct CaptureStats: Codable, Sendable, Equatable {
         }
     }
 
-    /// Per server, transport and query type, then per server (`qtype` "all").
+    /// Per server, transport and query type, then per server (`qtype` "all"): the servers
+    /// with the most queries, at most `StatsCollector.serversListed`, in name order.
     public var dns: [DNSRow]
     public var dns_servers: [DNSRow]
     /// The largest conversations by bytes (at most `StatsCollector.conversationsListed`).
@@ -70,8 +71,12 @@ public struct CaptureStats: Codable, Sendable, Equatable {
     /// How many conversations the capture had (all of them, not only those listed; at most
     /// `StatsCollector.maxConversations` are counted).
     public var conversations_total: Int
-    /// Per server endpoint, most attempts first.
+    /// Per server endpoint, most attempts first (at most `StatsCollector.serversListed`).
     public var handshakes: [HandshakeRow]
+    /// How many DNS servers and handshake server endpoints the capture had (the tables list at
+    /// most `StatsCollector.serversListed` of each: those with the most queries or attempts).
+    public var dns_servers_total: Int
+    public var handshakes_total: Int
 }
 
 /// One DNS query as `StatsCollector` keeps it for the HTML timeline (32 bytes): first
@@ -97,6 +102,9 @@ public struct DNSQuerySample: Sendable {
 /// transmission is the same packet captured twice (`-i any` on a bridge), not a retry.
 public final class StatsCollector: Reporter {
     public static let conversationsListed = 20
+    /// DNS servers and handshake servers listed at most (a scan or a flood of distinct servers
+    /// made a 60 MB report and 40,000 text lines).
+    public static let serversListed = 100
     public var maxPending = 1_000_000
     public var maxConversations = 200_000
     public var maxSamples = 1_000_000
@@ -268,10 +276,6 @@ public final class StatsCollector: Reporter {
                                        retransmitted: t.retransmitted, p50_s: percentile(l, 50), p90_s: percentile(l, 90),
                                        p99_s: percentile(l, 99), max_s: l.last)
         }
-        let keys = tables.keys.sorted { a, b in
-            (serverNames[a.server], a.tcp ? 1 : 0, a.qtype) < (serverNames[b.server], b.tcp ? 1 : 0, b.qtype)
-        }
-        let dns = keys.map { k in row(k.server, tcp: k.tcp, qtype: DNSType(rawValue: k.qtype).name, tables[k] ?? Table()) }
         var perServer: [TableKey: Table] = [:]
         for (k, t) in tables {
             var s = perServer[TableKey(server: k.server, tcp: k.tcp, qtype: 0)] ?? Table()
@@ -279,7 +283,15 @@ public final class StatsCollector: Reporter {
             s.timeouts += t.timeouts; s.retransmitted += t.retransmitted; s.latencies += t.latencies
             perServer[TableKey(server: k.server, tcp: k.tcp, qtype: 0)] = s
         }
-        let servers = perServer.keys.sorted { a, b in (serverNames[a.server], a.tcp ? 1 : 0) < (serverNames[b.server], b.tcp ? 1 : 0) }
+        // The busiest servers (most queries; ties by name), listed in name order.
+        let busiest = Set(perServer.sorted { a, b in
+            a.value.queries != b.value.queries ? a.value.queries > b.value.queries : (serverNames[a.key.server], a.key.tcp ? 1 : 0) < (serverNames[b.key.server], b.key.tcp ? 1 : 0)
+        }.prefix(Self.serversListed).map(\.key))
+        let keys = tables.keys.filter { busiest.contains(TableKey(server: $0.server, tcp: $0.tcp, qtype: 0)) }.sorted { a, b in
+            (serverNames[a.server], a.tcp ? 1 : 0, a.qtype) < (serverNames[b.server], b.tcp ? 1 : 0, b.qtype)
+        }
+        let dns = keys.map { k in row(k.server, tcp: k.tcp, qtype: DNSType(rawValue: k.qtype).name, tables[k] ?? Table()) }
+        let servers = busiest.sorted { a, b in (serverNames[a.server], a.tcp ? 1 : 0) < (serverNames[b.server], b.tcp ? 1 : 0) }
             .map { k in row(k.server, tcp: k.tcp, qtype: "all", perServer[k] ?? Table()) }
         let convs = conversations.values.sorted { a, b in
             a.bytes != b.bytes ? a.bytes > b.bytes : a.first < b.first
@@ -293,7 +305,8 @@ public final class StatsCollector: Reporter {
                                       unanswered: o.unanswered)
         }.sorted { a, b in a.attempts != b.attempts ? a.attempts > b.attempts : a.server < b.server }
         return CaptureStats(dns: dns, dns_servers: servers, conversations: Array(convs),
-                            conversations_total: conversations.count, handshakes: hs)
+                            conversations_total: conversations.count, handshakes: Array(hs.prefix(Self.serversListed)),
+                            dns_servers_total: perServer.count, handshakes_total: hs.count)
     }
 }
 

@@ -51,7 +51,8 @@ func dnsTableRows(_ s: CaptureStats) -> [CaptureStats.DNSRow] {
 
 func writeStats(_ s: CaptureStats, to out: TextOutput, style: TextStyle) {
     out.line("")
-    out.line(style.bold("== DNS response time per server (from the first transmission; tshark's dns.time counts from the last) =="))
+    let serversShown = s.dns_servers_total > s.dns_servers.count ? ", the \(s.dns_servers.count) with the most queries of \(s.dns_servers_total)" : ""
+    out.line(style.bold("== DNS response time per server (from the first transmission; tshark's dns.time counts from the last)\(serversShown) =="))
     if s.dns.isEmpty {
         out.line("no unicast DNS queries")
     } else {
@@ -74,7 +75,8 @@ func writeStats(_ s: CaptureStats, to out: TextOutput, style: TextStyle) {
         for l in table(["PROTO", "ADDRESS A", "ADDRESS B", "PACKETS", "BYTES", "REL START", "DURATION"], rows) { out.line(l) }
     }
     out.line("")
-    out.line(style.bold("== TCP handshakes per server =="))
+    let handshakesShown = s.handshakes_total > s.handshakes.count ? ": the \(s.handshakes.count) with the most attempts of \(s.handshakes_total)" : ""
+    out.line(style.bold("== TCP handshakes per server\(handshakesShown) =="))
     if s.handshakes.isEmpty {
         out.line("no TCP SYNs")
     } else {

@@ -40,6 +40,29 @@ struct Issue9ThirdTrialTests {
         #expect(page.contains("class=\"host\">10.") && !page.contains("class=\"host\">?<"))
     }
 
+    /// Queries to 5000 distinct DNS servers, and a SYN scan of 5000 servers
+    /// (`scripts/gen_flood.py --distinct-servers`): the --stats tables and the report list the
+    /// 100 busiest of each and say how many there were (20,000 servers made a 60 MB report).
+    @Test(arguments: ["dns", "syn"])
+    func manyServersAreListedBounded(_ kind: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pcap = dir.appendingPathComponent("many.pcap"), html = dir.appendingPathComponent("r.html")
+        #expect(try tool("python3", [repoRoot.appendingPathComponent("scripts/gen_flood.py").path, pcap.path, "--kind", kind,
+                                     "--count", "5000", "--distinct-servers"]).status == 0)
+        let text = try run(["-q", "--stats", "--html", html.path, "-r", pcap.path])
+        #expect(text.status == 0)
+        let header = kind == "dns" ? "== DNS response time per server (from the first transmission; tshark's dns.time counts from the last), the 100 with the most queries of 5000 =="
+                                   : "== TCP handshakes per server: the 100 with the most attempts of 5000 =="
+        #expect(text.stdout.contains(header), "\(text.stdout.suffix(600))")
+        #expect(text.stdout.split(separator: "\n").count < 400)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: html.path)[.size] as? Int)
+        #expect(size < 1 << 20, "\(size) bytes")
+        let json = try run(["-q", "--stats", "--json", "-r", pcap.path])
+        let summary = try #require(json.stdout.split(separator: "\n").last.map(String.init))
+        #expect(summary.contains(kind == "dns" ? "\"dns_servers_total\":5000" : "\"handshakes_total\":5000"), "\(summary.prefix(300))")
+    }
+
     /// Standard output (or the --html FIFO) has a reader that never reads: the first SIGINT
     /// stops the reading, the writes stay blocked, and the second SIGINT ends knetcap (it
     /// retried them for ever, and only SIGKILL ended it).
