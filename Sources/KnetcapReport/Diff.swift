@@ -83,13 +83,31 @@ public struct DiffSide: Sendable {
         packets = n
         self.findings = findings
         if let st = s["stats"] {
-            struct Servers: Decodable { var dns_servers: [CaptureStats.DNSRow] }
+            // The per-server rows diff compares, and the per-query-type rows and totals beside
+            // them: all whole and consistent, or the output was edited or damaged.
+            struct Servers: Decodable {
+                var dns_servers: [CaptureStats.DNSRow]
+                var dns: [CaptureStats.DNSRow]?
+                var conversations_total: Int?
+                var dns_servers_total: Int?
+                var handshakes_total: Int?
+            }
             do {
                 let data = try JSONSerialization.data(withJSONObject: st)
-                let rows = try JSONDecoder().decode(Servers.self, from: data).dns_servers
-                for (i, r) in rows.enumerated() {
-                    if let why = Self.implausible(r) { throw bad(at, "the summary's \"stats\" are not knetcap --stats output (stats.dns_servers[\(i)]: \(why))") }
+                let decoded = try JSONDecoder().decode(Servers.self, from: data)
+                for (name, rows) in [("dns_servers", decoded.dns_servers), ("dns", decoded.dns ?? [])] {
+                    for (i, r) in rows.enumerated() {
+                        if let why = Self.implausible(r) { throw bad(at, "the summary's \"stats\" are not knetcap --stats output (stats.\(name)[\(i)]: \(why))") }
+                    }
                 }
+                for (name, v) in [("conversations_total", decoded.conversations_total), ("dns_servers_total", decoded.dns_servers_total),
+                                  ("handshakes_total", decoded.handshakes_total)] {
+                    if let v, v < 0 { throw bad(at, "the summary's \"stats\" are not knetcap --stats output (stats.\(name) is \(v))") }
+                }
+                if let t = decoded.dns_servers_total, t < decoded.dns_servers.count {
+                    throw bad(at, "the summary's \"stats\" are not knetcap --stats output (stats.dns_servers_total \(t) is less than the \(decoded.dns_servers.count) servers listed)")
+                }
+                let rows = decoded.dns_servers
                 dns = rows
             } catch let e as DiffError {
                 throw e

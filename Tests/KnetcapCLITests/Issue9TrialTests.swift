@@ -216,6 +216,11 @@ struct Issue9TrialTests {
         let servers = try #require(whole.range(of: "\"dns_servers\":"))
         let p50 = try #require(whole.range(of: "\"p50_s\":[0-9.e-]+", options: .regularExpression, range: servers.upperBound..<whole.endIndex))
         try expectRefused(whole.replacingCharacters(in: p50, with: "\"p50_s\":99"), line: 9, "stats.dns_servers[0]: p50_s 99.0 is more than p90_s")
+        // The per-query-type rows and the totals are checked too (third trial).
+        #expect(whole.contains("\"answered\":2,") && whole.contains("\"conversations_total\":1,"))
+        try expectRefused(whole.replacingOccurrences(of: "\"answered\":2,", with: "\"answered\":50,"), line: 9, "stats.dns[0]: answered 50 is more than its 2 queries")
+        try expectRefused(whole.replacingOccurrences(of: "\"conversations_total\":1,", with: "\"conversations_total\":1.5,"), line: 9,
+                          "the summary's \"stats\" are not knetcap --stats output")
         // The whole output is still accepted, and so is its summary line alone (`tail -1`).
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
