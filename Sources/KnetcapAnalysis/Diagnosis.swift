@@ -31,6 +31,9 @@ public struct Diagnosis {
     public static let maxFindingsPerKind = 1000
     /// Per kind, findings made past `maxFindingsPerKind` and not kept.
     public private(set) var suppressed: [String: Int] = [:]
+    /// Per kind, the capture times (epoch seconds) the suppressed findings span, so a kind's
+    /// "from ... to ..." covers all of its findings, not only those kept.
+    public private(set) var suppressedSpans: [String: ClosedRange<Double>] = [:]
     private var kept: [String: Int] = [:]
     public private(set) var packets = 0
     public private(set) var firstTimestamp: Timestamp?
@@ -159,7 +162,12 @@ public struct Diagnosis {
 
     private mutating func record(_ new: [Finding]) {
         for var f in new {
-            guard kept[f.kind, default: 0] < Self.maxFindingsPerKind else { suppressed[f.kind, default: 0] += 1; continue }
+            guard kept[f.kind, default: 0] < Self.maxFindingsPerKind else {
+                suppressed[f.kind, default: 0] += 1
+                let span = min(f.firstTime, f.lastTime)...max(f.firstTime, f.lastTime)
+                suppressedSpans[f.kind] = suppressedSpans[f.kind].map { min($0.lowerBound, span.lowerBound)...max($0.upperBound, span.upperBound) } ?? span
+                continue
+            }
             kept[f.kind, default: 0] += 1
             if !tunnels.isEmpty, let t = tunnel(of: f) { f.summary += " (carried in \(t))" }
             findings.append(f); onFinding?(f)

@@ -139,8 +139,8 @@ struct SummaryLine: Encodable {
             let extra = r.suppressed[kind] ?? 0
             counts[kind] = g.count + extra
             kinds[kind] = Kind(findings: g.count + extra, occurrences: g.reduce(0) { $0 + $1.occurrences } + extra,
-                               severity: g[0].severity.rawValue, first_time: g.map(\.firstTime).min() ?? 0,
-                               last_time: g.map(\.lastTime).max() ?? 0,
+                               severity: g[0].severity.rawValue, first_time: r.span(of: kind)?.lowerBound ?? 0,
+                               last_time: r.span(of: kind)?.upperBound ?? 0,
                                top_endpoints: Dictionary(top(g.compactMap(\.endpoint), 5), uniquingKeysWith: +),
                                kept: extra > 0 ? g.count : nil)
         }

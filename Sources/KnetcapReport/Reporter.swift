@@ -19,6 +19,8 @@ public struct Report: Sendable {
     /// Per finding kind, findings made past `Diagnosis.maxFindingsPerKind` and not kept in
     /// `findings` (counted only).
     public var suppressed: [String: Int]
+    /// Per kind, the capture times the suppressed findings span (`Diagnosis.suppressedSpans`).
+    public var suppressedSpans: [String: ClosedRange<Double>] = [:]
     /// What the state limits dropped from tracking (a flood): reported, never a finding.
     public var limits: [StateLimitNote]
 
@@ -27,6 +29,14 @@ public struct Report: Sendable {
         self.findings = findings; self.packets = packets; self.firstTimestamp = firstTimestamp
         self.lastTimestamp = lastTimestamp; self.streamed = streamed; self.readError = readError
         self.suppressed = suppressed; self.limits = limits
+    }
+
+    /// The capture times (epoch seconds) a kind's findings span, kept or only counted.
+    public func span(of kind: String) -> ClosedRange<Double>? {
+        let g = findings.filter { $0.kind == kind }
+        guard let first = g.map(\.firstTime).min(), let last = g.map(\.lastTime).max() else { return suppressedSpans[kind] }
+        guard let more = suppressedSpans[kind] else { return first...last }
+        return min(first, more.lowerBound)...max(last, more.upperBound)
     }
 
     /// Findings made, kept or only counted.

@@ -83,7 +83,7 @@ func writeDiagnosis(_ d: Report, to out: TextOutput, utcOffset: (Int64) -> Int, 
             out.line("")
             out.line("\(style.bold(kind))  x\(count)\(occurrences != count ? " (\(occurrences) occurrences)" : "")\(extra > 0 ? " (the first \(g.count) kept)" : "")  \(head.title)")
             if g.count > 1 {
-                let first = g.map(\.firstTime).min() ?? 0, last = g.map(\.lastTime).max() ?? 0
+                let span = d.span(of: kind), first = span?.lowerBound ?? 0, last = span?.upperBound ?? 0
                 out.line("  from \(clock(first, utcOffset)) to \(clock(last, utcOffset))")
                 let endpoints = top(g.compactMap(\.endpoint), 3)
                 if !endpoints.isEmpty { out.line("  top endpoints: " + endpoints.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")) }

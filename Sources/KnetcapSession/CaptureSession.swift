@@ -123,9 +123,10 @@ public final class CaptureSession {
         var failed: String?
         if case .failed(let m) = r.end { failed = m }
         if case .badInput(let e) = r.end { failed = e.message }
-        let report = Report(findings: diagnosis.findings, packets: r.packets, firstTimestamp: diagnosis.firstTimestamp,
+        var report = Report(findings: diagnosis.findings, packets: r.packets, firstTimestamp: diagnosis.firstTimestamp,
                             lastTimestamp: diagnosis.lastTimestamp, streamed: r.streamed, readError: failed,
                             suppressed: diagnosis.suppressed, limits: diagnosis.limits + r.limits)
+        report.suppressedSpans = diagnosis.suppressedSpans
         for rep in reporters { rep.finish(report) }
         return Outcome(end: r.end, packets: r.packets, report: report)
     }

@@ -63,6 +63,23 @@ struct Issue9ThirdTrialTests {
         #expect(summary.contains(kind == "dns" ? "\"dns_servers_total\":5000" : "\"handshakes_total\":5000"), "\(summary.prefix(300))")
     }
 
+    /// 2500 unanswered queries over 5 s (500 a second): 1000 findings kept, and the kind's
+    /// time range (text and JSON) covers all 2500, to the last one at +4.998 s, not the
+    /// 1000th kept at +1.998 s.
+    @Test func cappedKindSpansAllItsFindings() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pcap = dir.appendingPathComponent("slow.pcap")
+        #expect(try tool("python3", [repoRoot.appendingPathComponent("scripts/gen_flood.py").path, pcap.path, "--kind", "dns",
+                                     "--count", "5000", "--rate", "500"]).status == 0)
+        let text = try run(["-q", "-r", pcap.path])
+        #expect(text.stdout.contains("dns.timeout  x2500 (the first 1000 kept)"), "\(text.stdout.prefix(300))")
+        let last = try #require(text.stdout.firstMatch(of: #/from [0-9:.]+ to ([0-9:]+:([0-9]{2})\.([0-9]{6}))/#))
+        #expect(last.2 == "24" && last.3.hasPrefix("99"), "\(last.1)")  // 1700000004.998 is 22:13:24.998 UTC (zones move by whole minutes)
+        let json = try run(["-q", "--json", "-r", pcap.path])
+        #expect(json.stdout.contains("\"last_time\":1700000004.998"), "\(json.stdout.suffix(400))")
+    }
+
     /// Standard output (or the --html FIFO) has a reader that never reads: the first SIGINT
     /// stops the reading, the writes stay blocked, and the second SIGINT ends knetcap (it
     /// retried them for ever, and only SIGKILL ended it).
