@@ -79,7 +79,9 @@ public struct Diagnosis {
 
     public mutating func observe(_ p: Packet) {
         packets += 1
-        if firstTimestamp == nil { firstTimestamp = p.timestamp }
+        // The earliest and the latest capture time (capinfos' first and last packet): packets
+        // out of time order (a merged or re-stamped capture) widen the span, never shrink it.
+        if let f = firstTimestamp, f <= p.timestamp {} else { firstTimestamp = p.timestamp }
         if let l = lastTimestamp, p.timestamp < l {} else { lastTimestamp = p.timestamp }
         // Events are dispatched after each tracker returns (a tracker's callback cannot reach
         // the analysers while the tracker is being mutated); the rare problem and handshake

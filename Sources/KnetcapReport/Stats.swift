@@ -174,6 +174,7 @@ public final class StatsCollector: Reporter {
             conversations.values[i].packets += 1
             conversations.values[i].bytes += length
             if conversations.values[i].last < now { conversations.values[i].last = now }
+            if now < conversations.values[i].first { conversations.values[i].first = now }  // tshark: min to max
         } else if conversations.count < maxConversations {
             conversations[key] = Conv(a: from, b: to, tcp: tcp, packets: 1, bytes: length, first: now, last: now)
         }
@@ -215,7 +216,9 @@ public final class StatsCollector: Reporter {
             t.answered += 1
             if r.rcode == DNSRCode.nxDomain.rawValue { t.nxdomain += 1 }
             if r.rcode == DNSRCode.servFail.rawValue { t.servfail += 1 }
-            let l = max(0, r.time - q.first)
+            // Negative when the answer is stamped before its query (a merged or re-stamped
+            // capture), as tshark's dns.time is: the time is reported, not hidden.
+            let l = r.time - q.first
             latency = l
             if t.latencies.count < maxSamples { t.latencies.append(l) }
         } else {

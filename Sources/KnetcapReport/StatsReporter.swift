@@ -25,6 +25,7 @@ public final class StatsReporter: Reporter {
 /// A duration for people: `0.255 ms`, `12.3 ms`, `5.003 s` (`-` for none).
 public func humanDuration(_ s: Double?) -> String {
     guard let s, s.isFinite else { return "-" }
+    if s < 0 { return "-" + humanDuration(-s) }  // an answer stamped before its query
     if s < 0.001 { return String(format: "%.3f ms", s * 1000) }
     if s < 1 { return String(format: "%.1f ms", s * 1000) }
     return String(format: "%.3f s", s)

@@ -80,6 +80,38 @@ struct Issue9ThirdTrialTests {
         #expect(json.stdout.contains("\"last_time\":1700000004.998"), "\(json.stdout.suffix(400))")
     }
 
+    /// A capture whose answer is stamped 10 s before its query (a merged or re-stamped file):
+    /// --stats says what tshark says (dns.time -10 s; the conversation starts 10 s before the
+    /// first packet and lasts 10 s) and the capture spans 1011 s as capinfos says, where they
+    /// were clamped to 0 and 1001 s.
+    @Test func outOfOrderTimesAsTshark() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        func be16(_ v: Int) -> [UInt8] { [UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+        func packet(_ from: [UInt8], _ to: [UInt8], _ sport: Int, _ dport: Int, id: Int, response: Bool) -> [UInt8] {
+            var dns = be16(id) + (response ? [0x81, 0x80] : [0x01, 0x00]) + be16(1) + be16(response ? 1 : 0) + be16(0) + be16(0)
+            dns += [1, 0x61, 7] + Array("example".utf8) + [0, 0, 1, 0, 1]
+            if response { dns += [0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1] }
+            let udp = be16(sport) + be16(dport) + be16(8 + dns.count) + [0, 0] + dns
+            return [0x45, 0] + be16(20 + udp.count) + [0, 1, 0, 0, 64, 17, 0, 0] + from + to + udp
+        }
+        let (c, s): ([UInt8], [UInt8]) = ([10, 0, 0, 9], [10, 0, 0, 10])
+        let frames: [(UInt32, [UInt8])] = [(2000, packet(c, s, 40000, 53, id: 1, response: false)), (1990, packet(s, c, 53, 40000, id: 1, response: true)),
+                                           (3000, packet(c, s, 40001, 53, id: 2, response: false)), (3001, packet(s, c, 53, 40001, id: 2, response: true))]
+        var bytes = le32(0xa1b2_c3d4) + [2, 0, 4, 0] + le32(0) + le32(0) + le32(65535) + le32(101)  // LINKTYPE_RAW
+        for (t, b) in frames { bytes += le32(t) + le32(0) + le32(UInt32(b.count)) + le32(UInt32(b.count)) + b }
+        let pcap = dir.appendingPathComponent("ooo.pcap")
+        try Data(bytes).write(to: pcap)
+        let r = try run(["-q", "--stats", "-r", pcap.path])
+        #expect(r.stdout.contains("(1011.000 s of capture)"), "\(r.stdout)")
+        #expect(r.stdout.contains("UDP    10.0.0.9:40000  10.0.0.10:53        2    126   -10.000000  10.000000"), "\(r.stdout)")
+        #expect(r.stdout.contains("  -10.000 s  "), "p50 of -10 s and 1 s")
+        let conv = try tool("tshark", ["-n", "-q", "-r", pcap.path, "-z", "conv,udp"]).stdout
+        #expect(conv.contains("-10.000000000        10.0000"), "\(conv)")
+        #expect(try tool("tshark", ["-n", "-r", pcap.path, "-T", "fields", "-e", "dns.time"]).stdout.contains("-10.000000000"))
+    }
+
     /// Standard output (or the --html FIFO) has a reader that never reads: the first SIGINT
     /// stops the reading, the writes stay blocked, and the second SIGINT ends knetcap (it
     /// retried them for ever, and only SIGKILL ended it).
