@@ -22,8 +22,11 @@ public final class InputRelay: @unchecked Sendable {
     private var head: [UInt8] = []
 
     /// Starts the relay of `head`, then of `fd` to its end.
-    /// - Parameter keepCopy: also write every byte to an unlinked temporary file (`copyPath`).
-    public init(head: [UInt8] = [], from fd: Int32, keepCopy: Bool) {
+    /// - Parameters:
+    ///   - keepCopy: also write every byte to an unlinked temporary file (`copyPath`).
+    ///   - copyIfCompressed: keep that copy only when the first bytes are a gzip, zstd or lz4
+    ///     magic number: a broken compressed stream can then be asked what is wrong with it.
+    public init(head: [UInt8] = [], from fd: Int32, keepCopy: Bool, copyIfCompressed: Bool = false) {
         var p: [Int32] = [0, 0]
         guard pipe(&p) == 0 else {
             readPath = "/dev/fd/\(fd)"
@@ -33,13 +36,12 @@ public final class InputRelay: @unchecked Sendable {
         let (readEnd, writeEnd) = (p[0], p[1])
         readPath = "/dev/fd/\(readEnd)"
         if keepCopy {
-            let dir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-            var template = Array((dir + "/knetcap-stdin-XXXXXX").utf8CString)
-            let c = mkstemp(&template)
-            if c >= 0 { unlink(template); copyFD = c } else { copyFailed = true }
+            let c = Self.makeCopy()
+            if c >= 0 { copyFD = c } else { copyFailed = true }
         }
-        let copy = copyFD
+        let initialCopy = copyFD, decideLater = !keepCopy && copyIfCompressed
         let thread = Thread { [self] in
+            var copy = initialCopy, undecided = decideLater
             func writeAll(_ to: Int32, _ bytes: ArraySlice<UInt8>) -> Bool {
                 var rest = bytes
                 while !rest.isEmpty {
@@ -54,6 +56,14 @@ public final class InputRelay: @unchecked Sendable {
             // The copy first, then the pipe: when the reader meets the end of the pipe, the copy
             // holds every byte it read.
             func relay(_ bytes: ArraySlice<UInt8>) -> Bool {
+                if undecided, bytes.count >= 4 || bytes.isEmpty {
+                    undecided = false
+                    if Compression(magic: Array(bytes.prefix(4))) != nil {
+                        copy = Self.makeCopy()
+                        copying = copy >= 0
+                        self.lock.withLock { if copy >= 0 { self.copyFD = copy } else { self.copyFailed = true } }
+                    }
+                }
                 if copying && !writeAll(copy, bytes) {
                     copying = false
                     self.lock.withLock { self.copyFailed = true }
@@ -79,6 +89,15 @@ public final class InputRelay: @unchecked Sendable {
             close(writeEnd)
         }
         thread.start()
+    }
+
+    /// An unlinked temporary file in `$TMPDIR` (else /tmp), open for writing; -1 when none.
+    private static func makeCopy() -> Int32 {
+        let dir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((dir + "/knetcap-stdin-XXXXXX").utf8CString)
+        let c = mkstemp(&template)
+        if c >= 0 { unlink(template) }
+        return c
     }
 
     /// The first bytes relayed (up to 4: a magic number), as far as they have been.

@@ -116,6 +116,10 @@ public final class WiretapSource: PacketSource {
         }
     }
 
+    /// Where a compressed stream read from a pipe was copied (`InputRelay`, copying only a
+    /// compressed input): probed, as a compressed file is, when reading it fails.
+    public var compressedCopy: (() -> String?)?
+
     /// Read to the end even after a stop signal: a second pass over a file once the capture
     /// is over (the finding comments, `--html`'s evidence), which a stop must not cut short.
     public var readsThroughStop = false
@@ -136,7 +140,10 @@ public final class WiretapSource: PacketSource {
                 let detail = reader.pointee.err_info.map { String(cString: $0) }
                 // A record cut short or corrupt in a compressed file: when the compressed stream
                 // itself is broken (a truncated or damaged .gz/.zst/.lz4), that is the fault to name.
-                if [WTAP_ERR_SHORT_READ, WTAP_ERR_BAD_FILE].contains(reader.pointee.err), let c = compressed, let why = c.damage(path: path, enough: .max) {
+                // (Read from a pipe, the stream is probed in the copy InputRelay kept of it.)
+                if [WTAP_ERR_SHORT_READ, WTAP_ERR_BAD_FILE].contains(reader.pointee.err),
+                   let (c, p) = compressed.map({ ($0, path) }) ?? compressedCopy?().flatMap({ p in Compression(path: p).map { ($0, p) } }),
+                   let why = c.damage(path: p, enough: .max) {
                     return .badInput(CaptureError(.decompressFailed, "\(name): decompression failed at decompressed byte offset \(reader.pointee.offset): \(why)"))
                 }
                 return .badInput(Self.error(name: name, err: reader.pointee.err, detail: detail, offset: Int64(reader.pointee.offset), opening: false))

@@ -250,9 +250,12 @@ struct Knetcap: ParsableCommand {
                 // takes an empty or very short input for a heuristic format) and, for --html,
                 // keeps a copy to read evidence frames older than the packets it keeps.
                 let name = path == "-" ? "standard input" : path
-                let relay = InputRelay(from: path == "-" ? 0 : fifoFD, keepCopy: output.htmlFile != nil)
-                stdinCopy = relay
-                do { source = try openCaptureFile(relay.readPath, name: name) } catch {
+                let relay = InputRelay(from: path == "-" ? 0 : fifoFD, keepCopy: output.htmlFile != nil, copyIfCompressed: true)
+                stdinCopy = output.htmlFile != nil ? relay : nil
+                do {
+                    source = try openCaptureFile(relay.readPath, name: name)
+                    (source as? WiretapSource)?.compressedCopy = { relay.copyPath }
+                } catch {
                     if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n, name: name)) }
                     throw error
                 }

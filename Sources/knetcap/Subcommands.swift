@@ -195,7 +195,8 @@ struct Diff: ParsableCommand {
                 close(fd)
                 return try diagnose(path, name: name)
             }
-            return try diagnose(InputRelay(head: head, from: fd, keepCopy: false).readPath, name: name)
+            let relay = InputRelay(head: head, from: fd, keepCopy: false, copyIfCompressed: true)
+            return try diagnose(relay.readPath, name: name, compressedCopy: { relay.copyPath }, head: head)
         }
         guard head.first == UInt8(ascii: "{") else {
             if path != "-" { close(fd) }
@@ -221,8 +222,10 @@ struct Diff: ParsableCommand {
         return out
     }
 
-    func diagnose(_ path: String, name: String) throws -> DiffSide {
+    func diagnose(_ path: String, name: String, compressedCopy: (() -> String?)? = nil, head: [UInt8]? = nil) throws -> DiffSide {
         let source = try openCaptureFile(path, name: name)  // as -r: classic pcap through libpcap, the rest through libwiretap
+        (source as? WiretapSource)?.compressedCopy = compressedCopy  // a pipe's compressed stream, probed when it breaks
+        if let head, let e = misreadCompressedStream(source, head: head, name: name) { throw Fatal(Exit(e), e.message) }
         guard source is WiretapSource || LinkType(rawValue: source.linkType).isSupported else {
             throw Fatal(.unsupportedLinkType, "\(name): link type \(PcapSource.linkTypeName(source.linkType)) is not supported (knetcap reads Ethernet, Linux SLL/SLL2, RAW, IPv4/IPv6, NULL/LOOP and NFLOG)")
         }

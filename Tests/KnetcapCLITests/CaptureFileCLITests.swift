@@ -241,6 +241,25 @@ struct CaptureFileCLITests {
         #expect(try run(["-q", "-r", "-"], stdinBytes: bytes).status == 0)
     }
 
+    /// A large compressed stream cut in its middle on standard input (records came out before
+    /// the cut): the copy InputRelay keeps of a compressed input is probed, exit 13 as for the
+    /// file, for -r - and knetcap diff -; not "truncated record" (exit 10).
+    @Test(arguments: [("gzip", "gz"), ("zstd", "zst"), ("lz4", "lz4")])
+    func cutCompressedStreamOnStandardInput(compressor: String, ext: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = try generated(packets: 20000, seed: 3, in: dir)
+        let packed = dir.appendingPathComponent("big.pcap.\(ext)")
+        #expect(try tool(compressor, ["-c", big.path], stdoutFile: packed).status == 0)
+        let bytes = try Data(contentsOf: packed)
+        let cut = bytes.prefix(bytes.count / 2)
+        // (lz4's one 4 MB block holds all of it: cut, nothing decodes and libwiretap guesses ERF.)
+        let what = compressor == "lz4" ? "stream" : "the \(ext == "gz" ? "gzip" : compressor) stream ends inside a frame"
+        expectError(try run(["-q", "-r", "-"], stdinBytes: cut), Status.decompressFailed, mentions: ["standard input: decompression failed", what],
+                    stdoutMayHaveText: true)
+        expectError(try run(["diff", "-", dnsTimeout.path], stdinBytes: cut), Status.decompressFailed, mentions: ["standard input: decompression failed", what])
+    }
+
     /// Second trial: a whole, valid .zst/.lz4/.gz whose capture has a corrupt record (its 4th
     /// record's caplen set to 2^31-1) is a corrupt record, exit 10 — never blamed on the
     /// compression (after a complete frame zstd and lz4 answer an empty input with a nonzero
