@@ -52,6 +52,8 @@ public struct DiffSide: Sendable {
                 others = true
             } else if let s = obj["summary"] {
                 guard let body = s as? [String: Any] else { throw bad(lineNumber, "a summary that is not an object") }
+                // JSONSerialization keeps the last of two equal keys; knetcap never writes one twice.
+                if let k = Self.duplicateKey(in: raw) { throw bad(lineNumber, "the key \"\(k)\" twice in one object: not a summary knetcap writes") }
                 summary = (lineNumber, body)
             } else if obj["frame.number"] != nil {
                 others = true
@@ -76,9 +78,15 @@ public struct DiffSide: Sendable {
         }
         // Every finding has its line before the summary (streamed or at the end): a missing or
         // extra one means lines were lost or mixed in.
-        if others, counts != findings.filter({ $0.value > 0 }) {
-            let kind = Set(counts.keys).union(findings.keys).sorted().first { counts[$0, default: 0] != findings[$0, default: 0] } ?? "?"
-            throw bad(at, "the summary counts \(findings[kind, default: 0]) \(kind) finding\(findings[kind, default: 0] == 1 ? "" : "s"), the output has \(counts[kind, default: 0]) finding line\(counts[kind, default: 0] == 1 ? "" : "s") of that kind")
+        // Past the cap only the first findings of a kind have lines: its `kinds` entry says how
+        // many were kept.
+        let kinds = s["kinds"] as? [String: Any] ?? [:]
+        var lines = findings
+        for (k, v) in kinds { if let kept = (v as? [String: Any])?["kept"] as? Int { lines[k] = kept } }
+        if others, counts != lines.filter({ $0.value > 0 }) {
+            let kind = Set(counts.keys).union(lines.keys).sorted().first { counts[$0, default: 0] != lines[$0, default: 0] } ?? "?"
+            let kept = lines[kind, default: 0] != findings[kind, default: 0] ? " (\(lines[kind, default: 0]) kept)" : ""
+            throw bad(at, "the summary counts \(findings[kind, default: 0]) \(kind) finding\(findings[kind, default: 0] == 1 ? "" : "s")\(kept), the output has \(counts[kind, default: 0]) finding line\(counts[kind, default: 0] == 1 ? "" : "s") of that kind")
         }
         packets = n
         self.findings = findings
@@ -139,6 +147,40 @@ public struct DiffSide: Sendable {
         if given.count == 4 {
             if r.answered == 0 { return "response times for no answered query" }
             for (a, b) in zip(given, given.dropFirst()) where a.1 > b.1 { return "\(a.0) \(a.1) is more than \(b.0) \(b.1)" }
+        }
+        return nil
+    }
+
+    /// The first key that appears twice in one object of the JSON text `line` (keys compared
+    /// as written, escapes included), or nil. Only structure is followed: `line` is known to
+    /// parse.
+    static func duplicateKey(in line: some Collection<UInt8>) -> String? {
+        let bytes = Array(line)
+        var objects: [Set<String>?] = []  // per open value: the keys of an object, nil for an array
+        var expectKey = false
+        var i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "{"): objects.append([]); expectKey = true
+            case UInt8(ascii: "["): objects.append(nil); expectKey = false
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = objects.popLast(); expectKey = false
+            case UInt8(ascii: ","): expectKey = objects.last.map { $0 != nil } ?? false
+            case UInt8(ascii: ":"): expectKey = false
+            case UInt8(ascii: "\""):
+                var j = i + 1, escaped = false
+                while j < bytes.count {
+                    if escaped { escaped = false } else if bytes[j] == UInt8(ascii: "\\") { escaped = true } else if bytes[j] == UInt8(ascii: "\"") { break }
+                    j += 1
+                }
+                if expectKey, let top = objects.indices.last, objects[top] != nil {
+                    let key = String(decoding: bytes[(i + 1)..<min(j, bytes.count)], as: UTF8.self)
+                    if !objects[top]!.insert(key).inserted { return key }
+                    expectKey = false
+                }
+                i = j
+            default: break
+            }
+            i += 1
         }
         return nil
     }

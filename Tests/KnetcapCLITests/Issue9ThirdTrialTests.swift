@@ -78,6 +78,12 @@ struct Issue9ThirdTrialTests {
         #expect(last.2 == "24" && last.3.hasPrefix("99"), "\(last.1)")  // 1700000004.998 is 22:13:24.998 UTC (zones move by whole minutes)
         let json = try run(["-q", "--json", "-r", pcap.path])
         #expect(json.stdout.contains("\"last_time\":1700000004.998"), "\(json.stdout.suffix(400))")
+        // diff takes that output whole: 1000 finding lines, the summary counting 2500 (1000 kept).
+        let saved = dir.appendingPathComponent("slow.json")
+        try Data(json.stdout.utf8).write(to: saved)
+        let d = try run(["diff", saved.path, pcap.path])
+        #expect(d.status == 0 && d.stdout.contains("dns.timeout"), "\(d.stderr)")
+        #expect(d.stdout.split(separator: "\n").contains { $0.hasPrefix("dns.timeout") && $0.contains("2500") && $0.hasSuffix("same") }, "\(d.stdout)")
     }
 
     /// A capture whose answer is stamped 10 s before its query (a merged or re-stamped file):

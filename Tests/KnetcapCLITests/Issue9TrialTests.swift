@@ -221,6 +221,10 @@ struct Issue9TrialTests {
         try expectRefused(whole.replacingOccurrences(of: "\"answered\":2,", with: "\"answered\":50,"), line: 9, "stats.dns[0]: answered 50 is more than its 2 queries")
         try expectRefused(whole.replacingOccurrences(of: "\"conversations_total\":1,", with: "\"conversations_total\":1.5,"), line: 9,
                           "the summary's \"stats\" are not knetcap --stats output")
+        // A key twice in one object (JSONSerialization would keep the last).
+        #expect(whole.contains("\"findings\":{\"dns.conntrack-race\":1}"))
+        try expectRefused(whole.replacingOccurrences(of: "\"findings\":{\"dns.conntrack-race\":1}", with: "\"findings\":{\"dns.conntrack-race\":1,\"dns.conntrack-race\":5}"),
+                          line: 9, "the key \"dns.conntrack-race\" twice in one object")
         // The whole output is still accepted, and so is its summary line alone (`tail -1`).
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
