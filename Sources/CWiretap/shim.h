@@ -305,6 +305,32 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_one(const char *path, 
     return w;
 }
 
+/* The interface of reader `r`'s current packet as an index into the list of every section's
+   interfaces (libwiretap numbers it within its section): section_base + its number, checked
+   by link type, else the last interface of the packet's link type (a section whose
+   interfaces came after its packets). 0 when the record names none (a pcap file). */
+static inline guint knetcap_wtap_record_global_interface(knetcap_wtap_reader *r) {
+    wtap_rec *rec = &r->rec;
+    if (!(rec->presence_flags & WTAP_HAS_INTERFACE_ID)) return 0;
+    guint local = rec->rec_header.packet_header.interface_id;
+    if (r->section_base == 0) return local;
+    guint want = r->section_base + local;
+    wtapng_iface_descriptions_t *info = wtap_file_get_idb_info(r->wth);
+    if (!info || !info->interface_data || info->interface_data->len == 0) want = local;
+    else {
+        GArray *idbs = info->interface_data;
+        int encap = rec->rec_header.packet_header.pkt_encap;
+        #define KNETCAP_IDB_ENCAP(i) (((wtapng_if_descr_mandatory_t *)wtap_block_get_mandatory_data(g_array_index(idbs, wtap_block_t, (i))))->wtap_encap)
+        if (want >= idbs->len || KNETCAP_IDB_ENCAP(want) != encap) {
+            for (guint i = idbs->len; i > 0; i--) if (KNETCAP_IDB_ENCAP(i - 1) == encap) { want = i - 1; break; }
+        }
+        #undef KNETCAP_IDB_ENCAP
+        if (want >= idbs->len) want = local;  /* as numbered in its section */
+    }
+    g_free(info);
+    return want;
+}
+
 /* Writes one packet: from the reader the writer copies (its current record, with comments
    added), or a libpcap packet (ns timestamp) on interface 0. 1 ok, 0 error (w->err). */
 static inline int knetcap_wtap_dump_record(knetcap_wtap_writer *w, knetcap_wtap_reader *r,
@@ -332,21 +358,8 @@ static inline int knetcap_wtap_dump_record(knetcap_wtap_writer *w, knetcap_wtap_
        210"). Checked by link type; when that interface does not match (a section whose
        interfaces came after its packets), the last interface of the packet's link type. */
     guint local = rec->rec_header.packet_header.interface_id;
-    if ((rec->presence_flags & WTAP_HAS_INTERFACE_ID) && r->section_base > 0) {
-        wtapng_iface_descriptions_t *info = wtap_file_get_idb_info(r->wth);
-        if (info && info->interface_data) {
-            GArray *idbs = info->interface_data;
-            int encap = rec->rec_header.packet_header.pkt_encap;
-            guint want = r->section_base + local;
-            #define KNETCAP_IDB_ENCAP(i) (((wtapng_if_descr_mandatory_t *)wtap_block_get_mandatory_data(g_array_index(idbs, wtap_block_t, (i))))->wtap_encap)
-            if (want >= idbs->len || KNETCAP_IDB_ENCAP(want) != encap) {
-                for (guint i = idbs->len; i > 0; i--) if (KNETCAP_IDB_ENCAP(i - 1) == encap) { want = i - 1; break; }
-            }
-            #undef KNETCAP_IDB_ENCAP
-            if (want < idbs->len) rec->rec_header.packet_header.interface_id = want;
-        }
-        g_free(info);
-    }
+    if ((rec->presence_flags & WTAP_HAS_INTERFACE_ID) && r->section_base > 0)
+        rec->rec_header.packet_header.interface_id = knetcap_wtap_record_global_interface(r);
     int ok = wtap_dump(w->pdh, rec, ws_buffer_start_ptr(&r->buf), &w->err, &w->err_info) ? 1 : 0;
     rec->rec_header.packet_header.interface_id = local;
     return ok;
@@ -375,6 +388,88 @@ static inline int knetcap_wtap_dump_packet(knetcap_wtap_writer *w, gint64 secs, 
     }
     int ok = wtap_dump(w->pdh, &rec, data, &w->err, &w->err_info) ? 1 : 0;
     wtap_rec_cleanup(&rec);
+    return ok;
+}
+
+/* ---- merging (knetcap merge) -------------------------------------------------------------- */
+
+/* A copy of reader `r`'s interface `g` (its index across sections; for a file without IDBs
+   one of the current packet's link type) with if_name `name` and one opt_comment `comment`
+   added. wtap_block_unref it. */
+static inline wtap_block_t knetcap_wtap_idb_copy(knetcap_wtap_reader *r, guint g, const char *name, const char *comment) {
+    wtapng_iface_descriptions_t *info = wtap_file_get_idb_info(r->wth);
+    wtap_block_t copy = NULL;
+    if (info && info->interface_data && g < info->interface_data->len) {
+        copy = wtap_block_make_copy(g_array_index(info->interface_data, wtap_block_t, g));
+    } else {
+        copy = wtap_block_create(WTAP_BLOCK_IF_ID_AND_INFO);
+        wtapng_if_descr_mandatory_t *m = (wtapng_if_descr_mandatory_t *)wtap_block_get_mandatory_data(copy);
+        m->wtap_encap = r->rec.rec_header.packet_header.pkt_encap;
+        m->time_units_per_second = 1000000000;
+        m->tsprecision = WTAP_TSPREC_NSEC;
+        m->snap_len = wtap_snapshot_length(r->wth) ? wtap_snapshot_length(r->wth) : 262144;
+        wtap_block_add_uint8_option(copy, OPT_IDB_TSRESOL, 9);
+    }
+    g_free(info);
+    if (name && *name && wtap_block_set_string_option_value(copy, OPT_IDB_NAME, name, strlen(name)) != WTAP_OPTTYPE_SUCCESS)
+        wtap_block_add_string_option(copy, OPT_IDB_NAME, name, strlen(name));
+    if (comment && *comment) wtap_block_add_string_option(copy, OPT_COMMENT, comment, strlen(comment));
+    return copy;
+}
+
+/* Opens `path` ("-": standard output) for pcapng with an SHB whose shb_userappl is `userappl`
+   and whose comment is `comment` (mergecap's "File created by merging: ..."), and a first
+   interface: reader `r`'s interface `g` as knetcap_wtap_idb_copy makes it. (libwiretap 4.0
+   cannot open a pcapng dumper with no interface: it makes one of the file's encapsulation,
+   which for a merge is "per packet", and fails.) Later ones: knetcap_wtap_merge_add_idb. */
+static inline knetcap_wtap_writer *knetcap_wtap_dump_open_merged(const char *path, const char *userappl, const char *comment,
+        knetcap_wtap_reader *r, guint g, const char *name, const char *if_comment, int *err, gchar **err_info) {
+    knetcap_wtap_init();
+    wtap_block_t shb = wtap_block_create(WTAP_BLOCK_SECTION);
+    wtapng_section_mandatory_t *sm = (wtapng_section_mandatory_t *)wtap_block_get_mandatory_data(shb);
+    sm->section_length = -1;
+    if (comment && *comment) wtap_block_add_string_option(shb, OPT_COMMENT, comment, strlen(comment));
+    if (userappl) wtap_block_add_string_option(shb, OPT_SHB_USERAPPL, userappl, strlen(userappl));
+    GArray *shbs = g_array_new(FALSE, FALSE, sizeof(wtap_block_t));
+    g_array_append_val(shbs, shb);
+    wtap_block_t idb = knetcap_wtap_idb_copy(r, g, name, if_comment);
+    wtapng_iface_descriptions_t idbs;
+    idbs.interface_data = g_array_new(FALSE, FALSE, sizeof(wtap_block_t));
+    g_array_append_val(idbs.interface_data, idb);
+    wtap_dump_params params = WTAP_DUMP_PARAMS_INIT;
+    params.encap = WTAP_ENCAP_PER_PACKET;
+    params.tsprec = WTAP_TSPREC_NSEC;
+    params.shb_hdrs = shbs;
+    params.idb_inf = &idbs;
+    wtap_dumper *d = knetcap_wtap_dump_open_path(path, wtap_pcapng_file_type_subtype(), &params, err, err_info);
+    wtap_block_unref(idb);  /* the dumper copied it */
+    g_array_free(idbs.interface_data, TRUE);
+    if (d == NULL) { wtap_block_array_free(shbs); return NULL; }
+    knetcap_wtap_writer *w = g_new0(knetcap_wtap_writer, 1);
+    w->pdh = d;
+    return w;
+}
+
+/* Adds to merged file `w` reader `r`'s interface `g` as knetcap_wtap_idb_copy makes it.
+   1 ok, 0 error (w->err). */
+static inline int knetcap_wtap_merge_add_idb(knetcap_wtap_writer *w, knetcap_wtap_reader *r, guint g, const char *name, const char *comment) {
+    wtap_block_t copy = knetcap_wtap_idb_copy(r, g, name, comment);
+    int ok = wtap_dump_add_idb(w->pdh, copy, &w->err, &w->err_info) ? 1 : 0;  /* the dumper keeps its own copy */
+    wtap_block_unref(copy);
+    return ok;
+}
+
+/* Writes reader `r`'s current record, with its options (comments, flags) as read, on merged
+   interface `out_id`. 1 ok, 0 error (w->err). */
+static inline int knetcap_wtap_merge_write(knetcap_wtap_writer *w, knetcap_wtap_reader *r, guint out_id) {
+    wtap_rec *rec = &r->rec;
+    guint32 flags = rec->presence_flags;
+    guint local = rec->rec_header.packet_header.interface_id;
+    rec->presence_flags |= WTAP_HAS_INTERFACE_ID;
+    rec->rec_header.packet_header.interface_id = out_id;
+    int ok = wtap_dump(w->pdh, rec, ws_buffer_start_ptr(&r->buf), &w->err, &w->err_info) ? 1 : 0;
+    rec->rec_header.packet_header.interface_id = local;
+    rec->presence_flags = flags;
     return ok;
 }
 

@@ -137,16 +137,7 @@ public final class WiretapSource: PacketSource {
                 // A stop signal interrupts a blocked read (a pipe, a FIFO; no SA_RESTART): wiretap
                 // reports EINTR as a read error, but the reading was interrupted, not bad.
                 if PcapSource.stopRequested && !readsThroughStop { return .interrupted }
-                let detail = reader.pointee.err_info.map { String(cString: $0) }
-                // A record cut short or corrupt in a compressed file: when the compressed stream
-                // itself is broken (a truncated or damaged .gz/.zst/.lz4), that is the fault to name.
-                // (Read from a pipe, the stream is probed in the copy InputRelay kept of it.)
-                if [WTAP_ERR_SHORT_READ, WTAP_ERR_BAD_FILE].contains(reader.pointee.err),
-                   let (c, p) = compressed.map({ ($0, path) }) ?? compressedCopy?().flatMap({ p in Compression(path: p).map { ($0, p) } }),
-                   let why = c.damage(path: p, enough: .max) {
-                    return .badInput(CaptureError(.decompressFailed, "\(name): decompression failed at decompressed byte offset \(reader.pointee.offset): \(why)"))
-                }
-                return .badInput(Self.error(name: name, err: reader.pointee.err, detail: detail, offset: Int64(reader.pointee.offset), opening: false))
+                return .badInput(readError())
             }
             let rec = knetcap_wtap_record(reader)!
             let caplen = Int(knetcap_wtap_caplen(rec))
@@ -169,6 +160,20 @@ public final class WiretapSource: PacketSource {
             }
             if !more { return .stoppedByCaller }
         }
+    }
+
+    /// What is wrong after `knetcap_wtap_next` failed: the file, the byte offset and wiretap's
+    /// words; when the compressed stream itself is broken (a truncated or damaged
+    /// .gz/.zst/.lz4), that is the fault named. (Read from a pipe, the stream is probed in the
+    /// copy InputRelay kept of it.)
+    func readError() -> CaptureError {
+        let detail = reader.pointee.err_info.map { String(cString: $0) }
+        if [WTAP_ERR_SHORT_READ, WTAP_ERR_BAD_FILE].contains(reader.pointee.err),
+           let (c, p) = compressed.map({ ($0, path) }) ?? compressedCopy?().flatMap({ p in Compression(path: p).map { ($0, p) } }),
+           let why = c.damage(path: p, enough: .max) {
+            return CaptureError(.decompressFailed, "\(name): decompression failed at decompressed byte offset \(reader.pointee.offset): \(why)")
+        }
+        return Self.error(name: name, err: reader.pointee.err, detail: detail, offset: Int64(reader.pointee.offset), opening: false)
     }
 
     /// The current packet's comments (pcapng `opt_comment`), for a `RawPacket` this source
@@ -291,24 +296,39 @@ final class BPFFilters {
 /// - Throws: `CaptureError` as `PcapSource.openFile` and `WiretapSource.init`.
 public func openCaptureFile(_ path: String, name: String? = nil) throws(CaptureError) -> any PacketSource {
     if path != "-" {
-        try checkReadable(path)
+        try checkRegularFileHeader(path)
         var st = stat()
-        // Only a regular file is sniffed (reading a FIFO's first bytes would consume them).
-        if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG {
-            // Shorter than any capture file's header (pcap 24 bytes, pcapng's section header 28):
-            // wiretap would fall back to a format that takes anything.
-            if st.st_size < 24 {
-                throw CaptureError(.notACapture, "\(path): not a pcap or pcapng capture: truncated file header (\(st.st_size) bytes; a pcap header is 24, a pcapng section header 28)")
-            }
-            if classicPcapMagic(path) {
-                // The Red Hat 6.1, Nokia and SuSE variants share the magic number but have longer
-                // record headers, which libpcap reads as a bad length at the second record;
-                // libwiretap tells them apart by reading the first records.
-                if let w = try? WiretapSource(path: path, name: name), !libpcapReads.contains(w.fileType) { return w }
-                return try PcapSource.openFile(path)
-            }
+        if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, classicPcapMagic(path) {
+            // The Red Hat 6.1, Nokia and SuSE variants share the magic number but have longer
+            // record headers, which libpcap reads as a bad length at the second record;
+            // libwiretap tells them apart by reading the first records.
+            if let w = try? WiretapSource(path: path, name: name), !libpcapReads.contains(w.fileType) { return w }
+            return try PcapSource.openFile(path)
         }
     }
+    return try openWiretapFile(path, name: name)
+}
+
+/// `path` readable and, when it is a regular file (only a regular file is sniffed: reading a
+/// FIFO's first bytes would consume them), no shorter than any capture file's header (pcap
+/// 24 bytes, pcapng's section header 28): wiretap would fall back to a format that takes
+/// anything.
+func checkRegularFileHeader(_ path: String) throws(CaptureError) {
+    try checkReadable(path)
+    var st = stat()
+    if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size < 24 {
+        throw CaptureError(.notACapture, "\(path): not a pcap or pcapng capture: truncated file header (\(st.st_size) bytes; a pcap header is 24, a pcapng section header 28)")
+    }
+}
+
+/// Opens any capture file through libwiretap (`-` is standard input), with `-r`'s checks and
+/// messages: what `openCaptureFile` does for every file but uncompressed classic pcap, and
+/// what `knetcap merge` does for every input (it needs wiretap's records and interfaces).
+/// - Throws: `CaptureError` as `WiretapSource.init`; `.decompressFailed` for a broken
+///   compressed stream; `.notACapture` for a pcapng cut inside its section header or bytes
+///   no capture format claims.
+public func openWiretapFile(_ path: String, name: String? = nil) throws(CaptureError) -> WiretapSource {
+    if path != "-" { try checkRegularFileHeader(path) }
     let w: WiretapSource
     do { w = try WiretapSource(path: path, name: name) } catch {
         throw damagedCompression(path, name: name) ?? error

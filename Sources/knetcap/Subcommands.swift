@@ -245,3 +245,62 @@ struct Diff: ParsableCommand {
         return DiffSide(name: name, packets: outcome.packets, findings: counts, dns: collector.stats?.dns_servers)
     }
 }
+
+/// `knetcap merge -w OUT.pcapng IN...`: captures from several vantage points (nodes, pods,
+/// interfaces) merged by timestamp into one pcapng, as `mergecap -w OUT IN...` orders them,
+/// with one interface per input interface named after its input (`node-a/eth0`).
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "knetcap merge",
+        abstract: "Merge captures by timestamp into one pcapng, one interface per input interface, named after the input.",
+        discussion: """
+        Packets are ordered as Wireshark's mergecap orders them (the earliest next packet of \
+        any input; of packets with the same time, the one of the input listed last). Each input's interfaces become \
+        interfaces of the output named LABEL/NAME (LABEL: the file name without its \
+        extensions, or what NAME=PATH gives), with their options and a comment naming the \
+        file; packet comments (knetcap's findings among them) are kept. Inputs are any file \
+        -r reads: pcap, pcapng, compressed. Then `knetcap -r OUT.pcapng` diagnoses across \
+        the vantage points.
+
+        Examples:
+          knetcap merge -w all.pcapng node-a.pcapng node-b.pcapng
+          knetcap merge -w all.pcapng client=/tmp/a.pcap coredns=/tmp/b.pcap.gz
+        """)
+
+    @Option(name: .customShort("w"), help: ArgumentHelp("The merged pcapng (- for standard output).", valueName: "FILE"))
+    var output: String
+
+    @Argument(help: ArgumentHelp("The captures: PATH, or LABEL=PATH to name its vantage point.", valueName: "INPUT"))
+    var inputs: [String] = []
+
+    mutating func run() throws {
+        guard !inputs.isEmpty else { throw Fatal(.usage, "knetcap merge needs at least one input capture (see knetcap merge --help)") }
+        let parsed = inputs.map { word -> MergeInput in
+            // LABEL=PATH when the part before `=` names no file of its own and has no slash.
+            if let eq = word.firstIndex(of: "="), !word[..<eq].contains("/"), !word[..<eq].isEmpty, access(word, F_OK) != 0 {
+                return MergeInput(path: String(word[word.index(after: eq)...]), label: String(word[..<eq]))
+            }
+            return MergeInput(path: word, label: MergeInput.label(of: word))
+        }
+        if parsed.filter({ $0.path == "-" }).count > 1 { throw Fatal(.usage, "only one input can be - (standard input)") }
+        if output == "-" && isatty(1) == 1 { throw Fatal(.usage, "-w - writes the pcapng to standard output, which is a terminal; redirect it") }
+        // The output never names an input: writing would destroy it before it is read.
+        let out = FileIdentity(output, standardFD: 1)
+        for i in parsed where out != nil && FileIdentity(i.path, standardFD: 0) == out {
+            throw Fatal(.usage, "-w \(output) names the input \(i.path); write the merge to another file")
+        }
+        PcapSource.installStopHandler()
+        let result = try mergeCaptures(parsed, to: output)
+        PcapSource.markExitSafe()
+        let files = parsed.count == 1 ? "1 file" : "\(parsed.count) files"
+        let ifs = result.interfaces.count == 1 ? "1 interface" : "\(result.interfaces.count) interfaces"
+        var line = "knetcap: merged \(result.packets) packets from \(files) into \(output == "-" ? "standard output" : output) (\(ifs): \(result.interfaces.joined(separator: ", ")))"
+        if result.end == .interrupted { line += "; stopped by a signal, the file is complete up to there" }
+        // One line: what went wrong, with what the file holds; else what was merged.
+        if let f = result.failure {
+            let into = output == "-" ? "standard output" : output
+            throw Fatal(Exit(f), f.kind == .cannotWrite ? "\(f.message) (after \(result.packets) packets)"
+                                                        : "\(f.message); \(result.packets) packets merged into \(into)")
+        }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

@@ -11,7 +11,8 @@ func printHelp(_ topic: String?) -> Never {
     case "enter": print(Enter.helpMessage())
     case "interfaces": print(Interfaces.helpMessage())
     case "diff": print(Diff.helpMessage())
-    case let t?: fail(.usage, "no help topic \(t); try knetcap help, knetcap help enter, knetcap help interfaces or knetcap help diff")
+    case "merge": print(Merge.helpMessage())
+    case let t?: fail(.usage, "no help topic \(t); try knetcap help, knetcap help enter, knetcap help interfaces, knetcap help diff or knetcap help merge")
     }
     exit(0)
 }
@@ -37,12 +38,14 @@ switch arguments.first {
 case "help":
     printHelp(arguments.dropFirst().first)
 case "enter" where arguments.count == 2 && arguments[1] == "help", "interfaces" where arguments.count == 2 && arguments[1] == "help",
-     "diff" where arguments.count == 2 && arguments[1] == "help":
+     "diff" where arguments.count == 2 && arguments[1] == "help", "merge" where arguments.count == 2 && arguments[1] == "help":
     printHelp(arguments[0])
 case "interfaces":
     execute(Interfaces.self, NetnsOptions.rewritingPodNamespace(Array(arguments.dropFirst())))
 case "diff":
     execute(Diff.self, Array(arguments.dropFirst()))
+case "merge":
+    execute(Merge.self, Array(arguments.dropFirst()))
 case "enter":
     execute(Enter.self, NetnsOptions.rewritingShortNamespace(Array(arguments.dropFirst())))
 default:
