@@ -13,6 +13,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // YAML for `kubectl knetcap capture --dry-run` (the Jobs kubectl would be handed).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -63,11 +65,14 @@ let package = Package(
         .target(name: "CNetns"),
         // Enter a network namespace by PID, path, container or pod (setns on a dedicated thread).
         .target(name: "KnetcapNetns", dependencies: ["CNetns"]),
+        // `kubectl knetcap`: targets resolved to nodes through kubectl, one capture Job per node
+        // (manifests, Pod Security check), the Jobs' logs followed, captures copied back, Jobs deleted.
+        .target(name: "KnetcapKube", dependencies: [.product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "knetcap",
             dependencies: [
                 "KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapCapture", "KnetcapFilter",
-                "KnetcapReport", "KnetcapSession", "KnetcapNetns",
+                "KnetcapReport", "KnetcapSession", "KnetcapNetns", "KnetcapKube",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -82,5 +87,6 @@ let package = Package(
         .testTarget(name: "KnetcapFilterTests", dependencies: ["KnetcapFilter", "KnetcapDissect", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapNetnsTests", dependencies: ["KnetcapNetns", "KnetcapCapture", "KnetcapTestSupport"]),
         .testTarget(name: "KnetcapNetnsCLITests", dependencies: ["KnetcapTestSupport"]),
+        .testTarget(name: "KnetcapKubeTests", dependencies: ["KnetcapKube"]),
     ]
 )

@@ -58,6 +58,10 @@ enum Exit: Int32 {
     case runtimeFailed = 30
     /// kubectl is not on PATH or failed for another reason (no cluster access).
     case kubectlFailed = 31
+    /// `kubectl knetcap`: the Jobs' namespace enforces a Pod Security level that refuses capture pods.
+    case podSecurityRefused = 32
+    /// `kubectl knetcap`: a node's capture Job failed (did not start, ended early, its file not copied).
+    case captureJobFailed = 33
     /// `knetcap enter`: the command was found but cannot be executed (as a shell says).
     case commandNotExecutable = 126
     /// `knetcap enter`: no such command (as a shell says).

@@ -34,6 +34,11 @@ func splittingJoinedValues(_ args: [String]) -> [String] {
     return out
 }
 
+// Run as `kubectl-knetcap` (a link to this binary, what `kubectl knetcap` runs): the plugin.
+if CommandLine.arguments.first.map({ ($0 as NSString).lastPathComponent }) == "kubectl-knetcap" {
+    KubectlPlugin.main(arguments)
+}
+
 switch arguments.first {
 case "help":
     printHelp(arguments.dropFirst().first)
