@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES_DEMO := libpcap-dev libpcre2-dev libwiretap-dev libwsutil-dev libglib2.0-dev zlib1g-dev libzstd-dev liblz4-dev
 APT_PACKAGES_TEST := libpcap-dev libpcre2-dev libwiretap-dev libwsutil-dev libglib2.0-dev zlib1g-dev libzstd-dev liblz4-dev tcpdump tshark wireshark-common zstd lz4 python3 iproute2 nftables dnsmasq-base ethtool util-linux chromium
 
-.PHONY: demo test build release portable-check deps-demo deps-test bench record clean
+.PHONY: demo test build install release portable-check deps-demo deps-test bench record clean
 
 # Installs libpcap-dev and libpcre2-dev if missing, builds, and reads the shipped DNS-timeout capture.
 demo: deps-demo release
@@ -14,15 +14,27 @@ demo: deps-demo release
 # iproute2/nftables/dnsmasq for namespace tests, chromium to render the HTML reports) and runs the whole suite.
 test: deps-test
 	$(SWIFT) build --build-tests
+	ln -sf knetcap .build/debug/kubectl-knetcap
 	$(SWIFT) test --skip-build
 
+# kubectl-knetcap is a link to knetcap: run by that name (kubectl finds plugins on PATH by it,
+# `kubectl knetcap ...`), the binary is the kubectl plugin (README: "Many nodes").
 build:
 	$(SWIFT) build
+	ln -sf knetcap .build/debug/kubectl-knetcap
+
+PREFIX ?= /usr/local
+# Installs the shipped binary and its kubectl plugin name into $(PREFIX)/bin.
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 .build/release/knetcap $(DESTDIR)$(PREFIX)/bin/knetcap
+	ln -sf knetcap $(DESTDIR)$(PREFIX)/bin/kubectl-knetcap
 
 # The shipped binary: the Swift runtime linked in (--static-swift-stdlib), so it runs on a
 # node without a Swift toolchain (libpcap from the node); scripts/portable-check.sh checks it.
 release:
 	$(SWIFT) build -c release --static-swift-stdlib --product knetcap
+	ln -sf knetcap .build/release/kubectl-knetcap
 
 portable-check: release
 	scripts/portable-check.sh
