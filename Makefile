@@ -65,6 +65,7 @@ deps-test:
 	@dpkg -s $(APT_PACKAGES_TEST) >/dev/null 2>&1 || { \
 	  echo "installing $(APT_PACKAGES_TEST)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES_TEST); }
+	@command -v kubernetes-validate >/dev/null || python3 -m pip install -q --disable-pip-version-check kubernetes-validate
 
 clean:
 	rm -rf .build bench-out

@@ -92,3 +92,71 @@ struct MergeTests {
         #expect(try capinfosCount(out) == n + 7, "the packets before the cut and the other input whole")
     }
 }
+
+/// Runs knetcap as `kubectl-knetcap` (argv[0], as kubectl runs a plugin found on PATH).
+func plugin(_ args: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> Outcome {
+    try run(args, as: ["/bin/bash", "-c", "exec -a kubectl-knetcap \"$0\" \"$@\""], environment: environment, timeout: timeout)
+}
+
+/// A program on PATH (pip installs kubernetes-validate into Python's bin directory).
+func onPath(_ name: String) -> String? {
+    (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/\(name)" }
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+@Suite("kubectl knetcap (many nodes)")
+struct KubectlPluginTests {
+    /// The example: two Jobs, one per node, valid Kubernetes 1.32 objects
+    /// (kubernetes-validate --strict), with what a capture pod needs.
+    @Test func dryRunPrintsTwoValidJobs() throws {
+        let r = try plugin(["capture", "--node", "a", "--node", "b", "--duration", "30s", "--dry-run", "--", "port", "53"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let docs = r.stdout.components(separatedBy: "\n---\n")
+        #expect(docs.count == 2)
+        #expect(docs.allSatisfy { $0.contains("kind: Job") })
+        #expect(docs[0].contains("nodeName: a") && docs[1].contains("nodeName: b"))
+        for needle in ["backoffLimit: 0", "activeDeadlineSeconds: 330", "ttlSecondsAfterFinished: 600", "hostPID: true",
+                       "- operator: Exists", "- NET_RAW", "- NET_ADMIN", "- SYS_ADMIN", "- SYS_PTRACE", "namespace: knetcap-system",
+                       "timeout -s INT 30 knetcap -i any -q --json -w /knetcap/a.pcapng -- port 53"] {
+            #expect(r.stdout.contains(needle), "\(needle)")
+        }
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("jobs.yaml")
+        try Data(r.stdout.utf8).write(to: file)
+        let validator = try #require(onPath("kubernetes-validate"), "kubernetes-validate is not installed (pip install kubernetes-validate)")
+        let v = Process()
+        v.executableURL = URL(fileURLWithPath: validator)
+        v.arguments = ["--strict", "-k", "1.32.0", file.path]
+        let out = Pipe()
+        v.standardOutput = out
+        v.standardError = out
+        try v.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        v.waitUntilExit()
+        #expect(v.terminationStatus == 0, "\(text)")
+        #expect(text.components(separatedBy: "passed for resource job/").count == 3, "\(text)")
+    }
+
+    /// `kubectl plugin list` finds the link on PATH; `kubectl knetcap` runs the plugin.
+    @Test func kubectlFindsThePlugin() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("kubectl-knetcap").path, withDestinationPath: knetcap.path)
+        let env = ["PATH": "\(dir.path):/usr/local/bin:/usr/bin:/bin", "KUBECONFIG": dir.appendingPathComponent("none").path]
+        let list = try tool("env", env.map { "\($0.key)=\($0.value)" } + ["kubectl", "plugin", "list"])
+        #expect(list.stdout.contains("\(dir.path)/kubectl-knetcap"), "\(list.stdout) \(list.stderr)")
+        let help = try tool("env", env.map { "\($0.key)=\($0.value)" } + ["kubectl", "knetcap", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("kubectl knetcap capture"), "\(help.stdout) \(help.stderr)")
+    }
+
+    /// Bad flags: one line, status 2; nothing to capture named; a bad duration.
+    @Test func badFlags() throws {
+        let none = try plugin(["capture", "--dry-run"])
+        #expect(none.status == 2 && none.stderr.contains("name what to capture"), "\(none.stderr)")
+        let d = try plugin(["capture", "--node", "a", "--duration", "soon", "--dry-run"])
+        #expect(d.status == 2 && d.stderr.contains("--duration"), "\(d.stderr)")
+        let c = try plugin(["frobnicate"])
+        #expect(c.status == 2 && c.stderr.contains("unknown command frobnicate"), "\(c.stderr)")
+    }
+}
