@@ -18,6 +18,9 @@ public enum TrackerEvent: Sendable {
     /// The SYNs one server endpoint received and how many were answered (`SYNLoad`), at the
     /// end of the capture (or when the per-server table passed its limit).
     case synLoad(SYNLoad)
+    /// At the end of a capture with several vantage points (`VantageLedger`): the packets seen
+    /// at one and never at the next on their path, and the clock offsets between them.
+    case crossVantage([VantageLoss], [ClockOffset])
 }
 
 /// What an analyser may consult besides the events: `--vip` addresses and, during a live
@@ -26,11 +29,18 @@ public struct AnalysisContext {
     /// Addresses known to be load-balancer VIPs or ClusterIPs (`--vip`).
     public let vips: Set<IPAddress>
     let liveProvider: (() -> LiveEvidence)?
+    /// The vantage points' names (pcapng `if_name`: `node-a/eth0` after `knetcap merge`), by
+    /// `Packet.vantage`; known at the end of the capture.
+    public let vantageNames: [UInt32: String]
 
-    public init(vips: Set<IPAddress> = [], live: (() -> LiveEvidence)? = nil) {
+    public init(vips: Set<IPAddress> = [], live: (() -> LiveEvidence)? = nil, vantageNames: [UInt32: String] = [:]) {
         self.vips = vips
         liveProvider = live
+        self.vantageNames = vantageNames
     }
+
+    /// A vantage point's name, or `interface N`.
+    public func vantage(_ v: UInt32) -> String { vantageNames[v].flatMap { $0.isEmpty ? nil : $0 } ?? "interface \(v)" }
 
     /// The live system's state (read at most once a second by the command line), or `nil`
     /// when reading a file.

@@ -19,6 +19,7 @@ public struct Diagnosis {
         SYNFloodAnalyzer.self,
         PAWSAnalyzer.self,
         ReplySourceMismatchAnalyzer.self,
+        CrossNodeLossAnalyzer.self,
     ]
 
     /// Every finding kind, in report order.
@@ -41,6 +42,10 @@ public struct Diagnosis {
     private var dns: DNSTransactionTracker
     private var handshakes: TCPHandshakeTracker
     private var fragments = FragmentLedger()
+    private var vantages = VantageLedger()
+    /// The capture's vantage points by `Packet.vantage` (pcapng interface names), for the
+    /// cross-vantage findings; set before `finish`.
+    public var vantageNames: [UInt32: String] = [:]
     /// Inner endpoint pairs seen in an overlay tunnel → the tunnel, in words (the first one
     /// seen, at most `maxTunnelPairs`): findings about them say which tunnel carried them.
     private var tunnels: [PairKey: String] = [:]
@@ -87,6 +92,7 @@ public struct Diagnosis {
         // the analysers while the tracker is being mutated); the rare problem and handshake
         // events are collected first, the frequent answered one is not.
         if p.fragment != nil { fragments.observe(p) }
+        vantages.observe(p)
         if let t = p.tunnel, tunnels.count < Self.maxTunnelPairs, let src = p.sourceAddress, let dst = p.destinationAddress,
            let sp = p.sourcePort, let dp = p.destinationPort {
             let k = PairKey(Endpoint(src, sp), Endpoint(dst, dp))
@@ -125,11 +131,13 @@ public struct Diagnosis {
     /// port the capture alone does not show listening, and is quoted in the findings.
     public mutating func finish(live given: LiveEvidence? = nil) {
         let live = given ?? liveEvidence?()
-        let context = AnalysisContext(vips: vips, live: live.map { l in { l } })
+        let context = AnalysisContext(vips: vips, live: live.map { l in { l } }, vantageNames: vantageNames)
         var problems: [(DNSTransaction, Timestamp)] = []
         dns.finish(at: lastTimestamp) { problems.append(($0, $1)) }
         var events = problems.map { problem($0.0, end: $0.1) }
         handshakes.finish(at: lastTimestamp, report: { events.append(.handshake($0)) }, load: { events.append(.synLoad($0)) })
+        let (losses, offsets) = vantages.finish()
+        if !losses.isEmpty { events.append(.crossVantage(losses, offsets)) }
         publish(events, context)
         var new: [Finding] = []
         for i in running.indices { running[i].finish(context) { new.append($0) } }

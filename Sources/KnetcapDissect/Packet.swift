@@ -108,6 +108,10 @@ public struct Packet {
     /// `frame.comment`), read only when a field asks for them (`CaptureState.Tracking.record`).
     public var interfaceID: UInt32?
     public var comments: [String] = []
+    /// The vantage point: the capture interface the packet was recorded on (its pcapng
+    /// interface within its section; 0 for pcap and live captures). A `knetcap merge` of
+    /// several nodes gives each node's interfaces their own (`VantageLedger`).
+    public var vantage: UInt32 = 0
     /// The DNS message length: the UDP payload length, or the value of the TCP length prefix.
     public var dnsLength: Int
     /// DNS carried over TCP (RFC 1035 §4.2.2 two-byte length prefix).

@@ -119,6 +119,9 @@ public final class CaptureSession {
 
     /// Finishes the diagnosis of what `read` read and hands the report to every reporter.
     public func finish(_ r: Read) -> Outcome {
+        if let w = source as? WiretapSource {
+            diagnosis.vantageNames = Dictionary(uniqueKeysWithValues: w.interfaces.enumerated().map { (UInt32($0.offset), $0.element.name) })
+        }
         diagnosis.finish()
         var failed: String?
         if case .failed(let m) = r.end { failed = m }
@@ -208,6 +211,7 @@ public final class CaptureSession {
             var p = dissector.dissect(ByteView(raw.bytes), number: n,
                                       timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
                                       originalLength: raw.originalLength)
+            p.vantage = raw.interface
             if p.ipv4 != nil || p.ipv6 != nil { reassembler.process(&p) }  // fragments only; returns at once otherwise
             if p.tcp != nil { dnsOverTCP.process(&p) }  // DNS ports only; returns at once otherwise
             return body(&p, raw)
