@@ -160,3 +160,162 @@ struct KubectlPluginTests {
         #expect(c.status == 2 && c.stderr.contains("unknown command frobnicate"), "\(c.stderr)")
     }
 }
+
+/// Tests/KubeAPI/fake_apiserver.py on a free port with a copy of its fixtures, and a
+/// kubeconfig pointing at it: the real kubectl talks to it as to an API server.
+final class FakeCluster {
+    let dir: URL
+    let fixtures: URL
+    let kubeconfig: URL
+    let requests: URL
+    let server = Process()
+
+    /// `logs[node]`: the capture pod's log lines on that node (default: the real diagnosis
+    /// of Captures/dns-timeout-glibc.pcap as `knetcap -q --json` prints it, then the line
+    /// that says the file is complete).
+    init(logs: [String: [String]] = [:], namespaces extra: [[String: Any]] = []) throws {
+        dir = try makeTempDir()
+        fixtures = dir.appendingPathComponent("fixtures")
+        try FileManager.default.copyItem(at: repoRoot.appendingPathComponent("Tests/KubeAPI/fixtures"), to: fixtures)
+        let diagnosis = try run(["-q", "--json", "-r", goodCapture.path]).stdout.split(separator: "\n").map(String.init)
+        for node in ["node-a", "node-b"] {
+            let lines = logs[node] ?? (diagnosis + [#"{"knetcap_job":{"node":"\#(node)","file":"/knetcap/\#(node).pcapng","status":0}}"#])
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: fixtures.appendingPathComponent("logs/\(node).log"))
+        }
+        if !extra.isEmpty {
+            let url = fixtures.appendingPathComponent("namespaces.json")
+            var list = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+            list["items"] = (list["items"] as? [[String: Any]] ?? []) + extra
+            try JSONSerialization.data(withJSONObject: list).write(to: url)
+        }
+        requests = dir.appendingPathComponent("requests.jsonl")
+        let portFile = dir.appendingPathComponent("port")
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = [repoRoot.appendingPathComponent("Tests/KubeAPI/fake_apiserver.py").path, "--fixtures", fixtures.path,
+                            "--port", "0", "--port-file", portFile.path, "--requests", requests.path]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        var port = ""
+        for _ in 0..<200 where port.isEmpty {
+            port = (try? String(contentsOf: portFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            if port.isEmpty { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        try #require(!port.isEmpty, "the fake API server did not start")
+        kubeconfig = dir.appendingPathComponent("kubeconfig")
+        try Data("""
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: fake, cluster: {server: "http://127.0.0.1:\(port)"}}]
+            users: [{name: fake, user: {}}]
+            contexts: [{name: fake, context: {cluster: fake, user: fake}}]
+            current-context: fake
+            """.utf8).write(to: kubeconfig)
+    }
+
+    deinit {
+        // SIGKILL: a log stream the server still follows must not keep the test waiting.
+        if server.isRunning { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// The requests the server saw, in order.
+    var log: [[String: Any]] {
+        ((try? String(contentsOf: requests, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+    }
+    func requests(_ method: String, _ pathSuffix: String) -> [[String: Any]] {
+        log.filter { $0["method"] as? String == method && ($0["path"] as? String ?? "").hasSuffix(pathSuffix) }
+    }
+    var environment: [String: String] { ["KUBECACHEDIR": dir.appendingPathComponent("cache").path, "HOME": dir.path] }
+}
+
+@Suite("kubectl knetcap against a recorded-shape API server", .serialized)
+struct KubectlPluginClusterTests {
+    /// The whole cycle through the real kubectl: the client pod resolved to node-a, node-b by
+    /// name; namespace created labelled privileged; two Jobs created (their bodies asserted);
+    /// the finding shown with its node as the log streams; both captures copied back byte for
+    /// byte; merged; every Job deleted.
+    @Test func captureLogsCopyCleanup() throws {
+        let c = try FakeCluster()
+        let out = c.dir.appendingPathComponent("out"), merged = c.dir.appendingPathComponent("all.pcapng")
+        let r = try plugin(["capture", "--kubeconfig", c.kubeconfig.path, "-n", "default", "-l", "app=client", "--node", "node-b",
+                            "--duration", "5s", "--output-dir", out.path, "-w", merged.path, "--", "port", "53"],
+                           environment: c.environment, timeout: 120)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("node-a: [critical] dns.conntrack-race: 10.53.0.2:43135 -> 10.53.0.1:53"), "\(r.stdout)")
+        #expect(r.stdout.contains("node-b: [critical] dns.conntrack-race"), "\(r.stdout)")
+        #expect(r.stderr.contains("created namespace knetcap-system"), "\(r.stderr)")
+        for node in ["node-a", "node-b"] {
+            let got = try Data(contentsOf: out.appendingPathComponent("\(node).pcapng"))
+            #expect(got == (try Data(contentsOf: c.fixtures.appendingPathComponent("captures/\(node).pcapng"))), "\(node)'s capture copied as it was")
+        }
+        #expect(try capinfosCount(merged) == 8)
+        let names = try tool("tshark", ["-r", merged.path, "-T", "fields", "-e", "frame.interface_name"])
+        #expect(Set(names.stdout.split(separator: "\n").map { $0.split(separator: "/").first.map(String.init) ?? "" }) == ["node-a", "node-b"])
+
+        // What kubectl sent: the namespace with its Pod Security labels, one Job per node.
+        let nsPost = c.requests("POST", "/api/v1/namespaces").first
+        let ns = try #require(nsPost?["body"] as? [String: Any])
+        #expect(((ns["metadata"] as? [String: Any])?["labels"] as? [String: String])?["pod-security.kubernetes.io/enforce"] == "privileged")
+        let posts = c.requests("POST", "/namespaces/knetcap-system/jobs").compactMap { $0["body"] as? [String: Any] }
+        #expect(posts.count == 2)
+        let specs = posts.compactMap { (($0["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any] }
+        #expect(specs.compactMap { $0["nodeName"] as? String }.sorted() == ["node-a", "node-b"])
+        for s in specs {
+            #expect(s["hostPID"] as? Bool == true && s["restartPolicy"] as? String == "Never")
+            let ctr = try #require((s["containers"] as? [[String: Any]])?.first)
+            let caps = ((ctr["securityContext"] as? [String: Any])?["capabilities"] as? [String: Any])?["add"] as? [String]
+            #expect(caps == ["NET_RAW", "NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"])
+            let script = (ctr["command"] as? [String])?.last ?? ""
+            if s["nodeName"] as? String == "node-a" {
+                #expect(script.contains("knetcap --container b1491e67bf3ba6b6fb514711f7aa2b320fdb2a22b8114a8fbc77cd4869af7460 -i any"), "\(script)")
+            } else {
+                #expect(script.contains("knetcap -i any -q --json -w /knetcap/node-b.pcapng -- port 53"), "\(script)")
+            }
+        }
+        for p in posts { #expect((p["spec"] as? [String: Any])?["backoffLimit"] as? Int == 0) }
+        // Copied through exec (kubectl cp), then every Job deleted: none left.
+        #expect(c.requests("GET", "/exec").count == 2)
+        let firstJob = (posts.first?["metadata"] as? [String: Any])?["name"] as? String ?? "?"
+        let deletes = c.requests("DELETE", "/jobs/" + firstJob)
+        #expect(!deletes.isEmpty, "no DELETE of \(firstJob)")
+        let left = try tool("env", c.environment.map { "\($0.key)=\($0.value)" } + ["kubectl", "--kubeconfig", c.kubeconfig.path, "get", "jobs", "-n", "knetcap-system", "-o", "name"])
+        #expect(left.status == 0 && left.stdout.isEmpty, "jobs left: \(left.stdout) \(left.stderr)")
+    }
+
+    /// The Jobs' namespace enforcing `baseline`: nothing created, exit 32, the exact fix.
+    @Test func podSecurityLevelRefusesWithTheFix() throws {
+        let c = try FakeCluster(namespaces: [[
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": ["name": "knetcap-system", "uid": "5f0c2a61-2d3e-4b8a-9c71-0e6d5b4a3c21", "resourceVersion": "4600",
+                         "creationTimestamp": "2025-05-12T09:00:00Z",
+                         "labels": ["kubernetes.io/metadata.name": "knetcap-system", "pod-security.kubernetes.io/enforce": "baseline"]],
+            "spec": ["finalizers": ["kubernetes"]], "status": ["phase": "Active"],
+        ]])
+        let r = try plugin(["capture", "--kubeconfig", c.kubeconfig.path, "--node", "node-a", "--duration", "5s"], environment: c.environment)
+        #expect(r.status == 32, "\(r.stderr)")
+        #expect(r.stderr.contains("kubectl --kubeconfig \(c.kubeconfig.path) label --overwrite namespace knetcap-system pod-security.kubernetes.io/enforce=privileged"), "\(r.stderr)")
+        #expect(c.requests("POST", "/jobs").isEmpty)
+    }
+
+    /// SIGTERM while the capture runs (the pod's log never says it is done): the Jobs are
+    /// deleted before the plugin exits.
+    @Test func sigtermDeletesTheJobs() throws {
+        let c = try FakeCluster(logs: ["node-a": ["knetcap: listening on any"], "node-b": ["knetcap: listening on any"]])
+        let r = try run(["capture", "--kubeconfig", c.kubeconfig.path, "--node", "node-a", "--node", "node-b", "--duration", "60s",
+                         "--output-dir", c.dir.appendingPathComponent("out").path],
+                        as: ["/bin/bash", "-c", "exec -a kubectl-knetcap \"$0\" \"$@\""], environment: c.environment, timeout: 60,
+                        whileRunning: { p in
+                            let deadline = Date().addingTimeInterval(30)
+                            while Date() < deadline && c.requests("GET", "/log").count < 2 { Thread.sleep(forTimeInterval: 0.1) }
+                            kill(p.processIdentifier, SIGTERM)
+                        })
+        #expect(r.status == 128 + SIGTERM, "\(r.stderr)")
+        #expect(r.stderr.contains("deleting the capture Jobs"), "\(r.stderr)")
+        #expect(c.requests("DELETE", "").contains { ($0["path"] as? String ?? "").contains("/jobs/") }, "no Job DELETE")
+        let left = try tool("env", c.environment.map { "\($0.key)=\($0.value)" } + ["kubectl", "--kubeconfig", c.kubeconfig.path, "get", "jobs", "-n", "knetcap-system", "-o", "name"])
+        #expect(left.stdout.isEmpty, "jobs left: \(left.stdout)")
+    }
+}
