@@ -19,6 +19,8 @@ public final class InputRelay: @unchecked Sendable {
     private var copyFailed = false
     private var finished = false
     private var relayed = 0
+    /// The pipe's read end (what `readPath` names), -1 without a pipe.
+    private var readFD: Int32 = -1
     private var head: [UInt8] = []
 
     /// Starts the relay of `head`, then of `fd` to its end.
@@ -35,6 +37,7 @@ public final class InputRelay: @unchecked Sendable {
         }
         let (readEnd, writeEnd) = (p[0], p[1])
         readPath = "/dev/fd/\(readEnd)"
+        readFD = readEnd
         if keepCopy {
             let c = Self.makeCopy()
             if c >= 0 { copyFD = c } else { copyFailed = true }
@@ -110,5 +113,35 @@ public final class InputRelay: @unchecked Sendable {
     /// asked for, it could not be written, or the input has not been relayed to its end.
     public var copyPath: String? {
         lock.withLock { copyFD >= 0 && !copyFailed && finished ? "/proc/self/fd/\(copyFD)" : nil }
+    }
+
+    /// When the input was a broken compressed stream, what is wrong with it, as for a file
+    /// (exit 13): its copy, once relayed to its end (`drainedCopyPath`).
+    public func damagedCompression(name: String, wait: Double = 5) -> CaptureError? {
+        guard let copy = drainedCopyPath(wait: wait) else { return nil }
+        return KnetcapCapture.damagedCompression(copy, name: name)
+    }
+
+    /// The copy's path once the whole input is in it, for a reader that stopped early (a read
+    /// error in the middle of a compressed stream): what is still in the pipe is read and
+    /// dropped so the relay can go on copying to the end; waits up to `wait` seconds (an
+    /// endless stream has no end to copy: nil).
+    public func drainedCopyPath(wait: Double = 5) -> String? {
+        if let p = copyPath { return p }
+        let hasCopy = lock.withLock { copyFD >= 0 && !copyFailed }
+        guard hasCopy, readFD >= 0 else { return nil }
+        let fd = readFD
+        let drain = Thread {
+            var buf = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+            }
+        }
+        drain.start()
+        let deadline = Date().addingTimeInterval(wait)
+        while length == nil && Date() < deadline { usleep(10_000) }
+        return copyPath
     }
 }

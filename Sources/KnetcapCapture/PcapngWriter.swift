@@ -153,7 +153,8 @@ public final class PcapngWriter: PacketWriter {
         return detail.map { "\(text) (\($0))" } ?? text
     }
 
-    /// Rewrites the pcapng file `path` with `comments[k]` added to its record k (0-based),
+    /// Rewrites the pcapng file `path` with `comments[k]` added to its record k (0-based; one
+    /// the record already has is not added again),
     /// through a temporary file in the same directory renamed over it: the file is complete
     /// whenever it is interrupted. Returns the number of records read (0, untouched, when
     /// `path` is not a regular file: a device, a FIFO, /dev/null).
@@ -175,7 +176,13 @@ public final class PcapngWriter: PacketWriter {
         let out = try PcapngWriter(path: tmp, source: src, snaplen: src.snapshotLength, interface: InterfaceDescription())
         var k = 0
         let end = src.forEach { p in
-            out.write(p, frame: k + 1, comments: comments[k] ?? [])
+            // A comment the record already has (a knetcap-written file read again) is not added twice.
+            var add = comments[k] ?? []
+            if !add.isEmpty {
+                let have = Set(WiretapSource.comments(p))
+                add.removeAll { have.contains($0) }
+            }
+            out.write(p, frame: k + 1, comments: add)
             k += 1
             return out.failure == nil
         }

@@ -186,6 +186,13 @@ public final class WiretapSource: PacketSource {
         return knetcap_wtap_has_interface(rec) != 0 ? knetcap_wtap_interface(rec) : nil
     }
 
+    /// The record's interface as an index into `interfaces` (across sections), or nil for a
+    /// packet of another source. Costs a lookup in sections after the first.
+    public static func globalInterfaceID(_ p: RawPacket) -> UInt32? {
+        guard let r = p.record else { return nil }
+        return UInt32(knetcap_wtap_record_global_interface(UnsafeMutablePointer<knetcap_wtap_reader>(r)))
+    }
+
     public static func comments(_ p: RawPacket) -> [String] {
         guard let r = p.record else { return [] }
         let reader = UnsafeMutablePointer<knetcap_wtap_reader>(r)

@@ -109,7 +109,7 @@ public struct Packet {
     public var interfaceID: UInt32?
     public var comments: [String] = []
     /// The vantage point: the capture interface the packet was recorded on (its pcapng
-    /// interface within its section; 0 for pcap and live captures). A `knetcap merge` of
+    /// interface's index across sections; 0 for pcap and live captures). A `knetcap merge` of
     /// several nodes gives each node's interfaces their own (`VantageLedger`).
     public var vantage: UInt32 = 0
     /// The DNS message length: the UDP payload length, or the value of the TCP length prefix.

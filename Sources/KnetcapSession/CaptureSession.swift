@@ -85,7 +85,8 @@ public final class CaptureSession {
             if let i = unsupported.firstIndex(where: { $0.interface == raw.interface && $0.linkType == raw.linkType }) {
                 unsupported[i].packets += 1
             } else if unsupported.count < 64 {
-                unsupported.append(UnsupportedInterface(linkType: raw.linkType, interface: raw.interface, firstFrame: frame, packets: 1))
+                unsupported.append(UnsupportedInterface(linkType: raw.linkType, interface: raw.interface, firstFrame: frame, packets: 1,
+                                                        globalInterface: WiretapSource.globalInterfaceID(raw) ?? raw.interface))
             }
         }) { p, raw in
             n = p.number
@@ -175,11 +176,14 @@ public final class CaptureSession {
     /// Packets whose interface has a link type knetcap does not dissect (a pcapng file with
     /// several interfaces): read, numbered, written and printed as bare frames, never analysed.
     public struct UnsupportedInterface: Sendable, Equatable {
-        /// The DLT_/LINKTYPE_ value, the interface index, the first such frame, how many.
+        /// The DLT_/LINKTYPE_ value, the interface index (within its pcapng section, as
+        /// `frame.interface_id`), the first such frame, how many, and the interface's index
+        /// across sections (`WiretapSource.interfaces`).
         public var linkType: Int32
         public var interface: UInt32
         public var firstFrame: Int
         public var packets: Int
+        public var globalInterface: UInt32
     }
 
     /// The interfaces of unsupported link type met by the last `read` (in order of first packet).
@@ -211,7 +215,8 @@ public final class CaptureSession {
             var p = dissector.dissect(ByteView(raw.bytes), number: n,
                                       timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
                                       originalLength: raw.originalLength)
-            p.vantage = raw.interface
+            // Its interface across pcapng sections (a lookup only after the first section).
+            p.vantage = raw.record == nil ? raw.interface : (WiretapSource.globalInterfaceID(raw) ?? raw.interface)
             if p.ipv4 != nil || p.ipv6 != nil { reassembler.process(&p) }  // fragments only; returns at once otherwise
             if p.tcp != nil { dnsOverTCP.process(&p) }  // DNS ports only; returns at once otherwise
             return body(&p, raw)

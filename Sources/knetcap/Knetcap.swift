@@ -242,9 +242,11 @@ struct Knetcap: ParsableCommand {
         let live: PcapSource?
         var stdinCopy: InputRelay?
         if let path = readFile {
-            // A FIFO (or a device) with --html is read once as standard input is: re-opening it
-            // for old evidence frames waited for a writer that never came.
-            let fifoFD = path != "-" && output.htmlFile != nil && Self.isReadOnce(path) ? open(path, O_RDONLY) : -1
+            // A FIFO (or a device) is read once as standard input is (with --html, re-opening it
+            // for old evidence frames waited for a writer that never came).
+            // Any FIFO, pipe or device (`/dev/stdin`, `<(...)`) goes through the relay too: its
+            // copy of a compressed stream is what names a broken one (exit 13), as for a file.
+            let fifoFD = path != "-" && Self.isReadOnce(path) ? open(path, O_RDONLY) : -1
             if path == "-" || fifoFD >= 0 {
                 // Standard input through a relay (InputRelay), which counts its bytes (wiretap
                 // takes an empty or very short input for a heuristic format) and, for --html,
@@ -254,9 +256,10 @@ struct Knetcap: ParsableCommand {
                 stdinCopy = output.htmlFile != nil ? relay : nil
                 do {
                     source = try openCaptureFile(relay.readPath, name: name)
-                    (source as? WiretapSource)?.compressedCopy = { relay.copyPath }
+                    (source as? WiretapSource)?.compressedCopy = { relay.drainedCopyPath() }
                 } catch {
                     if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n, name: name)) }
+                    if let e = relay.damagedCompression(name: name) { throw e }
                     throw error
                 }
                 // Opening reads the first blocks; an input shorter than any capture header has ended by then.
@@ -407,8 +410,23 @@ struct Knetcap: ParsableCommand {
         if case .badInput(let e) = end {
             throw Fatal(Exit(e), "\(e.message), after \(Self.packets(n)) (every packet before it was read and diagnosed)")
         }
+        if let w = writer, let e = w.failure {
+            if let r = w as? RotatingWriter, let next = r.failedToCreate {
+                let earlier = r.files.isEmpty ? "" : "; the \(r.files.count) file\(r.files.count == 1 ? "" : "s") before it \(r.files.count == 1 ? "is" : "are") complete"
+                let who = user.map { " (as -Z \($0): the directory must be writable by \($0))" } ?? ""
+                let why = e.hasPrefix("cannot write \(next): ") ? String(e.dropFirst("cannot write \(next): ".count)) : e
+                throw Fatal(.cannotWrite, "cannot create the next rotated file \(next): \(why)\(who)\(earlier)")
+            }
+            // Before an undissected interface or a read error: packets not written are lost
+            // data, the worse news (a pcap -w of a pcapng whose interfaces differ in link type).
+            // Where it stopped: the packets handed to the file (its last, buffered ones may be
+            // what failed), the bytes that reached it, and that no later packet was written.
+            let handed = w.files.last?.count ?? 0
+            throw Fatal(.cannotWrite, "\(e): \(handed) of the \(Self.packets(n)) read had been handed to it (the file is incomplete; nothing after them was written)")
+        }
         if let u = session.unsupported.first {
-            let name = (source as? WiretapSource)?.interfaces.dropFirst(Int(u.interface)).first.map { $0.name.isEmpty ? "" : " (\($0.name))" } ?? ""
+            // Named by its index across sections (the number shown counts within its section).
+            let name = (source as? WiretapSource)?.interfaces.dropFirst(Int(u.globalInterface)).first.map { $0.name.isEmpty ? "" : " (\($0.name))" } ?? ""
             let more = session.unsupported.count > 1 ? " and \(session.unsupported.count - 1) other interface\(session.unsupported.count == 2 ? "" : "s")" : ""
             throw Fatal(.unsupportedLinkType, "\(inputName): interface \(u.interface)\(name) has link type \(PcapSource.linkTypeName(u.linkType)), which knetcap does not dissect: its \(u.packets) packet\(u.packets == 1 ? "" : "s") from frame \(u.firstFrame) \(u.packets == 1 ? "was" : "were") read but not diagnosed\(more)")
         }
@@ -417,18 +435,6 @@ struct Knetcap: ParsableCommand {
                 throw Fatal(.unsupportedLinkType, "\(inputName): stopped after \(Self.packets(n)): \(msg) (libpcap \(PcapSource.libraryVersion.split(separator: " ").dropFirst(2).first ?? "") cannot read pcapng files whose interfaces differ in link type or snapshot length; tshark can)")
             }
             throw Fatal(.readFailed, "\(inputName): read failed after \(Self.packets(n)): \(msg)")
-        }
-        if let w = writer, let e = w.failure {
-            if let r = w as? RotatingWriter, let next = r.failedToCreate {
-                let earlier = r.files.isEmpty ? "" : "; the \(r.files.count) file\(r.files.count == 1 ? "" : "s") before it \(r.files.count == 1 ? "is" : "are") complete"
-                let who = user.map { " (as -Z \($0): the directory must be writable by \($0))" } ?? ""
-                let why = e.hasPrefix("cannot write \(next): ") ? String(e.dropFirst("cannot write \(next): ".count)) : e
-                throw Fatal(.cannotWrite, "cannot create the next rotated file \(next): \(why)\(who)\(earlier)")
-            }
-            // Where it stopped: the packets handed to the file (its last, buffered ones may be
-            // what failed), the bytes that reached it, and that no later packet was written.
-            let handed = w.files.last?.count ?? 0
-            throw Fatal(.cannotWrite, "\(e): \(handed) of the \(Self.packets(n)) read had been handed to it (the file is incomplete; nothing after them was written)")
         }
         if let e = out.error { throw Fatal(.cannotWrite, "cannot write standard output: \(e)") }
         if let h = html, let e = h.error { throw Fatal(.cannotWrite, "--html: cannot write \(h.path): \(e)") }

@@ -196,7 +196,7 @@ struct Diff: ParsableCommand {
                 return try diagnose(path, name: name)
             }
             let relay = InputRelay(head: head, from: fd, keepCopy: false, copyIfCompressed: true)
-            return try diagnose(relay.readPath, name: name, compressedCopy: { relay.copyPath }, head: head)
+            return try diagnose(relay.readPath, name: name, compressedCopy: { relay.drainedCopyPath() }, head: head)
         }
         guard head.first == UInt8(ascii: "{") else {
             if path != "-" { close(fd) }
