@@ -50,7 +50,7 @@ public struct CrossNodeLossAnalyzer: Analyzer {
                                note: "at \(down): another \(what) of this socket that \(up) saw, so \(down) is on its path"))
         }
         var m: [String: Double] = ["lost": Double(ls.count)]
-        var why = "\(down) saw this socket's other \(what)s after \(up) did, and was capturing at the time"
+        var why = "\(down) saw this socket's other \(first.kind.plural) after \(up) did, and was capturing at the time"
         let pair = offsets.first { ($0.a == first.seen.vantage && $0.b == first.missing) || ($0.b == first.seen.vantage && $0.a == first.missing) }
         if let o = pair {
             m["delay_s"] = o.delay
@@ -70,7 +70,7 @@ public struct CrossNodeLossAnalyzer: Analyzer {
         return Finding(
             kind: kind, title: "Packets lost between two vantage points", severity: .critical,
             confidence: Confidence(ls.count > 1 || first.linked.count > 1 ? .high : .medium, why),
-            summary: "\(flow): \(ls.count) \(what)\(ls.count == 1 ? "" : "s") seen at \(up) never reached \(down) (\(socketWord))",
+            summary: "\(flow): \(ls.count) \(ls.count == 1 ? what : first.kind.plural) seen at \(up) never reached \(down) (\(socketWord))",
             client: first.seen.client.text, server: first.seen.server.text, measurements: m, evidence: ev,
             fix: [
                 "look at what lies between \(up) and \(down): the node firewall (`nft list ruleset`, `iptables -L -v -n`: a DROP rule's counter rising), NetworkPolicies, cloud security groups",

@@ -14,6 +14,7 @@ public enum CrossKind: UInt8, Sendable, CaseIterable {
         case .synAck: return "SYN-ACK"
         }
     }
+    public var plural: String { self == .dnsQuery ? "DNS queries" : words + "s" }
 }
 
 /// One packet at one vantage point (a capture interface: a node's, a pod's), with the
@@ -131,7 +132,8 @@ public struct VantageLedger {
         groups.removeAll(); queue.removeAll()
         guard vantageCount > 1 else { return ([], []) }
         var losses: [VantageLoss] = []
-        for s in singles {
+        // In frame order (the groups left at the end were settled in hash order).
+        for s in singles.sorted(by: { $0.s.frame.frame < $1.s.frame.frame }) {
             let v = s.s.vantage
             let candidates = links.filter { $0.key.up == v && $0.key.client == s.s.client && $0.key.forward == s.kind.isForward && $0.key.down != v }
             for (key, link) in candidates.sorted(by: { $0.key.down < $1.key.down }) {
