@@ -168,7 +168,7 @@ public struct Diagnosis {
     }
 
     /// What the trackers' state limits dropped from tracking (empty when nothing was).
-    public var limits: [StateLimitNote] { dns.limits + handshakes.limits }
+    public var limits: [StateLimitNote] { dns.limits + handshakes.limits + vantages.limits }
 
     private mutating func record(_ new: [Finding]) {
         for var f in new {

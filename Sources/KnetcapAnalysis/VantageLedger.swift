@@ -99,6 +99,12 @@ public struct VantageLedger {
     /// Packets not followed because a table was full.
     public private(set) var dropped = 0
 
+    /// What the tables' limits dropped (empty when nothing was).
+    public var limits: [StateLimitNote] {
+        dropped == 0 ? [] : [StateLimitNote(what: "packets matched across vantage points", dropped: dropped,
+                                             budgetBytes: Self.maxGroups * 112, maxEntries: Self.maxGroups)]
+    }
+
     public init() {}
 
     public mutating func observe(_ p: Packet) {
