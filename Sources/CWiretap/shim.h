@@ -194,7 +194,23 @@ typedef struct {
     int err;
     gchar *err_info;
     guint idbs;       /* interfaces written (the first `idbs` of the reader's, in its order) */
+    gchar *filter;    /* the capture filter the copied interfaces get as if_filter (NULL: as read) */
 } knetcap_wtap_writer;
+
+/* Adds reader interface `idb` to `d`: as read, or with if_filter `filter` (the BPF filter the
+   rewrite applied, as tcpdump and dumpcap record theirs). 1 ok, 0 error. */
+static inline int knetcap_wtap_add_copied_idb(wtap_dumper *d, wtap_block_t idb, const gchar *filter, int *err, gchar **err_info) {
+    if (filter == NULL || *filter == 0) return wtap_dump_add_idb(d, idb, err, err_info) ? 1 : 0;
+    wtap_block_t copy = wtap_block_make_copy(idb);
+    if_filter_opt_t f;
+    f.type = if_filter_pcap;
+    f.data.filter_str = (gchar *)filter;
+    if (wtap_block_set_if_filter_option_value(copy, OPT_IDB_FILTER, &f) != WTAP_OPTTYPE_SUCCESS)
+        wtap_block_add_if_filter_option(copy, OPT_IDB_FILTER, &f);
+    int ok = wtap_dump_add_idb(d, copy, err, err_info) ? 1 : 0;
+    wtap_block_unref(copy);
+    return ok;
+}
 
 /* wtap_dump_open(path) unlinks `path` when it cannot finish opening the dump (file_access.c:
    "Get rid of the file we created"): as root, `-w /dev/null --pcapng` of an input it cannot
@@ -219,7 +235,7 @@ static inline wtap_dumper *knetcap_wtap_dump_open_path(const char *path, int ft,
 
 /* Opens `path` ("-": standard output) for pcapng with the SHB and IDBs of reader `src`
    (interfaces seen later are added as they appear). */
-static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path, knetcap_wtap_reader *src, int *err, gchar **err_info) {
+static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path, knetcap_wtap_reader *src, const char *filter, int *err, gchar **err_info) {
     knetcap_wtap_init();
     wtap_dump_params params = WTAP_DUMP_PARAMS_INIT;
     wtap_dump_params_init_no_idbs(&params, src->wth);
@@ -231,15 +247,16 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path,
     knetcap_wtap_writer *w = g_new0(knetcap_wtap_writer, 1);
     w->pdh = d;
     w->copy_from = src;
+    w->filter = (filter && *filter) ? g_strdup(filter) : NULL;
     /* Every interface read so far (a rotated file starts with all of them); later ones are
        added by knetcap_wtap_dump_record as the reader meets them. */
     wtapng_iface_descriptions_t *info = wtap_file_get_idb_info(src->wth);
     if (info) {
         for (guint i = 0; i < info->interface_data->len; i++) {
-            if (!wtap_dump_add_idb(d, g_array_index(info->interface_data, wtap_block_t, i), err, err_info)) {
+            if (!knetcap_wtap_add_copied_idb(d, g_array_index(info->interface_data, wtap_block_t, i), w->filter, err, err_info)) {
                 g_free(info);
                 wtap_dump_close(d, NULL, &w->err, &w->err_info);
-                g_free(w->err_info); g_free(w);
+                g_free(w->err_info); g_free(w->filter); g_free(w);
                 return NULL;
             }
             w->idbs++;
@@ -338,7 +355,7 @@ static inline int knetcap_wtap_dump_record(knetcap_wtap_writer *w, knetcap_wtap_
     if (w->idbs < r->idbs) {  /* interfaces the reader met since: added in its order */
         wtapng_iface_descriptions_t *info = wtap_file_get_idb_info(r->wth);
         for (; info && w->idbs < r->idbs && w->idbs < info->interface_data->len; w->idbs++) {
-            if (!wtap_dump_add_idb(w->pdh, g_array_index(info->interface_data, wtap_block_t, w->idbs), &w->err, &w->err_info)) {
+            if (!knetcap_wtap_add_copied_idb(w->pdh, g_array_index(info->interface_data, wtap_block_t, w->idbs), w->filter, &w->err, &w->err_info)) {
                 g_free(info);
                 return 0;
             }
@@ -481,6 +498,7 @@ static inline int knetcap_wtap_dump_close(knetcap_wtap_writer *w, int *err, gcha
     *err = 0; *err_info = NULL;
     int ok = wtap_dump_close(w->pdh, NULL, err, err_info) ? 1 : 0;
     g_free(w->err_info);
+    g_free(w->filter);
     g_free(w);
     return ok;
 }

@@ -78,7 +78,8 @@ public final class PcapngWriter: PacketWriter {
     private var file: WrittenFile
 
     /// Opens `path` (`-`: standard output) for packets of `source` (a `WiretapSource` is
-    /// copied interface for interface; any other source gets `interface`).
+    /// copied interface for interface, each given `interface.filter` as if_filter when there
+    /// is one; any other source gets `interface`).
     /// - Throws: `CaptureError.cannotWrite` naming the file and wiretap's reason.
     public init(path: String, source: any PacketSource, snaplen: Int32, interface: InterfaceDescription) throws(CaptureError) {
         self.path = path
@@ -89,7 +90,7 @@ public final class PcapngWriter: PacketWriter {
         if let w = source as? WiretapSource {
             reader = w.reader
             keepAlive = w
-            writer = wiretap { knetcap_wtap_dump_open_like(path, w.reader, &err, &info) }
+            writer = wiretap { knetcap_wtap_dump_open_like(path, w.reader, interface.filter, &err, &info) }
         } else {
             reader = nil
             keepAlive = nil

@@ -92,3 +92,18 @@ struct Issue8FourthTrialTests {
         #expect(a == b)
     }
 }
+
+@Suite("issue 8: fourth trial, pcapng rewrites")
+struct Issue8FourthTrialRewriteTests {
+    /// `-r IN.pcapng -w OUT.pcapng FILTER`: every copied interface records the filter as
+    /// if_filter (capinfos shows it), as a pcap input's one interface does.
+    @Test func rewriteRecordsTheCaptureFilter() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out.pcapng")
+        let r = try run(["-q", "-r", publicCaptures.appendingPathComponent("zeek-pcapng-multi-interface.pcapng").path, "-w", out.path, "udp", "port", "53"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let info = try tool("capinfos", [out.path]).stdout
+        #expect(info.components(separatedBy: "Filter string = udp port 53").count - 1 == 2, "\(info)")
+    }
+}
