@@ -92,6 +92,10 @@ public struct DNSTransactionTracker {
         var transmissionCount: UInt32
         var serial: UInt32
         var qtype: DNSType
+        /// The vantage point (`Packet.vantage`) of its first transmission: only packets seen
+        /// there are its retransmissions and its answer (copies at other vantage points of a
+        /// merged capture are the same packets, on another clock).
+        var home: UInt16 = 0
         var rare: RareBox?
         var lastSent: FrameRef { rare?.v.resent.last ?? first }
     }
@@ -199,7 +203,9 @@ public struct DNSTransactionTracker {
         if !dns.isResponse {
             guard Self.isUnicastDNSPort(dp), !dst.isMulticastOrBroadcast, dns.opcode == 0 else { return nil }
             let key = DNSTransactionKey(client: Endpoint(src, sp), server: Endpoint(dst, dp), id: dns.id, overTCP: p.dnsOverTCP)
+            let vantage = UInt16(truncatingIfNeeded: p.vantage)
             if var t = pending[key] {
+                if t.home != vantage { return nil }  // the query seen again at another vantage point
                 let q = dns.firstQuestion
                 if q?.type == t.qtype, let q, dns.name(at: q.nameOffset, lowercased: true) == asciiLowercased(t.qname) {
                     // Same ID, same socket, same question, still unanswered: a retransmission,
@@ -234,7 +240,7 @@ public struct DNSTransactionTracker {
             // The name as sent (findings show it as tshark does; DNS 0x20 resolvers mix case),
             // compared without case.
             var t = Pending(qname: dns.name(at: q.nameOffset) ?? "?", first: frame, transmissionCount: 1,
-                            serial: queue.serial(), qtype: q.type)
+                            serial: queue.serial(), qtype: q.type, home: vantage)
             let sock = SocketKey(client: key.client, server: key.server, overTCP: key.overTCP)
             // Parallel queries (glibc/musl send A and AAAA with one sendmmsg): a different ID
             // from the same socket within the window. The first may already be answered when
@@ -258,7 +264,9 @@ public struct DNSTransactionTracker {
         } else {
             guard Self.isUnicastDNSPort(sp) else { return nil }
             let key = DNSTransactionKey(client: Endpoint(dst, dp), server: Endpoint(src, sp), id: dns.id, overTCP: p.dnsOverTCP)
-            guard let stored = remove(key) else { return nil }
+            // Answered where it was asked: an answer seen only at another vantage point (lost
+            // on its way back) leaves the client waiting, as the client's own vantage shows.
+            guard pending[key]?.home == UInt16(truncatingIfNeeded: p.vantage), let stored = remove(key) else { return nil }
             var t = transaction(key, stored)
             t.response = frame
             t.rcode = dns.rcode

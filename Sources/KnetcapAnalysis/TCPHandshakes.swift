@@ -187,6 +187,10 @@ public struct TCPHandshakeTracker {
         var lastActivity: Timestamp
         var hasTS: Bool
         var inMismatchQueue = false
+        /// The vantage point (`Packet.vantage`) of its first SYN: only packets seen there are
+        /// its retransmissions and answers; copies at other vantage points (a merge of nodes'
+        /// captures, whose clocks differ) are the same packets seen again (`VantageLedger`).
+        var home: UInt16 = 0
         var rare: RareBox?
     }
     struct Rare {
@@ -314,6 +318,12 @@ public struct TCPHandshakeTracker {
         guard let src = p.sourceAddress, let dst = p.destinationAddress else { return }
         let from = Endpoint(src, t.sourcePort), to = Endpoint(dst, t.destinationPort)
         let frame = FrameRef(frame: p.number, time: now)
+        let vantage = UInt16(truncatingIfNeeded: p.vantage)
+        // A handshake is followed at the vantage point of its first SYN: the same client's
+        // packets seen at another one (before or after NAT) are copies, never retransmissions,
+        // answers or new handshakes.
+        if let h = open[from], h.home != vantage { return }
+        if let h = open[to], h.home != vantage { return }
         if flags.contains(.rst), let w = awaitingACK[from], w.server == to {  // the client gave up
             awaitingACK.removeValue(forKey: from)
             loads[to]?.noteGone()
@@ -333,7 +343,7 @@ public struct TCPHandshakeTracker {
                 return
             }
             if let old = remove(from) { finish(handshake(from, old), report: report) }
-            var h = Open(server: to, isn: t.sequence, tsval: 0, synCount: 1, serial: 0, first: frame, lastActivity: now, hasTS: false)
+            var h = Open(server: to, isn: t.sequence, tsval: 0, synCount: 1, serial: 0, first: frame, lastActivity: now, hasTS: false, home: vantage)
             var r = Rare()
             let pair = PairKey(a: src, b: dst)
             if let ts = t.timestampValue {

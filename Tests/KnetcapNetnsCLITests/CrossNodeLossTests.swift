@@ -73,13 +73,57 @@ final class TwoNodeLab {
     /// On the router: drop forwarded UDP to port 53 of `length` bytes (UDP header and
     /// payload), which only the victim query has.
     func dropQueries(udpLength: Int) throws {
-        let script = """
+        try nft("""
             table inet knetcap_lab {
               chain forward { type filter hook forward priority 0; policy accept; udp dport 53 udp length \(udpLength) counter drop; }
             }
-            """
+            """)
+    }
+
+    /// On the router: drop forwarded DNS answers of `udpLength` bytes (on their way back to node-a).
+    func dropAnswers(udpLength: Int) throws {
+        try nft("""
+            table inet knetcap_lab {
+              chain forward { type filter hook forward priority 0; policy accept; udp sport 53 udp length \(udpLength) counter drop; }
+            }
+            """)
+    }
+
+    /// On the router: a ClusterIP-like DNAT, `vip`:80 to node-b's 8080 (the reply un-DNATed by
+    /// conntrack on its way back), as kube-proxy does on a client's node.
+    func dnat(vip: String) throws {
+        try nft("""
+            table ip knetcap_nat {
+              chain pre { type nat hook prerouting priority -100; ip daddr \(vip) tcp dport 80 dnat to \(addrB):8080; }
+            }
+            """)
+    }
+
+    func nft(_ script: String) throws {
         let r = try runTool(NetnsLab.ipPath!, ["netns", "exec", nsR, "nft", "-f", "/dev/stdin"], stdinText: script)
         if r.status != 0 { throw LabError("nft: \(r.stderr)") }
+    }
+
+    /// From node-a: `n` TCP connections to `vip`:80 (each reads node-b's greeting), 50 ms apart.
+    func connect(vip: String, _ n: Int) throws {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: NetnsLab.ipPath!)
+        server.arguments = ["netns", "exec", nsB, "python3", "-c", """
+            import socket
+            t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(("\(addrB)", 8080)); t.listen(16); t.settimeout(20)
+            for _ in range(\(n)):
+                c, _ = t.accept(); c.sendall(b"hello\\n"); c.close()
+            """]
+        server.standardInput = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) }; server.waitUntilExit() }
+        Thread.sleep(forTimeInterval: 0.3)
+        let r = try runTool(NetnsLab.ipPath!, ["netns", "exec", nsA, "python3", "-c", """
+            import socket, time
+            for _ in range(\(n)):
+                c = socket.create_connection(("\(vip)", 80), timeout=5); c.recv(16); c.close(); time.sleep(0.05)
+            """])
+        if r.status != 0 { throw LabError("tcp client: \(r.stderr)") }
     }
 
     /// From node-a, one socket (port 40053): an A query per name, each waiting up to 0.5 s
@@ -117,15 +161,17 @@ func runTool(_ exe: String, _ args: [String], stdinText: String) throws -> (stat
 @Suite("net.cross-node-loss on real namespaces", .enabled(if: NetnsLab.available, "needs root and ip(8)"))
 struct CrossNodeLossTests {
     /// Captures on both nodes while node-a sends `names`, merges them, diagnoses the merge.
-    func captureAndDiagnose(_ lab: TwoNodeLab, _ names: [String]) throws -> (findings: [[String: Any]], merged: URL, dir: URL) {
+    func captureAndDiagnose(_ lab: TwoNodeLab, _ names: [String], filter: [String] = ["udp"], linger: TimeInterval = 0.3,
+                            traffic: (() throws -> Void)? = nil) throws -> (findings: [[String: Any]], merged: URL, dir: URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let a = dir.appendingPathComponent("node-a.pcapng"), b = dir.appendingPathComponent("node-b.pcapng")
-        let capA = try Capture(["--netns", lab.nsA, "-i", "xa\(lab.id)", "-q", "-w", a.path, "udp"])
-        let capB = try Capture(["--netns", lab.nsB, "-i", "xb\(lab.id)", "-q", "-w", b.path, "udp"])
+        let capA = try Capture(["--netns", lab.nsA, "-i", "xa\(lab.id)", "-q", "-w", a.path] + filter)
+        let capB = try Capture(["--netns", lab.nsB, "-i", "xb\(lab.id)", "-q", "-w", b.path] + filter)
         try #require(capA.waitListening() && capB.waitListening(), "captures: \(capA.stderr) \(capB.stderr)")
-        try lab.query(names)
-        Thread.sleep(forTimeInterval: 0.3)
+        if !names.isEmpty { try lab.query(names) }
+        try traffic?()
+        Thread.sleep(forTimeInterval: linger)
         capA.finish(within: 0); capB.finish(within: 0)
         let merged = dir.appendingPathComponent("all.pcapng")
         let m = try runTool(knetcap.path, ["merge", "-w", merged.path, a.path, b.path])
@@ -172,5 +218,48 @@ struct CrossNodeLossTests {
         let t = try runTool("/usr/bin/tshark", ["-r", merged.path, "-Y", "dns", "-T", "fields", "-e", "frame.interface_name"])
         let counts = Dictionary(t.stdout.split(separator: "\n").map { (String($0), 1) }, uniquingKeysWith: +)
         #expect(counts == ["node-a/xa\(lab.id)": 16, "node-b/xb\(lab.id)": 16], "\(counts)")
+    }
+
+    /// An answer dropped on its way back: node-b answered (its capture shows it), node-a never
+    /// got it. The answer seen at node-b does not answer node-a's query: node-a's timeout is
+    /// named, and the loss between the two.
+    @Test func droppedAnswerLeavesTheClientWaiting() throws {
+        let lab = try TwoNodeLab()
+        defer { lab.remove() }
+        let names = ["q1.knetcap.test", "q2.knetcap.test", "lost-answer.knetcap.test", "q4.knetcap.test"]
+        // The answer: the query plus a 16-byte A record.
+        try lab.dropAnswers(udpLength: 8 + 12 + "lost-answer.knetcap.test".utf8.count + 2 + 4 + 16)
+        // A query a second for 6 s more: the capture demonstrably ran past the resolver's timeout.
+        let (findings, _, dir) = try captureAndDiagnose(lab, names) {
+            for k in 1...6 {
+                Thread.sleep(forTimeInterval: 1)
+                try lab.query(["later\(k).knetcap.test"])
+            }
+        }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let kinds = findings.compactMap { $0["kind"] as? String }
+        #expect(kinds.sorted() == ["dns.timeout", "net.cross-node-loss"], "\(kinds)")
+        let loss = try #require(findings.first { $0["kind"] as? String == "net.cross-node-loss" })
+        #expect((loss["summary"] as? String ?? "").contains("1 DNS answer seen at node-b/xb\(lab.id) never reached node-a/xa\(lab.id)"), "\(loss["summary"] ?? "")")
+        let timeout = try #require(findings.first { $0["kind"] as? String == "dns.timeout" })
+        #expect((timeout["summary"] as? String ?? "").contains("lost-answer.knetcap.test"), "\(timeout["summary"] ?? "")")
+    }
+
+    /// A ClusterIP-like DNAT on the router: node-a sees client -> VIP:80, node-b client ->
+    /// backend:8080, for the same SYNs. Merged, those are copies of one handshake, not a reply
+    /// from the wrong source, not a retransmission: no finding.
+    @Test func dnatBetweenVantagePointsIsNoMismatch() throws {
+        let lab = try TwoNodeLab()
+        defer { lab.remove() }
+        let vip = "10.96.\(lab.x).10"
+        try lab.dnat(vip: vip)
+        let (findings, merged, dir) = try captureAndDiagnose(lab, [], filter: ["tcp"]) { try lab.connect(vip: vip, 4) }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(findings.isEmpty, "\(findings.map { $0["summary"] ?? "" })")
+        // The SYNs really are rewritten between the two captures.
+        let t = try runTool("/usr/bin/tshark", ["-r", merged.path, "-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0", "-T", "fields",
+                                                "-e", "frame.interface_name", "-e", "ip.dst", "-e", "tcp.dstport"])
+        let rows = Set(t.stdout.split(separator: "\n").map(String.init))
+        #expect(rows == ["node-a/xa\(lab.id)\t\(vip)\t80", "node-b/xb\(lab.id)\t\(lab.addrB)\t8080"], "\(rows)")
     }
 }
