@@ -105,6 +105,8 @@ static inline guint32 knetcap_wtap_caplen(const wtap_rec *rec) { return rec->rec
 static inline guint32 knetcap_wtap_len(const wtap_rec *rec) { return rec->rec_header.packet_header.len; }
 static inline int knetcap_wtap_encap(const wtap_rec *rec) { return rec->rec_header.packet_header.pkt_encap; }
 static inline int knetcap_wtap_has_interface(const wtap_rec *rec) { return (rec->presence_flags & WTAP_HAS_INTERFACE_ID) != 0; }
+/* A pcapng simple packet block has no timestamp (tshark shows none). */
+static inline int knetcap_wtap_has_ts(const wtap_rec *rec) { return (rec->presence_flags & WTAP_HAS_TS) != 0; }
 static inline guint32 knetcap_wtap_interface(const wtap_rec *rec) {
     return (rec->presence_flags & WTAP_HAS_INTERFACE_ID) ? rec->rec_header.packet_header.interface_id : 0;
 }

@@ -86,8 +86,10 @@ public struct Diagnosis {
         packets += 1
         // The earliest and the latest capture time (capinfos' first and last packet): packets
         // out of time order (a merged or re-stamped capture) widen the span, never shrink it.
-        if let f = firstTimestamp, f <= p.timestamp {} else { firstTimestamp = p.timestamp }
-        if let l = lastTimestamp, p.timestamp < l {} else { lastTimestamp = p.timestamp }
+        if p.hasTimestamp {  // a simple packet block has none
+            if let f = firstTimestamp, f <= p.timestamp {} else { firstTimestamp = p.timestamp }
+            if let l = lastTimestamp, p.timestamp < l {} else { lastTimestamp = p.timestamp }
+        }
         // Events are dispatched after each tracker returns (a tracker's callback cannot reach
         // the analysers while the tracker is being mutated); the rare problem and handshake
         // events are collected first, the frequent answered one is not.

@@ -27,6 +27,8 @@ public struct RawPacket {
     /// Records before this packet that are not packets but that Wireshark numbers as frames
     /// (pcapng custom blocks): frame numbers skip them, so evidence frames match Wireshark's.
     public var framesBefore: Int = 0
+    /// False for a record without a timestamp (a pcapng simple packet block): its time is 0.
+    public var hasTimestamp = true
 }
 
 /// Why `PcapSource.forEach` returned.

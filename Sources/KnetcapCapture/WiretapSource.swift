@@ -124,6 +124,10 @@ public final class WiretapSource: PacketSource {
     /// is over (the finding comments, `--html`'s evidence), which a stop must not cut short.
     public var readsThroughStop = false
 
+    /// Records after the last packet that are not packets (pcapng custom blocks, events):
+    /// tshark numbers them as frames, so the capture's frame count includes them.
+    public private(set) var trailingRecords = 0
+
     /// Calls `body` for each packet record until end of file, an error (`.badInput`: the file,
     /// the byte offset and wiretap's words), a stop signal, or `body` returns false.
     public func forEach(_ body: (RawPacket) -> Bool) -> EndReason {
@@ -132,7 +136,7 @@ public final class WiretapSource: PacketSource {
             // The flag lives in PcapSource.swift's copy of the shim.
             if PcapSource.stopRequested && !readsThroughStop { return .interrupted }
             let rc = wiretap { knetcap_wtap_next(reader) }
-            if rc == 0 { return .endOfFile }
+            if rc == 0 { trailingRecords = Int(reader.pointee.skipped); return .endOfFile }
             if rc < 0 {
                 // A stop signal interrupts a blocked read (a pipe, a FIFO; no SA_RESTART): wiretap
                 // reports EINTR as a read error, but the reading was interrupted, not bad.
@@ -155,6 +159,7 @@ public final class WiretapSource: PacketSource {
                                linkType: Self.dlt(knetcap_wtap_encap(rec)), interface: knetcap_wtap_interface(rec),
                                record: OpaquePointer(reader))
                 raw.framesBefore = skipped
+                raw.hasTimestamp = knetcap_wtap_has_ts(rec) != 0
                 if let f = filter, !f.accepts(raw) { return true }
                 return body(raw)
             }

@@ -112,6 +112,10 @@ public struct Packet {
     /// interface's index across sections; 0 for pcap and live captures). A `knetcap merge` of
     /// several nodes gives each node's interfaces their own (`VantageLedger`).
     public var vantage: UInt32 = 0
+    /// False for a frame without a capture time (a pcapng simple packet block): its
+    /// `timestamp` is 0, its time fields are empty (as tshark's) and it does not widen the
+    /// capture's span.
+    public var hasTimestamp = true
     /// The DNS message length: the UDP payload length, or the value of the TCP length prefix.
     public var dnsLength: Int
     /// DNS carried over TCP (RFC 1035 §4.2.2 two-byte length prefix).

@@ -108,6 +108,8 @@ public final class CaptureSession {
             return n < limit
         }
         writer?.close()
+        // Non-packet records after the last packet are frames too (tshark counts them).
+        if end == .endOfFile, let w = source as? WiretapSource { n += w.trailingRecords }
         self.unsupported = unsupported
         for r in reporters { r.packetsDone() }
         diagnosis.onFinding = nil
@@ -217,6 +219,7 @@ public final class CaptureSession {
                                       originalLength: raw.originalLength)
             // Its interface across pcapng sections (a lookup only after the first section).
             p.vantage = raw.record == nil ? raw.interface : (WiretapSource.globalInterfaceID(raw) ?? raw.interface)
+            p.hasTimestamp = raw.hasTimestamp
             if p.ipv4 != nil || p.ipv6 != nil { reassembler.process(&p) }  // fragments only; returns at once otherwise
             if p.tcp != nil { dnsOverTCP.process(&p) }  // DNS ports only; returns at once otherwise
             return body(&p, raw)
