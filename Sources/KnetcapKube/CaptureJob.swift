@@ -129,9 +129,10 @@ public struct CaptureJob: @unchecked Sendable {  // its manifest is a value (Yam
 
     /// The pod's shell script: one knetcap per pod (each in its pod's network namespace,
     /// `--container ID`), or one on the node's interfaces, each stopped by SIGINT after the
-    /// duration; several pods' files merged into the node's (`knetcap merge`, one interface
-    /// per pod named after it); findings as JSON lines on standard output (the pod's log);
-    /// then a `{"knetcap_job":...}` line with the file and status, and a wait for the copy.
+    /// duration; several pods' files (or a `-C` capture's rotated files) merged into the
+    /// node's (`knetcap merge`, one interface per pod named after it); findings as JSON lines
+    /// on standard output (the pod's log); then a `{"knetcap_job":...}` line with the file
+    /// and status, and a wait for the copy.
     static func script(plan: NodePlan, output: String, settings s: JobSettings) -> String {
         var common: [String] = ["-q", "--json"]
         if let c = s.count { common += ["-c", String(c)] }
@@ -140,20 +141,25 @@ public struct CaptureJob: @unchecked Sendable {  // its manifest is a value (Yam
         let filter = s.filter.isEmpty ? "" : " -- " + s.filter.map(shellQuoted).joined(separator: " ")
         let stop = "timeout -s INT \(s.durationSeconds)"
         var lines = ["set -u", "status=0"]
-        if plan.pods.isEmpty {
-            lines.append("\(stop) knetcap -i any \(common.joined(separator: " ")) -w \(shellQuoted(output))\(filter) || status=$?")
-        } else if plan.pods.count == 1, let id = plan.pods[0].containerID {
-            lines.append("\(stop) knetcap --container \(shellQuoted(id)) -i any \(common.joined(separator: " ")) -w \(shellQuoted(output))\(filter) || status=$?")
+        // What this node's pod captures: the node's interfaces, or each pod's namespace.
+        let captures: [(label: String, container: String?)] = plan.pods.isEmpty
+            ? [(Self.fileStem(plan.node), nil)] : plan.pods.compactMap { p in p.containerID.map { (Self.fileStem(p.name), $0) } }
+        func knetcap(_ c: (label: String, container: String?), _ file: String) -> String {
+            "\(stop) knetcap \(c.container.map { "--container \(shellQuoted($0)) " } ?? "")-i any \(common.joined(separator: " ")) -w \(shellQuoted(file))\(filter)"
+        }
+        if captures.count == 1 && s.fileSizeMB == nil {
+            lines.append(knetcap(captures[0], output) + " || status=$?")
         } else {
-            var parts: [String] = []
-            for (k, p) in plan.pods.enumerated() {
-                guard let id = p.containerID else { continue }
-                let file = "\(jobOutputDirectory)/pod-\(k).pcapng"
-                lines.append("\(stop) knetcap --container \(shellQuoted(id)) -i any \(common.joined(separator: " ")) -w \(file)\(filter) & pid\(k)=$!")
-                parts.append(shellQuoted("\(Self.fileStem(p.name))=\(file)"))
+            // Several captures (pods), or -C rotating one into several files: each into raw/,
+            // then one file for the node, one interface per pod (knetcap merge).
+            lines.append("mkdir -p \(jobOutputDirectory)/raw")
+            for (k, c) in captures.enumerated() { lines.append(knetcap(c, "\(jobOutputDirectory)/raw/\(k).pcapng") + " & pid\(k)=$!") }
+            for k in captures.indices { lines.append("wait $pid\(k) || status=$?") }
+            lines.append("set --")
+            for (k, c) in captures.enumerated() {
+                lines.append("for f in \(jobOutputDirectory)/raw/\(k).pcapng*; do [ -e \"$f\" ] && set -- \"$@\" \(shellQuoted(c.label))=\"$f\"; done")
             }
-            for (k, p) in plan.pods.enumerated() where p.containerID != nil { lines.append("wait $pid\(k) || status=$?") }
-            lines.append("knetcap merge -w \(shellQuoted(output)) \(parts.joined(separator: " ")) || status=$?")
+            lines.append("knetcap merge -w \(shellQuoted(output)) \"$@\" || status=$?")
         }
         // timeout's 124 is the capture stopped at its duration, as asked.
         lines.append("[ \"$status\" = 124 ] && status=0")
