@@ -55,12 +55,15 @@ let package = Package(
         // Reporters (terminal text, JSON lines) fed one report model.
         .target(name: "KnetcapReport", dependencies: ["KnetcapWire", "KnetcapDissect", "KnetcapAnalysis"]),
         // Packet sources (libpcap file and live, in memory) and the pcap writer.
-        .target(name: "KnetcapCapture", dependencies: ["CPcap", "CWiretap", "CCompression", "KnetcapWire"],
+        .target(name: "KnetcapCapture", dependencies: ["CPcap", "CSignals", "CWiretap", "CCompression", "KnetcapWire"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/wireshark"])]),
         // The per-packet pipeline: source -> dissect -> diagnosis -> capture state -> filter -> reporters/writer.
         .target(name: "KnetcapSession", dependencies: [
             "KnetcapWire", "KnetcapDissect", "KnetcapAnalysis", "KnetcapFilter", "KnetcapCapture", "KnetcapReport",
         ]),
+        // The stop-signal handler and its state, defined once (a .c file, linked with libpcap
+        // for pcap_breakloop).
+        .target(name: "CSignals", linkerSettings: [.linkedLibrary("pcap")]),
         // Linux calls Swift's Glibc module does not export (setns, gettid, NS_GET_NSTYPE, fstatfs).
         .target(name: "CNetns"),
         // Enter a network namespace by PID, path, container or pod (setns on a dedicated thread).

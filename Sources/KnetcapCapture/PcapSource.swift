@@ -1,4 +1,5 @@
 import CPcap
+import CSignals
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -220,7 +221,7 @@ public final class PcapSource: PacketSource {
 
     /// Calls `body` for each packet until end of file, error, signal, or `body` returns false.
     public func forEach(_ body: (RawPacket) -> Bool) -> EndReason {
-        knetcap_set_active_handle(handle)
+        knetcap_set_active_handle(UnsafeMutableRawPointer(handle))
         defer { knetcap_set_active_handle(nil) }
         var hdr: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil

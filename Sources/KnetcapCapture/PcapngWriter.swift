@@ -177,6 +177,13 @@ public final class PcapngWriter: PacketWriter {
         let out = try PcapngWriter(path: tmp, source: src, snaplen: src.snapshotLength, interface: InterfaceDescription())
         var k = 0
         let end = src.forEach { p in
+            // A second stop signal during this pass: the original stays as it was, the
+            // temporary file goes, knetcap ends (128 + the signal).
+            if PcapSource.exitRequested {
+                out.close()
+                unlink(tmp)
+                exit(128 + (PcapSource.stopSignal == 0 ? SIGINT : PcapSource.stopSignal))
+            }
             // A comment the record already has (a knetcap-written file read again) is not added twice.
             var add = comments[k] ?? []
             if !add.isEmpty {
