@@ -20,7 +20,9 @@ public struct TrackedFields: Sendable {
     /// handshake was not seen, -2 when either side did not offer scaling (as tshark).
     public var tcpWindowSize: UInt32?
     public var tcpWindowScaleFactor: Int32?
-    /// `dns.time`: a response's time since the latest query with its id in its conversation, ns.
+    /// `dns.time`: a response's time since the query that opened its transaction (its id in its
+    /// conversation; a repeat within 5 s of that query, unanswered, is a retransmission of it, as
+    /// tshark's packet-dns.c has it), ns; only on the first response.
     public var dnsTime: Int64?
     /// The HTTP/1.x message head this packet completes (its first segment, or the segment that
     /// ended a head split across segments).
@@ -39,8 +41,9 @@ public struct TrackedFields: Sendable {
 ///   seen), within `conversationBudgetBytes`; past it the conversation seen least recently is
 ///   dropped, O(1) amortised (a later packet of a dropped conversation starts a new stream
 ///   index), and counted in `limits`;
-/// - the latest query time per (conversation, DNS id), within `dnsBudgetBytes`; past it the
-///   oldest query is dropped (its response gets no `dns.time`), counted too;
+/// - the time of the query that opened each unanswered transaction per (conversation, DNS id),
+///   within `dnsBudgetBytes` (its first answer removes it); past it the oldest query is dropped
+///   (its response gets no `dns.time`), counted too;
 /// - per TCP direction, the bytes of an HTTP head still waiting for its end, at most
 ///   `HTTP.maxHeadLength` bytes each and `maxPartialHeads` directions at once.
 public struct CaptureState {
@@ -67,6 +70,9 @@ public struct CaptureState {
     public static let dnsBudgetBytes = maxDNSQueries * bytesPerQuery
     static let bytesPerQuery = (MemoryLayout<DNSQueryKey>.stride + MemoryLayout<DNSQueryTime>.stride) * 4 / 3
         + 2 * MemoryLayout<EvictionQueue<DNSQueryKey>.Item>.stride
+    /// tshark's `dns.retransmission_timer` (5 s, packet-dns.c): a query repeated sooner than this
+    /// after the first transmission of its transaction, unanswered, is a retransmission of it.
+    static let dnsRetransmissionTimer: Int64 = 5_000_000_000
     /// Query times older than this (capture seconds) go first when the table is full.
     static let dnsQueryMemory: Int64 = 120
     public static let maxConversations = TableBudget(bytes: CaptureState.conversationBudgetBytes, FlowKey.self, TCPConversation.self).maxEntries
@@ -119,6 +125,9 @@ public struct CaptureState {
            let sp = p.sourcePort, let dp = p.destinationPort {
             let key = DNSQueryKey(flow: FlowKey(Endpoint(src, sp), Endpoint(dst, dp), proto: p.tcp != nil ? .tcp : .udp), id: d.id)
             func query(_ key: DNSQueryKey) {
+                // A repeat of an unanswered query less than `dnsRetransmissionTimer` after the
+                // one that opened it is a retransmission: its answer is timed from that first one.
+                if let q = dnsQueries[key], nanoseconds(ts, since: q.time) < Self.dnsRetransmissionTimer { return }
                 let serial = dnsQueue.serial()
                 // Full: the oldest go, and with them every query older than `dnsQueryMemory`.
                 if dnsQueries.count >= Self.maxDNSQueries && dnsQueries[key] == nil {
@@ -139,7 +148,9 @@ public struct CaptureState {
                 dnsQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
             }
             if d.isResponse {
-                if let q = dnsQueries[key] { p.tracked.dnsTime = nanoseconds(ts, since: q.time) }
+                // The first answer closes the transaction: a repeated answer gets no dns.time
+                // (tshark: a retransmitted response), a later query with the id opens a new one.
+                if let q = dnsQueries.removeValue(forKey: key) { p.tracked.dnsTime = nanoseconds(ts, since: q.time) }
             } else {
                 query(key)
             }

@@ -23,15 +23,26 @@ public final class FieldsReporter: Reporter {
         public var occurrence: Character = "a"
         /// `quote=d|s|n`: each value in double or single quotes, or none (default).
         public var quote: Character = "n"
+        /// `bom=y`: a UTF-8 byte order mark (EF BB BF) before the first line.
+        public var bom = false
         public init() {}
 
-        /// Parses one `-E` argument (`separator=,`).
+        /// The options, as `-E` takes them.
+        static let names = "bom, header, separator, occurrence, aggregator, quote"
+
+        /// Parses one `-E` argument (`separator=,`) as tshark 4.0 does (output_fields_set_option):
+        /// every option reads the first character of its value and ignores the rest
+        /// (`header=yes` is `y`); an empty value, or a first character the option does not take
+        /// (`bom=x`, `header=Y`), is refused.
         /// - Throws: a message naming the option, as tshark's.
         public mutating func apply(_ arg: String) throws(FieldsError) {
-            guard let eq = arg.firstIndex(of: "=") else { throw FieldsError("-E \(arg): expected OPTION=VALUE (separator, aggregator, header, occurrence, quote)") }
+            guard let eq = arg.firstIndex(of: "=") else { throw FieldsError("-E \(arg): expected OPTION=VALUE (\(Self.names))") }
             let key = String(arg[..<eq]), value = String(arg[arg.index(after: eq)...])
-            // One character, as tshark 4.0 takes it (output_fields_set_option): `/s` a space, `/t`
-            // a tab (the separator only), any other `/x` a backslash, else the first character.
+            func refused(_ takes: String) -> FieldsError {
+                FieldsError("-E \(arg): \"\(key)\" is not a valid field output option=value pair (\(key) takes \(takes))")
+            }
+            // One character: `/s` a space, `/t` a tab (the separator only), any other `/x` a
+            // backslash, else the first character.
             func special(_ v: String, tab: Bool) -> String {
                 guard let c = v.first else { return "" }
                 guard c == "/" else { return String(c) }
@@ -41,19 +52,22 @@ public final class FieldsReporter: Reporter {
                 default: return "\\"
                 }
             }
+            func oneOf(_ allowed: String, _ takes: String) throws(FieldsError) -> Character {
+                guard let c = value.first, allowed.contains(c) else { throw refused(takes) }
+                return c
+            }
             switch key {
-            case "separator": separator = special(value, tab: true)
-            case "aggregator": aggregator = special(value, tab: false)
-            case "header":
-                guard value == "y" || value == "n" else { throw FieldsError("-E header=\(value): expected y or n") }
-                header = value == "y"
-            case "occurrence":
-                guard let c = value.first, value.count == 1, "fla".contains(c) else { throw FieldsError("-E occurrence=\(value): expected f, l or a") }
-                occurrence = c
-            case "quote":
-                guard let c = value.first, value.count == 1, "dsn".contains(c) else { throw FieldsError("-E quote=\(value): expected d, s or n") }
-                quote = c
-            default: throw FieldsError("-E \(arg): unknown option \(key) (separator, aggregator, header, occurrence, quote)")
+            case "separator":
+                guard !value.isEmpty else { throw refused("one character, /t or /s") }
+                separator = special(value, tab: true)
+            case "aggregator":
+                guard !value.isEmpty else { throw refused("one character or /s") }
+                aggregator = special(value, tab: false)
+            case "header": header = try oneOf("yn", "y or n") == "y"
+            case "bom": bom = try oneOf("yn", "y or n") == "y"
+            case "occurrence": occurrence = try oneOf("fla", "f, l or a")
+            case "quote": quote = try oneOf("dsn", "d, s or n")
+            default: throw FieldsError("-E \(arg): unknown option \(key) (\(Self.names))")
             }
         }
     }
@@ -61,15 +75,10 @@ public final class FieldsReporter: Reporter {
     /// Why `-T fields` cannot run: one line for standard error.
     public struct FieldsError: Error, Sendable { public let message: String; init(_ m: String) { message = m } }
 
-    /// The fields tshark shows in hexadecimal, with their digit count (tshark 4.0 -T fields:
-    /// `ip.flags` 0x02, `vxlan.flags` 0x0800, `gre.key` 0x0000004d, `geneve.vni` 0x000007).
-    static let hexDigits: [String: Int] = ["dns.id": 4, "eth.type": 4, "ip.id": 4, "tcp.flags": 4, "ip.flags": 2,
-                                           "vxlan.flags": 4, "gre.proto": 4, "gre.key": 8, "geneve.proto_type": 4, "geneve.vni": 6]
-
     let fields: [FieldDescriptor]
     let options: Options
     let out: TextOutput
-    private var headerDone = false
+    private var started = false
 
     /// - Throws: `FieldsError` for a name the registry does not know.
     public init(names: [String], options: Options, output: TextOutput) throws(FieldsError) {
@@ -90,9 +99,10 @@ public final class FieldsReporter: Reporter {
     public var tracking: CaptureState.Tracking { fields.reduce(into: []) { $0.formUnion($1.tracking) } }
 
     public func packet(_ p: Packet) {
-        if options.header && !headerDone {
-            headerDone = true
-            out.line(fields.map(\.name).joined(separator: options.separator))
+        if !started {
+            started = true
+            if options.bom { out.buffer.append("\u{FEFF}") }
+            if options.header { out.line(fields.map(\.name).joined(separator: options.separator)) }
         }
         out.line(line(p))
         out.flushIfFull()
@@ -106,7 +116,7 @@ public final class FieldsReporter: Reporter {
             var values: [String] = []
             if d.type != .proto {
                 _ = d.read(p) { v in
-                    values.append(Self.format(v, d))
+                    values.append(Self.escaped(Self.format(v, d)))
                     return options.occurrence == "f"
                 }
             }
@@ -121,11 +131,30 @@ public final class FieldsReporter: Reporter {
     public func packetsDone() { out.flush() }
     public func finish(_ report: Report) { out.flush() }
 
+    /// A value with TAB, LF and CR written `\t`, `\n`, `\r`, as tshark 4.0's `-T fields`
+    /// writes every value (print.c, print_escaped_bare; other bytes, `\\` and quotes as they
+    /// are), so that each packet stays one line of columns.
+    static func escaped(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 == 9 || $0 == 10 || $0 == 13 }) else { return s }
+        var r = ""
+        r.reserveCapacity(s.utf8.count + 8)
+        for c in s.unicodeScalars {
+            switch c {
+            case "\t": r += "\\t"
+            case "\n": r += "\\n"
+            case "\r": r += "\\r"
+            default: r.unicodeScalars.append(c)
+            }
+        }
+        return r
+    }
+
     /// One value as tshark's `-T fields` prints it.
     static func format(_ v: FieldValue, _ d: FieldDescriptor) -> String {
         switch v {
         case .uint(let u):
-            if let w = hexDigits[d.name] {
+            if d.hexDigits > 0 {
+                let w = d.hexDigits
                 let h = String(u, radix: 16)
                 return "0x" + String(repeating: "0", count: max(0, w - h.count)) + h
             }

@@ -153,7 +153,7 @@ public final class HTMLReporter: Reporter {
             s += conversationsSection(stats)
             s += handshakesSection(stats)
         }
-        s += "<footer>Written by \(esc(capture.generator.split(separator: "\n").first.map(String.init) ?? "knetcap")). DNS response times are measured from the first transmission of a query to its answer; Wireshark's <code>dns.time</code> measures from the last retransmission, so a lookup that waited 5 s for a retry shows there as the retry's round trip.</footer>\n"
+        s += "<footer>Written by \(esc(capture.generator.split(separator: "\n").first.map(String.init) ?? "knetcap")). DNS response times are measured from the first transmission of a query to its answer; Wireshark's <code>dns.time</code> starts again at a retry sent 5 s or more after the first transmission (its <code>dns.retransmission_timer</code>), so a lookup that waited 5 s for a retry shows there as the retry's round trip.</footer>\n"
         s += "<script>\(Self.script)</script>\n</body></html>\n"
         return s
     }

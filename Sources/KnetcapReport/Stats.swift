@@ -8,7 +8,7 @@ import KnetcapAnalysis
 public struct CaptureStats: Codable, Sendable, Equatable {
     /// DNS response times of one server (and query type; `qtype` "all" for the server's total),
     /// measured from the **first** transmission of a query to its answer (tshark's `dns.time`
-    /// measures from the last retransmission). Percentiles are nearest-rank over the answered
+    /// measures from a retry sent 5 s or more after it, which opens a new transaction there). Percentiles are nearest-rank over the answered
     /// queries (`nil` when none was answered).
     public struct DNSRow: Codable, Sendable, Equatable {
         public var server: String

@@ -53,7 +53,7 @@ func dnsTableRows(_ s: CaptureStats) -> [CaptureStats.DNSRow] {
 func writeStats(_ s: CaptureStats, to out: TextOutput, style: TextStyle) {
     out.line("")
     let serversShown = s.dns_servers_total > s.dns_servers.count ? ", the \(s.dns_servers.count) with the most queries of \(s.dns_servers_total)" : ""
-    out.line(style.bold("== DNS response time per server (from the first transmission; tshark's dns.time counts from the last)\(serversShown) =="))
+    out.line(style.bold("== DNS response time per server (from the first transmission; tshark's dns.time restarts at a retry 5 s or more later)\(serversShown) =="))
     if s.dns.isEmpty {
         out.line("no unicast DNS queries")
     } else {

@@ -101,30 +101,29 @@ public struct DNSView {
         return e
     }
 
-    /// Longest text `withName` can produce: 255 wire bytes, each byte at most 4 characters
-    /// (`\DDD`).
-    public static let maxNameTextLength = 4 * maxNameLength
+    /// Longest text `withName` can produce: 255 wire bytes, each at most
+    /// `WiresharkText.maxExpansion` characters (`\001`).
+    public static let maxNameTextLength = WiresharkText.maxExpansion * maxNameLength
 
-    /// Calls `body` with the name at `offset` as `name(at:)` spells it, written into a stack
-    /// buffer (no heap allocation; the pointer is valid only inside `body`), or with `nil` when
-    /// the name is bad.
+    /// Calls `body` with the name at `offset` as Wireshark 4.0 stores it in `dns.qry.name` and
+    /// the other name fields: the labels joined by `.`, through `format_text` (`WiresharkText`:
+    /// a TAB in a label is `\t`, a 0x01 `\001`, a `.` or space as it is; `<Root>` for the root),
+    /// written into a stack buffer (no heap allocation; the pointer is valid only inside
+    /// `body`), or with `nil` when the name is bad.
     public func withName<R>(at offset: Int, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
         withUnsafeTemporaryAllocation(byteCount: Self.maxNameTextLength + 8, alignment: 1) { buf in
             var n = 0
-            let base = bytes
+            let base = bytes.base
             let cap = buf.count
             func put(_ c: UInt8) { if n < cap { buf[n] = c; n += 1 } }
+            var labels = 0
             let end = walkName(at: offset) { start, len in
-                if n > 0 { put(46) }
-                for i in start..<(start + len) {
-                    let c = base.b(i)
-                    if c > 32 && c < 127 { put(c) } else {
-                        put(92); put(48 + c / 100); put(48 + c / 10 % 10); put(48 + c % 10)
-                    }
-                }
+                if labels > 0 { put(46) }
+                labels += 1
+                WiresharkText.format(base[start..<(start + len)], put)
             }
             guard end != nil else { return body(nil) }
-            if n == 0 {
+            if labels == 0 {
                 for c in "<Root>".utf8 { put(c) }
             }
             return body(UnsafeRawBufferPointer(rebasing: buf[0..<n]))

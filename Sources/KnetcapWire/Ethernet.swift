@@ -56,8 +56,7 @@ public struct EthernetView {
     public let bytes: ByteView
     /// The innermost EtherType, after the VLAN tags.
     public let etherType: EtherType
-    /// VLAN ids of the tags, outermost first (at most `maxTags` kept).
-    public let vlanIDs: (UInt16, UInt16)
+    /// The VLAN tags read (at most `maxTags`), outermost first: `tag(i)`.
     public let vlanCount: Int
     /// Offset of the payload (the network layer).
     public let payloadOffset: Int
@@ -71,21 +70,29 @@ public struct EthernetView {
         var type = EtherType(rawValue: bytes.be16(Field.type))
         var offset = Field.minLength
         var tags = 0
-        var ids: (UInt16, UInt16) = (0, 0)
         while type == .vlan || type == .qinq || type == .vlanLegacy {
             guard tags < Self.maxTags else { break }
-            guard let tci = bytes.u16(at: offset), let inner = bytes.u16(at: offset + 2) else {
+            guard let inner = bytes.u16(at: offset + 2) else {
                 throw WireError("802.1Q", .truncated, need: offset + 4, have: bytes.count)
             }
-            if tags == 0 { ids.0 = tci & 0x0fff } else if tags == 1 { ids.1 = tci & 0x0fff }
             tags += 1
             type = EtherType(rawValue: inner)
             offset += 4
         }
         etherType = type
-        vlanIDs = ids
         vlanCount = tags
         payloadOffset = offset
+    }
+
+    /// The type field of the Ethernet header itself (the TPID `0x8100`/`0x88a8` of a tagged frame).
+    public var outerType: EtherType { EtherType(rawValue: bytes.be16(Field.type)) }
+
+    /// Tag `i` (`0..<vlanCount`, outermost first): the type that announced it (its TPID), its
+    /// 12-bit id, and its 4 bytes (TCI and the type after it).
+    public func tag(_ i: Int) -> (tpid: EtherType, id: UInt16, bytes: ByteView) {
+        precondition(i >= 0 && i < vlanCount)
+        let at = Field.minLength + 4 * i
+        return (EtherType(rawValue: bytes.be16(at - 2)), bytes.be16(at) & 0x0fff, bytes.slice(from: at, length: 4))
     }
 
     public var destination: MACAddress { MACAddress(UInt64(bytes.be16(0)) << 32 | UInt64(bytes.be32(2))) }

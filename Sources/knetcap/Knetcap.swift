@@ -64,7 +64,7 @@ struct Knetcap: ParsableCommand {
     @Option(name: .customShort("e"), help: ArgumentHelp("With -T fields: a field to print (Wireshark name; repeatable; knetcap --fields lists them).", valueName: "FIELD"))
     var fieldNames: [String] = []
 
-    @Option(name: .customShort("E"), help: ArgumentHelp("With -T fields: separator=C, aggregator=C, header=y|n, occurrence=f|l|a, quote=d|s|n, as tshark.", valueName: "OPTION=VALUE"))
+    @Option(name: .customShort("E"), help: ArgumentHelp("With -T fields: separator=C, aggregator=C, header=y|n, occurrence=f|l|a, quote=d|s|n, bom=y|n, as tshark.", valueName: "OPTION=VALUE"))
     var fieldOptions: [String] = []
 
     @Option(name: .customShort("c"), parsing: .unconditional, help: ArgumentHelp("Stop after COUNT packets read (with -Y too, as tshark -c).", valueName: "COUNT"))

@@ -3,7 +3,7 @@ import Testing
 import KnetcapTestSupport
 
 /// The captures written by others (`Tests/Captures`, see its README.md) are all there and
-/// byte-identical to upstream: every file under `public/`, `tcpdump-tests/` and `pcapng-testgen/` is listed in
+/// byte-identical to upstream: every file under `public/`, `tcpdump-tests/`, `pcapng-testgen/` and `crafted/` is listed in
 /// `Tests/Captures/SHA256SUMS` with its hash, and nothing else is there. The tests that iterate
 /// these directories would otherwise shrink silently when a file goes missing.
 @Suite struct TestCapturesTests {
@@ -19,7 +19,7 @@ import KnetcapTestSupport
         #expect(listed.count >= 300, "\(sums.path) lists \(listed.count) files")
 
         var present: Set<String> = []
-        for dir in ["public", "tcpdump-tests", "pcapng-testgen"] {
+        for dir in ["public", "tcpdump-tests", "pcapng-testgen", "crafted"] {
             let url = Fixtures.testCaptures.appendingPathComponent(dir)
             let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
             #expect(!names.isEmpty, "\(url.path) is missing or empty")

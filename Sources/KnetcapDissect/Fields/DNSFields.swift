@@ -114,7 +114,7 @@ enum DNSFields {
         .init("dns", .proto, "DNS (port 53, a --dns-port, or recognised by content on another UDP port)", proto(.dns)),
         .init("mdns", .proto, "multicast DNS (port 5353); its fields are dns.*", proto(.mdns)),
         .init("llmnr", .proto, "LLMNR (port 5355); its fields are dns.*", proto(.llmnr)),
-        .init("dns.id", .unsigned, "DNS transaction id", bits: 16) { p, f in each(p) { d in f(.uint(UInt64(d.id))) } },
+        .init("dns.id", .unsigned, "DNS transaction id", bits: 16, hex: 4) { p, f in each(p) { d in f(.uint(UInt64(d.id))) } },
         .init("dns.flags.response", .boolean, "DNS response (QR)") { p, f in each(p) { d in f(.bool(d.isResponse)) } },
         .init("dns.flags.opcode", .unsigned, "DNS opcode", bits: 4) { p, f in each(p) { d in f(.uint(UInt64(d.opcode))) } },
         .init("dns.flags.truncated", .boolean, "DNS truncated (TC)") { p, f in each(p) { d in f(.bool(d.truncatedFlag)) } },
@@ -180,7 +180,7 @@ enum DNSFields {
                 return hit
             }
         },
-        .init("dns.time", .relativeTime, "seconds from the query to this response (latest query with this id in the conversation)",
+        .init("dns.time", .relativeTime, "seconds from the query to its first response (the query that opened the transaction: an unanswered repeat within 5 s of it is a retransmission, as tshark)",
               tracking: .dns) { p, f in p.dns != nil && p.tracked.dnsTime.map { f(.ns($0)) } ?? false },
     ]
 }

@@ -19,14 +19,49 @@ enum EthernetFields {
         .init("eth.addr", .ether, "Ethernet source or destination", repeated: true, filterOnly: true) { p, f in
             each(p) { f(.ether($0.destination.value)) || f(.ether($0.source.value)) }
         },
-        .init("eth.type", .unsigned, "EtherType", bits: 16) { p, f in each(p) { f(.uint(UInt64($0.etherType.rawValue))) } },
-        .init("vlan", .proto, "802.1Q VLAN tag") { p, f in
-            guard let e = p.ethernet, e.vlanCount > 0 else { return false }
-            return f(.bytes(e.bytes.suffix(from: 14).base))
+        // The header's own type field, as tshark has it: 0x8100 or 0x88a8 on a tagged frame.
+        .init("eth.type", .unsigned, "EtherType (the TPID of a tagged frame)", bits: 16, hex: 4) { p, f in
+            each(p) { f(.uint(UInt64($0.outerType.rawValue))) }
         },
+        .init("vlan", .proto, "802.1Q VLAN tag") { p, f in tags(p) { $0 == .vlan && f(.bytes($1.bytes.base)) } },
         .init("vlan.id", .unsigned, "802.1Q VLAN id", bits: 12, repeated: true) { p, f in
-            guard let e = p.ethernet, e.vlanCount > 0 else { return false }
-            return f(.uint(UInt64(e.vlanIDs.0))) || (e.vlanCount > 1 && f(.uint(UInt64(e.vlanIDs.1))))
+            tags(p) { $0 == .vlan && f(.uint(UInt64($1.id))) }
+        },
+        .init("ieee8021ad", .proto, "802.1ad service tag") { p, f in
+            tags(p) { ($0 == .service || $0 == .outerOfTwo) && f(.bytes($1.bytes.base)) }
+        },
+        .init("ieee8021ad.id", .unsigned, "802.1ad VLAN id (a single 0x88a8 tag)", bits: 12, repeated: true) { p, f in
+            tags(p) { $0 == .service && f(.uint(UInt64($1.id))) }
+        },
+        .init("ieee8021ad.svid", .unsigned, "802.1ad S-VLAN id (the first of two 0x88a8 tags)", bits: 12, repeated: true) { p, f in
+            tags(p) { $0 == .outerOfTwo && f(.uint(UInt64($1.id))) }
+        },
+        .init("ieee8021ad.cvid", .unsigned, "802.1ad C-VLAN id (the second of two 0x88a8 tags)", bits: 12, repeated: true) { p, f in
+            tags(p) { $0 == .innerOfTwo && f(.uint(UInt64($1.id))) }
         },
     ]
+
+    /// Which protocol and field tshark 4.0 gives a tag to: TPID 0x8100 and 0x9100 (its
+    /// `vlan.qinq_ethertype`) to `vlan`; 0x88a8 to `ieee8021ad`, whose `id` is a lone tag's and,
+    /// where a 0x88a8 tag follows another, `svid` the first's and `cvid` the second's
+    /// (packet-ieee8021ah.c reads the pair as one header).
+    enum TagRole { case vlan, service, outerOfTwo, innerOfTwo }
+
+    /// The tags of every Ethernet header (`each`), outermost first, with their roles.
+    static func tags(_ p: Packet, _ body: (TagRole, (tpid: EtherType, id: UInt16, bytes: ByteView)) -> Bool) -> Bool {
+        each(p) { e in
+            var i = 0
+            while i < e.vlanCount {
+                let t = e.tag(i)
+                if t.tpid != .qinq {
+                    if body(.vlan, t) { return true }
+                } else if i + 1 < e.vlanCount, e.tag(i + 1).tpid == .qinq {
+                    if body(.outerOfTwo, t) || body(.innerOfTwo, e.tag(i + 1)) { return true }
+                    i += 1
+                } else if body(.service, t) { return true }
+                i += 1
+            }
+            return false
+        }
+    }
 }

@@ -44,6 +44,9 @@ public struct FieldDescriptor: Sendable {
     public let repeated: Bool
     public let filterOnly: Bool
     public let maxValue: UInt64
+    /// Digits of the hexadecimal form Wireshark displays an unsigned field in (`dns.id`
+    /// `0x4fe8`: 4, its BASE_HEX width); 0 for decimal.
+    public let hexDigits: Int
     public let blurb: String
     public let tracking: CaptureState.Tracking
     /// The field as Wireshark has it (what `-Y` tests).
@@ -51,13 +54,14 @@ public struct FieldDescriptor: Sendable {
     /// What the JSON writer reads, where it writes less than Wireshark has (`nil`: `read`).
     let jsonRead: FieldReader?
 
-    init(_ name: String, _ type: FieldType, _ blurb: String, bits: Int = 64, repeated: Bool = false,
+    init(_ name: String, _ type: FieldType, _ blurb: String, bits: Int = 64, hex: Int = 0, repeated: Bool = false,
          filterOnly: Bool = false, tracking: CaptureState.Tracking = [], json: FieldReader? = nil,
          _ read: @escaping FieldReader) {
         self.name = name; self.type = type; self.blurb = blurb; self.repeated = repeated
         self.filterOnly = filterOnly || type == .proto
         self.tracking = tracking
         maxValue = bits >= 64 ? .max : (UInt64(1) << UInt64(bits)) - 1
+        hexDigits = hex
         self.read = read
         jsonRead = json
     }

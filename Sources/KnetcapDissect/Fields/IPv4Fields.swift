@@ -26,8 +26,8 @@ enum IPv4Fields {
         .init("ip.proto", .unsigned, "IPv4 protocol", bits: 8) { p, f in each(p) { ip in f(.uint(UInt64(ip.proto.rawValue))) } },
         .init("ip.ttl", .unsigned, "IPv4 time to live", bits: 8) { p, f in each(p) { ip in f(.uint(UInt64(ip.ttl))) } },
         .init("ip.len", .unsigned, "IPv4 total length", bits: 16) { p, f in each(p) { ip in f(.uint(UInt64(ip.totalLength))) } },
-        .init("ip.id", .unsigned, "IPv4 identification", bits: 16) { p, f in each(p) { ip in f(.uint(UInt64(ip.identification))) } },
-        .init("ip.flags", .unsigned, "IPv4 flags (reserved, DF, MF)", bits: 3) { p, f in
+        .init("ip.id", .unsigned, "IPv4 identification", bits: 16, hex: 4) { p, f in each(p) { ip in f(.uint(UInt64(ip.identification))) } },
+        .init("ip.flags", .unsigned, "IPv4 flags (reserved, DF, MF)", bits: 3, hex: 2) { p, f in
             each(p) { ip in f(.uint(UInt64(ip.flagsAndOffset >> 13))) }
         },
         .init("ip.flags.df", .boolean, "IPv4 don't fragment") { p, f in each(p) { ip in f(.bool(ip.dontFragment)) } },
@@ -35,9 +35,10 @@ enum IPv4Fields {
               json: { p, f in fragmentsOnly(p) && f(.bool(p.ipv4?.moreFragments ?? false)) }) { p, f in
             each(p) { ip in f(.bool(ip.moreFragments)) }
         },
-        .init("ip.frag_offset", .unsigned, "IPv4 fragment offset, bytes", bits: 16,
-              json: { p, f in fragmentsOnly(p) && f(.uint(UInt64(p.ipv4?.fragmentOffset ?? 0))) }) { p, f in
-            each(p) { ip in f(.uint(UInt64(ip.fragmentOffset))) }
+        // In 8-byte units, as on the wire and as tshark 4.0 shows it (185 for byte 1480).
+        .init("ip.frag_offset", .unsigned, "IPv4 fragment offset, in 8-byte units (as on the wire)", bits: 13,
+              json: { p, f in fragmentsOnly(p) && f(.uint(UInt64((p.ipv4?.fragmentOffset ?? 0) / 8))) }) { p, f in
+            each(p) { ip in f(.uint(UInt64(ip.fragmentOffset / 8))) }
         },
         .init("ip.fragment", .unsigned, "IPv4 fragments of the datagram this frame completed (frame numbers)", bits: 32, repeated: true) { p, f in
             p.reassembled(v6: false).map { r in r.frames.contains { f(.uint(UInt64($0))) } } ?? false

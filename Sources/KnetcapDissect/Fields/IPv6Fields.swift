@@ -28,7 +28,7 @@ enum IPv6Fields {
         .init("ipv6.fraghdr.more", .boolean, "IPv6 Fragment header M flag") { p, f in
             p.ipv6.flatMap { $0.hasFragmentHeader ? f(.bool($0.moreFragments)) : nil } ?? false
         },
-        .init("ipv6.fraghdr.ident", .unsigned, "IPv6 Fragment header identification", bits: 32) { p, f in
+        .init("ipv6.fraghdr.ident", .unsigned, "IPv6 Fragment header identification", bits: 32, hex: 8) { p, f in
             p.ipv6.flatMap { $0.hasFragmentHeader ? f(.uint(UInt64($0.fragmentID))) : nil } ?? false
         },
         .init("ipv6.fragment", .unsigned, "IPv6 fragments of the datagram this frame completed (frame numbers)", bits: 32, repeated: true) { p, f in

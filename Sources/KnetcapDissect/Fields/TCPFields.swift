@@ -44,7 +44,7 @@ enum TCPFields {
         .init("tcp.ack_raw", .unsigned, "TCP acknowledgment number (absolute)", bits: 32) { p, f in
             p.tcp.map { f(.uint(UInt64($0.acknowledgment))) } ?? false
         },
-        .init("tcp.flags", .unsigned, "TCP flags", bits: 12) { p, f in p.tcp.map { f(.uint(UInt64($0.flags.rawValue))) } ?? false },
+        .init("tcp.flags", .unsigned, "TCP flags", bits: 12, hex: 4) { p, f in p.tcp.map { f(.uint(UInt64($0.flags.rawValue))) } ?? false },
         .init("tcp.flags.syn", .boolean, "SYN", flag(.syn)),
         .init("tcp.flags.ack", .boolean, "ACK", flag(.ack)),
         .init("tcp.flags.fin", .boolean, "FIN", flag(.fin)),

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Writes the crafted captures of this folder (Tests/Captures/README.md, "crafted/"):
+classic pcap files built byte by byte here, and one pcapng made from them by editcap.
+Run from this folder: python3 make-crafted.py (needs editcap, Wireshark 4.0)."""
+import struct, subprocess
+
+def pcap(frames):
+    out = struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+    for i, f in enumerate(frames):
+        out += struct.pack('<IIII', 1700000000 + i, 0, len(f), len(f)) + f
+    return out
+
+def checksum(b):
+    if len(b) % 2: b += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+
+def ip_udp(payload):
+    udp = struct.pack('!HHHH', 40000, 53, 8 + len(payload), 0) + payload
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    return ip[:10] + struct.pack('!H', checksum(ip)) + ip[12:] + udp
+
+def tags(stack, inner):
+    """Each (TPID, VLAN id) of `stack`, outermost first, then the EtherType `inner`."""
+    b = struct.pack('!H', stack[0][0])
+    for i, (_, vid) in enumerate(stack):
+        b += struct.pack('!HH', vid, stack[i + 1][0] if i + 1 < len(stack) else inner)
+    return b
+
+def query(labels, qid):
+    name = b''.join(bytes([len(l)]) + l for l in labels) + b'\0'
+    return struct.pack('!HHHHHH', qid, 0x0100, 1, 0, 0, 0) + name + struct.pack('!HH', 1, 1)
+
+MACS = bytes.fromhex('020000000002') + bytes.fromhex('020000000001')
+DNS = query([b'www', b'example', b'com'], 0x1234)
+
+# VLAN tag stacks: 802.1Q twice, 0x9100 then 802.1Q, two 802.1ad then 802.1Q, three 802.1ad,
+# 802.1Q around an 802.1ad, one 802.1ad (IPv6 header of zeros after it).
+stacks = [[(0x8100, 10), (0x8100, 20)], [(0x9100, 30), (0x8100, 40)], [(0x88a8, 50), (0x88a8, 60), (0x8100, 70)],
+          [(0x88a8, 1), (0x88a8, 2), (0x88a8, 3)], [(0x8100, 4), (0x88a8, 5), (0x8100, 6)]]
+vlan = [MACS + tags(s, 0x0800) + ip_udp(DNS) for s in stacks] + [MACS + tags([(0x88a8, 7)], 0x86dd) + bytes(40)]
+open('vlan-stacks.pcap', 'wb').write(pcap(vlan))
+
+# DNS query names with every kind of byte format_text treats apart: ASCII controls, backslash,
+# quotes, space and dot in a label, valid, overlong, cut, surrogate, too large and
+# non-printable UTF-8 sequences.
+names = [[b'has\ttab', b'example', b'com'], [b'nl\nx', b'cr\ry'], [b'bs\\x', b'q"x', b"s'x"],
+         [b'c\x00\x01\x1f\x7f\x07\x08\x0b\x0c', b'sp ace'], [b'hi\xc3\xa9\xff', b'd.ot'],
+         [b'a\xc3x'], [b'b\xc0\xafx'], [b'c\xed\xa0\x80x'], [b'd\xf0\x9f\x98\x80x'], [b'e\xf4\x90\x80\x80x'],
+         [b'f\x80\x80x'], [b'g\xe2\x82', b'x'], [b'i\xf8\x88\x80\x80\x80x'], [b'j\xe0\x80\xafx'],
+         [b'a\xc2\x80x'], [b'b\xc0\x8ax'], [b'c\xe2\x80\x8bx'], [b'd\xef\xbf\xbfx'], [b'e\xf3\xb0\x80\x80x'],
+         [b'f\xcd\xb8x'], [b'g\xc2\xa0x'], [b'h\xfex\xffx'], [b'k\xf3\xa0\x80\x81x'],
+         [b'l\xfc\x80\x80\x80\x80\xafx'], [b'm\xf0\x90\x8f\xbfx']]
+open('dns-name-bytes.pcap', 'wb').write(pcap([MACS + b'\x08\x00' + ip_udp(query(n, 0x100 + i)) for i, n in enumerate(names)]))
+
+# Packet comments with a TAB, a newline, a CR, a backslash and quotes, control bytes.
+comments = ['has\ttab', 'line1\nline2', 'cr\rx back\\slash q"x', 'c\x01\x1f\x7f sp', 'tab\tand\nnewline']
+args = ['editcap', '-F', 'pcapng']
+for i, c in enumerate(comments):
+    args += ['-a', '%d:%s' % (i + 1, c)]
+subprocess.run(args + ['dns-name-bytes.pcap', 'comments.pcapng'], check=True)
+
+# dns.time of retransmitted queries (tshark's dns.retransmission_timer, 5 s): each id one case.
+def dns_at(t, qid, response):
+    msg = bytearray(query([b'retry', b'example', b'com'], qid))
+    if response: msg[2:4] = b'\x81\x80'
+    sport, dport = (53, 40000) if response else (40000, 53)
+    udp = struct.pack('!HHHH', sport, dport, 8 + len(msg), 0) + bytes(msg)
+    src, dst = (bytes([10, 0, 0, 2]), bytes([10, 0, 0, 1])) if response else (bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, src, dst)
+    frame = MACS + b'\x08\x00' + ip[:10] + struct.pack('!H', checksum(ip)) + ip[12:] + udp
+    return t, frame
+
+retries = [  # (seconds, id, response)
+    (0, 1, 0), (3, 1, 0), (6, 1, 0), (6.1, 1, 1),                   # 6 s after the first: a new query
+    (10, 2, 0), (10.5, 2, 1), (11, 2, 0), (11.2, 2, 1),             # asked again after its answer
+    (20, 3, 0), (20.1, 3, 1), (20.3, 3, 1),                         # answered twice
+    (30, 4, 0), (34.999999, 4, 0), (35.5, 4, 1),                    # just within 5 s: timed from the first
+    (40, 5, 0), (45, 5, 0), (45.1, 5, 1),                           # exactly 5 s: a new query
+    (50, 6, 0), (54, 6, 0), (58, 6, 0), (58.5, 6, 1),               # 4 s apart, 8 s from the first
+]
+out = struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+for t, qid, resp in retries:
+    ts, f = dns_at(t, qid, resp)
+    sec, usec = divmod(round(ts * 1e6), 1000000)
+    out += struct.pack('<IIII', 1700000000 + sec, usec, len(f), len(f)) + f
+open('dns-retransmissions.pcap', 'wb').write(out)
