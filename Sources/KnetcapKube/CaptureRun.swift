@@ -88,28 +88,45 @@ public final class CaptureRun: @unchecked Sendable {
             if pod == nil { Thread.sleep(forTimeInterval: 1) }
         }
         guard let pod else { return .failed("no pod") }
-        // Its log, line by line, to the marker line that says the file is complete.
-        let done = DispatchSemaphore(value: 0)
-        final class State: @unchecked Sendable { var status: Int? = nil; var file: String? = nil; var exit: Int32? = nil }
+        // Its log, line by line, to the marker line that says the file is complete. A stream
+        // that ends before it (kubectl or the API server dropping a long request) is followed
+        // again, up to 5 times; the log then starts over, so the lines already handled are
+        // skipped.
+        final class State: @unchecked Sendable { var status: Int? = nil; var file: String? = nil; var seen = 0; var line = 0 }
         let st = State()
         let node = job.node
-        let stream: Process
-        do {
-            stream = try kubectl.stream(["logs", "-f", "-n", settings.namespace, pod, "-c", "knetcap"], line: { [self] line in
-                guard let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                    if !line.isEmpty { onNote("\(node): \(line)") }
-                    return
-                }
-                if let f = obj["finding"] as? [String: Any] { onFinding(node, f) }
-                if let j = obj["knetcap_job"] as? [String: Any] {
-                    st.status = j["status"] as? Int ?? -1
-                    st.file = j["file"] as? String
-                    done.signal()
-                }
-            }, ended: { code in st.exit = code; done.signal() })
-        } catch { return .failed(error.message) }
-        lock.withLock { streams.append(stream) }
-        done.wait()
+        for attempt in 0..<6 where st.file == nil {
+            if attempt > 0 {
+                // Only a pod still running has more log to give.
+                let phase = ((try? kubectl.getJSON(["pod", pod, "-n", settings.namespace]))?["status"] as? [String: Any])?["phase"] as? String
+                guard phase == "Running" else { break }
+                Thread.sleep(forTimeInterval: 1)
+                onNote("\(node): the log stream of \(pod) ended early; following it again")
+            }
+            let done = DispatchSemaphore(value: 0)
+            st.line = 0
+            let stream: Process
+            do {
+                stream = try kubectl.stream(["logs", "-f", "-n", settings.namespace, pod, "-c", "knetcap"], line: { [self] line in
+                    st.line += 1
+                    guard st.line > st.seen else { return }
+                    st.seen = st.line
+                    guard let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                        if !line.isEmpty { onNote("\(node): \(line)") }
+                        return
+                    }
+                    if let f = obj["finding"] as? [String: Any] { onFinding(node, f) }
+                    if let j = obj["knetcap_job"] as? [String: Any] {
+                        st.status = j["status"] as? Int ?? -1
+                        st.file = j["file"] as? String
+                        done.signal()
+                    }
+                }, ended: { _ in done.signal() })
+            } catch { return .failed(error.message) }
+            lock.withLock { streams.append(stream) }
+            done.wait()
+            if st.file != nil, stream.isRunning { stream.terminate() }
+        }
         guard let file = st.file else {
             return .failed("the capture pod \(pod) on \(job.node) ended before its capture was complete (kubectl logs -n \(settings.namespace) \(pod) -c knetcap)")
         }
@@ -120,7 +137,6 @@ public final class CaptureRun: @unchecked Sendable {
             return .failed("cannot copy the capture of \(job.node): \(error.message)")
         }
         _ = try? kubectl.run(["delete", "job", job.name, "-n", settings.namespace, "--cascade=background", "--wait=false", "--ignore-not-found"])
-        if stream.isRunning { stream.terminate() }
         return .copied(path: local, status: st.status ?? 0)
     }
 }
