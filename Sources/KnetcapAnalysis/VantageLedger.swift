@@ -82,6 +82,8 @@ public struct VantageLedger {
         var serial: UInt32
     }
     struct LinkKey: Hashable { var up: UInt32, down: UInt32, client: Endpoint, forward: Bool }
+    /// A link's key without its downstream vantage point: what a single packet is judged by.
+    struct PathKey: Hashable { var up: UInt32, client: Endpoint, forward: Bool }
     struct Link { var count: Int; var frames: [FrameRef] }
     struct Pair: Hashable { var a: UInt32, b: UInt32 }
 
@@ -92,6 +94,12 @@ public struct VantageLedger {
     private var links: [LinkKey: Link] = [:]
     private var forward: [Pair: [Double]] = [:]   // t(b) - t(a), a < b, a saw it first
     private var reverse: [Pair: [Double]] = [:]   // t(a) - t(b), b saw it first
+    /// The largest |t(b) − t(a)| of a packet matched between a and b.
+    private var widestGap: [Pair: Double] = [:]
+    /// When matching began: the first packet of the second vantage point. Packets before it
+    /// were not followed (one vantage point does no work), so a copy at the first vantage
+    /// point from before it is unknown.
+    private var matchingSince: Timestamp?
     /// Each vantage point's first and last packet time (index: the vantage id).
     private var spans = [(first: Timestamp, last: Timestamp)?](repeating: nil, count: 64)
     /// Vantage points seen so far.
@@ -115,6 +123,7 @@ public struct VantageLedger {
         // One vantage point (every capture but a merge or a multi-interface pcapng): nothing to
         // match, nothing kept, no work past this.
         guard vantageCount > 1 else { return }
+        if matchingSince == nil { matchingSince = now }
         expire(before: now)
         guard let (kind, fp, client, server) = Self.classify(p) else { return }
         let seen = Sighting(vantage: v, frame: FrameRef(frame: p.number, time: now), client: client, server: server)
@@ -138,13 +147,25 @@ public struct VantageLedger {
         groups.removeAll(); queue.removeAll()
         guard vantageCount > 1 else { return ([], []) }
         var losses: [VantageLoss] = []
-        // In frame order (the groups left at the end were settled in hash order).
+        // The links by what a single is judged by (one pass), then each single in frame order
+        // (the groups left at the end were settled in hash order).
+        var downstream: [PathKey: [(down: UInt32, link: Link)]] = [:]
+        for (key, link) in links where key.down != key.up {
+            downstream[PathKey(up: key.up, client: key.client, forward: key.forward), default: []].append((key.down, link))
+        }
         for s in singles.sorted(by: { $0.s.frame.frame < $1.s.frame.frame }) {
-            let v = s.s.vantage
-            let candidates = links.filter { $0.key.up == v && $0.key.client == s.s.client && $0.key.forward == s.kind.isForward && $0.key.down != v }
-            for (key, link) in candidates.sorted(by: { $0.key.down < $1.key.down }) {
-                guard let span = spans[Int(key.down)], span.first <= s.s.frame.time, s.s.frame.time <= span.last else { continue }
-                losses.append(VantageLoss(kind: s.kind, seen: s.s, missing: key.down, linked: link.frames, detail: s.detail))
+            let v = s.s.vantage, t = s.s.frame.time
+            guard let candidates = downstream[PathKey(up: v, client: s.s.client, forward: s.kind.isForward)] else { continue }
+            for (down, link) in candidates.sorted(by: { $0.down < $1.down }) {
+                guard let span = spans[Int(down)], span.first <= t, t <= span.last else { continue }
+                // `down` must have been followed for longer than a copy can be apart from this
+                // packet (the widest gap of a packet matched between the two): a copy from
+                // before it was followed is not a loss. Copies at equal times (a capture merged
+                // with itself) leave no room: never judged at the start.
+                let pair = Pair(a: min(v, down), b: max(v, down))
+                let followedFrom = max(span.first, matchingSince ?? span.first)
+                guard t - followedFrom > widestGap[pair] ?? 0 else { continue }
+                losses.append(VantageLoss(kind: s.kind, seen: s.s, missing: down, linked: link.frames, detail: s.detail))
             }
         }
         var offsets: [ClockOffset] = []
@@ -188,6 +209,7 @@ public struct VantageLedger {
                 // Delay samples, per unordered pair, in the direction the packet went.
                 let pair = Pair(a: min(up.vantage, down.vantage), b: max(up.vantage, down.vantage))
                 let d = down.frame.time - up.frame.time
+                widestGap[pair] = max(widestGap[pair] ?? 0, abs(d))
                 if up.vantage == pair.a { if forward[pair, default: []].count < Self.maxSamples { forward[pair, default: []].append(d) } }
                 else if reverse[pair, default: []].count < Self.maxSamples { reverse[pair, default: []].append(d) }
             }

@@ -65,6 +65,27 @@ struct MergeTests {
         #expect(q.stdout.contains("dns.conntrack-race") && alone.stdout.contains("dns.conntrack-race"), "\(q.stdout)")
     }
 
+    /// A capture merged with itself (every packet at both vantage points at the same time,
+    /// the second one's first packet a copy of the first one's) names no loss; the same merge
+    /// with one packet removed from one copy names exactly that packet, at the copy that has it.
+    @Test func aCaptureMergedWithItselfLosesNothing() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let twin = dir.appendingPathComponent("twin.pcapng"), cut = dir.appendingPathComponent("cut.pcapng")
+        #expect(try run(["merge", "-w", twin.path, "a=\(dnsTimeout.path)", "b=\(dnsTimeout.path)"]).status == 0)
+        let both = try run(["-q", "--json", "-r", twin.path])
+        #expect(both.status == 0 && !both.stdout.contains("net.cross-node-loss"), "\(both.stdout)")
+        #expect(both.stdout.contains("\"kind\":\"dns.conntrack-race\""), "the diagnosis of one copy: \(both.stdout)")
+        // Frame 5 of the capture is the A answer to the re-sent A query.
+        let less = dir.appendingPathComponent("less.pcap")
+        try #require(try tool("editcap", [dnsTimeout.path, less.path, "5"]).status == 0)
+        #expect(try run(["merge", "-w", cut.path, "full=\(dnsTimeout.path)", "cut=\(less.path)"]).status == 0)
+        let q = try run(["-q", "-r", cut.path])
+        #expect(q.stdout.contains("1 DNS answer seen at full never reached cut"), "\(q.stdout)")
+        #expect(q.stdout.contains("frame 9  13:10:39.452173  DNS answer A api.knetcap.test id 64367 at full; never at cut"), "\(q.stdout)")
+        #expect(q.stdout.components(separatedBy: "never reached").count == 2, "one loss only: \(q.stdout)")
+    }
+
     /// Bad inputs get -r's messages and statuses; an input cut short ends there, its packets
     /// before the cut and the other inputs merged whole, the file complete.
     @Test func badInputs() throws {
