@@ -140,7 +140,7 @@ public func mergeCaptures(_ inputs: [MergeInput], to path: String) throws(Captur
     }
     if let e = close(), failure == nil { failure = e }
     if failure == nil, let e = readFailure {
-        failure = CaptureError(e.kind, "\(e.message) (its \(written[readFailedInput]) packets before it and every packet of the other inputs are in the merge)")
+        failure = CaptureError(e.kind, "\(e.message) (its \(written[readFailedInput] == 1 ? "1 packet" : "\(written[readFailedInput]) packets") before it and every packet of the other inputs are in the merge)")
     }
     return MergeResult(packets: packets, interfaces: names, end: end, failure: failure)
 }

@@ -262,6 +262,14 @@ extension WiretapSource {
     }
 }
 
+/// Compiles a BPF capture filter for a link type without a capture (`pcap_open_dead` +
+/// `pcap_compile`), as a capture elsewhere will: a bad filter is named before anything starts.
+/// `linkType` defaults to Linux cooked v2 (`DLT_LINUX_SLL2`, what `-i any` gives).
+/// - Throws: `CaptureError.badFilter` with libpcap's message.
+public func checkCaptureFilter(_ expression: String, linkType: Int32 = 276) throws(CaptureError) {
+    _ = try BPFFilters(expression, snaplen: 262_144, first: linkType)
+}
+
 /// One compiled BPF program per link type (`pcap_open_dead` + `pcap_compile`), for sources
 /// libpcap does not read.
 final class BPFFilters {

@@ -5,7 +5,7 @@ import Glibc
 
 /// What went wrong talking to the cluster, as one line.
 public struct KubeError: Error, Sendable {
-    public enum Kind: Sendable { case kubectlFailed, notFound, podSecurity, jobFailed, usage }
+    public enum Kind: Sendable { case kubectlFailed, notFound, podSecurity, usage }
     public var kind: Kind
     public var message: String
     public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
@@ -61,12 +61,20 @@ public struct Kubectl: Sendable {
         p.waitUntilExit()
         let stderr = String(decoding: errData, as: UTF8.self)
         guard p.terminationStatus == 0 else {
-            let line = stderr.split(separator: "\n").first { $0.hasPrefix("Error") || $0.hasPrefix("error") }.map(String.init)
-                ?? stderr.split(separator: "\n").first.map(String.init) ?? "exit status \(p.terminationStatus)"
+            // kubectl's own error line, not client-go's klog lines (`E1202 00:20:20.003241 ...`).
+            let lines = stderr.split(separator: "\n").map(String.init).filter { !Self.isKlogLine($0) && !$0.isEmpty }
+            let line = lines.first { $0.hasPrefix("Error") || $0.hasPrefix("error") || $0.hasPrefix("The connection") }
+                ?? lines.last ?? stderr.split(separator: "\n").first.map(String.init) ?? "exit status \(p.terminationStatus)"
             let kind: KubeError.Kind = stderr.contains("NotFound") || stderr.contains("not found") ? .notFound : .kubectlFailed
             throw KubeError(kind, "`\(describe(args))` failed: \(line)")
         }
         return String(decoding: o, as: UTF8.self)
+    }
+
+    /// A klog line (`E1202 00:20:20.003241   25096 file.go:265] ...`): severity letter, MMDD, time.
+    static func isKlogLine(_ l: String) -> Bool {
+        let b = Array(l.utf8.prefix(6))
+        return b.count == 6 && [0x45, 0x57, 0x49, 0x46].contains(b[0]) && b[1...4].allSatisfy { $0 >= 0x30 && $0 <= 0x39 } && b[5] == 0x20
     }
 
     /// Runs `kubectl get ARGS -o json` and parses the object.
@@ -131,7 +139,6 @@ public struct Targets: Sendable, Equatable {
     public var namespace = "default"
     public var allNamespaces = false
     public init() {}
-    public var isEmpty: Bool { pods.isEmpty && selector == nil && nodes.isEmpty && !allNodes }
 }
 
 /// The Jobs' plans: pods resolved to their nodes with kubectl (each pod running, with a
@@ -148,7 +155,14 @@ public func resolvePlans(_ t: Targets, kubectl k: Kubectl) throws(KubeError) -> 
         }
     }
     if let sel = t.selector {
-        let list = try k.getJSON(["pods"] + ns + ["-l", sel])
+        let list: [String: Any]
+        do { list = try k.getJSON(["pods"] + ns + ["-l", sel]) } catch {
+            // The API server parses selectors (400 BadRequest "unable to parse requirement").
+            if error.message.contains("unable to parse") || error.message.contains("BadRequest") || error.message.contains("invalid") {
+                throw KubeError(.usage, "-l \(sel): not a label selector (\(error.message))")
+            }
+            throw error
+        }
         let items = (list["items"] as? [[String: Any]] ?? []).map(podTarget)
         if items.isEmpty { throw KubeError(.notFound, "no pod matches -l \(sel) in \(t.allNamespaces ? "any namespace" : "namespace \(t.namespace)")") }
         pods += items

@@ -500,8 +500,11 @@ extension Knetcap {
 }
 
 /// Prints `knetcap: MESSAGE` on stderr and exits with `code`.
+/// The program's name at the start of an error line: `kubectl-knetcap` when run as the plugin.
+nonisolated(unsafe) var errorPrefix = "knetcap"
+
 func fail(_ code: Exit, _ message: String) -> Never {
-    FileHandle.standardError.write(Data("knetcap: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("\(errorPrefix): \(message)\n".utf8))
     Foundation.exit(code.rawValue)
 }
 

@@ -24,6 +24,7 @@ enum KubectlPlugin {
         """
 
     static func main(_ arguments: [String]) -> Never {
+        errorPrefix = "kubectl-knetcap"
         switch arguments.first {
         case nil, "help", "-h", "--help":
             print(help)
@@ -92,7 +93,7 @@ struct PluginCapture: ParsableCommand {
     var merged: String?
     @Option(name: .customLong("output-dir"), help: ArgumentHelp("Where each node's capture is copied (default ./knetcap-RUN).", valueName: "DIR"))
     var outputDir: String?
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("A BPF capture filter (after --).", valueName: "FILTER"))
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("A BPF capture filter (after --).", valueName: "FILTER"))
     var filter: [String] = []
 
     func validate() throws {
@@ -103,6 +104,32 @@ struct PluginCapture: ParsableCommand {
         guard Self.seconds(duration) != nil else { throw ValidationError("--duration takes seconds or a number with s, m or h (90, 90s, 5m, 1h), not '\(duration)'") }
         if fileCount != nil && fileSize == nil { throw ValidationError("-W applies with -C") }
         for (flag, v) in [("-c", count), ("-C", fileSize), ("-W", fileCount)] { if let v, v <= 0 { throw ValidationError("\(flag) takes a positive number") } }
+        // Names as the API server checks them (RFC 1123), before anything is created.
+        for n in nodes where !Self.isSubdomain(n) { throw ValidationError("--node \(n): not a node name (lower-case letters, digits, '-' and '.', RFC 1123)") }
+        for p in pods where !Self.isSubdomain(p) { throw ValidationError("--pod \(p): not a pod name (lower-case letters, digits, '-' and '.', RFC 1123)") }
+        for (flag, ns) in [("-n", namespace), ("--job-namespace", jobNamespace)] where !Self.isLabel(ns) {
+            throw ValidationError("\(flag) \(ns): not a namespace name (at most 63 lower-case letters, digits and '-', RFC 1123)")
+        }
+        if image.isEmpty || image.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 } == true }) {
+            throw ValidationError("--image '\(image)': not an image reference")
+        }
+        if filter.first == "--" ? filter.count > 1 : !filter.isEmpty {
+            let expression = (filter.first == "--" ? Array(filter.dropFirst()) : filter).joined(separator: " ")
+            do { try checkCaptureFilter(expression) } catch { throw ValidationError(error.message) }
+        }
+    }
+
+    /// An RFC 1123 label: 1-63 of [a-z0-9-], alphanumeric at both ends (namespace names).
+    static func isLabel(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        func alnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) }
+        guard (1...63).contains(b.count), alnum(b.first!), alnum(b.last!) else { return false }
+        return b.allSatisfy { alnum($0) || $0 == 0x2d }
+    }
+
+    /// An RFC 1123 subdomain: labels joined by '.', at most 253 bytes (node and pod names).
+    static func isSubdomain(_ s: String) -> Bool {
+        s.utf8.count <= 253 && s.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isLabel(String($0)) }
     }
 
     /// `90`, `90s`, `5m`, `1h`, `1m30s` (Go's durations, whole seconds) in seconds.
@@ -131,6 +158,7 @@ struct PluginCapture: ParsableCommand {
         s.filter = filter.first == "--" ? Array(filter.dropFirst()) : filter
         s.runID = String((0..<5).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
 
+        if let out = merged, !dryRun { try Self.checkOutput(out) }
         // Named nodes need no cluster to be planned: --dry-run with --node only runs no kubectl.
         let plans: [NodePlan]
         do {
@@ -156,10 +184,13 @@ struct PluginCapture: ParsableCommand {
         }
         let runner = CaptureRun(kubectl: kubectl, jobs: jobs, settings: s, outputDirectory: dir)
         runner.onNote = note
+        let toStdout = merged == "-"
         runner.onFinding = { node, f in
             let kind = f["kind"] as? String ?? "finding", summary = f["summary"] as? String ?? ""
             let sev = (f["severity"] as? String).map { "[\($0)] " } ?? ""
-            FileHandle.standardOutput.write(Data("\(node): \(sev)\(kind): \(summary)\n".utf8))
+            let line = Data("\(node): \(sev)\(kind): \(summary)\n".utf8)
+            // With -w - standard output is the pcapng: the findings go to standard error.
+            if toStdout { FileHandle.standardError.write(line) } else { FileHandle.standardOutput.write(line) }
         }
         // Ctrl-C / SIGTERM: the Jobs deleted before exiting (no capture pod left behind).
         signal(SIGINT, SIG_IGN); signal(SIGTERM, SIG_IGN)
@@ -195,14 +226,32 @@ struct PluginCapture: ParsableCommand {
             note("merged \(r.packets) packets from \(copied.count) node\(copied.count == 1 ? "" : "s") into \(out)")
             if let f = r.failure { failures.append(f.message) }
         }
+        // A run that copied nothing leaves no empty directory behind.
+        if copied.isEmpty, outputDir == nil { try? FileManager.default.removeItem(atPath: dir) }
         if !failures.isEmpty { throw Fatal(.captureJobFailed, failures.joined(separator: "; ")) }
+    }
+
+    /// `-w FILE` checked before any Job is created: `-` not a terminal, FILE not a directory,
+    /// its directory writable (the merge itself comes after the capture).
+    static func checkOutput(_ path: String) throws {
+        if path == "-" {
+            if isatty(1) == 1 { throw Fatal(.usage, "-w - writes the merged pcapng to standard output, which is a terminal; redirect it") }
+            return
+        }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw Fatal(.cannotWrite, "cannot write \(path): it is a directory")
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if access(parent.isEmpty ? "." : parent, W_OK) != 0 {
+            throw Fatal(.cannotWrite, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     static func fatal(_ e: KubeError) -> Fatal {
         switch e.kind {
         case .notFound: return Fatal(.noSuchPod, e.message)
         case .podSecurity: return Fatal(.podSecurityRefused, e.message)
-        case .jobFailed: return Fatal(.captureJobFailed, e.message)
         case .usage: return Fatal(.usage, e.message)
         case .kubectlFailed: return Fatal(.kubectlFailed, e.message)
         }

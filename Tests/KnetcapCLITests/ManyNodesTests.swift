@@ -95,6 +95,8 @@ struct MergeTests {
         expectError(try run(["merge", "-w", out.path, dir.appendingPathComponent("absent.pcap").path]), Status.noSuchFile, mentions: ["absent.pcap"])
         expectError(try run(["merge", "-w", goodCapture.path, goodCapture.path]), Status.usage, mentions: ["names the input"])
         expectError(try run(["merge", "-w", out.path]), Status.usage, mentions: ["at least one input"])
+        expectError(try run(["merge", "-w", out.path, "n=\(goodCapture.path)", "n=\(dnsTimeout.path)"]), Status.usage, mentions: ["two inputs are labelled n"])
+        expectError(try run(["merge", "-w", out.path, goodCapture.path, goodCapture.path]), Status.usage, mentions: ["LABEL=PATH"])
         let text = dir.appendingPathComponent("notes.txt")
         try Data(String(repeating: "not a capture\n", count: 10).utf8).write(to: text)
         expectError(try run(["merge", "-w", out.path, text.path]), Status.notACapture, mentions: ["notes.txt"])
@@ -179,6 +181,26 @@ struct KubectlPluginTests {
         #expect(d.status == 2 && d.stderr.contains("--duration"), "\(d.stderr)")
         let c = try plugin(["frobnicate"])
         #expect(c.status == 2 && c.stderr.contains("unknown command frobnicate"), "\(c.stderr)")
+        // An unknown flag is a flag, not filter words; the filter comes after -- only.
+        let u = try plugin(["capture", "--node", "a", "--dry-run", "--bogus", "port", "53"])
+        #expect(u.status == 2 && u.stderr == "kubectl-knetcap: Unknown option '--bogus' (see kubectl knetcap capture --help)\n", "\(u.stderr)")
+        #expect(u.stdout.isEmpty)
+        let h = try plugin(["capture", "--help"])
+        #expect(h.status == 0 && h.stdout.contains("--all-nodes"), "\(h.stderr)")
+        // Names the API server would refuse, and a filter libpcap would, before any Job.
+        for (args, says) in [(["--node", "Node_A"], "--node Node_A: not a node name"),
+                             (["--node", "a", "--job-namespace", "knetcap.system"], "--job-namespace knetcap.system: not a namespace name"),
+                             (["--pod", "web", "-n", "Shop"], "-n Shop: not a namespace name"),
+                             (["--node", "a", "--image", "knetcap latest"], "--image 'knetcap latest': not an image reference"),
+                             (["--node", "a", "--", "port", "99999"], "capture filter \"port 99999\": illegal port number 99999 > 65535")] {
+            let r = try plugin(["capture", "--dry-run"] + args)
+            #expect(r.status == 2 && r.stderr.hasPrefix("kubectl-knetcap: \(says)") && r.stdout.isEmpty, "\(args): \(r.stderr)")
+        }
+        // -w checked before any kubectl runs (there is no cluster here).
+        let w = try plugin(["capture", "--node", "a", "-w", "/nonexistent-dir/x.pcapng"])
+        #expect(w.status == 8 && w.stderr == "kubectl-knetcap: cannot write /nonexistent-dir/x.pcapng: No such file or directory\n", "\(w.stderr)")
+        let filtered = try plugin(["capture", "--node", "a", "--dry-run", "--", "udp", "port", "53"])
+        #expect(filtered.status == 0 && filtered.stdout.contains("udp port 53"), "\(filtered.stderr)")
     }
 }
 
