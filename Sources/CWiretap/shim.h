@@ -268,22 +268,14 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path,
     return w;
 }
 
-/* Opens `path` for pcapng with one interface of pcap link type `dlt`: if_name `name`,
-   if_filter `filter` (libpcap syntax, may be NULL), if_description `description` and one
-   opt_comment per element of `comments` (each may be NULL/empty), if_tsresol 9 (ns). */
-static inline knetcap_wtap_writer *knetcap_wtap_dump_open_one(const char *path, int dlt, guint32 snaplen,
-        const char *name, const char *filter, const char *description, const char *const *comments, int ncomments,
-        const char *userappl, int *err, gchar **err_info) {
-    knetcap_wtap_init();
+/* An interface description block of pcap link type `dlt` (NULL for a link type wiretap
+   cannot write): if_name `name`, if_filter `filter` (libpcap syntax, may be NULL),
+   if_description `description` and one opt_comment per element of `comments` (each may be
+   NULL/empty), if_tsresol 9 (ns). wtap_block_unref it. */
+static inline wtap_block_t knetcap_wtap_make_idb(int dlt, guint32 snaplen, const char *name, const char *filter,
+        const char *description, const char *const *comments, int ncomments) {
     int encap = wtap_pcap_encap_to_wtap_encap(dlt);
-    if (encap == WTAP_ENCAP_UNKNOWN) { *err = WTAP_ERR_UNWRITABLE_ENCAP; *err_info = NULL; return NULL; }
-    wtap_block_t shb = wtap_block_create(WTAP_BLOCK_SECTION);
-    wtapng_section_mandatory_t *sm = (wtapng_section_mandatory_t *)wtap_block_get_mandatory_data(shb);
-    sm->section_length = -1;
-    if (userappl) wtap_block_add_string_option(shb, OPT_SHB_USERAPPL, userappl, strlen(userappl));
-    GArray *shbs = g_array_new(FALSE, FALSE, sizeof(wtap_block_t));
-    g_array_append_val(shbs, shb);
-
+    if (encap == WTAP_ENCAP_UNKNOWN) return NULL;
     wtap_block_t idb = wtap_block_create(WTAP_BLOCK_IF_ID_AND_INFO);
     wtapng_if_descr_mandatory_t *m = (wtapng_if_descr_mandatory_t *)wtap_block_get_mandatory_data(idb);
     m->wtap_encap = encap;
@@ -303,20 +295,53 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_one(const char *path, 
     wtap_block_add_uint8_option(idb, OPT_IDB_TSRESOL, 9);
     for (int i = 0; i < ncomments; i++)
         if (comments[i] && *comments[i]) wtap_block_add_string_option(idb, OPT_COMMENT, comments[i], strlen(comments[i]));
+    return idb;
+}
+
+/* Opens `path` for pcapng with `n` interfaces, interface k of pcap link type dlts[k],
+   snaplen snaplens[k], if_name names[k], if_description descriptions[k] and the
+   ncomments[k] next strings of `comments` as its opt_comments (see knetcap_wtap_make_idb);
+   all with if_filter `filter`. One link type for all: the file's; else per packet. */
+static inline knetcap_wtap_writer *knetcap_wtap_dump_open_many(const char *path, int n, const int *dlts, const guint32 *snaplens,
+        const char *const *names, const char *filter, const char *const *descriptions, const char *const *comments,
+        const int *ncomments, const char *userappl, int *err, gchar **err_info) {
+    knetcap_wtap_init();
+    if (n < 1) { *err = WTAP_ERR_UNWRITABLE_ENCAP; *err_info = NULL; return NULL; }
+    int encap = wtap_pcap_encap_to_wtap_encap(dlts[0]);
+    guint32 snap = 0;
     wtapng_iface_descriptions_t idbs;
     idbs.interface_data = g_array_new(FALSE, FALSE, sizeof(wtap_block_t));
-    g_array_append_val(idbs.interface_data, idb);
+    int used = 0;
+    for (int k = 0; k < n; k++) {
+        wtap_block_t idb = knetcap_wtap_make_idb(dlts[k], snaplens[k], names[k], filter, descriptions[k], comments + used, ncomments[k]);
+        used += ncomments[k];
+        if (idb == NULL) {
+            for (guint i = 0; i < idbs.interface_data->len; i++) wtap_block_unref(g_array_index(idbs.interface_data, wtap_block_t, i));
+            g_array_free(idbs.interface_data, TRUE);
+            *err = WTAP_ERR_UNWRITABLE_ENCAP; *err_info = NULL;
+            return NULL;
+        }
+        if (wtap_pcap_encap_to_wtap_encap(dlts[k]) != encap) encap = WTAP_ENCAP_PER_PACKET;
+        if (snaplens[k] > snap) snap = snaplens[k];
+        g_array_append_val(idbs.interface_data, idb);
+    }
+    wtap_block_t shb = wtap_block_create(WTAP_BLOCK_SECTION);
+    wtapng_section_mandatory_t *sm = (wtapng_section_mandatory_t *)wtap_block_get_mandatory_data(shb);
+    sm->section_length = -1;
+    if (userappl) wtap_block_add_string_option(shb, OPT_SHB_USERAPPL, userappl, strlen(userappl));
+    GArray *shbs = g_array_new(FALSE, FALSE, sizeof(wtap_block_t));
+    g_array_append_val(shbs, shb);
 
     wtap_dump_params params = WTAP_DUMP_PARAMS_INIT;
     params.encap = encap;
-    params.snaplen = (int)snaplen;
+    params.snaplen = (int)snap;
     params.tsprec = WTAP_TSPREC_NSEC;
     params.shb_hdrs = shbs;
     params.idb_inf = &idbs;
     int ft = wtap_pcapng_file_type_subtype();
     wtap_dumper *d = knetcap_wtap_dump_open_path(path, ft, &params, err, err_info);
     /* The dumper copied the IDBs; the SHB array is unreferenced by wtap_dump_close. */
-    wtap_block_unref(idb);
+    for (guint i = 0; i < idbs.interface_data->len; i++) wtap_block_unref(g_array_index(idbs.interface_data, wtap_block_t, i));
     g_array_free(idbs.interface_data, TRUE);
     if (d == NULL) { wtap_block_array_free(shbs); return NULL; }
     knetcap_wtap_writer *w = g_new0(knetcap_wtap_writer, 1);
@@ -385,7 +410,7 @@ static inline int knetcap_wtap_dump_record(knetcap_wtap_writer *w, knetcap_wtap_
 }
 
 static inline int knetcap_wtap_dump_packet(knetcap_wtap_writer *w, gint64 secs, int nsecs, guint32 caplen, guint32 len,
-        int dlt, const guint8 *data, const char *const *comments, int ncomments) {
+        int dlt, guint interface_id, const guint8 *data, const char *const *comments, int ncomments) {
     wtap_rec rec;
     wtap_rec_init(&rec);
     rec.rec_type = REC_TYPE_PACKET;
@@ -396,7 +421,7 @@ static inline int knetcap_wtap_dump_packet(knetcap_wtap_writer *w, gint64 secs, 
     rec.rec_header.packet_header.caplen = caplen;
     rec.rec_header.packet_header.len = len;
     rec.rec_header.packet_header.pkt_encap = wtap_pcap_encap_to_wtap_encap(dlt);
-    rec.rec_header.packet_header.interface_id = 0;
+    rec.rec_header.packet_header.interface_id = interface_id;
     memset(&rec.rec_header.packet_header.pseudo_header, 0, sizeof rec.rec_header.packet_header.pseudo_header);
     rec.rec_header.packet_header.pseudo_header.eth.fcs_len = -1;
     if (ncomments > 0) {

@@ -39,8 +39,12 @@ public struct AnalysisContext {
         self.vantageNames = vantageNames
     }
 
-    /// A vantage point's name, or `interface N`.
-    public func vantage(_ v: UInt32) -> String { vantageNames[v].flatMap { $0.isEmpty ? nil : $0 } ?? "interface \(v)" }
+    /// A vantage point's name, or `interface N`; `NAME (interface N)` when another vantage
+    /// point has the same name (two inputs of one label merged, two interfaces of one name).
+    public func vantage(_ v: UInt32) -> String {
+        guard let name = vantageNames[v], !name.isEmpty else { return "interface \(v)" }
+        return vantageNames.contains { $0.key != v && $0.value == name } ? "\(name) (interface \(v))" : name
+    }
 
     /// The live system's state (read at most once a second by the command line), or `nil`
     /// when reading a file.

@@ -255,7 +255,7 @@ public final class PcapSource: PacketSource {
     /// libpcap's header and data as a `RawPacket`: nanoseconds whatever the handle's precision,
     /// classic-pcap seconds read as unsigned (libpcap 1.10 sign-extends them, turning 2038-2106
     /// into 1901-1969), and an out-of-range sub-second field (hostile files) carried into seconds.
-    private func raw(_ h: UnsafeMutablePointer<pcap_pkthdr>, _ d: UnsafePointer<UInt8>) -> RawPacket {
+    func raw(_ h: UnsafeMutablePointer<pcap_pkthdr>, _ d: UnsafePointer<UInt8>) -> RawPacket {
         let caplen = Int(h.pointee.caplen)
         var sec = Int64(h.pointee.ts.tv_sec)
         if !isLive && sec < 0 && sec >= -(1 << 31) { sec += 1 << 32 }
@@ -275,7 +275,7 @@ public final class PcapSource: PacketSource {
     /// block once the read timeout (`openLive`'s, 50 ms) retires it. Ends at the first packet
     /// stamped after the request (a busy link), when nothing more comes in the budget (90 ms;
     /// a quiet link), or at a second signal; so a stop takes at most ~100 ms on any link.
-    private func drain(_ body: (RawPacket) -> Bool) {
+    func drain(_ body: (RawPacket) -> Bool) {
         guard isLive else { return }
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard pcap_setnonblock(handle, 1, &errbuf) == 0 else { return }

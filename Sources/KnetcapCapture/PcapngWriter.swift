@@ -76,34 +76,72 @@ public final class PcapngWriter: PacketWriter {
     public let path: String
     public private(set) var failure: String?
     private var file: WrittenFile
+    /// Interfaces of a file opened with `interfaces:` (packets of another interface go to the last).
+    private let interfaceCount: Int
 
     /// Opens `path` (`-`: standard output) for packets of `source` (a `WiretapSource` is
     /// copied interface for interface, each given `interface.filter` as if_filter when there
-    /// is one; any other source gets `interface`).
+    /// is one; a `MultiPcapSource` gets one interface per handle, `interfaces[k]` for handle k;
+    /// any other source gets `interface`).
     /// - Throws: `CaptureError.cannotWrite` naming the file and wiretap's reason.
-    public init(path: String, source: any PacketSource, snaplen: Int32, interface: InterfaceDescription) throws(CaptureError) {
+    public convenience init(path: String, source: any PacketSource, snaplen: Int32, interface: InterfaceDescription,
+                            interfaces: [InterfaceDescription] = []) throws(CaptureError) {
+        if let w = source as? WiretapSource {
+            try self.init(path: path, like: w, filter: interface.filter)
+        } else if let m = source as? MultiPcapSource {
+            try self.init(path: path, interfaces: m.sources.enumerated().map { k, s in
+                (s.linkType, s.snapshotLength, k < interfaces.count ? interfaces[k] : interface)
+            })
+        } else {
+            try self.init(path: path, interfaces: [(source.linkType, snaplen, interface)])
+        }
+    }
+
+    /// Opens `path` like the file `w` reads: its section header and interfaces.
+    init(path: String, like w: WiretapSource, filter: String) throws(CaptureError) {
         self.path = path
-        linkType = source.linkType
+        linkType = w.linkType
         file = WrittenFile(path: path, isPcapng: true)
+        interfaceCount = Int.max
+        reader = w.reader
+        keepAlive = w
         var err: Int32 = 0
         var info: UnsafeMutablePointer<gchar>? = nil
-        if let w = source as? WiretapSource {
-            reader = w.reader
-            keepAlive = w
-            writer = wiretap { knetcap_wtap_dump_open_like(path, w.reader, interface.filter, &err, &info) }
-        } else {
-            reader = nil
-            keepAlive = nil
-            writer = withCStrings(interface.comments) { ptrs, n in wiretap {
-                knetcap_wtap_dump_open_one(path, source.linkType, UInt32(clamping: snaplen), interface.name, interface.filter,
-                                           interface.description, ptrs, n, "knetcap", &err, &info)
-            } }
+        writer = wiretap { knetcap_wtap_dump_open_like(path, w.reader, filter, &err, &info) }
+        try Self.opened(writer, path, err, info)
+    }
+
+    /// Opens `path` with one interface description block per element (link type, snapshot
+    /// length, description); a packet goes to the interface `RawPacket.interface` names.
+    public init(path: String, interfaces: [(linkType: Int32, snaplen: Int32, description: InterfaceDescription)]) throws(CaptureError) {
+        self.path = path
+        linkType = interfaces.first?.linkType ?? -1
+        file = WrittenFile(path: path, isPcapng: true)
+        interfaceCount = interfaces.count
+        reader = nil
+        keepAlive = nil
+        var err: Int32 = 0
+        var info: UnsafeMutablePointer<gchar>? = nil
+        let dlts = interfaces.map(\.linkType), snaps = interfaces.map { UInt32(clamping: $0.snaplen) }
+        let counts = interfaces.map { Int32($0.description.comments.count) }
+        let filter = interfaces.first?.description.filter ?? ""
+        writer = withCStrings(interfaces.map(\.description.name)) { names, _ in
+            withCStrings(interfaces.map(\.description.description)) { descriptions, _ in
+                withCStrings(interfaces.flatMap(\.description.comments)) { comments, _ in wiretap {
+                    knetcap_wtap_dump_open_many(path, Int32(interfaces.count), dlts, snaps, names, filter, descriptions, comments, counts,
+                                                "knetcap", &err, &info)
+                } }
+            }
         }
-        if writer == nil {
-            let detail = info.map { String(cString: $0) }
-            g_free(info)
-            throw CaptureError(.cannotWrite, "cannot write \(path): \(Self.describe(err, detail))")
-        }
+        try Self.opened(writer, path, err, info)
+    }
+
+    private static func opened(_ writer: UnsafeMutablePointer<knetcap_wtap_writer>?, _ path: String, _ err: Int32,
+                               _ info: UnsafeMutablePointer<gchar>?) throws(CaptureError) {
+        guard writer == nil else { return }
+        let detail = info.map { String(cString: $0) }
+        g_free(info)
+        throw CaptureError(.cannotWrite, "cannot write \(path): \(Self.describe(err, detail))")
     }
 
     public func write(_ p: RawPacket, frame: Int) { write(p, frame: frame, comments: []) }
@@ -116,7 +154,7 @@ public final class PcapngWriter: PacketWriter {
                 return wiretap { knetcap_wtap_dump_record(w, r, ptrs, n) }
             }
             return wiretap { knetcap_wtap_dump_packet(w, gint64(p.seconds), p.nanoseconds, UInt32(clamping: p.capturedLength), UInt32(clamping: p.originalLength),
-                                            p.linkType, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), ptrs, n) }
+                                            p.linkType, guint(min(Int(p.interface), interfaceCount - 1)), p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), ptrs, n) }
         }
         if ok == 0 {
             let detail = w.pointee.err_info.map { String(cString: $0) }

@@ -127,12 +127,13 @@ public struct CaptureJob: @unchecked Sendable {  // its manifest is a value (Yam
         ])
     }
 
-    /// The pod's shell script: one knetcap per pod (each in its pod's network namespace,
-    /// `--container ID`), or one on the node's interfaces, each stopped by SIGINT after the
-    /// duration; several pods' files (or a `-C` capture's rotated files) merged into the
-    /// node's (`knetcap merge`, one interface per pod named after it); findings as JSON lines
-    /// on standard output (the pod's log); then a `{"knetcap_job":...}` line with the file
-    /// and status, and a wait for the copy.
+    /// The pod's shell script: one knetcap for the node, stopped by SIGINT after the duration,
+    /// capturing every selected pod of the node at once (each in its own network namespace,
+    /// one `--container ID` each: one handle and one pcapng interface per pod, named after it
+    /// from the runtime's kubelet labels, with its metadata) or the node's own interfaces;
+    /// a `-C` capture's rotated files merged into the node's (`knetcap merge`); findings as
+    /// JSON lines on standard output (the pod's log); then a `{"knetcap_job":...}` line with
+    /// the file and status, and a wait for the copy.
     static func script(plan: NodePlan, output: String, settings s: JobSettings) -> String {
         var common: [String] = ["-q", "--json"]
         if let c = s.count { common += ["-c", String(c)] }
@@ -142,23 +143,18 @@ public struct CaptureJob: @unchecked Sendable {  // its manifest is a value (Yam
         let stop = "timeout -s INT \(s.durationSeconds)"
         var lines = ["set -u", "status=0"]
         // What this node's pod captures: the node's interfaces, or each pod's namespace.
-        let captures: [(label: String, container: String?)] = plan.pods.isEmpty
-            ? [(Self.fileStem(plan.node), nil)] : plan.pods.compactMap { p in p.containerID.map { (Self.fileStem(p.name), $0) } }
-        func knetcap(_ c: (label: String, container: String?), _ file: String) -> String {
-            "\(stop) knetcap \(c.container.map { "--container \(shellQuoted($0)) " } ?? "")-i any \(common.joined(separator: " ")) -w \(shellQuoted(file))\(filter)"
+        let containers = plan.pods.compactMap(\.containerID).map { "--container \(shellQuoted($0)) " }.joined()
+        func knetcap(_ file: String) -> String {
+            "\(stop) knetcap \(containers)-i any \(common.joined(separator: " ")) -w \(shellQuoted(file))\(filter)"
         }
-        if captures.count == 1 && s.fileSizeMB == nil {
-            lines.append(knetcap(captures[0], output) + " || status=$?")
+        if s.fileSizeMB == nil {
+            lines.append(knetcap(output) + " || status=$?")
         } else {
-            // Several captures (pods), or -C rotating one into several files: each into raw/,
-            // then one file for the node, one interface per pod (knetcap merge).
+            // -C rotates the capture into several files: into raw/, then one file for the node.
             lines.append("mkdir -p \(jobOutputDirectory)/raw")
-            for (k, c) in captures.enumerated() { lines.append(knetcap(c, "\(jobOutputDirectory)/raw/\(k).pcapng") + " & pid\(k)=$!") }
-            for k in captures.indices { lines.append("wait $pid\(k) || status=$?") }
+            lines.append(knetcap("\(jobOutputDirectory)/raw/capture.pcapng") + " || status=$?")
             lines.append("set --")
-            for (k, c) in captures.enumerated() {
-                lines.append("for f in \(jobOutputDirectory)/raw/\(k).pcapng*; do [ -e \"$f\" ] && set -- \"$@\" \(shellQuoted(c.label))=\"$f\"; done")
-            }
+            lines.append("for f in \(jobOutputDirectory)/raw/capture.pcapng*; do [ -e \"$f\" ] && set -- \"$@\" \"$f\"; done")
             lines.append("knetcap merge -w \(shellQuoted(output)) \"$@\" || status=$?")
         }
         // timeout's 124 is the capture stopped at its duration, as asked.

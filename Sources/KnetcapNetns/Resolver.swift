@@ -35,6 +35,9 @@ public struct ResolvedContainer: Sendable {
     public var name: String?
     /// The PID of the container's process, in knetcap's PID namespace.
     public var pid: Int32
+    /// Its pod's name and namespace when the runtime reports the kubelet's labels
+    /// (`io.kubernetes.pod.name`, `io.kubernetes.pod.namespace`).
+    public var pod: (name: String, namespace: String)?
     /// The CLI that answered.
     public var runtime: ContainerRuntimeCLI
     /// The command that answered (argv).
@@ -156,7 +159,7 @@ public struct Resolver: Sendable {
     // MARK: Containers
 
     private enum Answer {
-        case found(pid: Int32, id: String?, name: String?, state: String?)
+        case found(pid: Int32, id: String?, name: String?, state: String?, pod: (name: String, namespace: String)? = nil)
         case notFound(String)
         case ambiguous(String)
         case failed(String)
@@ -184,11 +187,11 @@ public struct Resolver: Sendable {
             let out = try tools.run(exe, command)
             let shown = "`\(shellQuoted(command))`"
             switch answer(cli, out) {
-            case .found(let pid, let fullID, let name, let state):
+            case .found(let pid, let fullID, let name, let state, let pod):
                 if pid <= 0 || (state != nil && state != "CONTAINER_RUNNING") {
                     throw NetnsError(.containerNotRunning, "container \(id) is not running (\(shown): \(state ?? "pid \(pid)")): start it, or pick a running container (\(cli.listCommand))")
                 }
-                return ResolvedContainer(query: id, id: fullID ?? id, name: name, pid: pid, runtime: cli,
+                return ResolvedContainer(query: id, id: fullID ?? id, name: name, pid: pid, pod: pod, runtime: cli,
                                          command: command, commands: commands)
             case .ambiguous(let line):
                 throw NetnsError(.ambiguousContainer, "container id \(id) matches more than one container (\(shown): \(line)): give more of the id (see \(cli.listCommand))")
@@ -237,7 +240,10 @@ public struct Resolver: Sendable {
                 return .failed("no info.pid in its JSON (is the runtime's verbose info disabled?)")
             }
             let name = (status?["metadata"] as? [String: Any])?["name"] as? String
-            return .found(pid: pid, id: status?["id"] as? String, name: name, state: status?["state"] as? String)
+            // The kubelet's labels on every container it creates (pkg/kubelet/types/labels.go).
+            let labels = status?["labels"] as? [String: String] ?? [:]
+            let pod = labels["io.kubernetes.pod.name"].flatMap { n in labels["io.kubernetes.pod.namespace"].map { (n, $0) } }
+            return .found(pid: pid, id: status?["id"] as? String, name: name, state: status?["state"] as? String, pod: pod)
         }
     }
 

@@ -125,6 +125,9 @@ public final class CaptureSession {
         if let w = source as? WiretapSource {
             diagnosis.vantageNames = Dictionary(uniqueKeysWithValues: w.interfaces.enumerated().map { (UInt32($0.offset), $0.element.name) })
         }
+        if let m = source as? MultiPcapSource {
+            diagnosis.vantageNames = Dictionary(uniqueKeysWithValues: m.names.enumerated().map { (UInt32($0.offset), $0.element) })
+        }
         diagnosis.finish()
         var failed: String?
         if case .failed(let m) = r.end { failed = m }

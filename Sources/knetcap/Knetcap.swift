@@ -236,7 +236,13 @@ struct Knetcap: ParsableCommand {
         } catch { throw Fatal(.usage, error.message) }
         // --netns/--container/--pod: resolve and open that network namespace (nil: knetcap's own);
         // the live handle is opened inside it (NetnsOptions.swift).
-        let entered = try netns.open(readingFile: readFile)
+        // Several (repeated --netns/--container/--pod): one handle in each, one pcapng interface
+        // each (MultiPcapSource), `entered` nil.
+        let namespaces = try netns.openAll(readingFile: readFile)
+        let entered = namespaces.count == 1 ? namespaces.first : nil
+        if namespaces.count > 1, let w = writeFile, !(writePcapng || w.hasSuffix(".pcapng")) {
+            throw Fatal(.usage, "-w \(w): a capture in \(namespaces.count) network namespaces is written as pcapng, one interface each (name it .pcapng or add --pcapng)")
+        }
         // -r: classic pcap through libpcap, everything else through libwiretap (openCaptureFile).
         let source: any PacketSource
         let live: PcapSource?
@@ -269,6 +275,17 @@ struct Knetcap: ParsableCommand {
                 source = try openCaptureFile(path)
             }
             live = nil
+        } else if namespaces.count > 1 {
+            var handles: [PcapSource] = []
+            for e in namespaces {
+                // Immediate mode: each frame visible at once, so the handles merge in time order.
+                handles.append(try inNamespace(e) {
+                    try PcapSource.openLive(interface ?? "any", snaplen: snaplen == 0 ? 262_144 : snaplen, promiscuous: !noPromiscuous,
+                                            immediate: true)
+                })
+            }
+            source = MultiPcapSource(sources: handles, names: namespaces.map { "\($0.label)/\(interface ?? "any")" })
+            live = nil
         } else {
             let l = try inNamespace(entered) {
                 try PcapSource.openLive(interface ?? "any", snaplen: snaplen == 0 ? 262_144 : snaplen, promiscuous: !noPromiscuous,
@@ -288,10 +305,11 @@ struct Knetcap: ParsableCommand {
         let filter = expression.joined(separator: " ")
         if !filter.isEmpty {
             if let l = live { try l.setFilter(filter) } else if let w = source as? WiretapSource { try w.setFilter(filter) }
+            else if let m = source as? MultiPcapSource { for h in m.sources { try h.setFilter(filter) } }
             else if let p = source as? PcapSource { try p.setFilter(filter) }
         }
         let writer = try writeFile.map { p throws(CaptureError) in
-            try openWriter(p, source: source, filter: filter, entered: entered)
+            try openWriter(p, source: source, filter: filter, entered: entered, namespaces: namespaces)
         }
         if let u = user { try dropPrivileges(to: u, files: writer?.files.map(\.path) ?? []) }
         try output.checkWritable()
@@ -301,7 +319,9 @@ struct Knetcap: ParsableCommand {
         TextOutput.givesUpOnSignal = { PcapSource.exitRequested }  // a blocked write ends at a second signal
         if source.isLive {
             let what = writeFile.map { "writing to \($0)" } ?? "printing"
-            FileHandle.standardError.write(Data("knetcap: listening on \(interface ?? "any"), link-type \(PcapSource.linkTypeName(source.linkType)), snapshot length \(live?.snapshotLength ?? 0) bytes, \(what)\n".utf8))
+            let whereFrom = namespaces.count > 1 ? " in \(namespaces.count) network namespaces (\(namespaces.map(\.label).joined(separator: ", ")))" : ""
+            let snap = live?.snapshotLength ?? (source as? MultiPcapSource)?.sources[0].snapshotLength ?? 0
+            FileHandle.standardError.write(Data("knetcap: listening on \(interface ?? "any")\(whereFrom), link-type \(PcapSource.linkTypeName(source.linkType)), snapshot length \(snap) bytes, \(what)\n".utf8))
         }
 
         // `-w -` puts the pcap on standard output: the diagnosis goes to standard error.
@@ -341,12 +361,13 @@ struct Knetcap: ParsableCommand {
         if output.stats, !json, let c = collector { reporters.append(StatsReporter(output: diagnosisOut, collector: c, style: style)) }
         let html = output.htmlReporter(collector: collector, source: source, interfaceNames: live?.interfaceNames ?? [:], inputName: inputName,
                                        readFile: stdinCopy.map { r in { r.copyPath } } ?? readFile.map { f in { f } },
-                                       filter: filter, namespace: entered?.summary, generator: knetcapVersion)
+                                       filter: filter, namespace: entered?.summary ?? (namespaces.isEmpty ? nil : namespaces.map(\.summary).joined(separator: "; ")),
+                                       generator: knetcapVersion)
         if let h = html { reporters.append(h) }
         Dissector.dnsPorts = Set(diagnosisOptions.dnsPorts)
         var diagnosis = Diagnosis(vips: diagnosisOptions.vipAddresses)
-        if source.isLive {
-            // Live corroboration: counters before, then the listener table and deltas whenever a
+        if source.isLive && namespaces.count <= 1 {
+            // Live corroboration (one namespace: its /proc files; none with several): counters before, then the listener table and deltas whenever a
             // finding is made (read at most once a second), from the capture namespace's /proc
             // files (KnetcapNetns.readFile).
             var probe = entered.map { e in
@@ -445,11 +466,16 @@ struct Knetcap: ParsableCommand {
 extension Knetcap {
     /// The `-w` writer: pcapng (`--pcapng` or a `.pcapng` name) through libwiretap, otherwise
     /// classic pcap through libpcap; rotating with `-C`/`-G`/`-W`.
-    func openWriter(_ path: String, source: any PacketSource, filter: String, entered: EnteredNamespace?) throws(CaptureError) -> any PacketWriter {
+    func openWriter(_ path: String, source: any PacketSource, filter: String, entered: EnteredNamespace?,
+                    namespaces: [EnteredNamespace] = []) throws(CaptureError) -> any PacketWriter {
         let pcapng = writePcapng || path.hasSuffix(".pcapng")
         let snap = (source as? PcapSource)?.snapshotLength ?? (source as? WiretapSource)?.snapshotLength ?? 262_144
         let idb = InterfaceDescription(name: readFile == nil ? (interface ?? "any") : "", filter: filter,
                                        description: entered?.summary ?? "", comments: entered.map { [Self.podComment($0)] } ?? [])
+        // Several namespaces: one interface each, named after its pod, container or namespace.
+        let idbs = namespaces.count > 1 ? namespaces.map { e in
+            InterfaceDescription(name: "\(e.label)/\(interface ?? "any")", filter: filter, description: e.summary, comments: [Self.podComment(e)])
+        } : []
         // A rotated name (-C's NAME1, -G's strftime name) may turn out to be the -r input only
         // when it is made: never opened over it.
         let input = readFile.flatMap { FileIdentity($0, standardFD: 0) }
@@ -457,7 +483,7 @@ extension Knetcap {
             if let i = input, p != path, FileIdentity(p, standardFD: -1) == i {
                 throw CaptureError(.cannotWrite, "cannot write \(p): it is the file -r reads (not overwritten; writing stopped there)")
             }
-            if pcapng { return try PcapngWriter(path: p, source: source, snaplen: snap, interface: idb) }
+            if pcapng { return try PcapngWriter(path: p, source: source, snaplen: snap, interface: idb, interfaces: idbs) }
             if let l = source as? PcapSource { return try PcapWriter(source: l, path: p) }
             return try PcapWriter(linkType: source.linkType, snaplen: snap, path: p)
         }
@@ -473,6 +499,8 @@ extension Knetcap {
         var lines: [String] = []
         if let pod = e.resolution?.pod {
             lines += ["PodName: \(pod.name)", "PodNamespace: \(pod.namespace)", "NodeName: \(pod.node)"]
+        } else if let pod = e.resolution?.container.pod {  // the runtime's kubelet labels
+            lines += ["PodName: \(pod.name)", "PodNamespace: \(pod.namespace)"]
         }
         if let c = e.resolution?.container {
             lines.append("ContainerId: \(c.id)")

@@ -5,14 +5,14 @@ import KnetcapNetns
 /// `--netns PID|PATH`, `--container ID`, `--pod NAME [-n NAMESPACE]`, `--container-name NAME`:
 /// which network namespace a live capture (or `knetcap interfaces`) opens its handle in.
 struct NetnsOptions: ParsableArguments {
-    @Option(name: .customLong("netns"), help: ArgumentHelp("Work in the network namespace of process PID, or of the namespace file PATH (/proc/PID/ns/net, /var/run/netns/NAME; a bare NAME means /var/run/netns/NAME): capture there (-i names its interfaces, default any), list its interfaces, or run the command there.", valueName: "PID|PATH"))
-    var netns: String?
+    @Option(name: .customLong("netns"), help: ArgumentHelp("Work in the network namespace of process PID, or of the namespace file PATH (/proc/PID/ns/net, /var/run/netns/NAME; a bare NAME means /var/run/netns/NAME): capture there (-i names its interfaces, default any), list its interfaces, or run the command there. Repeatable for a capture: one interface per namespace.", valueName: "PID|PATH"))
+    var netns: [String] = []
 
-    @Option(name: .customLong("container"), help: ArgumentHelp("Work in the network namespace of container ID (full id or unique prefix), resolved with `crictl inspect ID`, else `docker inspect -f {{.State.Pid}} ID`.", valueName: "ID"))
-    var container: String?
+    @Option(name: .customLong("container"), help: ArgumentHelp("Work in the network namespace of container ID (full id or unique prefix), resolved with `crictl inspect ID`, else `docker inspect -f {{.State.Pid}} ID`. Repeatable for a capture.", valueName: "ID"))
+    var container: [String] = []
 
-    @Option(name: .customLong("pod"), help: ArgumentHelp("Work in the network namespace of pod NAME (kubectl get pod NAME -n NAMESPACE -o json), which must run on this node.", valueName: "NAME"))
-    var pod: String?
+    @Option(name: .customLong("pod"), help: ArgumentHelp("Work in the network namespace of pod NAME (kubectl get pod NAME -n NAMESPACE -o json), which must run on this node. Repeatable for a capture (all in -n NAMESPACE).", valueName: "NAME"))
+    var pod: [String] = []
 
     @Option(name: .customLong("namespace"), help: ArgumentHelp("The pod's Kubernetes namespace (default: default). With --pod, -n NAMESPACE means the same, as in kubectl (tcpdump's -n is then -nn).", valueName: "NAMESPACE"))
     var namespace: String?
@@ -21,7 +21,9 @@ struct NetnsOptions: ParsableArguments {
     var containerName: String?
 
     /// Whether any namespace option was given.
-    var isGiven: Bool { netns != nil || container != nil || pod != nil }
+    var isGiven: Bool { !netns.isEmpty || !container.isEmpty || !pod.isEmpty }
+    /// How many namespaces the options name.
+    var count: Int { netns.count + container.count + pod.count }
 
     /// With `--pod`, `-n NAMESPACE` is kubectl's namespace flag; otherwise `-n` is tcpdump's
     /// "don't resolve" flag. Rewrites `-n X` to `--namespace X` when `--pod` is present (and X
@@ -53,46 +55,62 @@ struct NetnsOptions: ParsableArguments {
     }
 
     /// Checks the combination of options, resolves `--container`/`--pod` (printing on stderr
-    /// what was resolved, by which runtime, with the commands run) and opens the namespace.
+    /// what was resolved, by which runtime, with the commands run) and opens the one namespace
+    /// they name (`knetcap enter`, `knetcap interfaces`).
     /// - Parameter readingFile: `-r FILE`, which no namespace option may accompany.
     /// - Returns: nil when no namespace option was given.
     /// - Throws: `Fatal` (usage, or a namespace error with its exit status).
     func open(readingFile: String? = nil) throws -> EnteredNamespace? {
-        let given = [("--netns", netns), ("--container", container), ("--pod", pod)].filter { $0.1 != nil }.map(\.0)
-        if given.count > 1 { throw Fatal(.usage, "give only one of \(given.joined(separator: ", ")): they all name the network namespace to capture in") }
-        if pod == nil && namespace != nil { throw Fatal(.usage, "--namespace (-n with --pod) applies only to --pod NAME") }
-        if pod == nil && containerName != nil { throw Fatal(.usage, "--container-name applies only to --pod NAME") }
-        guard isGiven else { return nil }
-        if let f = readingFile { throw Fatal(.usage, "\(given[0]) applies to live capture (-i), not to -r \(f)") }
+        let given = [("--netns", netns), ("--container", container), ("--pod", pod)].filter { !$0.1.isEmpty }.map(\.0)
+        if count > 1 { throw Fatal(.usage, "give only one of \(given.joined(separator: ", ")) here: they name the one network namespace to work in") }
+        return try openAll(readingFile: readingFile).first
+    }
+
+    /// Every namespace the options name, opened, in the order netns, containers, pods (a
+    /// capture: one handle in each). The same namespace named twice is refused.
+    /// - Throws: `Fatal` (usage, or the first namespace error with its exit status).
+    func openAll(readingFile: String? = nil) throws -> [EnteredNamespace] {
+        if pod.isEmpty && namespace != nil { throw Fatal(.usage, "--namespace (-n with --pod) applies only to --pod NAME") }
+        if pod.isEmpty && containerName != nil { throw Fatal(.usage, "--container-name applies only to --pod NAME") }
+        guard isGiven else { return [] }
+        let first = !netns.isEmpty ? "--netns" : !container.isEmpty ? "--container" : "--pod"
+        if let f = readingFile { throw Fatal(.usage, "\(first) applies to live capture (-i), not to -r \(f)") }
+        var opened: [EnteredNamespace] = []
+        var twice: String?
         do throws(NetnsError) {
-            var resolution: NamespaceResolution?
-            let target: NetnsTarget
-            if let n = netns {
-                target = NetnsTarget(parsing: n)
-            } else {
-                let resolver = Resolver()
-                if let c = container {
-                    resolution = try resolver.resolveContainer(c)
-                } else {
-                    let invocation = ["knetcap"] + CommandLine.arguments.dropFirst()
-                    resolution = try resolver.resolvePod(pod ?? "", namespace: namespace ?? "default", containerName: containerName,
-                                                         local: .current(), rerun: shellQuoted(invocation))
+            let resolver = Resolver()
+            var targets: [(NetnsTarget, NamespaceResolution?)] = netns.map { (NetnsTarget(parsing: $0), nil) }
+            for c in container {
+                let r = try resolver.resolveContainer(c)
+                targets.append((r.target, r))
+            }
+            for p in pod {
+                let invocation = ["knetcap"] + CommandLine.arguments.dropFirst()
+                let r = try resolver.resolvePod(p, namespace: namespace ?? "default", containerName: containerName,
+                                                local: .current(), rerun: shellQuoted(invocation))
+                targets.append((r.target, r))
+            }
+            for (target, resolution) in targets {
+                let namespace: NetworkNamespace
+                do {
+                    namespace = try NetworkNamespace.open(target)
+                } catch {
+                    guard let c = resolution?.container else { throw error }
+                    throw NetnsError(error.kind, "container \(c.query) is pid \(c.pid) (`\(shellQuoted(c.command))`), but: \(error.message)")
                 }
-                target = resolution?.target ?? .pid(0)
+                if let twin = opened.first(where: { $0.namespace.device == namespace.device && $0.namespace.inode == namespace.inode }) {
+                    twice = "\(namespace.path) is network namespace \(namespace.identity), already named as \(twin.namespace.path): name each namespace once"
+                    break
+                }
+                // Said once the namespace is open, so that every failure stays one line.
+                resolution.map(announce)
+                opened.append(EnteredNamespace(namespace: namespace, resolution: resolution))
             }
-            let namespace: NetworkNamespace
-            do {
-                namespace = try NetworkNamespace.open(target)
-            } catch {
-                guard let c = resolution?.container else { throw error }
-                throw NetnsError(error.kind, "container \(c.query) is pid \(c.pid) (`\(shellQuoted(c.command))`), but: \(error.message)")
-            }
-            // Said once the namespace is open, so that every failure stays one line.
-            resolution.map(announce)
-            return EnteredNamespace(namespace: namespace, resolution: resolution)
         } catch {
             throw Fatal(error)
         }
+        if let twice { throw Fatal(.usage, twice) }
+        return opened
     }
 }
 
@@ -119,6 +137,19 @@ struct EnteredNamespace {
     let resolution: NamespaceResolution?
 
     var target: NetnsTarget { namespace.target }
+
+    /// The namespace as a vantage point (an interface name of a capture in several): the pod
+    /// (`NAMESPACE/POD`, from --pod or the runtime's kubelet labels), else the container's name
+    /// or id (12 characters), else `pid N` or the namespace file's name.
+    var label: String {
+        if let p = resolution?.pod { return "\(p.namespace)/\(p.name)" }
+        if let p = resolution?.container.pod { return "\(p.namespace)/\(p.name)" }
+        if let c = resolution?.container { return c.name ?? String(c.id.prefix(12)) }
+        switch namespace.target {
+        case .pid(let p): return "pid \(p)"
+        case .path(let p): return (p as NSString).lastPathComponent
+        }
+    }
 
     /// `network namespace net:[4026532451] of pid 4242 (sleep), /proc/4242/ns/net`, plus the
     /// pod/container and runtime when resolved, and a note when it is knetcap's own.

@@ -85,11 +85,11 @@ struct Enter: ParsableCommand {
         var options = netns
         if let p = pid {
             if netns.isGiven || podName != nil { throw Fatal(.usage, "give only one of --pid, --netns, --container, --pod or a POD") }
-            options.netns = String(p)
+            options.netns = [String(p)]
         }
         if let pod = podName {
             if netns.isGiven { throw Fatal(.usage, "give only one of a POD, --pod, --pid, --netns or --container") }
-            options.pod = pod
+            options.pod = [pod]
             if let ns = podNamespace {
                 if netns.namespace != nil { throw Fatal(.usage, "give the namespace once: knetcap enter POD NAMESPACE, or -n NAMESPACE") }
                 options.namespace = ns
@@ -282,11 +282,6 @@ struct Merge: ParsableCommand {
             return MergeInput(path: word, label: MergeInput.label(of: word))
         }
         if parsed.filter({ $0.path == "-" }).count > 1 { throw Fatal(.usage, "only one input can be - (standard input)") }
-        // Each label names one vantage point: two inputs of one label could not be told apart.
-        var labels = Set<String>()
-        for i in parsed where !labels.insert(i.label).inserted {
-            throw Fatal(.usage, "two inputs are labelled \(i.label); name them apart with LABEL=PATH (node-a=\(i.path))")
-        }
         if output == "-" && isatty(1) == 1 { throw Fatal(.usage, "-w - writes the pcapng to standard output, which is a terminal; redirect it") }
         // The output never names an input: writing would destroy it before it is read.
         let out = FileIdentity(output, standardFD: 1)

@@ -95,8 +95,6 @@ struct MergeTests {
         expectError(try run(["merge", "-w", out.path, dir.appendingPathComponent("absent.pcap").path]), Status.noSuchFile, mentions: ["absent.pcap"])
         expectError(try run(["merge", "-w", goodCapture.path, goodCapture.path]), Status.usage, mentions: ["names the input"])
         expectError(try run(["merge", "-w", out.path]), Status.usage, mentions: ["at least one input"])
-        expectError(try run(["merge", "-w", out.path, "n=\(goodCapture.path)", "n=\(dnsTimeout.path)"]), Status.usage, mentions: ["two inputs are labelled n"])
-        expectError(try run(["merge", "-w", out.path, goodCapture.path, goodCapture.path]), Status.usage, mentions: ["LABEL=PATH"])
         let text = dir.appendingPathComponent("notes.txt")
         try Data(String(repeating: "not a capture\n", count: 10).utf8).write(to: text)
         expectError(try run(["merge", "-w", out.path, text.path]), Status.notACapture, mentions: ["notes.txt"])

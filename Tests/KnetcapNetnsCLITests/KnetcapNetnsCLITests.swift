@@ -348,6 +348,47 @@ struct KnetcapNetnsCLITests {
         }
     }
 
+    /// `--netns B --container ID` (a container in namespace A): one process, one handle in
+    /// each namespace, one pcapng interface each (named after the namespace file and after the
+    /// container's pod from crictl's kubelet labels, with its metadata); each query seen
+    /// leaving A and then arriving in B, in that order; `-c` counts both.
+    @Test func oneCaptureInTwoNamespaces() throws {
+        let lab = try NetnsLab()
+        defer { lab.remove() }
+        let tools = try StandIns(["crictl", "docker", "kubectl"])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knt-two-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("two.pcapng")
+        let capture = try Capture(["--netns", lab.nsB, "--container", "3f2a9c", "-c", "4", "-w", out.path, "udp", "port", "53"],
+                                  environment: tools.environment(pid: lab.pid))
+        try #require(capture.waitListening(), "capture did not start: \(capture.stderr)")
+        #expect(capture.stderr.contains("listening on any in 2 network namespaces (\(lab.nsB), shop/web), link-type LINUX_SLL2"), "\(capture.stderr)")
+        try lab.sendDNSQuery(name: "one.knetcap.test")
+        try lab.sendDNSQuery(name: "two.knetcap.test")
+        #expect(capture.finish(within: 15), "the -c 4 capture did not end by itself: \(capture.stderr)")
+        #expect(capture.stderr.contains("4 packets captured"), "\(capture.stderr)")
+        let text = try #require(Fixtures.run("tshark", ["-r", out.path, "-T", "fields", "-e", "frame.interface_id", "-e", "frame.interface_name",
+                                                        "-e", "dns.qry.name"]), "tshark").1
+        #expect(text.split(separator: "\n") == ["1\tshop/web/any\tone.knetcap.test", "0\t\(lab.nsB)/any\tone.knetcap.test",
+                                                "1\tshop/web/any\ttwo.knetcap.test", "0\t\(lab.nsB)/any\ttwo.knetcap.test"], "\(text)")
+        let info = try #require(Fixtures.run("capinfos", [out.path]), "capinfos").1
+        #expect(info.contains("Number of interfaces in file: 2"), "\(info)")
+        #expect(info.contains("Description = network namespace net:[\(try inode("/var/run/netns/\(lab.nsB)"))] of /var/run/netns/\(lab.nsB)"), "\(info)")
+        #expect(info.contains("Filter string = udp port 53"), "\(info)")
+        let body = String(decoding: try Data(contentsOf: out), as: UTF8.self)
+        for line in ["PodName: web", "PodNamespace: shop", "ContainerId: \(runningID)", "NetNsInode: \(try inode("/var/run/netns/\(lab.nsA)"))",
+                     "NetNsInode: \(try inode("/var/run/netns/\(lab.nsB)"))"] {
+            #expect(body.contains(line), "\(line) in an interface block")
+        }
+        // Read back: two vantage points, every query seen at both, so no loss between them.
+        let q = try run(["-q", "--json", "-r", out.path])
+        #expect(q.status == 0 && !q.stdout.contains("net.cross-node-loss"), "\(q.stdout)")
+        // Classic pcap cannot say which namespace a packet came from.
+        expectError(try run(["--netns", lab.nsA, "--netns", lab.nsB, "-w", dir.appendingPathComponent("x.pcap").path]), Status.usage,
+                    mentions: ["written as pcapng"])
+    }
+
     /// `enter` runs the command in the namespace: `ip -o addr` shows the namespace's
     /// addresses, not the host's; stderr names the target and the nsenter equivalent.
     @Test(arguments: ["pid", "netns-path", "pod", "container-docker"])
@@ -507,7 +548,8 @@ struct KnetcapNetnsErrorTests {
     }
 
     @Test func usage() throws {
-        expectError(try run(["--netns", "1", "--container", "abc"]), Status.usage, mentions: ["only one of", "--netns", "--container"])
+        expectError(try run(["--netns", "/proc/self/ns/net", "--netns", "/proc/thread-self/ns/net"]), Status.usage, mentions: ["already named as /proc/self/ns/net", "name each namespace once"])
+        expectError(try run(["interfaces", "--netns", "1", "--netns", "2"]), Status.usage, mentions: ["only one of --netns here"])
         expectError(try run(["--netns", "1", "-r", "/dev/null"]), Status.usage, mentions: ["--netns", "live capture", "-r"])
         expectError(try run(["--namespace", "shop", "-i", "any"]), Status.usage, mentions: ["--namespace", "--pod"])
         expectError(try run(["--container-name", "app", "-i", "any"]), Status.usage, mentions: ["--container-name", "--pod"])
