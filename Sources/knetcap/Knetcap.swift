@@ -278,10 +278,9 @@ struct Knetcap: ParsableCommand {
         } else if namespaces.count > 1 {
             var handles: [PcapSource] = []
             for e in namespaces {
-                // Immediate mode: each frame visible at once, so the handles merge in time order.
                 handles.append(try inNamespace(e) {
                     try PcapSource.openLive(interface ?? "any", snaplen: snaplen == 0 ? 262_144 : snaplen, promiscuous: !noPromiscuous,
-                                            immediate: true)
+                                            immediate: false)
                 })
             }
             source = MultiPcapSource(sources: handles, names: namespaces.map { "\($0.label)/\(interface ?? "any")" })
