@@ -46,6 +46,12 @@ public struct Diagnosis {
     /// The capture's vantage points by `Packet.vantage` (pcapng interface names), for the
     /// cross-vantage findings; set before `finish`.
     public var vantageNames: [UInt32: String] = [:]
+    /// Whether the packet `observe` saw last is a copy of one seen before at another vantage
+    /// point (`VantageLedger`): `--stats` counts a query or a SYN once.
+    public private(set) var lastWasCopy = false
+    /// Say, before the first packet, that the capture has several vantage points (interfaces
+    /// known up front): copies are then matched from its first packet.
+    public mutating func expectSeveralVantagePoints() { vantages.severalExpected = true }
     /// Inner endpoint pairs seen in an overlay tunnel → the tunnel, in words (the first one
     /// seen, at most `maxTunnelPairs`): findings about them say which tunnel carried them.
     private var tunnels: [PairKey: String] = [:]
@@ -94,7 +100,7 @@ public struct Diagnosis {
         // the analysers while the tracker is being mutated); the rare problem and handshake
         // events are collected first, the frequent answered one is not.
         if p.fragment != nil { fragments.observe(p) }
-        vantages.observe(p)
+        lastWasCopy = vantages.observe(p)
         if let t = p.tunnel, tunnels.count < Self.maxTunnelPairs, let src = p.sourceAddress, let dst = p.destinationAddress,
            let sp = p.sourcePort, let dp = p.destinationPort {
             let k = PairKey(Endpoint(src, sp), Endpoint(dst, dp))

@@ -113,32 +113,42 @@ public struct VantageLedger {
                                              budgetBytes: Self.maxGroups * 112, maxEntries: Self.maxGroups)]
     }
 
+    /// Several vantage points are known to come (a pcapng whose interfaces precede its
+    /// packets, several live handles): packets are followed from the first one, not only
+    /// from the second vantage point's first packet.
+    public var severalExpected = false
+
     public init() {}
 
-    public mutating func observe(_ p: Packet) {
+    /// Follows `p`; true when it is a copy of a packet already seen at another vantage point
+    /// (within `window`): the same packet again, not a new one.
+    @discardableResult
+    public mutating func observe(_ p: Packet) -> Bool {
         let v = p.vantage
-        guard v < 64 else { return }
+        guard v < 64 else { return false }
         let now = p.timestamp
         if let s = spans[Int(v)] { spans[Int(v)] = (min(s.first, now), max(s.last, now)) } else { spans[Int(v)] = (now, now); vantageCount += 1 }
         // One vantage point (every capture but a merge or a multi-interface pcapng): nothing to
-        // match, nothing kept, no work past this.
-        guard vantageCount > 1 else { return }
+        // match, nothing kept, no work past this; unless several are known to come.
+        guard vantageCount > 1 || severalExpected else { return false }
         if matchingSince == nil { matchingSince = now }
         expire(before: now)
-        guard let (kind, fp, client, server) = Self.classify(p) else { return }
+        guard let (kind, fp, client, server) = Self.classify(p) else { return false }
         let seen = Sighting(vantage: v, frame: FrameRef(frame: p.number, time: now), client: client, server: server)
         if var g = groups[fp] {
-            if g.first.vantage != v && !g.others.contains(where: { $0.vantage == v }) && g.others.count < 3 {
+            let elsewhere = g.first.vantage != v && !g.others.contains(where: { $0.vantage == v })
+            if elsewhere && g.others.count < 3 {
                 g.others.append(seen)
                 groups[fp] = g
             }
-            return
+            return g.first.vantage != v
         }
-        guard groups.count < Self.maxGroups else { dropped += 1; return }
+        guard groups.count < Self.maxGroups else { dropped += 1; return false }
         let serial = queue.serial()
         groups[fp] = Group(kind: kind, first: seen, others: [], serial: serial)
         queue.push(fp, serial)
         details[fp] = Self.detail(p, kind)
+        return false
     }
 
     /// The losses and clock offsets, once the capture is over.

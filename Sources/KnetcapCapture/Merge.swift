@@ -103,6 +103,26 @@ public func mergeCaptures(_ inputs: [MergeInput], to path: String) throws(Captur
         }
     }
     for k in sources.indices { advance(k) }
+    // Every interface known before the packets (each input's interfaces, the inputs in the
+    // order of their first packets) is declared at the start, so a reader of the merge knows
+    // its vantage points before the first packet; interfaces met later are added then.
+    let firsts = sources.indices.filter { present[$0] }.map { k -> (k: Int, t: (Int64, Int32)) in
+        let rec = knetcap_wtap_record(sources[k].reader)!
+        return (k, (Int64(knetcap_wtap_secs(rec)), knetcap_wtap_nsecs(rec)))
+    }.sorted { $0.t != $1.t ? $0.t < $1.t : $0.k > $1.k }  // a tie to the later input, as below
+    for (k, _) in firsts {
+        for g in 0..<max(1, sources[k].interfaces.count) where failure == nil {
+            let name = interfaceName(k, g)
+            if w == nil {
+                try open(sources[k].reader, g, name, inputs[k].path)
+            } else if wiretap({ knetcap_wtap_merge_add_idb(w, sources[k].reader, guint(g), name, "File: \(inputs[k].path)") }) != 1 {
+                failure = writeFailed()
+            }
+            if mapped[k].count <= g { mapped[k] += [Int32](repeating: -1, count: g + 1 - mapped[k].count) }
+            mapped[k][g] = Int32(names.count)
+            names.append(name)
+        }
+    }
     var written = [Int](repeating: 0, count: sources.count)
     var end = EndReason.endOfFile
     while failure == nil {

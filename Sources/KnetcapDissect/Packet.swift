@@ -112,6 +112,9 @@ public struct Packet {
     /// interface's index across sections; 0 for pcap and live captures). A `knetcap merge` of
     /// several nodes gives each node's interfaces their own (`VantageLedger`).
     public var vantage: UInt32 = 0
+    /// A copy of a DNS message, SYN or SYN-ACK already seen at another vantage point (set by
+    /// the session from the diagnosis): counted once by `--stats`.
+    public var isVantageCopy = false
     /// False for a frame without a capture time (a pcapng simple packet block): its
     /// `timestamp` is 0, its time fields are empty (as tshark's) and it does not widen the
     /// capture's span.

@@ -156,8 +156,12 @@ public final class StatsCollector: Reporter {
         guard let src = p.sourceAddress, let dst = p.destinationAddress, let sp = p.sourcePort, let dp = p.destinationPort else { return }
         let from = Endpoint(src, sp), to = Endpoint(dst, dp)
         countConversation(from, to, tcp: p.tcp != nil, length: p.originalLength, at: now)
-        if let t = p.tcp { observeTCP(t, from, to, now) }
-        if let d = p.dns { observeDNS(d, from, to, tcp: p.dnsOverTCP, now) }
+        // A query or SYN seen again at another vantage point (a merge of several nodes, several
+        // namespaces; NAT may have rewritten it) is one: counted where it was seen first. Its
+        // answer is taken at every vantage point: the copy that matches the query's view of
+        // the endpoints (the client's, un-NATed) settles it, the others match nothing.
+        if let t = p.tcp, !(p.isVantageCopy && t.flags.contains(.syn) && !t.flags.contains(.ack)) { observeTCP(t, from, to, now) }
+        if let d = p.dns, !(p.isVantageCopy && !d.isResponse) { observeDNS(d, from, to, tcp: p.dnsOverTCP, now) }
         for d in p.moreDNS { observeDNS(d, from, to, tcp: p.dnsOverTCP, now) }  // several messages in one TCP segment
     }
 

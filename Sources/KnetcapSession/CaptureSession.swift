@@ -79,6 +79,9 @@ public final class CaptureSession {
             }
         }
         var state = tracking.isEmpty ? nil : CaptureState(tracking: tracking)
+        // Interfaces known before the first packet (a merge's, several namespaces'): copies of
+        // one packet are matched from the start.
+        if source is MultiPcapSource || ((source as? WiretapSource)?.interfaces.count ?? 0) > 1 { diagnosis.expectSeveralVantagePoints() }
         var n = 0
         var unsupported: [UnsupportedInterface] = []
         let end = Self.forEachPacket(of: source, unsupported: { raw, frame in
@@ -91,6 +94,7 @@ public final class CaptureSession {
         }) { p, raw in
             n = p.number
             diagnosis.observe(p)  // every packet, displayed or not
+            p.isVantageCopy = diagnosis.lastWasCopy
             state?.track(&p)
             if tracking.contains(.record), raw.record != nil {
                 p.interfaceID = WiretapSource.interfaceID(raw)

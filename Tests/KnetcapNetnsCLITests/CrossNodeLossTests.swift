@@ -261,5 +261,12 @@ struct CrossNodeLossTests {
                                                 "-e", "frame.interface_name", "-e", "ip.dst", "-e", "tcp.dstport"])
         let rows = Set(t.stdout.split(separator: "\n").map(String.init))
         #expect(rows == ["node-a/xa\(lab.id)\t\(vip)\t80", "node-b/xb\(lab.id)\t\(lab.addrB)\t8080"], "\(rows)")
+        // --stats counts each handshake once, at the vantage point that saw it first (the
+        // client's node, to the VIP), not again as one to the backend.
+        let st = try runTool(knetcap.path, ["-q", "--json", "--stats", "-r", merged.path])
+        let summary = try #require(st.stdout.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        let handshakes = (((summary["summary"] as? [String: Any])?["stats"] as? [String: Any])?["handshakes"] as? [[String: Any]]) ?? []
+        #expect(handshakes.count == 1 && handshakes.first?["server"] as? String == "\(vip):80", "\(handshakes)")
+        #expect(handshakes.first?["attempts"] as? Int == 4 && handshakes.first?["completed"] as? Int == 4, "\(handshakes)")
     }
 }
