@@ -38,6 +38,7 @@ release:
 
 portable-check: release
 	scripts/portable-check.sh
+	scripts/containerfile-check.sh
 
 bench: release
 	scripts/bench.sh
