@@ -25,7 +25,7 @@ func tool(_ name: String, _ args: [String], stdinFile: URL? = nil, stdoutFile: U
     try p.run()
     let o = stdoutFile == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
     let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
+    p.waitForExit()
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
@@ -47,7 +47,7 @@ func generated(packets: Int, seed: Int, in dir: URL) throws -> URL {
     g.arguments = [repoRoot.appendingPathComponent("scripts/gen_pcap.py").path, "--packets", String(packets), "--seed", String(seed), big.path]
     g.standardOutput = FileHandle.nullDevice
     try g.run()
-    g.waitUntilExit()
+    g.waitForExit()
     #expect(g.terminationStatus == 0, "gen_pcap.py failed")
     return big
 }
@@ -332,7 +332,7 @@ struct CaptureFileCLITests {
             writer.arguments = ["-c", (gz ? "gzip -c " : "cat ") + "'\(dnsTimeout.path)' > '\(fifo.path)'"]
             try writer.run()
             let r = try run(["-q", "-r", fifo.path])
-            writer.waitUntilExit()
+            writer.waitForExit()
             #expect(r.status == 0 && r.stdout == plain, "FIFO\(gz ? " (gzip)" : ""): \(r.status) \(r.stderr)")
         }
         let empty = dir.appendingPathComponent("empty.pcap")

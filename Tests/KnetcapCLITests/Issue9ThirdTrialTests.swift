@@ -34,7 +34,7 @@ struct Issue9ThirdTrialTests {
         writer.arguments = ["-c", "cat '\(big.path)' > '\(fifo.path)'"]
         try writer.run()
         let r = try run(["-q", "--html", html.path, "-r", fifo.path], timeout: 120)
-        writer.waitUntilExit()
+        writer.waitForExit()
         #expect(r.status == 0, "\(r.status) \(r.stderr)")
         let page = try String(contentsOf: html, encoding: .utf8)
         #expect(page.contains("class=\"host\">10.") && !page.contains("class=\"host\">?<"))
@@ -152,7 +152,7 @@ struct Issue9ThirdTrialTests {
         while p.isRunning && Date() < deadline { usleep(50_000) }
         let ended = !p.isRunning
         if !ended { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
+        p.waitForExit()
         #expect(ended, "still running 10 s after the second SIGINT")
         #expect(p.terminationStatus == 130 || p.terminationStatus == 8, "\(p.terminationStatus)")
     }

@@ -89,7 +89,7 @@ struct Issue9TrialTests {
         try reader.run()
         let r = try run(["-q", "--html", fifo.path, "-r", raceCapture.path])
         #expect(r.status == 0, "stderr: \(r.stderr)")
-        reader.waitUntilExit()
+        reader.waitForExit()
         let page = try String(contentsOf: copy, encoding: .utf8)
         #expect(page.hasPrefix("<!DOCTYPE html>") && page.contains("dns.conntrack-race") && page.hasSuffix("</body></html>\n"))
     }

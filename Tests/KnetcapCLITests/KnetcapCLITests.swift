@@ -521,7 +521,7 @@ struct SignalTests {
         try reader.run()
         let text = String(decoding: readerOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let problems = String(decoding: readerErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        reader.waitUntilExit()
+        reader.waitForExit()
         #expect(reader.terminationStatus == 0, "tcpdump -r failed: \(problems)")
         #expect(!problems.contains("truncated"), "tcpdump: \(problems)")
         let lines = text.split(separator: "\n")

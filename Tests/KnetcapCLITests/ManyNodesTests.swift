@@ -154,7 +154,7 @@ struct KubectlPluginTests {
         v.standardError = out
         try v.run()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        v.waitUntilExit()
+        v.waitForExit()
         #expect(v.terminationStatus == 0, "\(text)")
         #expect(text.components(separatedBy: "passed for resource job/").count == 3, "\(text)")
     }
@@ -256,7 +256,7 @@ final class FakeCluster {
 
     deinit {
         // SIGKILL: a log stream the server still follows must not keep the test waiting.
-        if server.isRunning { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        if server.isRunning { kill(server.processIdentifier, SIGKILL); server.waitForExit() }
         try? FileManager.default.removeItem(at: dir)
     }
 

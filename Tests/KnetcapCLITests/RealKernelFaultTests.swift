@@ -35,7 +35,7 @@ struct RealKernelFaultTests {
         p.standardOutput = FileHandle(forWritingAtPath: errFile.path)
         p.standardError = FileHandle(forWritingAtPath: errFile.path)
         do { try p.run() } catch { return (dir, -1, "\(error)") }
-        p.waitUntilExit()
+        p.waitForExit()
         return (dir, p.terminationStatus, (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
     }()
 
@@ -154,7 +154,7 @@ struct RealKernelFaultTests {
         p.standardOutput = o; p.standardError = e
         do { try p.run() } catch { return (-1, "", "\(error)") }
         let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        p.waitForExit()
         return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
     }
 }

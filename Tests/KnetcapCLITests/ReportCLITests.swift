@@ -34,7 +34,7 @@ func runOnTerminal(_ args: [String], environment: [String: String] = [:], stdin:
     p.standardInput = FileHandle.nullDevice
     try p.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
+    p.waitForExit()
     return (p.terminationStatus, String(decoding: data, as: UTF8.self), "")
 }
 
@@ -282,7 +282,7 @@ struct ReportCLITests {
         gen.arguments = [repoRoot.appendingPathComponent("scripts/gen_pcap.py").path, "--packets", "230000", "--seed", "3", big.path]
         gen.standardOutput = FileHandle.nullDevice
         try gen.run()
-        gen.waitUntilExit()
+        gen.waitForExit()
         let size = try #require(try FileManager.default.attributesOfItem(atPath: big.path)[.size] as? Int)
         #expect(size >= 32 << 20, "the generated capture is \(size) bytes")
         let tty = try runOnTerminal(["-q", "-c", "3000", "-r", big.path])

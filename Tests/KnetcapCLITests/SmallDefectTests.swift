@@ -80,7 +80,7 @@ struct SmallDefectTests {
         p.standardError = FileHandle.nullDevice
         try p.run()
         let theirs = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        p.waitForExit()
         #expect(theirs.split(separator: "\n").first == lines.first, "tcpdump: \(theirs)")
     }
 

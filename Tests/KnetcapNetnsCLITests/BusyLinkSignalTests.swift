@@ -33,7 +33,7 @@ struct BusyLinkSignalTests {
         send.arguments = ["netns", "exec", lab.nsA, python3!, "-c", Self.sender, lab.addrB]
         send.standardInput = FileHandle.nullDevice
         try send.run()
-        defer { if send.isRunning { kill(send.processIdentifier, SIGKILL) }; send.waitUntilExit() }
+        defer { if send.isRunning { kill(send.processIdentifier, SIGKILL) }; send.waitForExit() }
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knt-busy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

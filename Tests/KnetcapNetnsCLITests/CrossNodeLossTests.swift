@@ -58,7 +58,7 @@ final class TwoNodeLab {
     deinit { remove() }
 
     func remove() {
-        if let p = responder, p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        if let p = responder, p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitForExit() }
         responder = nil
         for ns in [nsA, nsB, nsR] { _ = try? runTool(NetnsLab.ipPath!, ["netns", "del", ns]) }
     }
@@ -116,7 +116,7 @@ final class TwoNodeLab {
             """]
         server.standardInput = FileHandle.nullDevice
         try server.run()
-        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) }; server.waitUntilExit() }
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) }; server.waitForExit() }
         Thread.sleep(forTimeInterval: 0.3)
         let r = try runTool(NetnsLab.ipPath!, ["netns", "exec", nsA, "python3", "-c", """
             import socket, time
@@ -154,7 +154,7 @@ func runTool(_ exe: String, _ args: [String], stdinText: String) throws -> (stat
     inp.fileHandleForWriting.write(Data(stdinText.utf8))
     try inp.fileHandleForWriting.close()
     let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
+    p.waitForExit()
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 

@@ -67,7 +67,7 @@ struct FragmentReassemblyTests {
         rx.standardOutput = out
         rx.standardInput = FileHandle.nullDevice
         try rx.run()
-        defer { if rx.isRunning { kill(rx.processIdentifier, SIGKILL) }; rx.waitUntilExit() }
+        defer { if rx.isRunning { kill(rx.processIdentifier, SIGKILL) }; rx.waitForExit() }
         try #require(String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).contains("ready"))
 
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("knt-frag-\(lab.id).pcap")
@@ -78,7 +78,7 @@ struct FragmentReassemblyTests {
         try #require(sent.status == 0, "sender failed: \(sent.stderr)")
         Thread.sleep(forTimeInterval: 0.5)
         capture.finish(within: 0)
-        rx.waitUntilExit()
+        rx.waitForExit()
         let delivered = Set(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             .split(separator: "\n").compactMap { $0.hasPrefix("id") ? Int($0.dropFirst(2)) : nil })
         #expect(delivered == [101, 102, 103], "the kernel's choices changed: \(delivered)")

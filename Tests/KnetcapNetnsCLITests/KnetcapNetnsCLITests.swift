@@ -170,7 +170,7 @@ final class Capture {
         try process.run()
     }
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitForExit() }
         try? FileManager.default.removeItem(at: dir)
     }
     var stdout: String { (try? String(contentsOf: dir.appendingPathComponent("o"), encoding: .utf8)) ?? "" }
@@ -236,7 +236,7 @@ struct KnetcapNetnsCLITests {
         responder.standardOutput = ready
         responder.standardInput = FileHandle.nullDevice
         try responder.run()
-        defer { if responder.isRunning { kill(responder.processIdentifier, SIGKILL) }; responder.waitUntilExit() }
+        defer { if responder.isRunning { kill(responder.processIdentifier, SIGKILL) }; responder.waitForExit() }
         let line = ready.fileHandleForReading.availableData
         try #require(String(decoding: line, as: UTF8.self).contains("ready"), "responder did not start")
 

@@ -36,7 +36,7 @@ struct LiveCorroborationTests {
         l.standardOutput = ready
         l.standardInput = FileHandle.nullDevice
         try l.run()
-        defer { if l.isRunning { kill(l.processIdentifier, SIGKILL) }; l.waitUntilExit() }
+        defer { if l.isRunning { kill(l.processIdentifier, SIGKILL) }; l.waitForExit() }
         try #require(String(decoding: ready.fileHandleForReading.availableData, as: UTF8.self).contains("ready"))
         let capture = try Capture(["--netns", captureIn, "-c", "2", "tcp", "port", String(port)])
         try #require(capture.waitListening(), "capture did not start: \(capture.stderr)")

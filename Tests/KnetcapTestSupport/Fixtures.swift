@@ -71,7 +71,7 @@ public enum Fixtures {
         do { try p.run() } catch { return nil }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        p.waitForExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 }
@@ -100,4 +100,15 @@ public func packetLines(_ url: URL, style: TimestampStyle = .epoch) throws -> [S
         lines.append(String(buf.string.dropLast()))
     }
     return lines
+}
+
+extension Process {
+    /// Waits for the process to end by polling `isRunning` (Foundation's process manager
+    /// thread sets it), without running this thread's run loop. `waitUntilExit` runs a run
+    /// loop on every waiting thread; with many tests waiting at once on Swift 6.3's
+    /// swift-corelibs-foundation the test process crashed (a call through address 0 on a
+    /// dispatch thread while other threads were in `waitUntilExit`).
+    public func waitForExit() {
+        while isRunning { usleep(1000) }
+    }
 }

@@ -68,7 +68,7 @@ public final class NetnsLab: @unchecked Sendable {
         removed = true
         if let p = sleeper, p.isRunning {
             kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            p.waitForExit()
         }
         _ = try? ip(["netns", "del", nsA], check: false)
         _ = try? ip(["netns", "del", nsB], check: false)
@@ -131,6 +131,6 @@ public func runTool(_ exe: String, _ args: [String], environment: [String: Strin
     p.standardOutput = out
     p.standardError = err
     try p.run()
-    p.waitUntilExit()
+    p.waitForExit()
     return (p.terminationStatus, (try? String(contentsOf: o, encoding: .utf8)) ?? "", (try? String(contentsOf: e, encoding: .utf8)) ?? "")
 }
