@@ -25,6 +25,14 @@
 # with time.perf_counter. Everything runs with TZ=UTC (tcpdump stats /etc/localtime per
 # packet otherwise). Prints median, min, packets/s and the ratio to tcpdump's median, and
 # writes the same table to DIR/bench.json.
+# Reference rows in the same loop (issue 11): a C loop over libpcap's pcap_next_ex that parses
+# each packet's Ethernet/IP/TCP/UDP headers (compiled here with cc -O2 -lpcap: the bare read
+# loop every ratio is also given against); `knetcap -q -Y 'dns.qry.name contains "svc"'`
+# against `knetcap -q -r` (the display filter's cost); on a 100 k-packet prefix of the same
+# traffic, `knetcap --json -r` against `knetcap -r` (JSON against knetcap's own printing) and
+# `tshark -T ek` (once); and on DIR/reassembly-N.pcap (DNS over TCP written in pieces and
+# IPv4-fragmented DNS answers, generated here) `knetcap -q -r` against tcpdump and against
+# the C loop: the per-packet cost of reassembly (issue 14).
 # Example: scripts/bench.sh --packets 100000 --runs 3
 set -euo pipefail
 
@@ -89,14 +97,127 @@ with open(sys.argv[1], "wb") as f:
     f.write(struct.pack("<IIII", 1700000000, 0, len(frame), len(frame)) + frame)
 PY
 
+# 2d. The C reference loop: libpcap's read loop and a header parse per packet, nothing else.
+CLOOP=$WORK/pcap-loop
+if command -v cc >/dev/null; then
+  cat > "$WORK/pcap-loop.c" <<'C'
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdint.h>
+/* pcap_next_ex over a file, each packet's Ethernet (and VLAN), IPv4/IPv6 and TCP/UDP headers
+   parsed, ports and protocols counted: the bare read loop knetcap is measured against. */
+int main(int argc, char **argv) {
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline(argv[1], err);
+    if (!p) { fprintf(stderr, "%s\n", err); return 1; }
+    struct pcap_pkthdr *h; const u_char *d;
+    unsigned long n = 0, tcp = 0, udp = 0, dns = 0;
+    while (pcap_next_ex(p, &h, &d) == 1) {
+        n++;
+        unsigned off = 14; if (h->caplen < off) continue;
+        unsigned type = d[12] << 8 | d[13];
+        if (type == 0x8100 && h->caplen >= 18) { type = d[16] << 8 | d[17]; off = 18; }
+        unsigned proto, l4;
+        if (type == 0x0800 && h->caplen >= off + 20) { proto = d[off + 9]; l4 = off + (d[off] & 15) * 4; }
+        else if (type == 0x86dd && h->caplen >= off + 40) { proto = d[off + 6]; l4 = off + 40; }
+        else continue;
+        if (h->caplen < l4 + 4) continue;
+        unsigned sp = d[l4] << 8 | d[l4 + 1], dp = d[l4 + 2] << 8 | d[l4 + 3];
+        if (proto == 6) tcp++; else if (proto == 17) udp++;
+        if (sp == 53 || dp == 53) dns++;
+    }
+    printf("%lu packets, %lu tcp, %lu udp, %lu dns\n", n, tcp, udp, dns);
+    pcap_close(p);
+    return 0;
+}
+C
+  cc -O2 -o "$CLOOP" "$WORK/pcap-loop.c" -lpcap || die "cannot compile the C reference loop (apt-get install -y libpcap-dev gcc)"
+else
+  die "cc not found: the C reference loop needs a C compiler (apt-get install -y gcc)"
+fi
+
+# 2e. A 100 k-packet prefix for the JSON rows (tshark -T ek takes minutes on 1 M).
+JPACKETS=$(( PACKETS < 100000 ? PACKETS : 100000 ))
+JPCAP=$WORK/k8s-$PACKETS-first$JPACKETS.pcap
+[[ -s $JPCAP ]] || editcap -r "$PCAP" "$JPCAP" "1-$JPACKETS" 2>/dev/null || \
+  python3 - "$PCAP" "$JPCAP" "$JPACKETS" <<'PY'
+import struct, sys
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(src, "rb") as f, open(dst, "wb") as o:
+    o.write(f.read(24))
+    for _ in range(n):
+        h = f.read(16)
+        if len(h) < 16: break
+        o.write(h + f.read(struct.unpack("<IIII", h)[2]))
+PY
+
+# 2f. The reassembly capture: per exchange, DNS over TCP with the 2-byte length in its own
+# segment and the message in two more (RFC 7766), answered the same way, and a UDP DNS answer
+# of 1600 bytes in two IPv4 fragments (RFC 791). Ports, ids and addresses vary.
+RPACKETS=$(( PACKETS < 200000 ? PACKETS : 200000 ))
+RPCAP=$WORK/reassembly-$RPACKETS.pcap
+[[ -s $RPCAP ]] || python3 - "$RPCAP" "$RPACKETS" <<'PY'
+import struct, sys
+out, total = sys.argv[1], int(sys.argv[2])
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b)); s = (s & 0xffff) + (s >> 16); return ~(s + (s >> 16)) & 0xffff
+def ip(src, dst, proto, payload, ident, frag=0):
+    h = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, frag, 64, proto, 0, src, dst))
+    struct.pack_into("!H", h, 10, csum(bytes(h)))
+    return bytes(h) + payload
+def eth(p): return b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00" + p
+def tcp(sp, dp, seq, ack, flags, data=b""):
+    return struct.pack("!HHIIBBHHH", sp, dp, seq, ack, 0x50, flags, 65535, 0, 0) + data
+def name(n): return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0"
+frames, t = [], 1700000000.0
+def put(p):
+    global t
+    t += 0.0001
+    frames.append((t, eth(p)))
+i = 0
+while len(frames) < total:
+    i += 1
+    c = bytes([10, 1, (i >> 8) & 255, i & 255]); s = b"\x0a\x00\x00\x0a"
+    sp, qid = 1024 + i % 60000, i & 0xffff
+    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + name(f"svc{i}.ns.svc.cluster.local") + b"\0\x01\0\x01"
+    a = struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + q[12:] + b"\xc0\x0c\0\x01\0\x01\0\0\0\x3c\0\x04" + c
+    cs, ss = 1000 * i, 5000 * i
+    put(ip(c, s, 6, tcp(sp, 53, cs, 0, 0x02), 1)); put(ip(s, c, 6, tcp(53, sp, ss, cs + 1, 0x12), 1))
+    put(ip(c, s, 6, tcp(sp, 53, cs + 1, ss + 1, 0x10), 2))
+    lq, la = struct.pack("!H", len(q)), struct.pack("!H", len(a))
+    put(ip(c, s, 6, tcp(sp, 53, cs + 1, ss + 1, 0x18, lq), 3))
+    put(ip(c, s, 6, tcp(sp, 53, cs + 3, ss + 1, 0x18, q[:10]), 4))
+    put(ip(c, s, 6, tcp(sp, 53, cs + 13, ss + 1, 0x18, q[10:]), 5))
+    put(ip(s, c, 6, tcp(53, sp, ss + 1, cs + 3 + len(q), 0x18, la + a[:7]), 2))
+    put(ip(s, c, 6, tcp(53, sp, ss + 10, cs + 3 + len(q), 0x18, a[7:]), 3))
+    # UDP: a query and a 1600-byte answer in two fragments (offsets in 8-byte units).
+    uq = struct.pack("!HHHH", sp, 53, 8 + len(q), 0) + q
+    put(ip(c, s, 17, uq, 6))
+    big = a + b"\0" * (1600 - len(a))
+    udp = struct.pack("!HHHH", 53, sp, 8 + len(big), 0) + big
+    put(ip(s, c, 17, udp[:1480], 7 + i % 50000, 0x2000)); put(ip(s, c, 17, udp[1480:], 7 + i % 50000, 185))
+with open(out, "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1))
+    for ts, fr in frames[:total]:
+        f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(fr), len(fr)) + fr)
+PY
+
 # 3. Commands: one "label<TAB>shell command[<TAB>packets<TAB>baseline label]" per line (default:
 # the generated file's packets, against tcpdump). The -q diagnosis is kept in DIR.
 export TZ=UTC
 q() { printf '%q' "$1"; }
 K=$(q "$BIN") F=$(q "$PCAP")
+J=$(q "$JPCAP") RF=$(q "$RPCAP")
 CMDS=$(printf '%s\t%s\n' \
+  "C pcap_next_ex loop" "$(q "$CLOOP") $F > /dev/null" \
   "knetcap -q -r" "$K -q -r $F > $(q "$WORK/knetcap-q.out")" \
   "knetcap -r" "$K -r $F > /dev/null")
+CMDS+=$'\n'$(printf '%s\t%s\t%s\t%s' "knetcap -q -Y svc" "$K -q -r $F -Y 'dns.qry.name contains \"svc\"' > /dev/null" "$PACKETS" "knetcap -q -r")
+CMDS+=$'\n'$(printf '%s\t%s\t%s\t%s' "knetcap -r 100k" "$K -r $J > /dev/null" "$JPACKETS" "knetcap -r 100k")
+CMDS+=$'\n'$(printf '%s\t%s\t%s\t%s' "knetcap --json -r 100k" "$K --json -r $J > /dev/null" "$JPACKETS" "knetcap -r 100k")
+CMDS+=$'\n'$(printf '%s\t%s\t%s\t%s' "C loop reassembly" "$(q "$CLOOP") $RF > /dev/null" "$RPACKETS" "C loop reassembly")
+CMDS+=$'\n'$(printf '%s\t%s\t%s\t%s' "knetcap -q reassembly" "$K -q -r $RF > /dev/null" "$RPACKETS" "C loop reassembly")
+CMDS+=$'\n'$(printf '%s\t%s\t%s\t%s' "tcpdump reassembly" "tcpdump -nn -r $RF > /dev/null 2>&1" "$RPACKETS" "C loop reassembly")
 REGEX_Y='tcp matches "(a|aa)+$"' R=$(q "$REGEX_PCAP")
 if grep -q -- '-Y' <<<"$("$BIN" --help 2>&1)"; then  # not a pipe: grep -q would SIGPIPE --help under pipefail
   CMDS+=$'\n'$(printf '%s\t%s' "knetcap -r -Y dns" \
@@ -123,6 +244,7 @@ fi
 TSHARK_CMD=
 if [[ $TSHARK == 1 ]] && command -v tshark >/dev/null; then
   TSHARK_CMD="tshark -n -r $F > /dev/null 2>&1"
+  TSHARK_EK="tshark -n -r $J -T ek > /dev/null 2>&1"
   CMDS+=$'\n'$(printf '%s\t%s\t%s\t%s' "tshark -Y (a|aa)+\$" "tshark -n -r $R -Y $(q "$REGEX_Y") > /dev/null 2>&1" 1 "tshark -Y (a|aa)+\$")
 elif [[ $TSHARK == 1 ]]; then
   echo "== tshark not installed: skipping it"
@@ -131,7 +253,7 @@ fi
 # 4. Interleaved timing loop, table and JSON.
 echo "== timing: $RUNS interleaved runs each (TZ=UTC)"
 cat "$PCAP" > /dev/null   # warm the page cache
-CMDS=$CMDS TSHARK_CMD=$TSHARK_CMD RUNS=$RUNS PACKETS=$PACKETS PCAP=$PCAP REGEX_PCAP=$REGEX_PCAP BIN=$BIN \
+CMDS=$CMDS TSHARK_CMD=$TSHARK_CMD TSHARK_EK=${TSHARK_EK:-} JPACKETS=$JPACKETS RUNS=$RUNS PACKETS=$PACKETS PCAP=$PCAP REGEX_PCAP=$REGEX_PCAP BIN=$BIN \
   OUT_JSON=$WORK/bench.json python3 - <<'PY'
 import json, os, statistics, subprocess, sys, time
 env = os.environ
@@ -164,23 +286,31 @@ if env.get("TSHARK_CMD"):
     cmds.append(["tshark -n -r", env["TSHARK_CMD"], packets, "tcpdump -nn -r"])
     times["tshark -n -r"], codes["tshark -n -r"] = [], set()
     timed("tshark -n -r", env["TSHARK_CMD"])
+if env.get("TSHARK_EK"):
+    cmds.append(["tshark -T ek 100k", env["TSHARK_EK"], int(env["JPACKETS"]), "knetcap --json -r 100k"])
+    times["tshark -T ek 100k"], codes["tshark -T ek 100k"] = [], set()
+    timed("tshark -T ek 100k", env["TSHARK_EK"])
 
 tcpdump = statistics.median(times["tcpdump -nn -r"])
+cloop = statistics.median(times["C pcap_next_ex loop"])
 rows = []
 for label, cmd, n, baseline in cmds:
     med = statistics.median(times[label])
     rows.append(dict(command=label, shell=cmd, runs=len(times[label]), packets=n, median_s=med,
                      min_s=min(times[label]), packets_per_s=n / med,
-                     ratio_to_tcpdump=med / tcpdump, baseline=baseline,
+                     ratio_to_tcpdump=(med / n) / (tcpdump / packets), baseline=baseline,
+                     # per packet, against the C loop's per-packet time on the main file
+                     ratio_to_c_loop=(med / n) / (cloop / packets),
                      ratio_to_baseline=med / statistics.median(times[baseline]), exit_codes=sorted(codes[label]),
                      max_rss_mb=rss[label],
                      times_s=times[label]))
 print(f"\n{packets} packets, {runs} runs, TZ=UTC, {env['PCAP']} (the (a|aa)+$ rows: {env['REGEX_PCAP']}, 1 packet)")
-print(f"{'command':<24} {'median s':>9} {'min s':>9} {'packets/s':>12} {'max RSS':>8}  ratio")
+print(f"{'command':<24} {'median s':>9} {'min s':>9} {'packets/s':>12} {'max RSS':>8} {'/C loop':>8} {'/tcpdump':>9}  ratio")
 for r in rows:
     note = "" if r["exit_codes"] == [0] else f"  exit {r['exit_codes']}"
     print(f"{r['command']:<24} {r['median_s']:9.3f} {r['min_s']:9.3f} "
-          f"{r['packets_per_s']:12,.0f} {r['max_rss_mb']:5d} MB  {r['command']}: {r['ratio_to_baseline']:.2f}x {r['baseline']}{note}")
+          f"{r['packets_per_s']:12,.0f} {r['max_rss_mb']:5d} MB {r['ratio_to_c_loop']:7.2f}x {r['ratio_to_tcpdump']:8.2f}x  "
+          f"{r['command']}: {r['ratio_to_baseline']:.2f}x {r['baseline']}{note}")
 with open(env["OUT_JSON"], "w") as f:
     json.dump(dict(packets=packets, runs=runs, file=env["PCAP"], knetcap=env["BIN"], tz="UTC",
                    date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), results=rows), f, indent=2)
