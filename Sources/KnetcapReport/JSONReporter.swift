@@ -21,7 +21,8 @@ public final class JSONReporter: Reporter {
 
     public func packet(_ p: Packet) {
         guard writesPackets else { return }
-        out.line(Self.packetObject(p))
+        Self.writePacketObject(p, into: &out.buffer)
+        out.buffer.append(byte: 10)
         out.flushIfFull()
     }
 
@@ -43,38 +44,92 @@ public final class JSONReporter: Reporter {
     /// tunnelled packet, listed outer first) is written once, with its last occurrence: the
     /// packet's own.
     public static func packetObject(_ p: Packet) -> String {
-        var s = "{"
-        var current = ""
+        var b = TextBuffer(capacity: 1024)
+        writePacketObject(p, into: &b)
+        return b.string
+    }
+
+    /// `packetObject` written straight into `b` (RFC 8259): no `String` per packet or value,
+    /// numbers in decimal by `TextBuffer`, strings escaped by `appendJSONString`.
+    public static func writePacketObject(_ p: Packet, into b: inout TextBuffer) {
+        b.append(byte: 0x7b)  // {
+        var current: String? = nil
         var inArray = false
-        var valueStart = s.endIndex
+        var valueStart = b.count
         p.forEachJSONField { d, v in
-            if d.name != current {
-                if inArray { s += "]" }
-                if !current.isEmpty { s += "," }
+            if current != d.name {
+                if inArray { b.append(byte: 0x5d) }  // ]
+                if current != nil { b.append(byte: 0x2c) }
                 current = d.name
                 inArray = d.repeated
-                s += "\"" + d.name + "\":" + (inArray ? "[" : "")
-                valueStart = s.endIndex
-                s += scalar(v)
+                b.append(byte: 0x22); b.append(d.name); b.append(byte: 0x22); b.append(byte: 0x3a)
+                if inArray { b.append(byte: 0x5b) }  // [
+                valueStart = b.count
+                writeScalar(v, into: &b)
             } else if d.repeated {
-                s += "," + scalar(v)
+                b.append(byte: 0x2c)
+                writeScalar(v, into: &b)
             } else {
-                s.removeSubrange(valueStart...)
-                s += scalar(v)
+                b.bytes.removeSubrange(valueStart...)
+                writeScalar(v, into: &b)
             }
         }
-        return s + (inArray ? "]}" : "}")
+        if inArray { b.append(byte: 0x5d) }
+        b.append(byte: 0x7d)  // }
     }
 
     static func scalar(_ v: FieldValue) -> String {
+        var b = TextBuffer(capacity: 64)
+        writeScalar(v, into: &b)
+        return b.string
+    }
+
+    static func writeScalar(_ v: FieldValue, into b: inout TextBuffer) {
         switch v {
-        case .uint(let u): return String(u)
-        case .bool(let b): return b ? "true" : "false"
-        case .ip(let a): return "\"" + a.description + "\""
-        case .ether(let m): return "\"" + MACAddress(m).description + "\""
-        case .ns(let n): return String(format: "%.9f", Double(n) / 1e9)
-        case .time(let t): return t.description
-        case .bytes(let b): return jsonLine(String(decoding: b, as: UTF8.self))
+        case .uint(let u): b.append(decimal: u)
+        case .bool(let x): x ? b.append("true" as StaticString) : b.append("false" as StaticString)
+        case .ip(let a): b.append(byte: 0x22); b.append(a); b.append(byte: 0x22)
+        case .ether(let m): b.append(byte: 0x22); b.append(MACAddress(m).description); b.append(byte: 0x22)
+        case .ns(let n):
+            // Seconds with 9 decimals, from the integer (as "%.9f" of n / 1e9, without a Double).
+            if n < 0 { b.append(byte: 0x2d) }
+            let m = n.magnitude
+            b.append(decimal: m / 1_000_000_000); b.append(byte: 0x2e); b.append(decimal: m % 1_000_000_000, width: 9)
+        case .time(let t):
+            b.append(decimal: t.seconds); b.append(byte: 0x2e); b.append(decimal: t.nanoseconds, width: 9)
+        case .bytes(let raw): appendJSONString(raw, into: &b)
+        }
+    }
+}
+
+/// `bytes` as a JSON string (RFC 8259 §7): `"` and `\` escaped, control characters as
+/// `\b \f \n \r \t` or `\u00XX`, `/` and everything else as is; bytes that are not UTF-8
+/// become U+FFFD, as `String(decoding:as:)` makes them.
+func appendJSONString(_ bytes: UnsafeRawBufferPointer, into b: inout TextBuffer) {
+    b.append(byte: 0x22)
+    if bytes.allSatisfy({ $0 < 0x80 }) {
+        escapeJSON(bytes, into: &b)
+    } else {
+        var s = String(decoding: bytes, as: UTF8.self)
+        s.withUTF8 { escapeJSON(UnsafeRawBufferPointer($0), into: &b) }
+    }
+    b.append(byte: 0x22)
+}
+
+@inline(__always) private func escapeJSON(_ bytes: UnsafeRawBufferPointer, into b: inout TextBuffer) {
+    for c in bytes {
+        switch c {
+        case 0x22: b.append(byte: 0x5c); b.append(byte: 0x22)
+        case 0x5c: b.append(byte: 0x5c); b.append(byte: 0x5c)
+        case 0x08: b.append(byte: 0x5c); b.append(byte: 0x62)
+        case 0x0c: b.append(byte: 0x5c); b.append(byte: 0x66)
+        case 0x0a: b.append(byte: 0x5c); b.append(byte: 0x6e)
+        case 0x0d: b.append(byte: 0x5c); b.append(byte: 0x72)
+        case 0x09: b.append(byte: 0x5c); b.append(byte: 0x74)
+        case 0..<0x20:
+            b.append("\\u00" as StaticString)
+            b.append(byte: 0x30 &+ (c >> 4)); b.append(byte: (c & 15) < 10 ? 0x30 &+ (c & 15) : 0x57 &+ (c & 15))
+        default: b.append(byte: c)
         }
     }
 }
