@@ -53,30 +53,53 @@ public final class JSONReporter: Reporter {
     /// numbers in decimal by `TextBuffer`, strings escaped by `appendJSONString`.
     public static func writePacketObject(_ p: Packet, into b: inout TextBuffer) {
         b.append(byte: 0x7b)  // {
-        var current: String? = nil
+        var current = -1
         var inArray = false
         var valueStart = b.count
-        p.forEachJSONField { d, v in
-            if current != d.name {
-                if inArray { b.append(byte: 0x5d) }  // ]
-                if current != nil { b.append(byte: 0x2c) }
-                current = d.name
-                inArray = d.repeated
-                b.append(byte: 0x22); b.append(d.name); b.append(byte: 0x22); b.append(byte: 0x3a)
-                if inArray { b.append(byte: 0x5b) }  // [
-                valueStart = b.count
-                writeScalar(v, into: &b)
-            } else if d.repeated {
-                b.append(byte: 0x2c)
-                writeScalar(v, into: &b)
-            } else {
-                b.bytes.removeSubrange(valueStart...)
-                writeScalar(v, into: &b)
+        // The table read in place (no copy of a descriptor, its strings and closures, per field
+        // and packet), in FieldRegistry's order, as Packet.forEachJSONField reads it.
+        jsonFields.withUnsafeBufferPointer { fields in
+            for i in fields.indices {
+                _ = fields[i].read(p) { v in
+                    if current != i {
+                        if inArray { b.append(byte: 0x5d) }  // ]
+                        if current >= 0 { b.append(byte: 0x2c) }
+                        current = i
+                        inArray = fields[i].repeated
+                        b.bytes.append(contentsOf: fields[i].key)  // "name":
+                        if inArray { b.append(byte: 0x5b) }  // [
+                        valueStart = b.count
+                    } else if fields[i].repeated {
+                        b.append(byte: 0x2c)
+                    } else {
+                        b.bytes.removeSubrange(valueStart...)
+                    }
+                    writeScalar(v, into: &b)
+                    return false
+                }
             }
         }
         if inArray { b.append(byte: 0x5d) }
         b.append(byte: 0x7d)  // }
     }
+
+    /// The fields `--json` writes (FieldRegistry's, not filter-only), each with its key as
+    /// bytes (`"name":`) and its JSON reader.
+    struct JSONField {
+        let key: [UInt8]
+        let repeated: Bool
+        let read: FieldReader
+    }
+    static let jsonFields: [JSONField] = {
+        // A plain loop, not Optional.map/compactMap: a closure passed through a generic
+        // function is stored reabstracted, and every call then copies the whole Packet.
+        var out: [JSONField] = []
+        for d in FieldRegistry.all {
+            guard let r = d.jsonReader else { continue }
+            out.append(JSONField(key: Array("\"\(d.name)\":".utf8), repeated: d.repeated, read: r))
+        }
+        return out
+    }()
 
     static func scalar(_ v: FieldValue) -> String {
         var b = TextBuffer(capacity: 64)
@@ -89,7 +112,13 @@ public final class JSONReporter: Reporter {
         case .uint(let u): b.append(decimal: u)
         case .bool(let x): x ? b.append("true" as StaticString) : b.append("false" as StaticString)
         case .ip(let a): b.append(byte: 0x22); b.append(a); b.append(byte: 0x22)
-        case .ether(let m): b.append(byte: 0x22); b.append(MACAddress(m).description); b.append(byte: 0x22)
+        case .ether(let m):  // aa:bb:cc:dd:ee:ff, as MACAddress.description
+            b.append(byte: 0x22)
+            for i in (0..<6).reversed() {
+                b.append(hex: UInt8(truncatingIfNeeded: m >> (8 * UInt64(i))), width: 2)
+                if i != 0 { b.append(byte: 0x3a) }
+            }
+            b.append(byte: 0x22)
         case .ns(let n):
             // Seconds with 9 decimals, from the integer (as "%.9f" of n / 1e9, without a Double).
             if n < 0 { b.append(byte: 0x2d) }
