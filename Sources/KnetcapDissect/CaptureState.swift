@@ -45,7 +45,9 @@ public struct TrackedFields: Sendable {
 ///   within `dnsBudgetBytes` (its first answer removes it); past it the oldest query is dropped
 ///   (its response gets no `dns.time`), counted too;
 /// - per TCP direction, the bytes of an HTTP head still waiting for its end, at most
-///   `HTTP.maxHeadLength` bytes each and `maxPartialHeads` directions at once.
+///   `HTTP.maxHeadLength` bytes each (segments that arrived early, past a gap, held within
+///   that, at most 16), `maxPartialHeads` directions at once, each forgotten after 60 s of
+///   capture time without a segment.
 public struct CaptureState {
     /// Which families of tracked fields to compute; a display filter asks only for what it reads.
     public struct Tracking: OptionSet, Sendable, Hashable {
@@ -253,36 +255,78 @@ public struct CaptureState {
     private struct PartialHead {
         var bytes: [UInt8]
         var nextSeq: UInt32
+        /// Segments past `nextSeq` (arrived early), until the gap before them fills; their bytes
+        /// and `bytes` together stay within `HTTP.maxHeadLength`.
+        var held: [(seq: UInt32, bytes: [UInt8])] = []
+        var heldBytes = 0
+        /// Capture second of the last segment: a head unfinished `headExpiry` seconds is dropped.
+        var last: Int64
     }
+    /// Capture seconds an unfinished head waits for its next segment (Linux gives up a
+    /// connection's retransmissions after ~15 minutes, tcp_retries2; a client's head stalled a
+    /// minute is a fault of its own, not one to reassemble).
+    static let headExpiry: Int64 = 60
+    static let maxHeldSegments = 16
 
     private mutating func trackHTTP(_ p: inout Packet, _ t: TCPView, _ dir: DirectedFlow) {
         guard let segmentLength = p.tcpSegmentLength, segmentLength > 0 else { return }
         let payload = t.payload
         let complete = payload.count >= segmentLength  // not cut by the snaplen
         let seq = t.sequence
+        let now = p.timestamp.seconds
         if var part = partialHeads[dir] {
-            if seq == part.nextSeq {
-                guard complete, part.bytes.count + segmentLength <= HTTP.maxHeadLength else {
-                    partialHeads[dir] = nil
+            if now &- part.last > Self.headExpiry || part.last &- now > Self.headExpiry {
+                partialHeads[dir] = nil  // stalled past the expiry: forgotten
+            } else {
+                guard complete else { partialHeads[dir] = nil; return }  // a cut segment: the head cannot be followed
+                let ahead = Int32(bitPattern: seq &- part.nextSeq)
+                if ahead > 0 {
+                    // Past a gap (reordered, or the segment before it lost and to be re-sent): held.
+                    if part.held.count < Self.maxHeldSegments, part.bytes.count + part.heldBytes + segmentLength <= HTTP.maxHeadLength,
+                       !part.held.contains(where: { $0.seq == seq }) {
+                        part.held.append((seq, Array(payload.prefix(segmentLength).base)))
+                        part.heldBytes += segmentLength
+                    }
+                    part.last = now
+                    partialHeads[dir] = part
                     return
                 }
-                part.bytes.append(contentsOf: payload.prefix(segmentLength).base)
+                let skip = -Int(ahead)  // bytes already taken (a retransmission, or an overlap)
+                if skip >= segmentLength { return }
+                guard part.bytes.count + segmentLength - skip <= HTTP.maxHeadLength else { partialHeads[dir] = nil; return }
+                part.bytes.append(contentsOf: payload.prefix(segmentLength).base[skip...])
+                part.nextSeq = seq &+ UInt32(truncatingIfNeeded: segmentLength)
+                // Held segments the stream has now reached, in sequence order.
+                var progressed = true
+                while progressed {
+                    progressed = false
+                    for (i, h) in part.held.enumerated() {
+                        let a = Int32(bitPattern: h.seq &- part.nextSeq)
+                        guard a <= 0 else { continue }
+                        let k = -Int(a)
+                        if k < h.bytes.count, part.bytes.count + h.bytes.count - k <= HTTP.maxHeadLength {
+                            part.bytes.append(contentsOf: h.bytes[k...])
+                            part.nextSeq = h.seq &+ UInt32(truncatingIfNeeded: h.bytes.count)
+                        }
+                        part.heldBytes -= h.bytes.count
+                        part.held.remove(at: i)
+                        progressed = true
+                        break
+                    }
+                }
                 let message: HTTPMessage?? = part.bytes.withUnsafeBytes { raw in
                     let v = ByteView(raw)
                     return HTTP.headEnd(v) == nil ? .none : .some(HTTP.parse(v))
                 }
                 if let m = message {
-                    p.tracked.http = m
+                    p.tracked.http = m  // on the frame that completes the head, as tshark
                     partialHeads[dir] = nil
                 } else {
-                    part.nextSeq = seq &+ UInt32(truncatingIfNeeded: segmentLength)
+                    part.last = now
                     partialHeads[dir] = part
                 }
                 return
             }
-            // A retransmission of bytes already buffered: nothing new.
-            if SeqNumber(seq).distance(from: SeqNumber(part.nextSeq)) < 0 { return }
-            partialHeads[dir] = nil  // a gap: the head is lost
         }
         guard HTTP.startsMessage(payload) else { return }
         if HTTP.headEnd(payload) != nil {
@@ -290,7 +334,7 @@ public struct CaptureState {
         } else if complete && segmentLength < HTTP.maxHeadLength {
             if partialHeads.count >= Self.maxPartialHeads { partialHeads.removeAll(keepingCapacity: true) }
             partialHeads[dir] = PartialHead(bytes: Array(payload.prefix(segmentLength).base),
-                                            nextSeq: seq &+ UInt32(truncatingIfNeeded: segmentLength))
+                                            nextSeq: seq &+ UInt32(truncatingIfNeeded: segmentLength), last: now)
         }
     }
 }

@@ -28,7 +28,7 @@ import KnetcapDissect
 
     /// Runs the segments through the dissector, the state and `filter`; returns per frame
     /// (number, matched, tracked values, packet line).
-    static func run(_ segments: [Segment], filter: String = "frame") throws -> [(Int, Bool, TrackedFields, String)] {
+    static func run(_ segments: [Segment], filter: String = "frame", seconds: [Int64] = []) throws -> [(Int, Bool, TrackedFields, String)] {
         let f = try DisplayFilter(filter)
         var state = CaptureState()
         var printer = PacketLinePrinter(timestampStyle: .none)
@@ -37,7 +37,7 @@ import KnetcapDissect
         for (i, s) in segments.enumerated() {
             let raw = bytes(s)
             raw.withUnsafeBytes { r in
-                var p = d.dissect(ByteView(r), number: i + 1, timestamp: Timestamp(seconds: 1_700_000_000, nanoseconds: Int32(i) * 1000),
+                var p = d.dissect(ByteView(r), number: i + 1, timestamp: Timestamp(seconds: 1_700_000_000 + (i < seconds.count ? seconds[i] : 0), nanoseconds: Int32(i) * 1000),
                                   originalLength: raw.count)
                 state.track(&p)
                 var line = TextBuffer()
@@ -70,6 +70,29 @@ import KnetcapDissect
         #expect(try Self.run(retransmitted, filter: "http").map(\.1) == [false, false, false, true])
         let gap = [Segment(seq: 1000, payload: Self.parts[0]), Segment(seq: 1000 + a + b, payload: Self.parts[2])]
         #expect(try Self.run(gap, filter: "http").map(\.1) == [false, false])
+    }
+
+    /// Segments out of order (the middle one last): held until the gap fills, the head
+    /// dissected on the frame that completes it; a segment overlapping bytes already taken
+    /// adds only its new bytes; a head whose next segment comes after 60 s of capture time
+    /// has been forgotten.
+    @Test func outOfOrderOverlapAndExpiry() throws {
+        let a = UInt32(Self.parts[0].count), b = UInt32(Self.parts[1].count)
+        let reordered = [Segment(seq: 1000, payload: Self.parts[0]), Segment(seq: 1000 + a + b, payload: Self.parts[2]),
+                         Segment(seq: 1000 + a, payload: Self.parts[1])]
+        let r = try Self.run(reordered, filter: "http.request.uri == \"/mytest\" && http.user_agent == \"curl/8\"")
+        #expect(r.map(\.1) == [false, false, true], "completed by the late middle segment")
+        // The last 5 bytes of the first part again, with the second part after them.
+        let overlap = [Segment(seq: 1000, payload: Self.parts[0]),
+                       Segment(seq: 1000 + a - 5, payload: Array(Self.parts[0].suffix(5)) + Self.parts[1]),
+                       Segment(seq: 1000 + a + b, payload: Self.parts[2])]
+        let o = try Self.run(overlap, filter: "http.host == \"lbtest.example\"")
+        #expect(o.map(\.1) == [false, false, true])
+        #expect(o[2].2.http?.userAgent == "curl/8")
+        let late = [Segment(seq: 1000, payload: Self.parts[0]), Segment(seq: 1000 + a, payload: Self.parts[1]),
+                    Segment(seq: 1000 + a + b, payload: Self.parts[2])]
+        #expect(try Self.run(late, filter: "http", seconds: [0, 30, 91]).map(\.1) == [false, false, false], "61 s after the second segment")
+        #expect(try Self.run(late, filter: "http", seconds: [0, 30, 89]).map(\.1) == [false, false, true])
     }
 
     @Test func headsBeyondTheBoundAreDropped() throws {
