@@ -107,7 +107,8 @@ public struct Packet {
     /// The pcapng record's interface within its section and its comments (`frame.interface_id`,
     /// `frame.comment`), read only when a field asks for them (`CaptureState.Tracking.record`).
     public var interfaceID: UInt32?
-    public var comments: [String] = []
+    /// Each comment's bytes as the file has them (UTF-8, or not: tshark prints them as they are).
+    public var comments: [[UInt8]] = []
     /// The vantage point: the capture interface the packet was recorded on (its pcapng
     /// interface's index across sections; 0 for pcap and live captures). A `knetcap merge` of
     /// several nodes gives each node's interfaces their own (`VantageLedger`).

@@ -15,6 +15,6 @@ enum FrameFields {
         .init("frame.interface_id", .unsigned, "pcapng interface of the frame, within its section (none in a pcap file)", bits: 32,
               tracking: .record) { p, f in p.interfaceID.map { f(.uint(UInt64($0))) } ?? false },
         .init("frame.comment", .string, "a pcapng packet comment (opt_comment; knetcap's findings are written so)", repeated: true,
-              tracking: .record) { p, f in p.comments.contains { withText($0, f) } },
+              tracking: .record) { p, f in p.comments.contains { c in c.withUnsafeBytes { f(.bytes($0)) } } },
     ]
 }

@@ -85,3 +85,48 @@ for t, qid, resp in retries:
     sec, usec = divmod(round(ts * 1e6), 1000000)
     out += struct.pack('<IIII', 1700000000 + sec, usec, len(f), len(f)) + f
 open('dns-retransmissions.pcap', 'wb').write(out)
+
+# records.pcapng, written block by block (pcapng, little-endian): between packets, records that
+# are not packets (custom blocks, copiable and not, one with options; systemd journal export
+# blocks, with their time), and packet comments that are not valid UTF-8 (a lone continuation
+# byte, 0xff, an overlong "/", a cut sequence, a surrogate), beside valid ones; two interfaces,
+# the second's comment not valid UTF-8 either.
+def block(btype, body):
+    body += bytes(-len(body) % 4)
+    return struct.pack('<II', btype, 12 + len(body)) + body + struct.pack('<I', 12 + len(body))
+
+def options(opts):
+    out = b''
+    for code, value in opts:
+        out += struct.pack('<HH', code, len(value)) + value + bytes(-len(value) % 4)
+    return out + (struct.pack('<HH', 0, 0) if opts else b'')
+
+def epb(ifid, t, frame, comments=()):
+    usec = round(t * 1e6) + 1700000000 * 10**6
+    return block(6, struct.pack('<IIIII', ifid, usec >> 32, usec & 0xffffffff, len(frame), len(frame)) + frame
+                 + bytes(-len(frame) % 4) + options([(1, c) for c in comments]))
+
+def journal(t, message):
+    entry = b'__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nMESSAGE=%s\n' % (
+        round(t * 1e6) + 1700000000 * 10**6, message)
+    return block(9, entry)
+
+frame = MACS + b'\x08\x00' + ip_udp(DNS)
+shb = block(0x0A0D0D0A, struct.pack('<IHHq', 0x1A2B3C4D, 1, 0, -1))
+idb0 = block(1, struct.pack('<HHI', 1, 0, 65535) + options([(2, b'eth0'), (1, b'ok')]))
+idb1 = block(1, struct.pack('<HHI', 1, 0, 65535) + options([(2, b'eth1'), (1, b'if\xff\xfebad')]))
+records = [shb, idb0, idb1,
+           block(0x00000BAD, struct.pack('<I', 32473) + b'custom before the first packet'),
+           epb(0, 0, frame, [b'valid \xc3\xa9']),
+           journal(0.5, b'journal entry one'),
+           epb(1, 1, frame, [b'lone \x80 continuation']),
+           epb(0, 2, frame, [b'ff \xff byte', b'second ok']),
+           block(0x40000BAD, struct.pack('<I', 32473) + b'not copiable' + options([(1, b'custom comment')])),
+           block(0x00000BAD, struct.pack('<I', 36724) + b'x'),
+           epb(0, 3, frame, [b'overlong \xc0\xaf slash']),
+           journal(3.5, b'journal entry two'),
+           epb(1, 4, frame, [b'cut \xe2\x82', b'surrogate \xed\xa0\x80 x']),
+           epb(0, 5, frame),
+           block(0x00000BAD, struct.pack('<I', 32473) + b'custom after the last packet'),
+           journal(6, b'journal entry three')]
+open('records.pcapng', 'wb').write(b''.join(records))
