@@ -208,8 +208,6 @@ public final class WiretapSource: PacketSource {
         return Self.error(name: name, err: reader.pointee.err, detail: detail, offset: Int64(reader.pointee.offset), opening: false)
     }
 
-    /// The current packet's comments (pcapng `opt_comment`), for a `RawPacket` this source
-    /// delivered and only during `body`.
     /// The record's interface within its section (tshark's `frame.interface_id`), or nil when
     /// the record has none (a pcap file, a libpcap or memory source).
     public static func interfaceID(_ p: RawPacket) -> UInt32? {
@@ -225,8 +223,16 @@ public final class WiretapSource: PacketSource {
         return UInt32(knetcap_wtap_record_global_interface(UnsafeMutablePointer<knetcap_wtap_reader>(r)))
     }
 
-    /// The same, each comment's bytes as the file has them (not repaired when they are not
-    /// valid UTF-8).
+    /// The record's libwiretap REC_TYPE_ (0 a packet, 4 a systemd journal entry, 5 a pcapng
+    /// custom block); 0 for a packet of another source.
+    public static func recordType(_ p: RawPacket) -> Int32 {
+        guard let r = p.record else { return 0 }
+        return Int32(knetcap_wtap_record(UnsafeMutablePointer<knetcap_wtap_reader>(r))!.pointee.rec_type)
+    }
+
+    /// The current record's comments (pcapng `opt_comment`), for a `RawPacket` this source
+    /// delivered and only during `body`: each comment's bytes as the file has them (not
+    /// repaired when they are not valid UTF-8).
     public static func commentBytes(_ p: RawPacket) -> [[UInt8]] {
         guard let r = p.record else { return [] }
         let rec = knetcap_wtap_record(UnsafeMutablePointer<knetcap_wtap_reader>(r))!
@@ -235,6 +241,7 @@ public final class WiretapSource: PacketSource {
         }
     }
 
+    /// The same as text (a comment that is not valid UTF-8 repaired with U+FFFD).
     public static func comments(_ p: RawPacket) -> [String] {
         guard let r = p.record else { return [] }
         let reader = UnsafeMutablePointer<knetcap_wtap_reader>(r)

@@ -85,11 +85,27 @@ public final class CaptureSession {
         var n = 0
         var unsupported: [UnsupportedInterface] = []
         let recordTracking = tracking.contains(.record)
+        // Interface names as tshark gives them (frame's tree line), refreshed when a packet
+        // names one not read yet.
+        var interfaceNames: [String] = []
+        let wiretap = source as? WiretapSource
+        func interfaceName(_ raw: RawPacket) -> String? {
+            guard let w = wiretap, let g = WiretapSource.globalInterfaceID(raw).map(Int.init) else { return nil }
+            if g >= interfaceNames.count {
+                interfaceNames = w.interfaces.map { $0.name.isEmpty ? ($0.description.isEmpty ? "unknown" : $0.description) : $0.name }
+            }
+            return g < interfaceNames.count ? interfaceNames[g] : "unknown"
+        }
         // Records that are not packets: frames for tshark's time fields, -Y and -T fields only
         // (not packets to the diagnosis, the packet lines or -w).
         let otherRecord: (inout Packet, RawPacket) -> Void = { p, raw in
             state?.track(&p)
-            if recordTracking { p.interfaceID = WiretapSource.interfaceID(raw); p.comments = WiretapSource.commentBytes(raw) }
+            p.recordType = WiretapSource.recordType(raw)
+            if recordTracking {
+                p.interfaceID = WiretapSource.interfaceID(raw)
+                p.comments = WiretapSource.commentBytes(raw)
+                if p.interfaceID != nil { p.interfaceName = interfaceName(raw) }
+            }
             if let f = displayFilter, !f.matches(p) { return }
             for r in reporters { r.otherRecord(p) }
         }
@@ -108,6 +124,7 @@ public final class CaptureSession {
             if tracking.contains(.record), raw.record != nil {
                 p.interfaceID = WiretapSource.interfaceID(raw)
                 p.comments = WiretapSource.commentBytes(raw)
+                if p.interfaceID != nil { p.interfaceName = interfaceName(raw) }
             }
             if let f = displayFilter, !f.matches(p) {  // -Y: neither written nor reported
                 for r in reporters { r.skipped(p) }

@@ -63,7 +63,7 @@ public struct FieldDescriptor: Sendable {
 
     init(_ name: String, _ type: FieldType, _ blurb: String, bits: Int = 64, hex: Int = 0, repeated: Bool = false,
          filterOnly: Bool = false, tracking: CaptureState.Tracking = [], json: FieldReader? = nil,
-         text: ProtocolTextReader? = nil, _ read: @escaping FieldReader) {
+         text: ProtocolTextReader? = nil, textIsName: Bool = false, _ read: @escaping FieldReader) {
         self.name = name; self.type = type; self.blurb = blurb; self.repeated = repeated
         self.filterOnly = filterOnly || type == .proto
         self.tracking = tracking
@@ -71,7 +71,14 @@ public struct FieldDescriptor: Sendable {
         hexDigits = hex
         self.read = read
         jsonRead = json
-        self.text = text
+        // A protocol whose tree item has no text of its own (proto_tree_add_item): tshark
+        // prints its filter name for each occurrence (`icmp`, `http`, `vxlan`).
+        if textIsName {
+            let read = read
+            self.text = { p, f in read(p) { _ in f(name) } }
+        } else {
+            self.text = text
+        }
     }
 
     /// The reader the JSON writer uses (`nil` for filter-only fields).

@@ -130,3 +130,24 @@ records = [shb, idb0, idb1,
            block(0x00000BAD, struct.pack('<I', 32473) + b'custom after the last packet'),
            journal(6, b'journal entry three')]
 open('records.pcapng', 'wb').write(b''.join(records))
+
+# arp-icmpv6.pcap: ARP requests and replies of every kind packet-arp.c names (a request, a
+# reply, a probe from 0.0.0.0, an announcement, gratuitous requests and replies), then an
+# ICMPv6 echo request and reply (the protocols' tree lines, `-T fields -e arp -e icmpv6`).
+def arp(op, sha, spa, tha, tpa):
+    body = struct.pack('!HHBBH', 1, 0x0800, 6, 4, op) + bytes.fromhex(sha) + bytes(spa) + bytes.fromhex(tha) + bytes(tpa)
+    return bytes.fromhex('ffffffffffff' + sha) + b'\x08\x06' + body + bytes(18)
+
+def icmpv6(t, src, dst):
+    msg = struct.pack('!BBHHH', t, 0, 0, 1, 1) + b'ping'
+    ip6 = struct.pack('!IHBB', 0x60000000, len(msg), 58, 64) + bytes.fromhex(src) + bytes.fromhex(dst)
+    return MACS + b'\x86\xdd' + ip6 + msg
+
+A, B, Z = '020000000001', '020000000002', '000000000000'
+frames = [arp(1, A, [10, 0, 0, 1], Z, [10, 0, 0, 2]), arp(2, B, [10, 0, 0, 2], A, [10, 0, 0, 1]),
+          arp(1, A, [0, 0, 0, 0], Z, [10, 0, 0, 3]), arp(1, A, [10, 0, 0, 3], Z, [10, 0, 0, 3]),
+          arp(1, A, [10, 0, 0, 4], 'ffffffffffff', [10, 0, 0, 4]), arp(2, A, [10, 0, 0, 5], A, [10, 0, 0, 5]),
+          arp(3, A, [10, 0, 0, 1], Z, [10, 0, 0, 2]),
+          icmpv6(128, 'fd000000000000000000000000000001', 'fd000000000000000000000000000002'),
+          icmpv6(129, 'fd000000000000000000000000000002', 'fd000000000000000000000000000001')]
+open('arp-icmpv6.pcap', 'wb').write(pcap(frames))
