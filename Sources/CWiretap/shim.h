@@ -40,6 +40,7 @@ typedef struct {
     int err;
     gchar *err_info;
     int skipped;      /* records that are not packets (custom blocks, events) before this one */
+    int report_others;/* set: knetcap_wtap_next returns those records too (2), in file order */
     /* pcapng sections: libwiretap 4.0 numbers a packet's interface within its section
        (rec.section_number), and lists every section's interfaces in one array, in order.
        section_base is the index in that array of the current section's first interface:
@@ -77,7 +78,8 @@ static inline void knetcap_wtap_close(knetcap_wtap_reader *r) {
 
 /* Reads the next packet record: 1 a packet, 0 end of file, -1 an error (r->err, r->err_info,
    r->offset). Other records (pcapng custom blocks, events) are not packets, but tshark numbers
-   them as frames: r->skipped counts those read before this packet. */
+   them as frames: r->skipped counts those read before this packet. With r->report_others set,
+   such a record is returned instead (2), and skipped stays 0. */
 static inline int knetcap_wtap_next(knetcap_wtap_reader *r) {
     r->skipped = 0;
     for (;;) {
@@ -95,14 +97,35 @@ static inline int knetcap_wtap_next(knetcap_wtap_reader *r) {
             }
             return 1;
         }
+        if (r->report_others) return 2;
         r->skipped++;
     }
 }
 
 static inline const guint8 *knetcap_wtap_data(knetcap_wtap_reader *r) { return ws_buffer_start_ptr(&r->buf); }
+/* Bytes the buffer holds from its start (what a record read into it may fill). */
+static inline gsize knetcap_wtap_buffer_length(knetcap_wtap_reader *r) { return r->buf.allocated - r->buf.start; }
 static inline const wtap_rec *knetcap_wtap_record(knetcap_wtap_reader *r) { return &r->rec; }
 static inline guint32 knetcap_wtap_caplen(const wtap_rec *rec) { return rec->rec_header.packet_header.caplen; }
 static inline guint32 knetcap_wtap_len(const wtap_rec *rec) { return rec->rec_header.packet_header.len; }
+/* A record that is not a packet: its length on the wire and captured, as tshark's frame.len
+   and frame.cap_len (epan/frame_data.c, frame_data_init). */
+static inline guint32 knetcap_wtap_other_len(const wtap_rec *rec) {
+    switch (rec->rec_type) {
+    case REC_TYPE_FT_SPECIFIC_EVENT: case REC_TYPE_FT_SPECIFIC_REPORT: return rec->rec_header.ft_specific_header.record_len;
+    case REC_TYPE_SYSCALL: return rec->rec_header.syscall_header.event_len;
+    case REC_TYPE_SYSTEMD_JOURNAL_EXPORT: return rec->rec_header.systemd_journal_export_header.record_len;
+    case REC_TYPE_CUSTOM_BLOCK: return rec->rec_header.custom_block_header.length;
+    default: return rec->rec_header.packet_header.len;
+    }
+}
+static inline guint32 knetcap_wtap_other_caplen(const wtap_rec *rec) {
+    switch (rec->rec_type) {
+    case REC_TYPE_SYSCALL: return rec->rec_header.syscall_header.event_filelen;
+    case REC_TYPE_PACKET: return rec->rec_header.packet_header.caplen;
+    default: return knetcap_wtap_other_len(rec);
+    }
+}
 static inline int knetcap_wtap_encap(const wtap_rec *rec) { return rec->rec_header.packet_header.pkt_encap; }
 static inline int knetcap_wtap_has_interface(const wtap_rec *rec) { return (rec->presence_flags & WTAP_HAS_INTERFACE_ID) != 0; }
 /* A pcapng simple packet block has no timestamp (tshark shows none). */

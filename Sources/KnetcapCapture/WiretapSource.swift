@@ -128,15 +128,26 @@ public final class WiretapSource: PacketSource {
     /// tshark numbers them as frames, so the capture's frame count includes them.
     public private(set) var trailingRecords = 0
 
+    /// Called, in file order, with each record that is not a packet (pcapng custom blocks,
+    /// systemd journal entries, events), which tshark numbers and prints as frames; set before
+    /// `forEach`. The record's `framesBefore` is its place among the records since the last
+    /// packet (1 for the first: its frame number is the last packet's plus 1), its lengths are
+    /// tshark's `frame.len` and `frame.cap_len` for it (epan/frame_data.c), its `bytes` the
+    /// record's data, `linkType` -1; valid only during the call, like a packet's. Without it
+    /// such records are only counted (`framesBefore`, `trailingRecords`).
+    public var onOtherRecord: ((RawPacket) -> Void)?
+
     /// Calls `body` for each packet record until end of file, an error (`.badInput`: the file,
     /// the byte offset and wiretap's words), a stop signal, or `body` returns false.
     public func forEach(_ body: (RawPacket) -> Bool) -> EndReason {
         var h = pcap_pkthdr()
+        reader.pointee.report_others = onOtherRecord == nil ? 0 : 1
+        var others = 0  // records reported since the last packet
         while true {
             // The flag lives in PcapSource.swift's copy of the shim.
             if PcapSource.stopRequested && !readsThroughStop { return .interrupted }
             let rc = wiretap { knetcap_wtap_next(reader) }
-            if rc == 0 { trailingRecords = Int(reader.pointee.skipped); return .endOfFile }
+            if rc == 0 { trailingRecords = others + Int(reader.pointee.skipped); return .endOfFile }
             if rc < 0 {
                 // A stop signal interrupts a blocked read (a pipe, a FIFO; no SA_RESTART): wiretap
                 // reports EINTR as a read error, but the reading was interrupted, not bad.
@@ -144,6 +155,21 @@ public final class WiretapSource: PacketSource {
                 return .badInput(readError())
             }
             let rec = knetcap_wtap_record(reader)!
+            if rc == 2, let report = onOtherRecord {
+                others += 1
+                lastOffset = Int64(reader.pointee.offset)
+                let caplen = Int(knetcap_wtap_other_caplen(rec))
+                let data = UnsafeRawBufferPointer(start: knetcap_wtap_data(reader), count: min(caplen, Int(knetcap_wtap_buffer_length(reader))))
+                withUnsafePointer(to: &h) { hp in
+                    var raw = RawPacket(seconds: Int64(knetcap_wtap_secs(rec)), nanoseconds: knetcap_wtap_nsecs(rec), capturedLength: caplen,
+                                        originalLength: Int(knetcap_wtap_other_len(rec)), bytes: data, header: hp, linkType: -1,
+                                        interface: knetcap_wtap_interface(rec), record: OpaquePointer(reader))
+                    raw.framesBefore = others
+                    raw.hasTimestamp = knetcap_wtap_has_ts(rec) != 0
+                    report(raw)
+                }
+                continue
+            }
             let caplen = Int(knetcap_wtap_caplen(rec))
             let sec = Int64(knetcap_wtap_secs(rec))
             let ns = knetcap_wtap_nsecs(rec)
@@ -152,7 +178,8 @@ public final class WiretapSource: PacketSource {
             h.caplen = UInt32(truncatingIfNeeded: caplen)
             h.len = knetcap_wtap_len(rec)
             lastOffset = Int64(reader.pointee.offset)
-            let skipped = Int(reader.pointee.skipped)
+            let skipped = others + Int(reader.pointee.skipped)
+            others = 0
             let more = withUnsafePointer(to: &h) { hp in
                 var raw = RawPacket(seconds: sec, nanoseconds: ns, capturedLength: caplen, originalLength: Int(hp.pointee.len),
                                bytes: UnsafeRawBufferPointer(start: knetcap_wtap_data(reader), count: caplen), header: hp,
@@ -181,8 +208,6 @@ public final class WiretapSource: PacketSource {
         return Self.error(name: name, err: reader.pointee.err, detail: detail, offset: Int64(reader.pointee.offset), opening: false)
     }
 
-    /// The current packet's comments (pcapng `opt_comment`), for a `RawPacket` this source
-    /// delivered and only during `body`.
     /// The record's interface within its section (tshark's `frame.interface_id`), or nil when
     /// the record has none (a pcap file, a libpcap or memory source).
     public static func interfaceID(_ p: RawPacket) -> UInt32? {
@@ -198,6 +223,25 @@ public final class WiretapSource: PacketSource {
         return UInt32(knetcap_wtap_record_global_interface(UnsafeMutablePointer<knetcap_wtap_reader>(r)))
     }
 
+    /// The record's libwiretap REC_TYPE_ (0 a packet, 4 a systemd journal entry, 5 a pcapng
+    /// custom block); 0 for a packet of another source.
+    public static func recordType(_ p: RawPacket) -> Int32 {
+        guard let r = p.record else { return 0 }
+        return Int32(knetcap_wtap_record(UnsafeMutablePointer<knetcap_wtap_reader>(r))!.pointee.rec_type)
+    }
+
+    /// The current record's comments (pcapng `opt_comment`), for a `RawPacket` this source
+    /// delivered and only during `body`: each comment's bytes as the file has them (not
+    /// repaired when they are not valid UTF-8).
+    public static func commentBytes(_ p: RawPacket) -> [[UInt8]] {
+        guard let r = p.record else { return [] }
+        let rec = knetcap_wtap_record(UnsafeMutablePointer<knetcap_wtap_reader>(r))!
+        return (0..<knetcap_wtap_comment_count(rec)).compactMap { i in
+            knetcap_wtap_comment(rec, i).map { c in Array(UnsafeRawBufferPointer(start: c, count: strlen(c))) }
+        }
+    }
+
+    /// The same as text (a comment that is not valid UTF-8 repaired with U+FFFD).
     public static func comments(_ p: RawPacket) -> [String] {
         guard let r = p.record else { return [] }
         let reader = UnsafeMutablePointer<knetcap_wtap_reader>(r)

@@ -107,7 +107,14 @@ public struct Packet {
     /// The pcapng record's interface within its section and its comments (`frame.interface_id`,
     /// `frame.comment`), read only when a field asks for them (`CaptureState.Tracking.record`).
     public var interfaceID: UInt32?
-    public var comments: [String] = []
+    /// That interface's name as tshark gives it (`if_name`, else `if_description`, else
+    /// `unknown`), read with `interfaceID`.
+    public var interfaceName: String?
+    /// The record's type, as libwiretap's REC_TYPE_: 0 a packet; a frame that is not a packet
+    /// (4 a systemd journal entry, 5 a pcapng custom block) has no layers.
+    public var recordType: Int32 = 0
+    /// Each comment's bytes as the file has them (UTF-8, or not: tshark prints them as they are).
+    public var comments: [[UInt8]] = []
     /// The vantage point: the capture interface the packet was recorded on (its pcapng
     /// interface's index across sections; 0 for pcap and live captures). A `knetcap merge` of
     /// several nodes gives each node's interfaces their own (`VantageLedger`).

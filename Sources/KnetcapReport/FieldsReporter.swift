@@ -98,34 +98,56 @@ public final class FieldsReporter: Reporter {
     /// The per-capture state the fields need (`tcp.stream`, `dns.time`).
     public var tracking: CaptureState.Tracking { fields.reduce(into: []) { $0.formUnion($1.tracking) } }
 
+    /// A record that is not a packet prints its line as a packet's: its frame fields, no
+    /// protocol fields (tshark's).
+    public func otherRecord(_ p: Packet) { packet(p) }
+
     public func packet(_ p: Packet) {
         if !started {
             started = true
             if options.bom { out.buffer.append("\u{FEFF}") }
             if options.header { out.line(fields.map(\.name).joined(separator: options.separator)) }
         }
-        out.line(line(p))
+        var b = lineBytes(p)
+        b.append(10)
+        out.buffer.bytes.append(contentsOf: b)
         out.flushIfFull()
     }
 
-    /// One packet's line.
-    public func line(_ p: Packet) -> String {
-        var cols: [String] = []
-        cols.reserveCapacity(fields.count)
-        for d in fields {
-            var values: [String] = []
-            if d.type != .proto {
+    /// One packet's line, as text (a value that is not valid UTF-8 with U+FFFD).
+    public func line(_ p: Packet) -> String { String(decoding: lineBytes(p), as: UTF8.self) }
+
+    /// One packet's line, as tshark writes it: the bytes of text values as they are (a
+    /// comment that is not valid UTF-8 too, as tshark 4.0 prints it).
+    public func lineBytes(_ p: Packet) -> [UInt8] {
+        var line: [UInt8] = []
+        let separator = Array(options.separator.utf8), aggregator = Array(options.aggregator.utf8)
+        let q: [UInt8] = options.quote == "d" ? [34] : (options.quote == "s" ? [39] : [])
+        for (i, d) in fields.enumerated() {
+            if i > 0 { line += separator }
+            var values: [[UInt8]] = []
+            if let text = d.text {  // a protocol: its tree line
+                _ = text(p) { t in
+                    values.append(Self.escaped(Array(t.utf8)))
+                    return options.occurrence == "f"
+                }
+            } else if d.type != .proto {
                 _ = d.read(p) { v in
-                    values.append(Self.escaped(Self.format(v, d)))
+                    values.append(Self.escaped(Self.formatBytes(v, d)))
                     return options.occurrence == "f"
                 }
             }
             if options.occurrence == "l", let l = values.last { values = [l] }
-            let q = options.quote == "d" ? "\"" : (options.quote == "s" ? "'" : "")
             // tshark quotes a column's occurrences together, and an empty column not at all.
-            cols.append(values.isEmpty ? "" : q + values.joined(separator: options.aggregator) + q)
+            if values.isEmpty { continue }
+            line += q
+            for (k, v) in values.enumerated() {
+                if k > 0 { line += aggregator }
+                line += v
+            }
+            line += q
         }
-        return cols.joined(separator: options.separator)
+        return line
     }
 
     public func packetsDone() { out.flush() }
@@ -134,19 +156,25 @@ public final class FieldsReporter: Reporter {
     /// A value with TAB, LF and CR written `\t`, `\n`, `\r`, as tshark 4.0's `-T fields`
     /// writes every value (print.c, print_escaped_bare; other bytes, `\\` and quotes as they
     /// are), so that each packet stays one line of columns.
-    static func escaped(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 9 || $0 == 10 || $0 == 13 }) else { return s }
-        var r = ""
-        r.reserveCapacity(s.utf8.count + 8)
-        for c in s.unicodeScalars {
+    static func escaped(_ s: [UInt8]) -> [UInt8] {
+        guard s.contains(where: { $0 == 9 || $0 == 10 || $0 == 13 }) else { return s }
+        var r: [UInt8] = []
+        r.reserveCapacity(s.count + 8)
+        for c in s {
             switch c {
-            case "\t": r += "\\t"
-            case "\n": r += "\\n"
-            case "\r": r += "\\r"
-            default: r.unicodeScalars.append(c)
+            case 9: r += [92, 116]
+            case 10: r += [92, 110]
+            case 13: r += [92, 114]
+            default: r.append(c)
             }
         }
         return r
+    }
+
+    /// One value's bytes as tshark's `-T fields` prints it: text as its bytes.
+    static func formatBytes(_ v: FieldValue, _ d: FieldDescriptor) -> [UInt8] {
+        if case .bytes(let b) = v, d.type != .bytes { return Array(b) }
+        return Array(format(v, d).utf8)
     }
 
     /// One value as tshark's `-T fields` prints it.

@@ -65,6 +65,10 @@ public protocol Reporter: AnyObject {
     /// A packet the display filter hid; stateful outputs learn from it (packet lines print
     /// relative sequence numbers and deltas as without the filter).
     func skipped(_ p: Packet)
+    /// A frame that is not a packet (a pcapng custom block, a systemd journal entry: no
+    /// layers) that the display filter passed, in frame order: tshark prints it as a frame;
+    /// only field export does.
+    func otherRecord(_ p: Packet)
     /// A finding made while capturing live, as soon as it is made.
     func finding(_ f: Finding)
     /// The last packet was read: write out what is buffered (a second Ctrl-C during the
@@ -77,6 +81,7 @@ public protocol Reporter: AnyObject {
 extension Reporter {
     public func packet(_ p: Packet) {}
     public func skipped(_ p: Packet) {}
+    public func otherRecord(_ p: Packet) {}
     public func finding(_ f: Finding) {}
     public func packetsDone() {}
     public func finish(_ report: Report) {}

@@ -84,7 +84,32 @@ public final class CaptureSession {
         if source is MultiPcapSource || ((source as? WiretapSource)?.interfaces.count ?? 0) > 1 { diagnosis.expectSeveralVantagePoints() }
         var n = 0
         var unsupported: [UnsupportedInterface] = []
-        let end = Self.forEachPacket(of: source, unsupported: { raw, frame in
+        let recordTracking = tracking.contains(.record)
+        // Interface names as tshark gives them (frame's tree line), refreshed when a packet
+        // names one not read yet.
+        var interfaceNames: [String] = []
+        let wiretap = source as? WiretapSource
+        func interfaceName(_ raw: RawPacket) -> String? {
+            guard let w = wiretap, let g = WiretapSource.globalInterfaceID(raw).map(Int.init) else { return nil }
+            if g >= interfaceNames.count {
+                interfaceNames = w.interfaces.map { $0.name.isEmpty ? ($0.description.isEmpty ? "unknown" : $0.description) : $0.name }
+            }
+            return g < interfaceNames.count ? interfaceNames[g] : "unknown"
+        }
+        // Records that are not packets: frames for tshark's time fields, -Y and -T fields only
+        // (not packets to the diagnosis, the packet lines or -w).
+        let otherRecord: (inout Packet, RawPacket) -> Void = { p, raw in
+            state?.track(&p)
+            p.recordType = WiretapSource.recordType(raw)
+            if recordTracking {
+                p.interfaceID = WiretapSource.interfaceID(raw)
+                p.comments = WiretapSource.commentBytes(raw)
+                if p.interfaceID != nil { p.interfaceName = interfaceName(raw) }
+            }
+            if let f = displayFilter, !f.matches(p) { return }
+            for r in reporters { r.otherRecord(p) }
+        }
+        let end = Self.forEachPacket(of: source, otherRecord: otherRecord, unsupported: { raw, frame in
             if let i = unsupported.firstIndex(where: { $0.interface == raw.interface && $0.linkType == raw.linkType }) {
                 unsupported[i].packets += 1
             } else if unsupported.count < 64 {
@@ -98,7 +123,8 @@ public final class CaptureSession {
             state?.track(&p)
             if tracking.contains(.record), raw.record != nil {
                 p.interfaceID = WiretapSource.interfaceID(raw)
-                p.comments = WiretapSource.comments(raw)
+                p.comments = WiretapSource.commentBytes(raw)
+                if p.interfaceID != nil { p.interfaceName = interfaceName(raw) }
             }
             if let f = displayFilter, !f.matches(p) {  // -Y: neither written nor reported
                 for r in reporters { r.skipped(p) }
@@ -202,13 +228,27 @@ public final class CaptureSession {
     /// (in a pcapng file each interface's), numbered from 1 (Wireshark's `frame.number`), handed
     /// to `body` with its raw form until `body` returns false. `unsupported` is told of each
     /// packet whose link type knetcap does not dissect.
-    public static func forEachPacket(of source: any PacketSource, unsupported: ((RawPacket, Int) -> Void)? = nil,
+    /// `otherRecord` is told, in frame order, of each record of a `WiretapSource` that is not a
+    /// packet (a pcapng custom block, a systemd journal entry): numbered as tshark numbers
+    /// frames, with its lengths, time and bytes and no layers.
+    public static func forEachPacket(of source: any PacketSource, otherRecord: ((inout Packet, RawPacket) -> Void)? = nil,
+                                     unsupported: ((RawPacket, Int) -> Void)? = nil,
                                      _ body: (inout Packet, RawPacket) -> Bool) -> EndReason {
         var dissector = Dissector(linkType: LinkType(rawValue: source.linkType))
         var others: [Int32: Dissector] = [:]
         let reassembler = IPReassembler()
         let dnsOverTCP = TCPDNSReassembler()
         var n = 0
+        if let other = otherRecord, let w = source as? WiretapSource {
+            w.onOtherRecord = { raw in
+                var p = Packet(number: n + raw.framesBefore, timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
+                               capturedLength: raw.capturedLength, originalLength: raw.originalLength,
+                               linkType: LinkType(rawValue: raw.linkType), bytes: ByteView(raw.bytes))
+                p.hasTimestamp = raw.hasTimestamp
+                other(&p, raw)
+            }
+        }
+        defer { (source as? WiretapSource)?.onOtherRecord = nil }
         return source.forEach { raw in
             n += 1 + raw.framesBefore  // frame numbers count what Wireshark counts as frames
             if raw.linkType != dissector.linkType.rawValue {

@@ -29,6 +29,17 @@ enum DNSFields {
         return false
     }
 
+    /// The tree line of each message (packet-dns.c, dissect_dns_common): `Domain Name System
+    /// (query)`, `(response)`; `Multicast Domain Name System`, `Link-local Multicast Name
+    /// Resolution` for mDNS and LLMNR.
+    static func text(_ want: Flavor) -> ProtocolTextReader {
+        let name = want == .mdns ? "Multicast Domain Name System" : want == .llmnr ? "Link-local Multicast Name Resolution" : "Domain Name System"
+        return { p, f in
+            guard flavor(p) == want else { return false }
+            return each(p) { d in f(name + (d.isResponse ? " (response)" : " (query)")) }
+        }
+    }
+
     static func proto(_ want: Flavor) -> FieldReader {
         { p, f in
             guard flavor(p) == want else { return false }
@@ -111,9 +122,9 @@ enum DNSFields {
     }
 
     static let table: [FieldDescriptor] = [
-        .init("dns", .proto, "DNS (port 53, a --dns-port, or recognised by content on another UDP port)", proto(.dns)),
-        .init("mdns", .proto, "multicast DNS (port 5353); its fields are dns.*", proto(.mdns)),
-        .init("llmnr", .proto, "LLMNR (port 5355); its fields are dns.*", proto(.llmnr)),
+        .init("dns", .proto, "DNS (port 53, a --dns-port, or recognised by content on another UDP port)", text: text(.dns), proto(.dns)),
+        .init("mdns", .proto, "multicast DNS (port 5353); its fields are dns.*", text: text(.mdns), proto(.mdns)),
+        .init("llmnr", .proto, "LLMNR (port 5355); its fields are dns.*", text: text(.llmnr), proto(.llmnr)),
         .init("dns.id", .unsigned, "DNS transaction id", bits: 16, hex: 4) { p, f in each(p) { d in f(.uint(UInt64(d.id))) } },
         .init("dns.flags.response", .boolean, "DNS response (QR)") { p, f in each(p) { d in f(.bool(d.isResponse)) } },
         .init("dns.flags.opcode", .unsigned, "DNS opcode", bits: 4) { p, f in each(p) { d in f(.uint(UInt64(d.opcode))) } },

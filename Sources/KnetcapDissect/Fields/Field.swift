@@ -29,6 +29,11 @@ public enum FieldType: String, Sendable {
 /// returns true; returns whether it did. An absent field never calls `body` and returns false.
 public typealias FieldReader = @Sendable (Packet, (FieldValue) -> Bool) -> Bool
 
+/// Calls `body` with the text of each occurrence of a protocol in a packet (its tree line, as
+/// tshark 4.0's `-T fields -e tcp` prints it), in packet order, until `body` returns true;
+/// returns whether it did.
+public typealias ProtocolTextReader = @Sendable (Packet, (String) -> Bool) -> Bool
+
 /// A field knetcap knows, declared once in its protocol's table (`Fields/DNSFields.swift`):
 /// its Wireshark name (`dns.qry.name`), type, width, description and its one typed reader.
 /// The registry, `--fields`, the JSON writer and the `-Y` compiler all read these.
@@ -53,10 +58,12 @@ public struct FieldDescriptor: Sendable {
     public let read: FieldReader
     /// What the JSON writer reads, where it writes less than Wireshark has (`nil`: `read`).
     let jsonRead: FieldReader?
+    /// A protocol's tree line for each occurrence (`-T fields -e ip`); `nil` for other fields.
+    public let text: ProtocolTextReader?
 
     init(_ name: String, _ type: FieldType, _ blurb: String, bits: Int = 64, hex: Int = 0, repeated: Bool = false,
          filterOnly: Bool = false, tracking: CaptureState.Tracking = [], json: FieldReader? = nil,
-         _ read: @escaping FieldReader) {
+         text: ProtocolTextReader? = nil, textIsName: Bool = false, _ read: @escaping FieldReader) {
         self.name = name; self.type = type; self.blurb = blurb; self.repeated = repeated
         self.filterOnly = filterOnly || type == .proto
         self.tracking = tracking
@@ -64,6 +71,14 @@ public struct FieldDescriptor: Sendable {
         hexDigits = hex
         self.read = read
         jsonRead = json
+        // A protocol whose tree item has no text of its own (proto_tree_add_item): tshark
+        // prints its filter name for each occurrence (`icmp`, `http`, `vxlan`).
+        if textIsName {
+            let read = read
+            self.text = { p, f in read(p) { _ in f(name) } }
+        } else {
+            self.text = text
+        }
     }
 
     /// The reader the JSON writer uses (`nil` for filter-only fields).

@@ -10,7 +10,7 @@ enum HTTPFields {
     }
 
     static let table: [FieldDescriptor] = [
-        .init("http", .proto, "HTTP/1.x message head, recognised by content on any TCP port", tracking: .http) { p, f in
+        .init("http", .proto, "HTTP/1.x message head, recognised by content on any TCP port", tracking: .http, textIsName: true) { p, f in
             guard p.tracked.http != nil else { return false }
             return f(.bytes((p.tcp?.payload ?? p.bytes).base))
         },

@@ -17,7 +17,8 @@ enum IPv4Fields {
     }
 
     static let table: [FieldDescriptor] = [
-        .init("ip", .proto, "IPv4") { p, f in each(p) { ip in f(.bytes(ip.bytes.prefix(ip.totalLength).base)) } },
+        // packet-ip.c: `Internet Protocol Version 4, Src: 10.77.0.2, Dst: 10.77.0.3`.
+        .init("ip", .proto, "IPv4", text: { p, f in each(p) { ip in f("Internet Protocol Version 4, Src: \(ip.source), Dst: \(ip.destination)") } }) { p, f in each(p) { ip in f(.bytes(ip.bytes.prefix(ip.totalLength).base)) } },
         .init("ip.src", .address, "IPv4 source") { p, f in each(p) { ip in f(.ip(ip.source)) } },
         .init("ip.dst", .address, "IPv4 destination") { p, f in each(p) { ip in f(.ip(ip.destination)) } },
         .init("ip.addr", .address, "IPv4 source or destination", repeated: true, filterOnly: true) { p, f in

@@ -13,7 +13,8 @@ enum IPv6Fields {
     }
 
     static let table: [FieldDescriptor] = [
-        .init("ipv6", .proto, "IPv6") { p, f in each(p) { x in f(.bytes(x.bytes.prefix(x.end).base)) } },
+        // packet-ipv6.c: `Internet Protocol Version 6, Src: fd00::1, Dst: fd00::2`.
+        .init("ipv6", .proto, "IPv6", text: { p, f in each(p) { x in f("Internet Protocol Version 6, Src: \(x.source), Dst: \(x.destination)") } }) { p, f in each(p) { x in f(.bytes(x.bytes.prefix(x.end).base)) } },
         .init("ipv6.src", .ipv6, "IPv6 source") { p, f in each(p) { x in f(.ip(x.source)) } },
         .init("ipv6.dst", .ipv6, "IPv6 destination") { p, f in each(p) { x in f(.ip(x.destination)) } },
         .init("ipv6.addr", .ipv6, "IPv6 source or destination", repeated: true, filterOnly: true) { p, f in

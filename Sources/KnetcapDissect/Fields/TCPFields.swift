@@ -22,8 +22,19 @@ enum TCPFields {
         }
     }
 
+    /// The TCP tree line (packet-tcp.c, dissect_tcp): `Transmission Control Protocol, Src Port:
+    /// 48040, Dst Port: 8081, Seq: 0, Ack: 1, Len: 0`, the numbers relative to the connection's
+    /// first (tshark's default analysis, as `tcp.seq`), `Ack` only with the ACK flag.
+    static let text: ProtocolTextReader = { p, f in
+        guard let t = p.tcp else { return false }
+        var s = "Transmission Control Protocol, Src Port: \(t.sourcePort), Dst Port: \(t.destinationPort), Seq: \(p.tracked.tcpSeq ?? t.sequence)"
+        if t.flags.contains(.ack) { s += ", Ack: \(p.tracked.tcpAck ?? t.acknowledgment)" }
+        s += ", Len: \(p.tcpSegmentLength ?? 0)"
+        return f(s)
+    }
+
     static let table: [FieldDescriptor] = [
-        .init("tcp", .proto, "TCP (header and data)") { p, f in p.tcp.map { f(.bytes($0.bytes.base)) } ?? false },
+        .init("tcp", .proto, "TCP (header and data)", tracking: .tcp, text: text) { p, f in p.tcp.map { f(.bytes($0.bytes.base)) } ?? false },
         .init("tcp.srcport", .unsigned, "TCP source port", bits: 16) { p, f in p.tcp.map { f(.uint(UInt64($0.sourcePort))) } ?? false },
         .init("tcp.dstport", .unsigned, "TCP destination port", bits: 16) { p, f in p.tcp.map { f(.uint(UInt64($0.destinationPort))) } ?? false },
         .init("tcp.port", .unsigned, "TCP source or destination port", bits: 16, repeated: true, filterOnly: true) { p, f in

@@ -9,22 +9,38 @@ enum TunnelFields {
         return t.header
     }
 
+    /// gre_typevals names of the payload types knetcap follows (packet-gre.c).
+    static let greTypes: [UInt16: String] = [0x0800: "IP", 0x86dd: "IPv6", 0x6558: "Transparent Ethernet bridging"]
+
+    /// `0x` and `digits` lower-case hex digits.
+    static func hex(_ v: UInt32, _ digits: Int) -> String {
+        let h = String(v, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, digits - h.count)) + h
+    }
+
     static let table: [FieldDescriptor] = [
-        .init("vxlan", .proto, "VXLAN") { p, f in header(p, .vxlan).map { f(.bytes($0.base)) } ?? false },
+        .init("vxlan", .proto, "VXLAN", textIsName: true) { p, f in header(p, .vxlan).map { f(.bytes($0.base)) } ?? false },
         .init("vxlan.flags", .unsigned, "VXLAN flags (the first 16 bits; 0x0800: VNI valid)", bits: 16, hex: 4) { p, f in
             header(p, .vxlan).flatMap { $0.u16(at: 0) }.map { f(.uint(UInt64($0))) } ?? false
         },
         .init("vxlan.vni", .unsigned, "VXLAN Network Identifier", bits: 24) { p, f in
             header(p, .vxlan) != nil ? p.tunnel?.vni.map { f(.uint(UInt64($0))) } ?? false : false
         },
-        .init("geneve", .proto, "Geneve") { p, f in header(p, .geneve).map { f(.bytes($0.base)) } ?? false },
+        // packet-geneve.c: `Generic Network Virtualization Encapsulation, VNI: 0x0004d2`.
+        .init("geneve", .proto, "Geneve", text: { p, f in
+            header(p, .geneve) != nil ? p.tunnel?.vni.map { f("Generic Network Virtualization Encapsulation, VNI: " + hex($0, 6)) } ?? false : false
+        }) { p, f in header(p, .geneve).map { f(.bytes($0.base)) } ?? false },
         .init("geneve.vni", .unsigned, "Geneve Virtual Network Identifier", bits: 24, hex: 6) { p, f in
             header(p, .geneve) != nil ? p.tunnel?.vni.map { f(.uint(UInt64($0))) } ?? false : false
         },
         .init("geneve.proto_type", .unsigned, "Geneve payload protocol type (EtherType; 0x6558 Ethernet)", bits: 16, hex: 4) { p, f in
             header(p, .geneve).flatMap { $0.u16(at: 2) }.map { f(.uint(UInt64($0))) } ?? false
         },
-        .init("gre", .proto, "GRE") { p, f in header(p, .gre).map { f(.bytes($0.base)) } ?? false },
+        // packet-gre.c: `Generic Routing Encapsulation (IP)`, the payload type's name in its gre_typevals.
+        .init("gre", .proto, "GRE", text: { p, f in
+            guard let type = header(p, .gre).flatMap({ $0.u16(at: 2) }), let name = greTypes[type] else { return false }
+            return f("Generic Routing Encapsulation (\(name))")
+        }) { p, f in header(p, .gre).map { f(.bytes($0.base)) } ?? false },
         .init("gre.proto", .unsigned, "GRE payload protocol type (EtherType)", bits: 16, hex: 4) { p, f in
             header(p, .gre).flatMap { $0.u16(at: 2) }.map { f(.uint(UInt64($0))) } ?? false
         },

@@ -11,7 +11,9 @@ enum UDPFields {
     }
 
     static let table: [FieldDescriptor] = [
-        .init("udp", .proto, "UDP (header and data)") { p, f in each(p) { x in f(.bytes(x.bytes.base)) } },
+        // packet-udp.c: `User Datagram Protocol, Src Port: 53, Dst Port: 40000`.
+        .init("udp", .proto, "UDP (header and data)",
+              text: { p, f in each(p) { x in f("User Datagram Protocol, Src Port: \(x.sourcePort), Dst Port: \(x.destinationPort)") } }) { p, f in each(p) { x in f(.bytes(x.bytes.base)) } },
         .init("udp.srcport", .unsigned, "UDP source port", bits: 16) { p, f in each(p) { x in f(.uint(UInt64(x.sourcePort))) } },
         .init("udp.dstport", .unsigned, "UDP destination port", bits: 16) { p, f in each(p) { x in f(.uint(UInt64(x.destinationPort))) } },
         .init("udp.port", .unsigned, "UDP source or destination port", bits: 16, repeated: true, filterOnly: true) { p, f in

@@ -85,3 +85,69 @@ for t, qid, resp in retries:
     sec, usec = divmod(round(ts * 1e6), 1000000)
     out += struct.pack('<IIII', 1700000000 + sec, usec, len(f), len(f)) + f
 open('dns-retransmissions.pcap', 'wb').write(out)
+
+# records.pcapng, written block by block (pcapng, little-endian): between packets, records that
+# are not packets (custom blocks, copiable and not, one with options; systemd journal export
+# blocks, with their time), and packet comments that are not valid UTF-8 (a lone continuation
+# byte, 0xff, an overlong "/", a cut sequence, a surrogate), beside valid ones; two interfaces,
+# the second's comment not valid UTF-8 either.
+def block(btype, body):
+    body += bytes(-len(body) % 4)
+    return struct.pack('<II', btype, 12 + len(body)) + body + struct.pack('<I', 12 + len(body))
+
+def options(opts):
+    out = b''
+    for code, value in opts:
+        out += struct.pack('<HH', code, len(value)) + value + bytes(-len(value) % 4)
+    return out + (struct.pack('<HH', 0, 0) if opts else b'')
+
+def epb(ifid, t, frame, comments=()):
+    usec = round(t * 1e6) + 1700000000 * 10**6
+    return block(6, struct.pack('<IIIII', ifid, usec >> 32, usec & 0xffffffff, len(frame), len(frame)) + frame
+                 + bytes(-len(frame) % 4) + options([(1, c) for c in comments]))
+
+def journal(t, message):
+    entry = b'__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=0123456789abcdef0123456789abcdef\nMESSAGE=%s\n' % (
+        round(t * 1e6) + 1700000000 * 10**6, message)
+    return block(9, entry)
+
+frame = MACS + b'\x08\x00' + ip_udp(DNS)
+shb = block(0x0A0D0D0A, struct.pack('<IHHq', 0x1A2B3C4D, 1, 0, -1))
+idb0 = block(1, struct.pack('<HHI', 1, 0, 65535) + options([(2, b'eth0'), (1, b'ok')]))
+idb1 = block(1, struct.pack('<HHI', 1, 0, 65535) + options([(2, b'eth1'), (1, b'if\xff\xfebad')]))
+records = [shb, idb0, idb1,
+           block(0x00000BAD, struct.pack('<I', 32473) + b'custom before the first packet'),
+           epb(0, 0, frame, [b'valid \xc3\xa9']),
+           journal(0.5, b'journal entry one'),
+           epb(1, 1, frame, [b'lone \x80 continuation']),
+           epb(0, 2, frame, [b'ff \xff byte', b'second ok']),
+           block(0x40000BAD, struct.pack('<I', 32473) + b'not copiable' + options([(1, b'custom comment')])),
+           block(0x00000BAD, struct.pack('<I', 36724) + b'x'),
+           epb(0, 3, frame, [b'overlong \xc0\xaf slash']),
+           journal(3.5, b'journal entry two'),
+           epb(1, 4, frame, [b'cut \xe2\x82', b'surrogate \xed\xa0\x80 x']),
+           epb(0, 5, frame),
+           block(0x00000BAD, struct.pack('<I', 32473) + b'custom after the last packet'),
+           journal(6, b'journal entry three')]
+open('records.pcapng', 'wb').write(b''.join(records))
+
+# arp-icmpv6.pcap: ARP requests and replies of every kind packet-arp.c names (a request, a
+# reply, a probe from 0.0.0.0, an announcement, gratuitous requests and replies), then an
+# ICMPv6 echo request and reply (the protocols' tree lines, `-T fields -e arp -e icmpv6`).
+def arp(op, sha, spa, tha, tpa):
+    body = struct.pack('!HHBBH', 1, 0x0800, 6, 4, op) + bytes.fromhex(sha) + bytes(spa) + bytes.fromhex(tha) + bytes(tpa)
+    return bytes.fromhex('ffffffffffff' + sha) + b'\x08\x06' + body + bytes(18)
+
+def icmpv6(t, src, dst):
+    msg = struct.pack('!BBHHH', t, 0, 0, 1, 1) + b'ping'
+    ip6 = struct.pack('!IHBB', 0x60000000, len(msg), 58, 64) + bytes.fromhex(src) + bytes.fromhex(dst)
+    return MACS + b'\x86\xdd' + ip6 + msg
+
+A, B, Z = '020000000001', '020000000002', '000000000000'
+frames = [arp(1, A, [10, 0, 0, 1], Z, [10, 0, 0, 2]), arp(2, B, [10, 0, 0, 2], A, [10, 0, 0, 1]),
+          arp(1, A, [0, 0, 0, 0], Z, [10, 0, 0, 3]), arp(1, A, [10, 0, 0, 3], Z, [10, 0, 0, 3]),
+          arp(1, A, [10, 0, 0, 4], 'ffffffffffff', [10, 0, 0, 4]), arp(2, A, [10, 0, 0, 5], A, [10, 0, 0, 5]),
+          arp(3, A, [10, 0, 0, 1], Z, [10, 0, 0, 2]),
+          icmpv6(128, 'fd000000000000000000000000000001', 'fd000000000000000000000000000002'),
+          icmpv6(129, 'fd000000000000000000000000000002', 'fd000000000000000000000000000001')]
+open('arp-icmpv6.pcap', 'wb').write(pcap(frames))
