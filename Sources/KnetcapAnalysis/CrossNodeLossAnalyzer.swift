@@ -55,7 +55,7 @@ public struct CrossNodeLossAnalyzer: Analyzer {
         if let o = pair {
             m["delay_s"] = o.delay
             if let off = o.offset {
-                let signed = o.a == first.missing ? off : -off  // as: down's clock minus up's
+                let signed = o.b == first.missing ? off : -off  // offset is b's clock minus a's; shown as down's minus up's
                 m["clock_offset_s"] = signed
                 why += String(format: "; clock offset %@ − %@ ≈ %+.3f ms, one-way delay ≈ %.3f ms (from %d packets seen at both)",
                               down, up, signed * 1000, o.delay * 1000, o.samples)

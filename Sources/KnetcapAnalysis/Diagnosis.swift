@@ -51,7 +51,12 @@ public struct Diagnosis {
     public private(set) var lastWasCopy = false
     /// Say, before the first packet, that the capture has several vantage points (interfaces
     /// known up front): copies are then matched from its first packet.
-    public mutating func expectSeveralVantagePoints() { vantages.severalExpected = true }
+    /// `live`: every vantage point was capturing from the first packet on (several live
+    /// handles), not only from its own first packet.
+    public mutating func expectSeveralVantagePoints(live: Bool = false) {
+        vantages.severalExpected = true
+        vantages.allCapturingFromStart = live
+    }
     /// Inner endpoint pairs seen in an overlay tunnel → the tunnel, in words (the first one
     /// seen, at most `maxTunnelPairs`): findings about them say which tunnel carried them.
     private var tunnels: [PairKey: String] = [:]

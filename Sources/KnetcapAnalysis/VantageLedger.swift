@@ -77,25 +77,31 @@ public struct VantageLedger {
     struct Group {
         var kind: CrossKind
         var first: Sighting
-        /// The first sighting at each other vantage point (at most 3 more).
+        /// The first sighting at each other vantage point (at most `maxCopies` more).
         var others: [Sighting]
         var serial: UInt32
     }
-    struct LinkKey: Hashable { var up: UInt32, down: UInt32, client: Endpoint, forward: Bool }
-    /// A link's key without its downstream vantage point: what a single packet is judged by.
+    static let maxCopies = 7
+    /// What a packet seen at a vantage point is judged by: that vantage point, the client
+    /// socket as it saw it (NAT rewrites it between vantage points), the direction.
     struct PathKey: Hashable { var up: UInt32, client: Endpoint, forward: Bool }
-    struct Link { var count: Int; var frames: [FrameRef] }
+    /// The packets of one socket and direction seen at `PathKey.up` and at `other`: how many,
+    /// the sum of t(other) − t(up) (raw clocks; oriented with the clock offset at the end) and
+    /// some of `other`'s frames.
+    struct Link { var other: UInt32; var count: Int; var delaySum: Double; var frames: [FrameRef] }
     struct Pair: Hashable { var a: UInt32, b: UInt32 }
 
     private var groups: [UInt64: Group] = [:]
     private var queue = EvictionQueue<UInt64>()
-    private var singles: [(kind: CrossKind, s: Sighting, detail: String)] = []
+    /// Packets seen at fewer vantage points than the capture has, judged at the end.
+    private var partial: [(kind: CrossKind, seen: [Sighting], detail: String)] = []
     private var details: [UInt64: String] = [:]
-    private var links: [LinkKey: Link] = [:]
-    private var forward: [Pair: [Double]] = [:]   // t(b) - t(a), a < b, a saw it first
-    private var reverse: [Pair: [Double]] = [:]   // t(a) - t(b), b saw it first
-    /// The largest |t(b) − t(a)| of a packet matched between a and b.
-    private var widestGap: [Pair: Double] = [:]
+    private var links: [PathKey: [Link]] = [:]
+    private var linkCount = 0
+    private var forward: [Pair: [Double]] = [:]   // t(b) − t(a), a < b, of queries and SYNs
+    private var reverse: [Pair: [Double]] = [:]   // t(b) − t(a) of answers and SYN-ACKs
+    /// The range of t(b) − t(a) over the packets matched between a and b (raw clocks).
+    private var gaps: [Pair: (low: Double, high: Double)] = [:]
     /// When matching began: the first packet of the second vantage point. Packets before it
     /// were not followed (one vantage point does no work), so a copy at the first vantage
     /// point from before it is unknown.
@@ -106,6 +112,9 @@ public struct VantageLedger {
     public private(set) var vantageCount = 0
     /// Packets not followed because a table was full.
     public private(set) var dropped = 0
+    /// Every vantage point was capturing from the capture's first packet on (several live
+    /// handles opened together), not only from its own first packet.
+    public var allCapturingFromStart = false
 
     /// What the tables' limits dropped (empty when nothing was).
     public var limits: [StateLimitNote] {
@@ -137,7 +146,7 @@ public struct VantageLedger {
         let seen = Sighting(vantage: v, frame: FrameRef(frame: p.number, time: now), client: client, server: server)
         if var g = groups[fp] {
             let elsewhere = g.first.vantage != v && !g.others.contains(where: { $0.vantage == v })
-            if elsewhere && g.others.count < 3 {
+            if elsewhere && g.others.count < Self.maxCopies {
                 g.others.append(seen)
                 groups[fp] = g
             }
@@ -156,34 +165,56 @@ public struct VantageLedger {
         for (fp, g) in groups { settle(fp, g) }
         groups.removeAll(); queue.removeAll()
         guard vantageCount > 1 else { return ([], []) }
-        var losses: [VantageLoss] = []
-        // The links by what a single is judged by (one pass), then each single in frame order
-        // (the groups left at the end were settled in hash order).
-        var downstream: [PathKey: [(down: UInt32, link: Link)]] = [:]
-        for (key, link) in links where key.down != key.up {
-            downstream[PathKey(up: key.up, client: key.client, forward: key.forward), default: []].append((key.down, link))
-        }
-        for s in singles.sorted(by: { $0.s.frame.frame < $1.s.frame.frame }) {
-            let v = s.s.vantage, t = s.s.frame.time
-            guard let candidates = downstream[PathKey(up: v, client: s.s.client, forward: s.kind.isForward)] else { continue }
-            for (down, link) in candidates.sorted(by: { $0.down < $1.down }) {
-                guard let span = spans[Int(down)], span.first <= t, t <= span.last else { continue }
-                // `down` must have been followed for longer than a copy can be apart from this
-                // packet (the widest gap of a packet matched between the two): a copy from
-                // before it was followed is not a loss. Copies at equal times (a capture merged
-                // with itself) leave no room: never judged at the start.
-                let pair = Pair(a: min(v, down), b: max(v, down))
-                let followedFrom = max(span.first, matchingSince ?? span.first)
-                guard t - followedFrom > widestGap[pair] ?? 0 else { continue }
-                losses.append(VantageLoss(kind: s.kind, seen: s.s, missing: down, linked: link.frames, detail: s.detail))
-            }
-        }
         var offsets: [ClockOffset] = []
         for pair in Set(forward.keys).union(reverse.keys).sorted(by: { ($0.a, $0.b) < ($1.a, $1.b) }) {
             let f = forward[pair].map(Self.median), r = reverse[pair].map(Self.median)
             let n = (forward[pair]?.count ?? 0) + (reverse[pair]?.count ?? 0)
-            if let f, let r { offsets.append(ClockOffset(a: pair.a, b: pair.b, offset: (f - r) / 2, delay: (f + r) / 2, samples: n)) }
-            else { offsets.append(ClockOffset(a: pair.a, b: pair.b, offset: nil, delay: f ?? r ?? 0, samples: n)) }
+            // Queries go one way between a and b, their answers the other: with d = t(b) − t(a),
+            // queries give ±delay + offset and answers ∓delay + offset, whichever side the
+            // client is on (RFC 5905 §8's reasoning).
+            if let f, let r { offsets.append(ClockOffset(a: pair.a, b: pair.b, offset: (f + r) / 2, delay: abs(f - r) / 2, samples: n)) }
+            else { offsets.append(ClockOffset(a: pair.a, b: pair.b, offset: nil, delay: abs(f ?? r ?? 0), samples: n)) }
+        }
+        // Which way each socket's packets went between two vantage points: the mean raw delay
+        // with the clocks' offset taken out (RFC 5905's estimate; none when the pair saw one
+        // direction only, where offset and delay cannot be told apart and the raw order is
+        // all there is). A node clock 300 ms off no longer turns the path around.
+        func offset(_ x: UInt32, _ y: UInt32) -> Double {  // t(y) − t(x) of one instant
+            guard let o = offsets.first(where: { ($0.a, $0.b) == (min(x, y), max(x, y)) })?.offset else { return 0 }
+            return x < y ? o : -o
+        }
+        var downstream: [PathKey: [Link]] = [:]
+        for (key, ls) in links {
+            // >= 0: copies at equal times (a capture merged with itself) could have gone either way.
+            for l in ls where l.delaySum / Double(max(l.count, 1)) - offset(key.up, l.other) >= 0 {
+                downstream[key, default: []].append(l)
+            }
+        }
+        var losses: [VantageLoss] = []
+        let captureStart = spans.compactMap { $0?.first }.min()
+        // In frame order (the groups left at the end were settled in hash order).
+        for g in partial.sorted(by: { $0.seen[0].frame.frame < $1.seen[0].frame.frame }) {
+            var missingReported = Set<UInt32>()
+            let seenAt = Set(g.seen.map(\.vantage))
+            for s in g.seen.sorted(by: { $0.frame.frame < $1.frame.frame }) {
+                let v = s.vantage, t = s.frame.time
+                guard let candidates = downstream[PathKey(up: v, client: s.client, forward: g.kind.isForward)] else { continue }
+                for l in candidates.sorted(by: { $0.other < $1.other }) where !seenAt.contains(l.other) && !missingReported.contains(l.other) {
+                    guard let span = spans[Int(l.other)] else { continue }
+                    let first = allCapturingFromStart ? (captureStart ?? span.first) : span.first
+                    // Its copy would reach `other` at t + d in `other`'s clock, d within the
+                    // range matched packets took between the two (delay and clock offset
+                    // together): `other` must have been followed over all of that range, so a
+                    // copy from before it was followed (or after it stopped) is no loss.
+                    let pair = Pair(a: min(v, l.other), b: max(v, l.other))
+                    let gap = gaps[pair] ?? (0, 0)
+                    let (low, high) = v == pair.a ? (gap.low, gap.high) : (-gap.high, -gap.low)
+                    let followedFrom = max(first, matchingSince ?? first)
+                    guard (t - followedFrom) + low > 0, (span.last - t) - high >= 0 else { continue }
+                    missingReported.insert(l.other)
+                    losses.append(VantageLoss(kind: g.kind, seen: s, missing: l.other, linked: l.frames, detail: g.detail))
+                }
+            }
         }
         return (losses, offsets)
     }
@@ -198,29 +229,33 @@ public struct VantageLedger {
         }
     }
 
-    /// A group whose window is over: matched (links and delays noted) or single (kept to judge).
+    /// A group whose window is over: its links and delays noted; kept to judge when some
+    /// vantage point of the capture did not see it.
     private mutating func settle(_ fp: UInt64, _ g: Group) {
         let detail = details.removeValue(forKey: fp) ?? ""
-        if g.others.isEmpty {
-            if singles.count < Self.maxSingles { singles.append((g.kind, g.first, detail)) } else { dropped += 1 }
-            return
-        }
         let all = [g.first] + g.others
-        for up in all {
-            for down in all where down.vantage != up.vantage && up.frame.time <= down.frame.time {
-                let key = LinkKey(up: up.vantage, down: down.vantage, client: up.client, forward: g.kind.isForward)
-                if var l = links[key] {
-                    l.count += 1
-                    if l.frames.count < 4 { l.frames.append(down.frame) } else { l.frames[3] = down.frame }
-                    links[key] = l
-                } else if links.count < Self.maxLinks {
-                    links[key] = Link(count: 1, frames: [down.frame])
+        if all.count < vantageCount {
+            if partial.count < Self.maxSingles { partial.append((g.kind, all, detail)) } else { dropped += 1 }
+        }
+        guard all.count > 1 else { return }
+        for x in all {
+            for y in all where y.vantage != x.vantage {
+                let key = PathKey(up: x.vantage, client: x.client, forward: g.kind.isForward)
+                let d = y.frame.time - x.frame.time
+                if let i = links[key]?.firstIndex(where: { $0.other == y.vantage }) {
+                    links[key]![i].count += 1
+                    links[key]![i].delaySum += d
+                    if links[key]![i].frames.count < 4 { links[key]![i].frames.append(y.frame) } else { links[key]![i].frames[3] = y.frame }
+                } else if linkCount < Self.maxLinks {
+                    links[key, default: []].append(Link(other: y.vantage, count: 1, delaySum: d, frames: [y.frame]))
+                    linkCount += 1
                 } else { dropped += 1 }
-                // Delay samples, per unordered pair, in the direction the packet went.
-                let pair = Pair(a: min(up.vantage, down.vantage), b: max(up.vantage, down.vantage))
-                let d = down.frame.time - up.frame.time
-                widestGap[pair] = max(widestGap[pair] ?? 0, abs(d))
-                if up.vantage == pair.a { if forward[pair, default: []].count < Self.maxSamples { forward[pair, default: []].append(d) } }
+                guard x.vantage < y.vantage else { continue }
+                // Delay samples, per unordered pair, by the packet's direction on its socket.
+                let pair = Pair(a: x.vantage, b: y.vantage)
+                let gap = gaps[pair] ?? (d, d)
+                gaps[pair] = (min(gap.low, d), max(gap.high, d))
+                if g.kind.isForward { if forward[pair, default: []].count < Self.maxSamples { forward[pair, default: []].append(d) } }
                 else if reverse[pair, default: []].count < Self.maxSamples { reverse[pair, default: []].append(d) }
             }
         }

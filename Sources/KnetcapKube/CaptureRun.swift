@@ -53,7 +53,9 @@ public final class CaptureRun: @unchecked Sendable {
         }
         let limit = TimeInterval(settings.durationSeconds + settings.copyWindowSeconds) + podStartTimeout + 60
         if group.wait(timeout: .now() + limit) == .timedOut {
-            lock.withLock { for j in jobs where outcomes[j.node] == nil { outcomes[j.node] = .failed("no result after \(Int(limit)) s") } }
+            lock.withLock { for j in jobs where outcomes[j.node] == nil {
+                outcomes[j.node] = .failed("\(j.node): no result from Job \(j.name) after \(Int(limit)) s (kubectl describe job -n \(settings.namespace) \(j.name))")
+            } }
         }
         return lock.withLock { outcomes }
     }

@@ -210,6 +210,9 @@ public func ensureNamespace(_ name: String, kubectl k: Kubectl) throws(KubeError
     }
     let labels = (ns["metadata"] as? [String: Any])?["labels"] as? [String: String] ?? [:]
     let level = labels["pod-security.kubernetes.io/enforce"] ?? "privileged"
+    if !["privileged", "baseline", "restricted"].contains(level) {
+        throw KubeError(.podSecurity, "namespace \(name) has pod-security.kubernetes.io/enforce=\(level), which is not a Pod Security level (privileged, baseline, restricted), so capture pods are not admitted as privileged; allow them with: \(k.describe(["label", "--overwrite", "namespace", name, "pod-security.kubernetes.io/enforce=privileged"]))")
+    }
     if level != "privileged" {
         throw KubeError(.podSecurity, "namespace \(name) enforces the \(level) Pod Security level, which refuses capture pods (hostPID, hostNetwork, NET_RAW/NET_ADMIN/SYS_ADMIN/SYS_PTRACE); allow them with: \(k.describe(["label", "--overwrite", "namespace", name, "pod-security.kubernetes.io/enforce=privileged"]))")
     }

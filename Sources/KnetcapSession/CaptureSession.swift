@@ -81,7 +81,8 @@ public final class CaptureSession {
         var state = tracking.isEmpty ? nil : CaptureState(tracking: tracking)
         // Interfaces known before the first packet (a merge's, several namespaces'): copies of
         // one packet are matched from the start.
-        if source is MultiPcapSource || ((source as? WiretapSource)?.interfaces.count ?? 0) > 1 { diagnosis.expectSeveralVantagePoints() }
+        if source is MultiPcapSource { diagnosis.expectSeveralVantagePoints(live: true) }
+        else if ((source as? WiretapSource)?.interfaces.count ?? 0) > 1 { diagnosis.expectSeveralVantagePoints() }
         var n = 0
         var unsupported: [UnsupportedInterface] = []
         let recordTracking = tracking.contains(.record)

@@ -65,7 +65,7 @@ struct PluginCapture: ParsableCommand {
     var nodes: [String] = []
     @Flag(name: .customLong("all-nodes"), help: "Capture on every node.")
     var allNodes = false
-    @Option(name: [.customShort("n"), .customLong("namespace")], help: ArgumentHelp("The pods' namespace (default: default).", valueName: "NAMESPACE"))
+    @Option(name: [.customShort("n"), .customLong("namespace")], help: ArgumentHelp("The pods' namespace.", valueName: "NAMESPACE"))
     var namespace: String = "default"
     @Flag(name: [.customShort("A"), .customLong("all-namespaces")], help: "Pods of -l in every namespace.")
     var allNamespaces = false
@@ -77,13 +77,13 @@ struct PluginCapture: ParsableCommand {
     var jobNamespace = "knetcap-system"
     @Option(name: .customLong("image"), help: ArgumentHelp("knetcap's image (built from the repository's Containerfile).", valueName: "IMAGE"))
     var image = JobSettings().image
-    @Option(name: .customLong("duration"), help: ArgumentHelp("How long to capture: 90, 90s, 5m, 1h.", valueName: "DURATION"))
+    @Option(name: .customLong("duration"), parsing: .unconditional, help: ArgumentHelp("How long to capture: 90, 90s, 5m, 1h.", valueName: "DURATION"))
     var duration = "60s"
-    @Option(name: .customShort("c"), help: ArgumentHelp("Stop each capture after N packets.", valueName: "N"))
+    @Option(name: .customShort("c"), parsing: .unconditional, help: ArgumentHelp("Stop each capture after N packets.", valueName: "N"))
     var count: Int?
-    @Option(name: .customShort("C"), help: ArgumentHelp("Rotate each node's file every MB million bytes (with -W, a ring).", valueName: "MB"))
+    @Option(name: .customShort("C"), parsing: .unconditional, help: ArgumentHelp("Rotate each node's file every MB million bytes (with -W, a ring).", valueName: "MB"))
     var fileSize: Int?
-    @Option(name: .customShort("W"), help: ArgumentHelp("With -C: keep N files.", valueName: "N"))
+    @Option(name: .customShort("W"), parsing: .unconditional, help: ArgumentHelp("With -C: keep N files.", valueName: "N"))
     var fileCount: Int?
     @Option(name: .customLong("cri-socket"), help: ArgumentHelp("The container runtime's socket on the nodes.", valueName: "PATH"))
     var criSocket = JobSettings().criSocket
@@ -158,7 +158,9 @@ struct PluginCapture: ParsableCommand {
         s.filter = filter.first == "--" ? Array(filter.dropFirst()) : filter
         s.runID = String((0..<5).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
 
-        if let out = merged, !dryRun { try Self.checkOutput(out) }
+        // -w and --output-dir are checked with --dry-run too: a dry run checks the command line.
+        if let out = merged { try Self.checkOutput(out) }
+        if let d = outputDir { try Self.checkOutputDirectory(d) }
         // Named nodes need no cluster to be planned: --dry-run with --node only runs no kubectl.
         let plans: [NodePlan]
         do {
@@ -194,6 +196,12 @@ struct PluginCapture: ParsableCommand {
         }
         // Ctrl-C / SIGTERM: the Jobs deleted before exiting (no capture pod left behind).
         signal(SIGINT, SIG_IGN); signal(SIGTERM, SIG_IGN)
+        // A signal while `kubectl create` is under way: the Jobs it creates after the first
+        // cleanup are deleted once it returns (at most 60 s later), then knetcap exits.
+        let creating = DispatchSemaphore(value: 0)
+        final class Flag: @unchecked Sendable { var inFlight = true }
+        let create = Flag()
+        let ownDirectory = outputDir == nil
         let queue = DispatchQueue(label: "signals")
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
@@ -201,12 +209,16 @@ struct PluginCapture: ParsableCommand {
             src.setEventHandler {
                 note("stopping: deleting the capture Jobs (label \(runLabel)=\(s.runID))")
                 runner.cleanup()
+                if create.inFlight, creating.wait(timeout: .now() + 60) == .success { runner.cleanup() }
+                if ownDirectory { rmdir(dir) }  // removed only when empty: nothing copied yet
                 Glibc.exit(128 + sig)
             }
             src.resume()
             sources.append(src)
         }
-        do { try runner.create() } catch { runner.cleanup(); throw Self.fatal(error) }
+        do { try runner.create() } catch { create.inFlight = false; creating.signal(); runner.cleanup(); throw Self.fatal(error) }
+        create.inFlight = false
+        creating.signal()
         note("created \(jobs.count) Job\(jobs.count == 1 ? "" : "s") in \(s.namespace) (\(jobs.map { "\($0.name) on \($0.node)" }.joined(separator: ", "))); capturing for \(s.durationSeconds) s")
         let outcomes = runner.follow()
         runner.cleanup()
@@ -223,17 +235,32 @@ struct PluginCapture: ParsableCommand {
         }
         if let out = merged, !copied.isEmpty {
             let r = try mergeCaptures(copied, to: out)
-            note("merged \(r.packets) packets from \(copied.count) node\(copied.count == 1 ? "" : "s") into \(out)")
+            // A -w that cannot be written is its own error (exit 8), as for knetcap merge.
+            if let f = r.failure, f.kind == .cannotWrite { throw Fatal(.cannotWrite, f.message + " (each node's capture is in \(dir))") }
+            note("merged \(r.packets) packets from \(copied.count) node\(copied.count == 1 ? "" : "s") into \(out == "-" ? "standard output" : out)")
             if let f = r.failure { failures.append(f.message) }
         }
         // A run that copied nothing leaves no empty directory behind.
-        if copied.isEmpty, outputDir == nil { try? FileManager.default.removeItem(atPath: dir) }
+        if copied.isEmpty, outputDir == nil { rmdir(dir) }  // only when empty
         if !failures.isEmpty { throw Fatal(.captureJobFailed, failures.joined(separator: "; ")) }
+    }
+
+    /// `--output-dir DIR`: a directory (or none yet) in a writable directory.
+    static func checkOutputDirectory(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            if !isDir.boolValue { throw Fatal(.cannotWrite, "--output-dir \(path): not a directory") }
+            if access(path, W_OK) != 0 { throw Fatal(.cannotWrite, "--output-dir \(path): \(String(cString: strerror(errno)))") }
+            return
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if access(parent.isEmpty ? "." : parent, W_OK) != 0 { throw Fatal(.cannotWrite, "--output-dir \(path): \(String(cString: strerror(errno)))") }
     }
 
     /// `-w FILE` checked before any Job is created: `-` not a terminal, FILE not a directory,
     /// its directory writable (the merge itself comes after the capture).
     static func checkOutput(_ path: String) throws {
+        if path.isEmpty { throw Fatal(.usage, "-w takes a file name, or - for standard output") }
         if path == "-" {
             if isatty(1) == 1 { throw Fatal(.usage, "-w - writes the merged pcapng to standard output, which is a terminal; redirect it") }
             return

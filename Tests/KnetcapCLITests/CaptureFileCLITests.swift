@@ -22,7 +22,7 @@ func tool(_ name: String, _ args: [String], stdinFile: URL? = nil, stdoutFile: U
         p.standardOutput = out
     }
     p.standardError = err
-    try p.run()
+    try p.runSerialized()
     let o = stdoutFile == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitForExit()
@@ -46,7 +46,7 @@ func generated(packets: Int, seed: Int, in dir: URL) throws -> URL {
     g.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
     g.arguments = [repoRoot.appendingPathComponent("scripts/gen_pcap.py").path, "--packets", String(packets), "--seed", String(seed), big.path]
     g.standardOutput = FileHandle.nullDevice
-    try g.run()
+    try g.runSerialized()
     g.waitForExit()
     #expect(g.terminationStatus == 0, "gen_pcap.py failed")
     return big
@@ -330,7 +330,7 @@ struct CaptureFileCLITests {
             let writer = Process()
             writer.executableURL = URL(fileURLWithPath: "/bin/sh")
             writer.arguments = ["-c", (gz ? "gzip -c " : "cat ") + "'\(dnsTimeout.path)' > '\(fifo.path)'"]
-            try writer.run()
+            try writer.runSerialized()
             let r = try run(["-q", "-r", fifo.path])
             writer.waitForExit()
             #expect(r.status == 0 && r.stdout == plain, "FIFO\(gz ? " (gzip)" : ""): \(r.status) \(r.stderr)")

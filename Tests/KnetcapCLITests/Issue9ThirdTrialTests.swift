@@ -32,7 +32,7 @@ struct Issue9ThirdTrialTests {
         let writer = Process()
         writer.executableURL = URL(fileURLWithPath: "/bin/sh")
         writer.arguments = ["-c", "cat '\(big.path)' > '\(fifo.path)'"]
-        try writer.run()
+        try writer.runSerialized()
         let r = try run(["-q", "--html", html.path, "-r", fifo.path], timeout: 120)
         writer.waitForExit()
         #expect(r.status == 0, "\(r.status) \(r.stderr)")
@@ -136,7 +136,7 @@ struct Issue9ThirdTrialTests {
         p.arguments = what == "stdout" ? ["-r", big.path] : ["-q", "--html", fifo.path, "-r", big.path]
         p.standardOutput = what == "stdout" ? try FileHandle(forWritingTo: fifo) : FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        try p.runSerialized()
         // Until the output is full and blocked (the FIFO holds 64 KiB; the report comes after the diagnosis).
         var waited = 0.0
         while waited < 60, p.isRunning {

@@ -86,7 +86,7 @@ struct Issue9TrialTests {
         let reader = Process()
         reader.executableURL = URL(fileURLWithPath: "/bin/sh")
         reader.arguments = ["-c", "cat '\(fifo.path)' > '\(copy.path)'"]
-        try reader.run()
+        try reader.runSerialized()
         let r = try run(["-q", "--html", fifo.path, "-r", raceCapture.path])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         reader.waitForExit()

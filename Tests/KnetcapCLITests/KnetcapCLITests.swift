@@ -136,7 +136,7 @@ func run(_ args: [String], stdin: URL? = nil, as command: [String] = [], environ
     p.standardError = err
     let done = DispatchSemaphore(value: 0)
     p.terminationHandler = { _ in done.signal() }
-    try p.run()
+    try p.runSerialized()
     if let input, let bytes = stdinBytes {
         Thread {
             input.fileHandleForWriting.write(bytes)
@@ -446,7 +446,7 @@ func start(_ p: Process, stopSignalsBlocked: Bool) throws {
     sigaddset(&stopSignals, SIGTERM)
     pthread_sigmask(stopSignalsBlocked ? SIG_BLOCK : SIG_UNBLOCK, &stopSignals, &saved)
     defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
-    try p.run()
+    try p.runSerialized()
 }
 
 /// Whether `signal` is blocked in process `pid` (its SigBlk line in /proc/PID/status).
@@ -518,7 +518,7 @@ struct SignalTests {
         let readerOut = Pipe(), readerErr = Pipe()
         reader.standardOutput = readerOut
         reader.standardError = readerErr
-        try reader.run()
+        try reader.runSerialized()
         let text = String(decoding: readerOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let problems = String(decoding: readerErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         reader.waitForExit()

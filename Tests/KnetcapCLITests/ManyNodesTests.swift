@@ -152,7 +152,7 @@ struct KubectlPluginTests {
         let out = Pipe()
         v.standardOutput = out
         v.standardError = out
-        try v.run()
+        try v.runSerialized()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         v.waitForExit()
         #expect(v.terminationStatus == 0, "\(text)")
@@ -236,7 +236,7 @@ final class FakeCluster {
                             "--port", "0", "--port-file", portFile.path, "--requests", requests.path]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
-        try server.run()
+        try server.runSerialized()
         var port = ""
         for _ in 0..<200 where port.isEmpty {
             port = (try? String(contentsOf: portFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""

@@ -34,7 +34,7 @@ struct RealKernelFaultTests {
         FileManager.default.createFile(atPath: errFile.path, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: errFile.path)
         p.standardError = FileHandle(forWritingAtPath: errFile.path)
-        do { try p.run() } catch { return (dir, -1, "\(error)") }
+        do { try p.runSerialized() } catch { return (dir, -1, "\(error)") }
         p.waitForExit()
         return (dir, p.terminationStatus, (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
     }()
@@ -152,7 +152,7 @@ struct RealKernelFaultTests {
         p.arguments = args
         let o = Pipe(), e = Pipe()
         p.standardOutput = o; p.standardError = e
-        do { try p.run() } catch { return (-1, "", "\(error)") }
+        do { try p.runSerialized() } catch { return (-1, "", "\(error)") }
         let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
         p.waitForExit()
         return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))

@@ -32,7 +32,7 @@ func runOnTerminal(_ args: [String], environment: [String: String] = [:], stdin:
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice
     p.standardInput = FileHandle.nullDevice
-    try p.run()
+    try p.runSerialized()
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitForExit()
     return (p.terminationStatus, String(decoding: data, as: UTF8.self), "")
@@ -259,7 +259,7 @@ struct ReportCLITests {
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         p.standardError = err
-        try p.run()
+        try p.runSerialized()
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         let listening = waitFor(15) { ((try? String(contentsOf: errURL, encoding: .utf8)) ?? "").contains("listening on lo") || !p.isRunning }
         try #require(listening && p.isRunning, "knetcap did not start listening")
@@ -281,7 +281,7 @@ struct ReportCLITests {
         gen.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         gen.arguments = [repoRoot.appendingPathComponent("scripts/gen_pcap.py").path, "--packets", "230000", "--seed", "3", big.path]
         gen.standardOutput = FileHandle.nullDevice
-        try gen.run()
+        try gen.runSerialized()
         gen.waitForExit()
         let size = try #require(try FileManager.default.attributesOfItem(atPath: big.path)[.size] as? Int)
         #expect(size >= 32 << 20, "the generated capture is \(size) bytes")

@@ -78,7 +78,7 @@ struct SmallDefectTests {
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        try p.runSerialized()
         let theirs = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitForExit()
         #expect(theirs.split(separator: "\n").first == lines.first, "tcpdump: \(theirs)")

@@ -19,7 +19,7 @@ struct TsharkRecordFieldsTests {
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        try p.runSerialized()
         let o = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, o)

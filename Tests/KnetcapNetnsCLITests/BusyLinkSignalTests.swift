@@ -32,7 +32,7 @@ struct BusyLinkSignalTests {
         send.executableURL = URL(fileURLWithPath: NetnsLab.ipPath!)
         send.arguments = ["netns", "exec", lab.nsA, python3!, "-c", Self.sender, lab.addrB]
         send.standardInput = FileHandle.nullDevice
-        try send.run()
+        try send.runSerialized()
         defer { if send.isRunning { kill(send.processIdentifier, SIGKILL) }; send.waitForExit() }
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knt-busy-\(UUID().uuidString)")

@@ -47,7 +47,7 @@ final class TwoNodeLab {
                     u.sendto(q[:2] + b"\\x81\\x80" + q[4:6] + b"\\x00\\x01\\x00\\x00\\x00\\x00" + q[12:] + b"\\xc0\\x0c\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x3c\\x00\\x04\\x0a\\x09\\x09\\x09", peer)
                 """]
             p.standardInput = FileHandle.nullDevice
-            try p.run()
+            try p.runSerialized()
             responder = p
         } catch {
             remove()
@@ -115,7 +115,7 @@ final class TwoNodeLab {
                 c, _ = t.accept(); c.sendall(b"hello\\n"); c.close()
             """]
         server.standardInput = FileHandle.nullDevice
-        try server.run()
+        try server.runSerialized()
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) }; server.waitForExit() }
         Thread.sleep(forTimeInterval: 0.3)
         let r = try runTool(NetnsLab.ipPath!, ["netns", "exec", nsA, "python3", "-c", """
@@ -150,7 +150,7 @@ func runTool(_ exe: String, _ args: [String], stdinText: String) throws -> (stat
     p.arguments = args
     let inp = Pipe(), out = Pipe(), err = Pipe()
     p.standardInput = inp; p.standardOutput = out; p.standardError = err
-    try p.run()
+    try p.runSerialized()
     inp.fileHandleForWriting.write(Data(stdinText.utf8))
     try inp.fileHandleForWriting.close()
     let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
@@ -161,7 +161,10 @@ func runTool(_ exe: String, _ args: [String], stdinText: String) throws -> (stat
 @Suite("net.cross-node-loss on real namespaces", .enabled(if: NetnsLab.available, "needs root and ip(8)"))
 struct CrossNodeLossTests {
     /// Captures on both nodes while node-a sends `names`, merges them, diagnoses the merge.
+    /// `shiftB`: seconds added to node-b's timestamps before the merge (editcap -t), a node
+    /// whose clock is that far off.
     func captureAndDiagnose(_ lab: TwoNodeLab, _ names: [String], filter: [String] = ["udp"], linger: TimeInterval = 0.3,
+                            shiftB: Double? = nil,
                             traffic: (() throws -> Void)? = nil) throws -> (findings: [[String: Any]], merged: URL, dir: URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("knx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -173,8 +176,16 @@ struct CrossNodeLossTests {
         try traffic?()
         Thread.sleep(forTimeInterval: linger)
         capA.finish(within: 0); capB.finish(within: 0)
+        var bFile = b
+        if let shift = shiftB {
+            let shifted = dir.appendingPathComponent("shifted", isDirectory: true)
+            try FileManager.default.createDirectory(at: shifted, withIntermediateDirectories: true)
+            bFile = shifted.appendingPathComponent("node-b.pcapng")
+            let e = try runTool("/usr/bin/editcap", ["-t", String(shift), b.path, bFile.path])
+            try #require(e.status == 0, "editcap: \(e.stderr)")
+        }
         let merged = dir.appendingPathComponent("all.pcapng")
-        let m = try runTool(knetcap.path, ["merge", "-w", merged.path, a.path, b.path])
+        let m = try runTool(knetcap.path, ["merge", "-w", merged.path, a.path, bFile.path])
         try #require(m.status == 0, "merge: \(m.stderr)")
         let r = try runTool(knetcap.path, ["-q", "--json", "-r", merged.path])
         let findings = r.stdout.split(separator: "\n").compactMap { line -> [String: Any]? in
@@ -205,6 +216,23 @@ struct CrossNodeLossTests {
         // Clock offset: one kernel, one clock; both directions seen: a few ms at most.
         let m = f["measurements"] as? [String: Double] ?? [:]
         #expect(abs(m["clock_offset_s"] ?? 1) < 0.005, "\(m)")
+    }
+
+    /// The same drop with node-b's clock 0.3 s behind or 2 s ahead of node-a's (more than the
+    /// delay): still one finding between the same two vantage points, the offset estimated.
+    @Test(arguments: [-0.3, 2.0]) func clockOffsetDoesNotHideTheLoss(shift: Double) throws {
+        let lab = try TwoNodeLab()
+        defer { lab.remove() }
+        let names = (1...4).map { "q\($0).knetcap.test" } + ["lost-query.knetcap.test"] + (6...8).map { "q\($0).knetcap.test" }
+        try lab.dropQueries(udpLength: 8 + 12 + "lost-query.knetcap.test".utf8.count + 2 + 4)
+        let (findings, _, dir) = try captureAndDiagnose(lab, names, shiftB: shift)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let loss = findings.filter { $0["kind"] as? String == "net.cross-node-loss" }
+        #expect(loss.count == 1, "\(findings.map { $0["summary"] ?? "" })")
+        let summary = loss.first?["summary"] as? String ?? ""
+        #expect(summary.contains("1 DNS query seen at node-a/xa\(lab.id) never reached node-b/xb\(lab.id)"), "\(summary)")
+        let m = loss.first?["measurements"] as? [String: Double] ?? [:]
+        #expect(abs((m["clock_offset_s"] ?? 0) - shift) < 0.005, "offset b − a ≈ \(shift): \(m)")
     }
 
     /// Nothing dropped: every query seen at both nodes, no finding.

@@ -66,7 +66,7 @@ struct FragmentReassemblyTests {
         let out = Pipe()
         rx.standardOutput = out
         rx.standardInput = FileHandle.nullDevice
-        try rx.run()
+        try rx.runSerialized()
         defer { if rx.isRunning { kill(rx.processIdentifier, SIGKILL) }; rx.waitForExit() }
         try #require(String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).contains("ready"))
 

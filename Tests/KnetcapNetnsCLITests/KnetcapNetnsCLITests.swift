@@ -110,7 +110,7 @@ func run(_ args: [String], environment: [String: String]? = nil, prefix: [String
     p.standardError = err
     let done = DispatchSemaphore(value: 0)
     p.terminationHandler = { _ in done.signal() }
-    try p.run()
+    try p.runSerialized()
     if done.wait(timeout: .now() + timeout) == .timedOut {
         kill(p.processIdentifier, SIGKILL)
         done.wait()
@@ -167,7 +167,7 @@ final class Capture {
         process.standardError = try FileHandle(forWritingTo: dir.appendingPathComponent("e"))
         let done = self.done
         process.terminationHandler = { _ in done.signal() }
-        try process.run()
+        try process.runSerialized()
     }
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitForExit() }
@@ -235,7 +235,7 @@ struct KnetcapNetnsCLITests {
         let ready = Pipe()
         responder.standardOutput = ready
         responder.standardInput = FileHandle.nullDevice
-        try responder.run()
+        try responder.runSerialized()
         defer { if responder.isRunning { kill(responder.processIdentifier, SIGKILL) }; responder.waitForExit() }
         let line = ready.fileHandleForReading.availableData
         try #require(String(decoding: line, as: UTF8.self).contains("ready"), "responder did not start")

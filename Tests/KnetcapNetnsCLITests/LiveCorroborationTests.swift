@@ -35,7 +35,7 @@ struct LiveCorroborationTests {
         let ready = Pipe()
         l.standardOutput = ready
         l.standardInput = FileHandle.nullDevice
-        try l.run()
+        try l.runSerialized()
         defer { if l.isRunning { kill(l.processIdentifier, SIGKILL) }; l.waitForExit() }
         try #require(String(decoding: ready.fileHandleForReading.availableData, as: UTF8.self).contains("ready"))
         let capture = try Capture(["--netns", captureIn, "-c", "2", "tcp", "port", String(port)])

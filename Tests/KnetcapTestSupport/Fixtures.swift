@@ -68,7 +68,7 @@ public enum Fixtures {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        do { try p.run() } catch { return nil }
+        do { try p.runSerialized() } catch { return nil }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitForExit()
@@ -102,7 +102,19 @@ public func packetLines(_ url: URL, style: TimestampStyle = .epoch) throws -> [S
     return lines
 }
 
+/// One child process started at a time in the test process (see `runSerialized`).
+let processLaunch = NSLock()
+
 extension Process {
+    /// `run()`, one at a time across the test process's threads: concurrent `Process.run`
+    /// calls of swift-corelibs-foundation (Swift 6.3) crashed the test process (a memmove in
+    /// `Process.run`, under two-core load with the suites running in parallel).
+    public func runSerialized() throws {
+        processLaunch.lock()
+        defer { processLaunch.unlock() }
+        try run()
+    }
+
     /// Waits for the process to end by polling `isRunning` (Foundation's process manager
     /// thread sets it), without running this thread's run loop. `waitUntilExit` runs a run
     /// loop on every waiting thread; with many tests waiting at once on Swift 6.3's

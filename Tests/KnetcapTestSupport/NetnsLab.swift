@@ -44,7 +44,7 @@ public final class NetnsLab: @unchecked Sendable {
             p.executableURL = URL(fileURLWithPath: NetnsLab.ipPath!)
             p.arguments = ["netns", "exec", nsA, "sleep", "600"]
             p.standardInput = FileHandle.nullDevice
-            try p.run()
+            try p.runSerialized()
             sleeper = p
             pid = p.processIdentifier
             // `ip netns exec` enters the namespace, then execs sleep in the same process.
@@ -130,7 +130,7 @@ public func runTool(_ exe: String, _ args: [String], environment: [String: Strin
     p.standardInput = FileHandle.nullDevice
     p.standardOutput = out
     p.standardError = err
-    try p.run()
+    try p.runSerialized()
     p.waitForExit()
     return (p.terminationStatus, (try? String(contentsOf: o, encoding: .utf8)) ?? "", (try? String(contentsOf: e, encoding: .utf8)) ?? "")
 }
