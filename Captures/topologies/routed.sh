@@ -66,3 +66,30 @@ topology_setup() {
 }
 
 nft_router() { ip netns exec "$NS_R" nft -f -; }
+
+# The MTU black hole of the tcp-mtu-* scenarios: the router's link to the client MTU 1400 (an
+# overlay's smaller MTU; both ends keep 1500), its ICMP fragmentation-needed (3/4) dropped in
+# its output hook; HTTP on the server's port 8080 sends a body of $1 bytes, the server's
+# net.ipv4.tcp_mtu_probing $2. Sets pid (the server).
+mtu_blackhole_start() {   # $1 = body bytes, $2 = tcp_mtu_probing
+    ip -n "$NS_R" link set "$IF_RC" mtu 1400
+    nft_router <<NFT
+table ip kfa-mtu {
+    chain output { type filter hook output priority 0; policy accept; icmp type destination-unreachable icmp code frag-needed counter drop; }
+}
+NFT
+    ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_mtu_probing="$2" net.ipv4.tcp_base_mss=1024
+    ip -n "$NS_S" route flush cache; ip -n "$NS_S" -6 route flush cache
+    bg_start "$NS_S" http8080 python3 -u "$CAPTURES/topologies/routed.py" http 0.0.0.0 8080 "$1"; pid=$BG
+    wait_ready "$pid" http8080
+}
+# Undo it; sets dropped (the ICMP messages the router dropped).
+mtu_blackhole_stop() {
+    bg_stop "$pid"
+    dropped=$(ip netns exec "$NS_R" nft list table ip kfa-mtu | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+    log "  router dropped $dropped ICMP fragmentation-needed"
+    ip -n "$NS_R" link set "$IF_RC" mtu 1500; ip netns exec "$NS_R" nft delete table ip kfa-mtu
+    ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_mtu_probing=0
+    ip -n "$NS_S" route flush cache
+    [[ ${dropped:-0} -ge 4 ]] || die "expected the router to drop at least 4 ICMP fragmentation-needed"
+}
