@@ -47,10 +47,11 @@ public struct SegmentStall: Sendable {
 /// idle `idleHorizon` s, or the capture's end), so recovery and ICMP are known.
 ///
 /// Bounded: `budgetBytes` of connections (least recently active dropped and counted, except one
-/// with a stall, which is judged), each holding at most `maxSegments` unacknowledged segments.
+/// with a stall, which is judged), each holding at most `maxSegments` unacknowledged segments
+/// (past it the oldest but the first is forgotten: never a finding, at most a missed one).
 public struct PathMTUTracker {
     public static let minSends = 4
-    public static let maxSegments = 16
+    public static let maxSegments = 8
     public static let maxSendsKept = 8
     public static let idleHorizon = 120.0
     public static let budgetBytes = 16 << 20
@@ -74,12 +75,17 @@ public struct PathMTUTracker {
         var delivered: SegmentStall.Delivery?
         /// The last few deliveries (for `smallAfter`).
         var recent: [SegmentStall.Delivery] = []
-        var recentFirst: [Int] = []
-        var stall: SegmentStall?
+        /// A stall is rare: boxed, so a flow stays small (immutable box, a change makes a new one).
+        var stallBox: StallBox?
+        var stall: SegmentStall? {
+            get { stallBox?.v }
+            set { stallBox = newValue.map(StallBox.init) }
+        }
         var serial: UInt32 = 0
         var last: Timestamp
     }
     struct Key: Hashable { var from: Endpoint; var to: Endpoint }
+    final class StallBox: @unchecked Sendable { let v: SegmentStall; init(_ v: SegmentStall) { self.v = v } }
 
     private var flows: [Key: Flow] = [:]
     private var queue = EvictionQueue<Key>()
@@ -89,7 +95,7 @@ public struct PathMTUTracker {
 
     public init(budgetBytes: Int = PathMTUTracker.budgetBytes) {
         maxFlows = TableBudget(bytes: budgetBytes, Key.self, Flow.self,
-                               heap: 32 + Self.maxSegments * MemoryLayout<Segment>.stride + 4 * 64 + 2 * 32).maxEntries
+                               heap: 32 + Self.maxSegments * MemoryLayout<Segment>.stride + 32 + 4 * MemoryLayout<SegmentStall.Delivery>.stride).maxEntries
     }
 
     /// What the state limit dropped from tracking (empty when nothing was).
@@ -161,14 +167,16 @@ public struct PathMTUTracker {
             } else if f.stall == nil, !s.resized, bigger, Int(s.sends) >= Self.minSends {
                 var st = SegmentStall(sender: key.from, receiver: key.to, sequence: seq, payload: Int(len), size: Int(s.size),
                                       dontFragment: df, sends: [s.first] + s.resent, sendCount: Int(s.sends), delivered: f.delivered)
-                for (d, firstFrame) in zip(f.recent, f.recentFirst) where firstFrame > s.first.frame && d.size < st.size {
+                for d in f.recent where d.frame.frame > s.first.frame && d.size < st.size {
                     st.smallAfter = d; break
                 }
                 f.stall = st
             }
         } else {
             let old = f.hasHigh && Int32(bitPattern: seq &- f.high) < 0
-            if f.segs.count >= Self.maxSegments { f.segs.removeFirst() }
+            // Full: the oldest after the first goes. The first unacknowledged segment is the
+            // one a timeout re-sends (tcp_retransmit_timer re-sends the head of the queue).
+            if f.segs.count >= Self.maxSegments { f.segs.remove(at: 1) }
             f.segs.append(Segment(seq: seq, len: len, size: size32, sends: old ? 2 : 1, resized: false, first: frame, latest: frame))
         }
         let endSeq = seq &+ len
@@ -223,8 +231,8 @@ public struct PathMTUTracker {
                 f.delivered = d
             }
             if s.sends == 1 {
-                if f.recent.count >= 4 { f.recent.removeFirst(); f.recentFirst.removeFirst() }
-                f.recent.append(d); f.recentFirst.append(s.first.frame)
+                if f.recent.count >= 4 { f.recent.removeFirst() }
+                f.recent.append(d)
             }
         }
         f.segs = kept
