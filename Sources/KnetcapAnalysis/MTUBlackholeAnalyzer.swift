@@ -65,7 +65,7 @@ public struct MTUBlackholeAnalyzer: Analyzer {
         let mtuText: String
         if let i = s.icmp, i.mtu >= (v6 ? 1280 : 68) {
             m["path_mtu_bytes"] = Double(i.mtu)
-            mtuText = "path MTU \(i.mtu) (the ICMP says)"
+            mtuText = "path MTU \(i.mtu), from the ICMP"
         } else {
             mtuText = "path MTU between \(passes) and \(s.size - 1) bytes"
         }

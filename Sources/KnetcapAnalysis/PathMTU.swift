@@ -75,6 +75,8 @@ public struct PathMTUTracker {
         var delivered: SegmentStall.Delivery?
         /// The last few deliveries (for `smallAfter`).
         var recent: [SegmentStall.Delivery] = []
+        /// The first ICMP fragmentation needed / packet too big quoting this sender.
+        var icmp: (mtu: Int, frame: FrameRef, from: IPAddress)?
         /// A stall is rare: boxed, so a flow stays small (immutable box, a change makes a new one).
         var stallBox: StallBox?
         var stall: SegmentStall? {
@@ -167,6 +169,7 @@ public struct PathMTUTracker {
             } else if f.stall == nil, !s.resized, bigger, Int(s.sends) >= Self.minSends {
                 var st = SegmentStall(sender: key.from, receiver: key.to, sequence: seq, payload: Int(len), size: Int(s.size),
                                       dontFragment: df, sends: [s.first] + s.resent, sendCount: Int(s.sends), delivered: f.delivered)
+                st.icmp = f.icmp
                 for d in f.recent where d.frame.frame > s.first.frame && d.size < st.size {
                     st.smallAfter = d; break
                 }
@@ -244,10 +247,10 @@ public struct PathMTUTracker {
         guard tooBig, let q = i.quoted, q.proto == .tcp, let sp = q.sourcePort, let dp = q.destinationPort,
               let from = p.sourceAddress else { return }
         let key = Key(from: Endpoint(q.source, sp), to: Endpoint(q.destination, dp))
-        guard var f = flows[key], var st = f.stall, st.icmp == nil else { return }
+        guard var f = flows[key], f.icmp == nil else { return }
         let mtu = i.isV6 ? Int(i.bytes.u32(at: 4) ?? 0) : Int(i.bytes.u16(at: 6) ?? 0)
-        st.icmp = (mtu, frame, from)
-        f.stall = st
+        f.icmp = (mtu, frame, from)
+        if var st = f.stall, st.icmp == nil { st.icmp = f.icmp; f.stall = st }
         flows[key] = f
     }
 

@@ -94,6 +94,19 @@ import KnetcapTestSupport
         #expect(try shipped("tcp-mtu-blackhole.pcap", skip: { $0 >= 22 }).isEmpty)
     }
 
+    /// IPv6: the router's packet too big (MTU 1400) reaches the server's interface and is
+    /// dropped by the server's own input rule: the path MTU comes from the ICMPv6.
+    @Test func blackholeIPv6WithPacketTooBigSeen() throws {
+        let f = try shipped("tcp-mtu-blackhole-v6.pcap")
+        #expect(f.count == 1)
+        let b = try #require(f.first)
+        #expect(b.kind == "tcp.mtu-blackhole" && b.server == "[fd88:2::2]:8080" && b.confidence.level == .high)
+        #expect(b.measurements["path_mtu_bytes"] == 1400 && b.measurements["sends"] == 7 && b.measurements["largest_delivered_bytes"] == 432)
+        #expect(b.evidence.contains { $0.frame == 12 && $0.note == "ICMPv6 packet too big from fd88:2::1, MTU 1400, quoting this connection" })
+        #expect(b.confidence.reason.contains("dropped between here and the sender's stack"))
+        #expect(b.fix.contains { $0.contains("ICMPv6 type 2") })
+    }
+
     /// tcp_mtu_probing=1: the 1500-byte segment sent 5 times, then the MSS lowered to
     /// tcp_base_mss 1024 and the data re-sent in 1076-byte segments, acknowledged: named, as
     /// survived (warning), with the size that passed.

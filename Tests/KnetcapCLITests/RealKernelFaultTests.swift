@@ -161,6 +161,13 @@ struct RealKernelFaultTests {
         #expect(m["stalled_size_bytes"] == 1500 && (m["sends"] ?? 0) >= 4 && (m["largest_delivered_bytes"] ?? 0) < 1400, "\(m)")
     }
 
+    /// IPv6: the packet too big seen at the server, dropped by its own input rule.
+    @Test func mtuBlackholeIPv6NamesTheICMPMTU() throws {
+        let f = try Self.findings("tcp-mtu-blackhole-v6.pcap")
+        #expect(f.count == 1 && f.first?["kind"] as? String == "tcp.mtu-blackhole", "\(f)")
+        #expect((f.first?["measurements"] as? [String: Double])?["path_mtu_bytes"] == 1400, "\(f)")
+    }
+
     /// The same black hole with tcp_mtu_probing=1: named, survived (warning), at 1076 bytes.
     @Test func mtuBlackholeSurvivedByProbing() throws {
         let f = try Self.findings("tcp-mtu-probing.pcap")
