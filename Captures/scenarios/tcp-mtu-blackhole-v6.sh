@@ -30,10 +30,7 @@ NFT
     wait_ready "$pid" http8080
 }
 
-traffic() {
-    out=$(ip netns exec "$NS_C" curl -sS -m 8 -o /dev/null -w '%{size_download} bytes, http %{http_code}\n' "http://[$IP6_S]:8080/" 2>&1 || true)
-    sleep 1
-}
+traffic() { http_get "http://[$IP6_S]:8080/" 8; }
 
 verify() {
     bg_stop "$pid"

@@ -9,10 +9,11 @@
 # router cannot forward them and its ICMP "fragmentation needed" (3/4, next-hop MTU 1400) is
 # dropped by nftables in its output hook (the black hole, RFC 2923 §2.1). The server has
 # net.ipv4.tcp_mtu_probing=0 (no RFC 4821 search). On the wire: curl GETs a 11884-byte body
-# (headers in their own segment, TCP_NODELAY): the headers (IP length 118) and the last 300
+# (headers in their own segment, TCP_NODELAY): the headers (IP length 134) and the last 300
 # bytes (352) arrive and are acknowledged (the tail by SACK), the eight 1500-byte segments
-# never do; the first is re-sent by RTO backoff (0.2, 0.4, 0.8 ... s) until curl gives up
-# after 8 s and closes. knetcap names tcp.mtu-blackhole: path MTU between 353 and 1499.
+# never do; the first is re-sent (once at once on the SACK, then by RTO backoff 0.2, 0.4,
+# 0.8 ... s) until curl gives up after 8 s and closes. knetcap names tcp.mtu-blackhole: path
+# MTU between 352 and 1499.
 SCENARIO_TOPOLOGY=routed
 SCENARIO_EXPECT="tcp.mtu-blackhole"
 SCENARIO_ON=("$NS_S" "$IF_S")
@@ -20,10 +21,7 @@ SCENARIO_FILTER=(tcp port 8080 or icmp or icmp6)
 
 prepare() { mtu_blackhole_start 11884 0; }
 
-traffic() {
-    out=$(ip netns exec "$NS_C" curl -sS -m 8 -o /dev/null -w '%{size_download} bytes, http %{http_code}\n' "http://$IP_S:8080/" 2>&1 || true)
-    sleep 1
-}
+traffic() { http_get "http://$IP_S:8080/" 8; }
 
 verify() {
     mtu_blackhole_stop

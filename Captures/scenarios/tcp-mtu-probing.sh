@@ -16,10 +16,7 @@ SCENARIO_FILTER=(tcp port 8080 or icmp or icmp6)
 
 prepare() { mtu_blackhole_start 4644 1; }
 
-traffic() {
-    out=$(ip netns exec "$NS_C" curl -sS -m 12 -o /dev/null -w '%{size_download} bytes, http %{http_code}\n' "http://$IP_S:8080/" 2>&1 || true)
-    sleep 1
-}
+traffic() { http_get "http://$IP_S:8080/" 12; }
 
 verify() {
     mtu_blackhole_stop

@@ -93,3 +93,9 @@ mtu_blackhole_stop() {
     ip -n "$NS_S" route flush cache
     [[ ${dropped:-0} -ge 4 ]] || die "expected the router to drop at least 4 ICMP fragmentation-needed"
 }
+
+# GET $1 from the client, giving up after $2 s; sets out ("N bytes, http CODE" or curl's error).
+http_get() {
+    out=$(ip netns exec "$NS_C" curl -sS -m "$2" -o /dev/null -w '%{size_download} bytes, http %{http_code}\n' "$1" 2>&1 || true)
+    sleep 1
+}
