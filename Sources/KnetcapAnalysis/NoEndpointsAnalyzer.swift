@@ -37,15 +37,17 @@ public struct NoEndpointsAnalyzer: Analyzer {
             report(Self.finding(syn: h, u, vips: context.vips))
         case .datagramUnreachable(let u) where u.isReject && !u.fromDestination:
             report(Self.finding(datagram: u, vips: context.vips))
-        case .handshake(.refused(let h)) where Self.resetFromPath(h) && h.dnsTruncatedAnswer == nil:
-            report(Self.finding(reset: h, vips: context.vips))
+        case .handshake(.refused(let h)) where Self.resetFromPath(h, vips: context.vips) && h.dnsTruncatedAnswer == nil:
+            report(Self.finding(reset: h))
         default: break
         }
     }
 
     /// The RST/ACK arrived with a higher TTL than the server address's own SYN-ACK: built nearer.
-    static func resetFromPath(_ h: Handshake) -> Bool {
-        guard let r = h.resetTTL, let s = h.serverTTL else { return false }
+    /// Not for a `--vip` address: its SYN-ACKs and RSTs come from backends on different nodes
+    /// (after DNAT), whose hop counts differ anyway.
+    static func resetFromPath(_ h: Handshake, vips: Set<IPAddress>) -> Bool {
+        guard !vips.contains(h.server.address), let r = h.resetTTL, let s = h.serverTTL else { return false }
         return r > s.ttl
     }
 
@@ -94,7 +96,7 @@ public struct NoEndpointsAnalyzer: Analyzer {
             fix: fix)
     }
 
-    static func finding(reset h: Handshake, vips: Set<IPAddress>) -> Finding {
+    static func finding(reset h: Handshake) -> Finding {
         let client = h.client.text, server = h.server.text
         var ev = [h.synEvidence()] + h.resentSYNEvidence { _ in "SYN re-sent" }
         var m: [String: Double] = [:]
@@ -107,10 +109,10 @@ public struct NoEndpointsAnalyzer: Analyzer {
             m["rst_after_s"] = r.time - h.syns[0].time
         }
         m["ttl_difference"] = Double(rttl - sttl)
-        let why = "the RST carries \(h.server.address)'s address but arrived with TTL \(rttl), \(rttl - sttl) more than \(h.server.address)'s own SYN-ACK (\(sttl)): it was built \(rttl - sttl) hop(s) nearer the client, by a `reject with tcp reset` rule, not by \(h.server.address)'s kernel (which is what tcp.rst-unlistened-port would mean)" + vipNote(h.server.address, vips)
+        let why = "the RST carries \(h.server.address)'s address but arrived with TTL \(rttl), \(rttl - sttl) more than \(h.server.address)'s own SYN-ACK (\(sttl)): it was built \(rttl - sttl) hop(s) nearer the client, by a `reject with tcp reset` rule, not by \(h.server.address)'s kernel (which is what tcp.rst-unlistened-port would mean)"
         return Finding(
             kind: kind, title: "Rejected before any backend: a reset rule answered for the server", severity: .critical,
-            confidence: Confidence(.medium, why + "; a path change between the two packets would also change the TTL"),
+            confidence: Confidence(.medium, why + "; a path change between the two packets, or another host answering for the same address (backends of a ClusterIP on different nodes), would also change the TTL"),
             summary: "\(client) -> \(server): SYN answered by a RST built \(rttl - sttl) hop(s) before \(h.server.address)",
             client: client, server: server, measurements: m, evidence: ev.sorted { $0.frame < $1.frame },
             fix: ["find the rule: `nft list ruleset | grep -B3 'reject with tcp reset'` or `iptables -S | grep tcp-reset` on the hosts between \(h.client.address) and \(h.server.address) (the node's kube-proxy / CNI / firewall)"] + fix)

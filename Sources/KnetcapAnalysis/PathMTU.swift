@@ -86,7 +86,9 @@ public struct PathMTUTracker {
         var serial: UInt32 = 0
         var last: Timestamp
     }
-    struct Key: Hashable { var from: Endpoint; var to: Endpoint }
+    /// A sender towards a receiver, at one vantage point (`Packet.vantage`): the same segment
+    /// seen at another (a merge of nodes' captures) is a copy, not a re-send.
+    struct Key: Hashable { var from: Endpoint; var to: Endpoint; var vantage: UInt16 = 0 }
     final class StallBox: @unchecked Sendable { let v: SegmentStall; init(_ v: SegmentStall) { self.v = v } }
 
     private var flows: [Key: Flow] = [:]
@@ -113,24 +115,25 @@ public struct PathMTUTracker {
             expire(now, report: report)
         }
         let frame = FrameRef(frame: p.number, time: now)
-        if let i = p.icmp, p.tcp == nil { noteICMP(i, p, frame); return }
+        let v = UInt16(truncatingIfNeeded: p.vantage)
+        if let i = p.icmp, p.tcp == nil { noteICMP(i, p, frame, vantage: v); return }
         guard let t = p.tcp, let src = p.sourceAddress, let dst = p.destinationAddress else { return }
         let from = Endpoint(src, t.sourcePort), to = Endpoint(dst, t.destinationPort)
         let flags = t.flags
         if flags.contains(.rst) {
-            end(Key(from: from, to: to), report: report)
-            end(Key(from: to, to: from), report: report)
+            end(Key(from: from, to: to, vantage: v), report: report)
+            end(Key(from: to, to: from, vantage: v), report: report)
             return
         }
-        if flags.contains(.ack), !flows.isEmpty, var f = flows[Key(from: to, to: from)] {
+        if flags.contains(.ack), !flows.isEmpty, var f = flows[Key(from: to, to: from, vantage: v)] {
             acknowledge(&f, t, frame)
-            flows[Key(from: to, to: from)] = f
+            flows[Key(from: to, to: from, vantage: v)] = f
         }
         let len = p.tcpSegmentLength ?? 0
         guard len > 0, !flags.contains(.syn) else { return }
         let size = p.ipv4?.totalLength ?? p.ipv6.map { 40 + $0.payloadLength } ?? 0
         let df = p.ipv4?.dontFragment ?? true
-        send(Key(from: from, to: to), seq: t.sequence, len: UInt32(truncatingIfNeeded: len), size: size, df: df, frame)
+        send(Key(from: from, to: to, vantage: v), seq: t.sequence, len: UInt32(truncatingIfNeeded: len), size: size, df: df, frame)
     }
 
     /// Publishes every stall still open.
@@ -242,11 +245,11 @@ public struct PathMTUTracker {
     }
 
     /// An ICMP fragmentation needed / ICMPv6 packet too big quoting one of the flows.
-    private mutating func noteICMP(_ i: ICMPView, _ p: Packet, _ frame: FrameRef) {
+    private mutating func noteICMP(_ i: ICMPView, _ p: Packet, _ frame: FrameRef, vantage: UInt16) {
         let tooBig = i.isV6 ? i.type == 2 : (i.type == 3 && i.code == 4)
         guard tooBig, let q = i.quoted, q.proto == .tcp, let sp = q.sourcePort, let dp = q.destinationPort,
               let from = p.sourceAddress else { return }
-        let key = Key(from: Endpoint(q.source, sp), to: Endpoint(q.destination, dp))
+        let key = Key(from: Endpoint(q.source, sp), to: Endpoint(q.destination, dp), vantage: vantage)
         guard var f = flows[key], f.icmp == nil else { return }
         let mtu = i.isV6 ? Int(i.bytes.u32(at: 4) ?? 0) : Int(i.bytes.u16(at: 6) ?? 0)
         f.icmp = (mtu, frame, from)

@@ -14,7 +14,7 @@ public struct RSTUnlistenedAnalyzer: Analyzer {
     /// the RST was built nearer the client than the server (`NoEndpointsAnalyzer.resetFromPath`:
     /// a higher TTL than the server's own SYN-ACK).
     public mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void) {
-        if case .handshake(.refused(let h)) = event, h.dnsTruncatedAnswer == nil, !NoEndpointsAnalyzer.resetFromPath(h) {
+        if case .handshake(.refused(let h)) = event, h.dnsTruncatedAnswer == nil, !NoEndpointsAnalyzer.resetFromPath(h, vips: context.vips) {
             report(Self.finding(h, live: context.live, vips: context.vips))
         }
     }
@@ -30,10 +30,10 @@ public struct RSTUnlistenedAnalyzer: Analyzer {
         }
         // Who built the RST (NoEndpointsAnalyzer): the TTL of the server's own SYN-ACK, if seen.
         var confidence = Confidence(.high, "the destination itself answered the SYN with RST/ACK acknowledging it (ack = seq + 1)")
-        if let r = h.resetTTL, let s = h.serverTTL, r == s.ttl {
+        if vips.contains(h.server.address) {
+            confidence = Confidence(.medium, "a RST/ACK acknowledging the SYN (ack = seq + 1) came back for \(h.server.address), a known VIP (--vip): a backend's kernel after DNAT (nothing listens on the targetPort) and a node's `reject with tcp reset` rule (svc.no-endpoints) send the same RST, and a VIP's SYN-ACKs come from backends at other hop counts, so no TTL in the capture tells them apart")
+        } else if let r = h.resetTTL, let s = h.serverTTL, r == s.ttl {
             confidence.reason += "; its TTL (\(r)) is that of \(h.server.address)'s own SYN-ACK (frame \(s.frame.frame)), so its kernel built it"
-        } else if h.serverTTL == nil, vips.contains(h.server.address) {
-            confidence = Confidence(.medium, "a RST/ACK acknowledging the SYN (ack = seq + 1) came back for \(h.server.address), a known VIP (--vip): a backend's kernel after DNAT (nothing listens on the targetPort) and a node's `reject with tcp reset` rule (svc.no-endpoints) send the same RST, and no other packet from \(h.server.address) in the capture gives a TTL to tell them apart")
         }
         var f = Finding(
             kind: kind, title: "Connection refused: nothing listens on the port", severity: .warning,

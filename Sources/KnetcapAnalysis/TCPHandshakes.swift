@@ -32,8 +32,8 @@ public struct Handshake: Sendable {
     public var earlierTS: (tsval: UInt32, frame: FrameRef)?
     /// The IPv4 TTL / IPv6 hop limit of the RST in `refused`, as captured.
     public var resetTTL: UInt8?
-    /// The TTL (hop limit) of the last SYN-ACK the server's address sent before the RST, with
-    /// that SYN-ACK: the same host's kernel sets both from one default (ip_default_ttl), so a
+    /// The TTL (hop limit) of the last SYN-ACK the server's address sent before the RST, seen at
+    /// the same vantage point, with that SYN-ACK: the same host's kernel sets both from one default (ip_default_ttl), so a
     /// RST arriving with a higher TTL was built fewer hops away (`NoEndpointsAnalyzer`).
     public var serverTTL: (ttl: UInt8, frame: FrameRef)?
     /// The ICMP destination unreachable that rejected the SYN (`HandshakeOutcome.unreachable`).
@@ -295,8 +295,10 @@ public struct TCPHandshakeTracker {
     private var listeningOrder = EvictionQueue<Endpoint>()
     /// Per server address, the TTL (hop limit) of its last SYN-ACK: what its own kernel's
     /// packets look like here (`Handshake.serverTTL`). Bounded like `listening`.
-    private var addressTTL: [IPAddress: AddressTTL] = [:]
-    private var addressTTLOrder = EvictionQueue<IPAddress>()
+    private var addressTTL: [AddressKey: AddressTTL] = [:]
+    private var addressTTLOrder = EvictionQueue<AddressKey>()
+    /// An address at one vantage point: the same packet seen at another has another TTL.
+    struct AddressKey: Hashable { var address: IPAddress; var vantage: UInt16 }
     struct AddressTTL { var ttl: UInt8; var serial: UInt32; var frame: FrameRef }
     public static let addressTTLBudgetBytes = 2 << 20
     let maxAddressTTL: Int
@@ -336,7 +338,7 @@ public struct TCPHandshakeTracker {
         maxTimestamps = TableBudget(bytes: Self.timestampBudgetBytes, TupleKey.self, LastTS.self).maxEntries
         maxListening = TableBudget(bytes: Self.listeningBudgetBytes, Endpoint.self, FrameRef.self, queueItems: 1).maxEntries
         maxAwaiting = TableBudget(bytes: Self.awaitingBudgetBytes, Endpoint.self, AwaitingACK.self).maxEntries
-        maxAddressTTL = TableBudget(bytes: Self.addressTTLBudgetBytes, IPAddress.self, AddressTTL.self, queueItems: 1).maxEntries
+        maxAddressTTL = TableBudget(bytes: Self.addressTTLBudgetBytes, AddressKey.self, AddressTTL.self, queueItems: 1).maxEntries
         maxLoads = TableBudget(bytes: Self.loadBudgetBytes, Endpoint.self, SYNLoad.self, queueItems: 1,
                                heap: 32 + SYNLoad.examplesKept * 48).maxEntries
     }
@@ -463,7 +465,7 @@ public struct TCPHandshakeTracker {
 
         if flags.contains(.syn) && flags.contains(.ack) {
             if listening[from] == nil { noteListening(from, frame) }
-            noteTTL(src, p.ipv4?.ttl ?? p.ipv6?.hopLimit, frame)
+            noteTTL(AddressKey(address: src, vantage: vantage), p.ipv4?.ttl ?? p.ipv6?.hopLimit, frame)
             guard var h = open[to], t.acknowledgment == h.isn &+ 1 else { return }
             var r = h.rare?.v ?? Rare()
             if h.server == from {
@@ -496,7 +498,7 @@ public struct TCPHandshakeTracker {
             var hs = handshake(to, h)
             hs.refused = r.refused
             hs.resetTTL = p.ipv4?.ttl ?? p.ipv6?.hopLimit
-            if let a = addressTTL[src] { hs.serverTTL = (a.ttl, a.frame) }
+            if let a = addressTTL[AddressKey(address: src, vantage: vantage)] { hs.serverTTL = (a.ttl, a.frame) }
             if r.mismatch != nil { report(.replyMismatch(hs)) } else { report(.refused(hs)) }
             return
         }
@@ -639,7 +641,7 @@ public struct TCPHandshakeTracker {
         open[u.client] = h
     }
 
-    private mutating func noteTTL(_ a: IPAddress, _ ttl: UInt8?, _ frame: FrameRef) {
+    private mutating func noteTTL(_ a: AddressKey, _ ttl: UInt8?, _ frame: FrameRef) {
         guard let ttl else { return }
         let serial = addressTTLOrder.serial()
         while addressTTL.count >= maxAddressTTL, addressTTL[a] == nil, let item = addressTTLOrder.first {
