@@ -39,9 +39,10 @@ def http(addr, port):
         threading.Thread(target=handle, args=(c, peer), daemon=True).start()
 
 def connect(host, port, timeout, count, gap="0.3"):
-    """count sequential connect() attempts; prints one result line each."""
+    """count sequential connect() attempts (IPv6 for an address with a colon); prints one
+    result line each."""
     for i in range(int(count)):
-        s = socket.socket(); s.settimeout(float(timeout)); t0 = time.monotonic()
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET); s.settimeout(float(timeout)); t0 = time.monotonic()
         try:
             s.connect((host, int(port))); r = "connected"
         except ConnectionRefusedError: r = "refused"

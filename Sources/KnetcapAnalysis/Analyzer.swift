@@ -21,6 +21,12 @@ public enum TrackerEvent: Sendable {
     /// At the end of a capture with several vantage points (`VantageLedger`): the packets seen
     /// at one and never at the next on their path, and the clock offsets between them.
     case crossVantage([VantageLoss], [ClockOffset])
+    /// An ICMP/ICMPv6 destination unreachable quoting a UDP datagram (those quoting a SYN come
+    /// as `.handshake(.unreachable)`).
+    case datagramUnreachable(Unreachable)
+    /// A TCP sender's full-size segment re-sent by RTO without being acknowledged while smaller
+    /// ones got through (`PathMTUTracker`), published when its connection ends.
+    case segmentStall(SegmentStall)
 }
 
 /// What an analyser may consult besides the events: `--vip` addresses and, during a live

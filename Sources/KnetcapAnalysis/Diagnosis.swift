@@ -14,10 +14,12 @@ public struct Diagnosis {
         DNSFragmentLostAnalyzer.self,
         DNSTCPFallbackAnalyzer.self,
         DNSSearchExpansionAnalyzer.self,
+        NoEndpointsAnalyzer.self,
         RSTUnlistenedAnalyzer.self,
         SYNDropAnalyzer.self,
         SYNFloodAnalyzer.self,
         PAWSAnalyzer.self,
+        MTUBlackholeAnalyzer.self,
         ReplySourceMismatchAnalyzer.self,
         CrossNodeLossAnalyzer.self,
     ]
@@ -42,6 +44,7 @@ public struct Diagnosis {
     private var dns: DNSTransactionTracker
     private var handshakes: TCPHandshakeTracker
     private var fragments = FragmentLedger()
+    private var segments = PathMTUTracker()
     private var vantages = VantageLedger()
     /// The capture's vantage points by `Packet.vantage` (pcapng interface names), for the
     /// cross-vantage findings; set before `finish`.
@@ -123,6 +126,8 @@ public struct Diagnosis {
             }
         }
         var outcomes: [TrackerEvent] = []
+        if p.icmp != nil, p.tcp == nil, let u = Unreachable(p), u.proto == .udp { outcomes.append(.datagramUnreachable(u)) }
+        if p.tcp != nil || p.icmp != nil { segments.observe(p) { outcomes.append(.segmentStall($0)) } }
         handshakes.observe(p, report: { outcomes.append(.handshake($0)) }, load: { outcomes.append(.synLoad($0)) })
         if !outcomes.isEmpty { publish(outcomes, context) }
     }
@@ -149,6 +154,7 @@ public struct Diagnosis {
         dns.finish(at: lastTimestamp) { problems.append(($0, $1)) }
         var events = problems.map { problem($0.0, end: $0.1) }
         handshakes.finish(at: lastTimestamp, report: { events.append(.handshake($0)) }, load: { events.append(.synLoad($0)) })
+        segments.finish { events.append(.segmentStall($0)) }
         let (losses, offsets) = vantages.finish()
         if !losses.isEmpty { events.append(.crossVantage(losses, offsets)) }
         publish(events, context)
@@ -181,7 +187,7 @@ public struct Diagnosis {
     }
 
     /// What the trackers' state limits dropped from tracking (empty when nothing was).
-    public var limits: [StateLimitNote] { dns.limits + handshakes.limits + vantages.limits }
+    public var limits: [StateLimitNote] { dns.limits + handshakes.limits + segments.limits + vantages.limits }
 
     private mutating func record(_ new: [Finding]) {
         for var f in new {

@@ -30,6 +30,14 @@ public struct Handshake: Sendable {
     /// the timestamp offset per 4-tuple, so one host's TSval on one tuple only grows; going
     /// backwards means another host behind the same NAT reused the tuple.
     public var earlierTS: (tsval: UInt32, frame: FrameRef)?
+    /// The IPv4 TTL / IPv6 hop limit of the RST in `refused`, as captured.
+    public var resetTTL: UInt8?
+    /// The TTL (hop limit) of the last SYN-ACK the server's address sent before the RST, seen at
+    /// the same vantage point, with that SYN-ACK: the same host's kernel sets both from one default (ip_default_ttl), so a
+    /// RST arriving with a higher TTL was built fewer hops away (`NoEndpointsAnalyzer`).
+    public var serverTTL: (ttl: UInt8, frame: FrameRef)?
+    /// The ICMP destination unreachable that rejected the SYN (`HandshakeOutcome.unreachable`).
+    public var unreachable: FrameRef?
     public var lastActivity: Timestamp
 }
 
@@ -56,6 +64,79 @@ public enum HandshakeOutcome: Sendable {
     case unanswered(Handshake, listening: FrameRef?)
     /// SYN answered by a SYN-ACK from another address or port.
     case replyMismatch(Handshake)
+    /// SYN answered by an ICMP/ICMPv6 destination unreachable quoting it (`Unreachable`).
+    case unreachable(Handshake, Unreachable)
+}
+
+/// An ICMP destination unreachable (RFC 792 type 3) or ICMPv6 destination unreachable (RFC
+/// 4443 type 1) quoting a TCP or UDP datagram: who sent it, with which TTL, and what it quotes.
+public struct Unreachable: Sendable {
+    public var frame: FrameRef
+    /// The ICMP packet's IP source (the host or router that answered).
+    public var sender: IPAddress
+    /// The ICMP packet's IPv4 TTL / IPv6 hop limit.
+    public var ttl: UInt8
+    public var isV6: Bool
+    public var type: UInt8
+    public var code: UInt8
+    /// The quoted datagram's source (the client) and destination (the address it was sent to).
+    public var client: Endpoint
+    public var server: Endpoint
+    public var proto: IPProtocol
+    /// The quoted TCP sequence number (the 8 bytes every ICMP error quotes hold it), if captured.
+    public var quotedSequence: UInt32?
+
+    /// The ICMP came from the address the datagram was sent to.
+    public var fromDestination: Bool { sender == server.address }
+    /// Port unreachable: ICMP 3/3, ICMPv6 1/4 (kube-proxy's `-j REJECT` / nftables `reject`).
+    public var isPortUnreachable: Bool { isV6 ? code == 4 : code == 3 }
+    /// A code a reject rule sends: port unreachable, or administratively prohibited (ICMP 3/9,
+    /// 3/10, 3/13; ICMPv6 1/1, 1/5 source address failed policy, 1/6 reject route). Net/host
+    /// unreachable (no route, no ARP answer) and need-to-fragment are not rejects.
+    public var isReject: Bool { isV6 ? [1, 4, 5, 6].contains(code) : [3, 9, 10, 13].contains(code) }
+    /// tcpdump's words for the code.
+    public var codeText: String {
+        if isV6 {
+            switch code {
+            case 1: return "ICMPv6 administratively prohibited (1/1)"
+            case 4: return "ICMPv6 port unreachable (1/4)"
+            case 5: return "ICMPv6 source address failed policy (1/5)"
+            case 6: return "ICMPv6 reject route (1/6)"
+            default: return "ICMPv6 destination unreachable (1/\(code))"
+            }
+        }
+        switch code {
+        case 3: return "ICMP port unreachable (3/3)"
+        case 9: return "ICMP network administratively prohibited (3/9)"
+        case 10: return "ICMP host administratively prohibited (3/10)"
+        case 13: return "ICMP communication administratively prohibited (3/13)"
+        default: return "ICMP destination unreachable (3/\(code))"
+        }
+    }
+
+    /// The destination unreachable in `p`, if it quotes TCP or UDP with both ports.
+    public init?(_ p: Packet) {
+        guard let i = p.icmp, i.type == (i.isV6 ? 1 : 3), let q = i.quoted, q.proto == .tcp || q.proto == .udp,
+              let sp = q.sourcePort, let dp = q.destinationPort, let sender = p.sourceAddress else { return nil }
+        frame = FrameRef(frame: p.number, time: p.timestamp)
+        self.sender = sender
+        ttl = p.ipv4?.ttl ?? p.ipv6?.hopLimit ?? 0
+        isV6 = i.isV6; type = i.type; code = i.code
+        client = Endpoint(q.source, sp); server = Endpoint(q.destination, dp); proto = q.proto
+        quotedSequence = q.proto == .tcp ? Self.quotedTCPSequence(i) : nil
+    }
+
+    /// Bytes 4..<8 of the quoted transport header (TCP's sequence number), bounds-checked.
+    static func quotedTCPSequence(_ i: ICMPView) -> UInt32? {
+        let inner = i.bytes.suffix(from: 8)
+        if i.isV6 {
+            // the quoted IPv6 header is 40 bytes; extension headers before TCP are rare in a SYN
+            guard let nh = inner.u8(at: 6), nh == 6 else { return nil }
+            return inner.u32(at: 40 + 4)
+        }
+        guard let vihl = inner.u8(at: 0) else { return nil }
+        return inner.u32(at: Int(vihl & 0x0f) * 4 + 4)
+    }
 }
 
 /// The SYNs one server endpoint received over the capture, for `tcp.syn-flood`
@@ -201,6 +282,7 @@ public struct TCPHandshakeTracker {
         var clientReset: FrameRef?
         var dnsTruncatedAnswer: FrameRef?
         var earlierTS: (tsval: UInt32, frame: FrameRef)?
+        var unreachable: FrameRef?
     }
     /// Immutable once made: a change makes a new box (the entry stays a value).
     final class RareBox: @unchecked Sendable { let v: Rare; init(_ v: Rare) { self.v = v } }
@@ -211,6 +293,15 @@ public struct TCPHandshakeTracker {
     /// Server endpoints that sent a SYN-ACK: they listen.
     public private(set) var listening: [Endpoint: FrameRef] = [:]
     private var listeningOrder = EvictionQueue<Endpoint>()
+    /// Per server address, the TTL (hop limit) of its last SYN-ACK: what its own kernel's
+    /// packets look like here (`Handshake.serverTTL`). Bounded like `listening`.
+    private var addressTTL: [AddressKey: AddressTTL] = [:]
+    private var addressTTLOrder = EvictionQueue<AddressKey>()
+    /// An address at one vantage point: the same packet seen at another has another TTL.
+    struct AddressKey: Hashable { var address: IPAddress; var vantage: UInt16 }
+    struct AddressTTL { var ttl: UInt8; var serial: UInt32; var frame: FrameRef }
+    public static let addressTTLBudgetBytes = 2 << 20
+    let maxAddressTTL: Int
     private var undecided: [Handshake] = []
     /// The last (highest) TSval sent on each directed tuple, for 60 s (TIME_WAIT).
     private var lastTS: [TupleKey: LastTS] = [:]
@@ -247,6 +338,7 @@ public struct TCPHandshakeTracker {
         maxTimestamps = TableBudget(bytes: Self.timestampBudgetBytes, TupleKey.self, LastTS.self).maxEntries
         maxListening = TableBudget(bytes: Self.listeningBudgetBytes, Endpoint.self, FrameRef.self, queueItems: 1).maxEntries
         maxAwaiting = TableBudget(bytes: Self.awaitingBudgetBytes, Endpoint.self, AwaitingACK.self).maxEntries
+        maxAddressTTL = TableBudget(bytes: Self.addressTTLBudgetBytes, AddressKey.self, AddressTTL.self, queueItems: 1).maxEntries
         maxLoads = TableBudget(bytes: Self.loadBudgetBytes, Endpoint.self, SYNLoad.self, queueItems: 1,
                                heap: 32 + SYNLoad.examplesKept * 48).maxEntries
     }
@@ -290,6 +382,10 @@ public struct TCPHandshakeTracker {
         if now.seconds >= nextSweep {
             sweep(now: now, final: false, report: report)
             nextSweep = now.seconds.saturatingAdd(1)
+        }
+        if p.icmp != nil, p.tcp == nil, let u = Unreachable(p), u.proto == .tcp {
+            noteUnreachable(u, vantage: UInt16(truncatingIfNeeded: p.vantage), report: report)
+            return
         }
         guard let t = p.tcp else { return }
         let flags = t.flags
@@ -369,6 +465,7 @@ public struct TCPHandshakeTracker {
 
         if flags.contains(.syn) && flags.contains(.ack) {
             if listening[from] == nil { noteListening(from, frame) }
+            noteTTL(AddressKey(address: src, vantage: vantage), p.ipv4?.ttl ?? p.ipv6?.hopLimit, frame)
             guard var h = open[to], t.acknowledgment == h.isn &+ 1 else { return }
             var r = h.rare?.v ?? Rare()
             if h.server == from {
@@ -400,6 +497,8 @@ public struct TCPHandshakeTracker {
             loads[from]?.refused += 1
             var hs = handshake(to, h)
             hs.refused = r.refused
+            hs.resetTTL = p.ipv4?.ttl ?? p.ipv6?.hopLimit
+            if let a = addressTTL[AddressKey(address: src, vantage: vantage)] { hs.serverTTL = (a.ttl, a.frame) }
             if r.mismatch != nil { report(.replyMismatch(hs)) } else { report(.refused(hs)) }
             return
         }
@@ -438,7 +537,7 @@ public struct TCPHandshakeTracker {
         if o.hasTS { h.tsval = o.tsval }
         if let r {
             h.synAck = r.synAck; h.refused = r.refused; h.mismatch = r.mismatch; h.clientReset = r.clientReset
-            h.dnsTruncatedAnswer = r.dnsTruncatedAnswer; h.earlierTS = r.earlierTS
+            h.dnsTruncatedAnswer = r.dnsTruncatedAnswer; h.earlierTS = r.earlierTS; h.unreachable = r.unreachable
         }
         return h
     }
@@ -521,6 +620,40 @@ public struct TCPHandshakeTracker {
         listeningOrder.push(server, 0)
     }
 
+    /// An ICMP destination unreachable quoting a pending SYN (same client endpoint, same
+    /// server, and the SYN's ISN when the quote holds it), reported at once. Linux's
+    /// tcp_v4_err / tcp_v6_err abort a SYN_SENT connection on it (need-to-fragment aside) — but
+    /// an error that arrives while connect() still holds the socket only sets sk_err_soft, and
+    /// the SYN is re-sent: the handshake stays open, its re-sent SYNs and their ICMP belong to
+    /// the same finding, and it is never judged unanswered.
+    private mutating func noteUnreachable(_ u: Unreachable, vantage: UInt16, report: (HandshakeOutcome) -> Void) {
+        guard u.isReject, var h = open[u.client], h.home == vantage, h.server == u.server,
+              h.rare?.v.synAck == nil, h.rare?.v.mismatch == nil, u.quotedSequence.map({ $0 == h.isn }) ?? true else { return }
+        h.lastActivity = u.frame.time
+        if h.rare?.v.unreachable == nil {
+            var r = h.rare?.v ?? Rare()
+            r.unreachable = u.frame
+            h.rare = RareBox(r)
+            loads[u.server]?.refused += 1
+            report(.unreachable(handshake(u.client, h), u))
+        }
+        restamp(u.client, &h)
+        open[u.client] = h
+    }
+
+    private mutating func noteTTL(_ a: AddressKey, _ ttl: UInt8?, _ frame: FrameRef) {
+        guard let ttl else { return }
+        let serial = addressTTLOrder.serial()
+        while addressTTL.count >= maxAddressTTL, addressTTL[a] == nil, let item = addressTTLOrder.first {
+            addressTTLOrder.removeFirst()
+            if addressTTL[item.key]?.serial == item.serial { addressTTL.removeValue(forKey: item.key) }
+        }
+        addressTTL[a] = AddressTTL(ttl: ttl, serial: serial, frame: frame)
+        addressTTLOrder.push(a, serial)
+        let table = addressTTL
+        addressTTLOrder.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
+    }
+
     private mutating func storeTS(_ tuple: TupleKey, _ ts: UInt32, _ frame: FrameRef) {
         let serial = tsQueue.serial()
         while lastTS.count >= maxTimestamps, lastTS[tuple] == nil, let item = tsQueue.first {
@@ -535,7 +668,7 @@ public struct TCPHandshakeTracker {
 
     private mutating func finish(_ h: Handshake, report: (HandshakeOutcome) -> Void) {
         if h.mismatch != nil { report(.replyMismatch(h)); return }
-        guard h.synAck == nil, h.refused == nil, h.synCount >= 2 else { return }
+        guard h.synAck == nil, h.refused == nil, h.unreachable == nil, h.synCount >= 2 else { return }
         if let l = listening[h.server] { report(.unanswered(h, listening: l)) }
         else if undecided.count < maxUndecided { undecided.append(h) }
         else { droppedHandshakes += 1 }  // past the limit: dropped from tracking, not reported

@@ -139,7 +139,43 @@ struct RealKernelFaultTests {
         #expect(f.first?["server"] as? String == "10.77.0.3:1053", "\(f)")
     }
 
-    @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap"])
+    /// kube-proxy's nftables rules for a Service without endpoints on the router: the SYNs and
+    /// datagrams to the VIP are answered by ICMP/ICMPv6 port unreachable from the router, a
+    /// `reject with tcp reset` by a RST with the router's TTL; the server's own RST and ICMP
+    /// are the look-alikes.
+    @Test func serviceWithoutEndpointsIsRejected() throws {
+        let f = try Self.findings("svc-no-endpoints.pcap")
+        let svc = f.filter { $0["kind"] as? String == "svc.no-endpoints" }
+        #expect(svc.compactMap { $0["server"] as? String } == ["10.96.88.10:80", "10.96.88.10:80", "10.96.88.10:8125",
+                                                               "10.96.88.10:8125", "[fd88:96::10]:80", "10.88.2.2:30080"], "\(f)")
+        #expect(f.filter { $0["kind"] as? String == "tcp.rst-unlistened-port" }.compactMap { $0["server"] as? String } == ["10.88.2.2:8081"], "\(f)")
+        #expect(f.count == 7, "\(f)")
+    }
+
+    /// The router's link MTU 1400 and its ICMP fragmentation-needed dropped: the server's
+    /// 1500-byte segment is re-sent until curl gives up, the small tail passes.
+    @Test func mtuBlackholeStallsFullSizeSegments() throws {
+        let f = try Self.findings("tcp-mtu-blackhole.pcap")
+        #expect(f.count == 1 && f.first?["kind"] as? String == "tcp.mtu-blackhole", "\(f)")
+        let m = f.first?["measurements"] as? [String: Double] ?? [:]
+        #expect(m["stalled_size_bytes"] == 1500 && (m["sends"] ?? 0) >= 4 && (m["largest_delivered_bytes"] ?? 0) < 1400, "\(m)")
+    }
+
+    /// IPv6: the packet too big seen at the server, dropped by its own input rule.
+    @Test func mtuBlackholeIPv6NamesTheICMPMTU() throws {
+        let f = try Self.findings("tcp-mtu-blackhole-v6.pcap")
+        #expect(f.count == 1 && f.first?["kind"] as? String == "tcp.mtu-blackhole", "\(f)")
+        #expect((f.first?["measurements"] as? [String: Double])?["path_mtu_bytes"] == 1400, "\(f)")
+    }
+
+    /// The same black hole with tcp_mtu_probing=1: named, survived (warning), at 1076 bytes.
+    @Test func mtuBlackholeSurvivedByProbing() throws {
+        let f = try Self.findings("tcp-mtu-probing.pcap")
+        #expect(f.count == 1 && f.first?["kind"] as? String == "tcp.mtu-blackhole" && f.first?["severity"] as? String == "warning", "\(f)")
+        #expect((f.first?["measurements"] as? [String: Double])?["largest_delivered_bytes"] == 1076, "\(f)")
+    }
+
+    @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap", "tcp-mtu-controls.pcap"])
     func healthyTopologyHasNoFinding(_ name: String) throws {
         #expect(try Self.findings(name).isEmpty, "\(name)")
     }
