@@ -60,22 +60,38 @@ def hold(host, port, count):
     out("ready holding", len(socks))
     while True: time.sleep(3600)
 
-def burst(host, port, n, timeout):
-    """n parallel connect()s with a timeout; prints a summary line."""
+def parallel(label, n, one):
+    """Runs one(i) -> result word in n threads; prints "label word=count ..."."""
     res = {}
-    def one(i):
-        s = socket.socket(); s.settimeout(float(timeout))
-        try: s.connect((host, int(port))); r = "connected"
-        except ConnectionRefusedError: r = "refused"
-        except socket.timeout: r = "timeout"
-        except OSError as e: r = "error " + errno.errorcode.get(e.errno, str(e.errno))
-        res[i] = r; s.close()
-    ts = [threading.Thread(target=one, args=(i,)) for i in range(int(n))]
+    def run(i):
+        try: res[i] = one(i)
+        except ConnectionRefusedError: res[i] = "refused"
+        except ConnectionResetError: res[i] = "reset"
+        except socket.timeout: res[i] = "timeout"
+        except OSError as e: res[i] = "error " + errno.errorcode.get(e.errno, str(e.errno))
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(int(n))]
     for t in ts: t.start()
     for t in ts: t.join()
     summary = {}
     for r in res.values(): summary[r] = summary.get(r, 0) + 1
-    out("burst", " ".join("%s=%d" % kv for kv in sorted(summary.items())))
+    out(label, " ".join("%s=%d" % kv for kv in sorted(summary.items())))
+
+def burst(host, port, n, timeout):
+    """n parallel connect()s with a timeout; prints a summary line."""
+    def one(i):
+        with socket.socket() as s:
+            s.settimeout(float(timeout)); s.connect((host, int(port))); return "connected"
+    parallel("burst", n, one)
+
+def request(host, port, n, timeout):
+    """n parallel connections, each sending one HTTP/1.0 request and waiting up to timeout
+    seconds for any answer; prints a summary line (answered, reset, timeout, refused)."""
+    def one(i):
+        with socket.socket() as s:
+            s.settimeout(float(timeout)); s.connect((host, int(port)))
+            s.sendall(b"GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % host.encode())
+            return "answered" if s.recv(4096) else "closed"
+    parallel("request", n, one)
 
 def dnstc(addr, tcp_answer=""):
     """UDP: answer every query with TC=1 and no records. With tcp_answer (an

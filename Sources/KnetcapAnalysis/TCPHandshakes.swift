@@ -56,6 +56,32 @@ public enum HandshakeOutcome: Sendable {
     case unanswered(Handshake, listening: FrameRef?)
     /// SYN answered by a SYN-ACK from another address or port.
     case replyMismatch(Handshake)
+    /// The handshake completed at the client (its ACK of the SYN-ACK seen), but the server
+    /// never took it: it re-sent the SYN-ACK after the client's ACKs (the request socket still
+    /// in SYN_RECV), or answered the client's ACK with a bare RST while it had sent nothing
+    /// else: the listener's accept queue was full when the ACK arrived (tcp_check_req,
+    /// `listen_overflow`; `tcp_abort_on_overflow` 0 or 1).
+    case ackNotTaken(Handshake, UnacceptedACK)
+}
+
+/// A handshake complete at the client that the server did not take (`HandshakeOutcome.ackNotTaken`).
+public struct UnacceptedACK: Sendable {
+    /// The server's initial sequence number (its SYN-ACK's seq).
+    public var serverISN: UInt32
+    /// The client's ACK of the SYN-ACK (ack = server ISN + 1).
+    public var ack: FrameRef
+    /// The client's first data segment, if it sent one.
+    public var data: FrameRef?
+    /// SYN-ACKs the server re-sent after the client's ACK (same seq, ack = client ISN + 1);
+    /// at most the first `TCPHandshakeTracker.resendsToJudge` kept.
+    public var resentSYNAcks: [FrameRef] = []
+    /// The server's bare RST (no ACK flag, seq = server ISN + 1: the reset of a segment that
+    /// found no socket, tcp_v4_send_reset) while it had sent nothing else.
+    public var reset: FrameRef?
+    /// After `reset`: a SYN-ACK from the same port (the listener still there), or a SYN
+    /// refused by it (RST/ACK: the listener was gone).
+    public var answeredLater: FrameRef?
+    public var refusedLater: FrameRef?
 }
 
 /// The SYNs one server endpoint received over the capture, for `tcp.syn-flood`
@@ -82,6 +108,9 @@ public struct SYNLoad: Sendable {
     public var last: FrameRef
     /// The first SYN-ACK the server sent, if any.
     public var firstAnswer: FrameRef?
+    /// The last SYN-ACK it sent and the last SYN it refused (RST/ACK), if any.
+    public var lastAnswer: FrameRef?
+    public var lastRefusal: FrameRef?
     /// A few of the first clients, with their SYN (evidence).
     public var examples: [(client: Endpoint, frame: FrameRef)] = []
     /// 256-bit linear-counting sketch of the clients' addresses (Whang et al. 1990).
@@ -110,6 +139,7 @@ public struct SYNLoad: Sendable {
     mutating func noteAnswer(_ frame: FrameRef) {
         answered += 1
         if firstAnswer == nil { firstAnswer = frame }
+        lastAnswer = frame
     }
 
     mutating func noteSource(_ a: IPAddress) {
@@ -222,16 +252,33 @@ public struct TCPHandshakeTracker {
     /// the per-server half-open count): client endpoint → server, for `synAckHorizon` seconds.
     private var awaitingACK: [Endpoint: AwaitingACK] = [:]
     private var ackQueue = EvictionQueue<Endpoint>()
-    struct AwaitingACK { var server: Endpoint; var serial: UInt32; var time: Timestamp }
+    struct AwaitingACK { var server: Endpoint; var serial: UInt32; var time: Timestamp
+        var clientISN: UInt32; var serverISN: UInt32; var syn: FrameRef; var synAck: FrameRef; var home: UInt16 }
+    /// Handshakes complete at the client (its ACK seen) while the server has sent nothing but
+    /// its SYN-ACK since: client endpoint → what the server did, for `synAckHorizon` seconds.
+    /// Dropped as soon as the server sends any other segment (it took the connection).
+    private var unaccepted: [Endpoint: Unaccepted] = [:]
+    private var unacceptedQueue = EvictionQueue<Endpoint>()
+    struct Unaccepted { var server: Endpoint; var serial: UInt32; var clientISN: UInt32; var syn: FrameRef
+        var synAck: FrameRef; var ack: UnacceptedACK; var last: Timestamp; var home: UInt16 }
+    /// Bare resets of unaccepted handshakes, judged at the end (did the port answer later?).
+    private var resets: [(client: Endpoint, u: Unaccepted)] = []
+    /// Re-sent SYN-ACKs after the client's ACK that make a finding: two in a row mean two of
+    /// the client's ACKs were not taken, the second sent after the server had re-sent (one
+    /// lost ACK is answered by the first re-sent SYN-ACK and then taken).
+    public static let resendsToJudge = 2
+    public static let unacceptedBudgetBytes = 8 << 20
+    let maxUnaccepted: Int
+    static let maxResets = 4096
     /// How long a server keeps a request socket answered by SYN-ACK (tcp_synack_retries 5:
     /// 1 + 2 + 4 + 8 + 16 + 32 s).
     public static let synAckHorizon = 63.0
-    public static let awaitingBudgetBytes = 8 << 20
+    public static let awaitingBudgetBytes = 16 << 20
     let maxAwaiting: Int
     private var nextSweep: Int64 = .min
     private var nextPrune: Int64 = .min
     /// Dropped from tracking at the state limits.
-    private var droppedHandshakes = 0, droppedTimestamps = 0, droppedListening = 0, droppedLoads = 0
+    private var droppedHandshakes = 0, droppedTimestamps = 0, droppedListening = 0, droppedLoads = 0, droppedUnaccepted = 0
 
     struct PairKey: Hashable { var a: IPAddress; var b: IPAddress }
     struct TupleKey: Hashable { var client: Endpoint; var server: Endpoint }
@@ -247,6 +294,8 @@ public struct TCPHandshakeTracker {
         maxTimestamps = TableBudget(bytes: Self.timestampBudgetBytes, TupleKey.self, LastTS.self).maxEntries
         maxListening = TableBudget(bytes: Self.listeningBudgetBytes, Endpoint.self, FrameRef.self, queueItems: 1).maxEntries
         maxAwaiting = TableBudget(bytes: Self.awaitingBudgetBytes, Endpoint.self, AwaitingACK.self).maxEntries
+        maxUnaccepted = TableBudget(bytes: Self.unacceptedBudgetBytes, Endpoint.self, Unaccepted.self,
+                                    heap: 32 + Self.resendsToJudge * MemoryLayout<FrameRef>.stride).maxEntries
         maxLoads = TableBudget(bytes: Self.loadBudgetBytes, Endpoint.self, SYNLoad.self, queueItems: 1,
                                heap: 32 + SYNLoad.examplesKept * 48).maxEntries
     }
@@ -263,6 +312,10 @@ public struct TCPHandshakeTracker {
         }
         if droppedListening > 0 {
             n.append(StateLimitNote(what: "listening ports", dropped: droppedListening, budgetBytes: Self.listeningBudgetBytes, maxEntries: maxListening))
+        }
+        if droppedUnaccepted > 0 {
+            n.append(StateLimitNote(what: "completed handshakes watched for an accept-queue drop", dropped: droppedUnaccepted,
+                                    budgetBytes: Self.unacceptedBudgetBytes, maxEntries: maxUnaccepted))
         }
         if droppedLoads > 0 {
             n.append(StateLimitNote(what: "per-server SYN counts (judged early)", dropped: droppedLoads, budgetBytes: Self.loadBudgetBytes, maxEntries: maxLoads))
@@ -312,7 +365,13 @@ public struct TCPHandshakeTracker {
             if let w = awaitingACK[from], w.server == Endpoint(dst, t.destinationPort) {
                 awaitingACK.removeValue(forKey: from)
                 loads[w.server]?.noteCompleted()
+                if t.acknowledgment == w.serverISN &+ 1, w.home == UInt16(truncatingIfNeeded: p.vantage) {
+                    watchUnaccepted(from, w, FrameRef(frame: p.number, time: now))
+                }
             }
+        }
+        if !unaccepted.isEmpty, let src = p.sourceAddress, let dst = p.destinationAddress {
+            followUnaccepted(p, t, Endpoint(src, t.sourcePort), Endpoint(dst, t.destinationPort), report: report)
         }
         guard flags.contains(.syn) || flags.contains(.rst) else { return }
         guard let src = p.sourceAddress, let dst = p.destinationAddress else { return }
@@ -375,7 +434,10 @@ public struct TCPHandshakeTracker {
                 loads[from]?.noteAnswer(frame)
                 if r.mismatch == nil {  // healthy: half-open at the server until the client's ACK
                     remove(to, halfOpen: loads[from] != nil)
-                    if loads[from] != nil { awaitACK(to, from, now) }
+                    if loads[from] != nil {
+                        awaitACK(to, AwaitingACK(server: from, serial: 0, time: now, clientISN: h.isn, serverISN: t.sequence,
+                                                 syn: h.first, synAck: frame, home: h.home))
+                    }
                     return
                 }
                 r.synAck = frame
@@ -398,6 +460,7 @@ public struct TCPHandshakeTracker {
             r.refused = frame
             remove(to)
             loads[from]?.refused += 1
+            loads[from]?.lastRefusal = frame
             var hs = handshake(to, h)
             hs.refused = r.refused
             if r.mismatch != nil { report(.replyMismatch(hs)) } else { report(.refused(hs)) }
@@ -422,6 +485,7 @@ public struct TCPHandshakeTracker {
         for h in pending.sorted(by: { $0.syns[0].frame < $1.syns[0].frame }) {
             report(.unanswered(h, listening: listening[h.server]))
         }
+        judgeResets(report: report)
         let all = loads.values.sorted { $0.first.frame < $1.first.frame }
         loads.removeAll()
         loadQueue.removeAll()
@@ -463,8 +527,10 @@ public struct TCPHandshakeTracker {
         return h
     }
 
-    private mutating func awaitACK(_ client: Endpoint, _ server: Endpoint, _ now: Timestamp) {
+    private mutating func awaitACK(_ client: Endpoint, _ entry: AwaitingACK) {
+        var entry = entry
         let serial = ackQueue.serial()
+        entry.serial = serial
         while awaitingACK.count >= maxAwaiting, let item = ackQueue.first {
             ackQueue.removeFirst()
             guard let w = awaitingACK[item.key], w.serial == item.serial else { continue }
@@ -472,7 +538,7 @@ public struct TCPHandshakeTracker {
             loads[w.server]?.noteGone()
             droppedHandshakes += 1
         }
-        if let old = awaitingACK.updateValue(AwaitingACK(server: server, serial: serial, time: now), forKey: client) {
+        if let old = awaitingACK.updateValue(entry, forKey: client) {
             loads[old.server]?.noteGone()
         }
         ackQueue.push(client, serial)
@@ -541,6 +607,80 @@ public struct TCPHandshakeTracker {
         else { droppedHandshakes += 1 }  // past the limit: dropped from tracking, not reported
     }
 
+    /// Starts watching a handshake the client completed: until the server sends a segment
+    /// other than its SYN-ACK or a bare RST, it has not taken the connection.
+    private mutating func watchUnaccepted(_ client: Endpoint, _ w: AwaitingACK, _ ack: FrameRef) {
+        while unaccepted.count >= maxUnaccepted, unaccepted[client] == nil, let item = unacceptedQueue.first {
+            unacceptedQueue.removeFirst()
+            if unaccepted[item.key]?.serial == item.serial { unaccepted.removeValue(forKey: item.key); droppedUnaccepted += 1 }
+        }
+        let serial = unacceptedQueue.serial()
+        unaccepted[client] = Unaccepted(server: w.server, serial: serial, clientISN: w.clientISN, syn: w.syn, synAck: w.synAck,
+                                        ack: UnacceptedACK(serverISN: w.serverISN, ack: ack), last: ack.time, home: w.home)
+        unacceptedQueue.push(client, serial)
+        let table = unaccepted
+        unacceptedQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
+    }
+
+    /// A segment between an unaccepted handshake's client and server: the server's re-sent
+    /// SYN-ACK or bare RST is kept (the second re-sent SYN-ACK is reported), anything else it
+    /// sends means it took the connection; the client's RST or a new SYN ends the watch.
+    private mutating func followUnaccepted(_ p: Packet, _ t: TCPView, _ from: Endpoint, _ to: Endpoint,
+                                           report: (HandshakeOutcome) -> Void) {
+        let frame = FrameRef(frame: p.number, time: p.timestamp)
+        let f = t.flags, vantage = UInt16(truncatingIfNeeded: p.vantage)
+        if var u = unaccepted[to], u.server == from, u.home == vantage {  // server → client
+            if f.contains(.syn) && f.contains(.ack) && t.sequence == u.ack.serverISN && t.acknowledgment == u.clientISN &+ 1 {
+                // copies closer than a retransmission (the same SYN-ACK captured twice) are one
+                guard frame.time - (u.ack.resentSYNAcks.last ?? u.synAck).time >= Self.minRetransmitGap else { return }
+                u.ack.resentSYNAcks.append(frame)
+                u.last = frame.time
+                if u.ack.resentSYNAcks.count >= Self.resendsToJudge {
+                    unaccepted.removeValue(forKey: to)
+                    report(.ackNotTaken(handshake(to, u), u.ack))
+                } else {
+                    unaccepted[to] = u
+                }
+            } else if f.contains(.rst) && !f.contains(.ack) && t.sequence == u.ack.serverISN &+ 1 {
+                unaccepted.removeValue(forKey: to)
+                u.ack.reset = frame
+                if resets.count < Self.maxResets { resets.append((to, u)) }
+            } else {
+                unaccepted.removeValue(forKey: to)
+            }
+        } else if var u = unaccepted[from], u.server == to, u.home == vantage {  // client → server
+            if f.contains(.rst) || f.contains(.syn) {
+                unaccepted.removeValue(forKey: from)
+            } else if u.ack.data == nil, t.payload.count > 0 {
+                u.ack.data = frame
+                unaccepted[from] = u
+            }
+        }
+    }
+
+    /// The handshake an unaccepted entry stands for, its SYN-ACK kept.
+    private func handshake(_ client: Endpoint, _ u: Unaccepted) -> Handshake {
+        var h = Handshake(client: client, server: u.server, isn: u.clientISN, syns: [u.syn], synCount: 1, lastActivity: u.last)
+        h.synAck = u.synAck
+        return h
+    }
+
+    /// Reports the bare resets of unaccepted handshakes, with what the capture shows of their
+    /// port afterwards (`UnacceptedACK.answeredLater`, `refusedLater`).
+    private mutating func judgeResets(report: (HandshakeOutcome) -> Void) {
+        let pending = resets
+        resets.removeAll()
+        for (client, u) in pending {
+            var a = u.ack
+            guard let r = a.reset else { continue }
+            if let l = loads[u.server] {
+                if let x = l.lastAnswer, x.frame > r.frame { a.answeredLater = x }
+                if let x = l.lastRefusal, x.frame > r.frame { a.refusedLater = x }
+            }
+            report(.ackNotTaken(handshake(client, u), a))
+        }
+    }
+
     /// Judges the handshakes idle past their horizon (all of them when `final`), from the
     /// fronts of the queues: O(expired) per sweep.
     private mutating func sweep(now: Timestamp, final: Bool, report: (HandshakeOutcome) -> Void) {
@@ -579,6 +719,13 @@ public struct TCPHandshakeTracker {
             awaitingACK.removeValue(forKey: item.key)
             loads[w.server]?.noteGone()
         }
+        while !final, let item = unacceptedQueue.first {
+            guard let u = unaccepted[item.key], u.serial == item.serial else { unacceptedQueue.removeFirst(); continue }
+            guard now - u.last > Self.synAckHorizon else { break }
+            unacceptedQueue.removeFirst()
+            unaccepted.removeValue(forKey: item.key)
+        }
+        if !final && resets.count >= Self.maxResets / 2 { judgeResets(report: report) }
         // The TSval and TC=1 memories only need trimming now and then, not every second.
         if !final && now.seconds >= nextPrune {
             nextPrune = now.seconds.saturatingAdd(10)

@@ -36,6 +36,35 @@ import KnetcapTestSupport
         }
     }
 
+    /// The accept queue full when the client's ACK arrives (Captures/tcp-accept-overflow*.pcap):
+    /// the handshake completes at the client, the server never takes it.
+    @Test func acceptQueueOverflowAfterHandshake() throws {
+        let dropped = try shipped("tcp-accept-overflow.pcap")
+        #expect(dropped.map(\.kind) == ["tcp.syn-backlog-drop", "tcp.syn-backlog-drop"])
+        #expect(Set(dropped.compactMap(\.client)).count == 2 && dropped.allSatisfy { $0.server == "10.77.0.3:9001" })
+        for f in dropped {
+            // SYN, SYN-ACK, ACK, data, then the same SYN-ACK 1 s and 2 s later.
+            #expect(f.measurements["synack_transmissions"] == 3)
+            let resent = f.evidence.filter { $0.note.hasPrefix("SYN-ACK re-sent") }
+            #expect(resent.count == 2)
+            if resent.count == 2, let ack = f.evidence.first(where: { $0.note.hasPrefix("the client's ACK") }) {
+                let first = resent[0].time - ack.time, second = resent[1].time - resent[0].time
+                #expect(first > 0.9 && first < 1.2, "first re-sent SYN-ACK \(first) s after the ACK")
+                #expect(second > 1.9 && second < 2.3, "second \(second) s after the first")
+            }
+            #expect(f.evidence.contains { $0.note.contains("never acknowledged") })
+        }
+        let reset = try shipped("tcp-accept-overflow-reset.pcap")
+        #expect(reset.map(\.kind) == ["tcp.syn-backlog-drop", "tcp.syn-backlog-drop"])
+        for f in reset {
+            let rst = try #require(f.evidence.last)
+            #expect(rst.note.hasPrefix("bare RST from 10.77.0.3:9001"))
+            #expect(f.confidence.level == .medium)  // nothing after the resets shows the listener
+        }
+        // The RST after a completed handshake is never a refused port.
+        #expect(!(dropped + reset).contains { $0.kind == "tcp.rst-unlistened-port" || $0.kind == "tcp.syn-unanswered" })
+    }
+
     @Test func hairpin() throws {
         let f = try shipped("nat-hairpin.pcap")
         #expect(f.count == 1)
