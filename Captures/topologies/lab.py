@@ -38,6 +38,25 @@ def http(addr, port):
         c, peer = s.accept()
         threading.Thread(target=handle, args=(c, peer), daemon=True).start()
 
+def slowhttp(addr, port, delay):
+    """HTTP/1.0 server that reads the request, waits delay seconds, then answers and closes."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port))); s.listen(16)
+    out("ready slowhttp", addr, port, "delay", delay)
+    while True:
+        c, peer = s.accept()
+        with c:
+            c.settimeout(10)
+            try:
+                c.recv(4096); time.sleep(float(delay))
+                c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n")
+                c.recv(4096)
+                r = "closed by client"
+            except ConnectionResetError: r = "reset"
+            except OSError as e: r = "error " + errno.errorcode.get(e.errno, str(e.errno))
+        out("served", peer, r)
+
 def connect(host, port, timeout, count, gap="0.3"):
     """count sequential connect() attempts; prints one result line each."""
     for i in range(int(count)):

@@ -22,6 +22,9 @@ public struct Handshake: Sendable {
     public var mismatch: (from: Endpoint, frame: FrameRef)?
     /// The client's RST to the mismatched source (its kernel rejects the unexpected SYN-ACK).
     public var clientReset: FrameRef?
+    /// The same SYN (client endpoint and ISN) seen again to another destination within
+    /// `minRetransmitGap`: its copy after a DNAT (a bridge or router capture sees both).
+    public var dnatCopy: (to: Endpoint, frame: FrameRef)?
     /// The UDP answer with TC=1 this TCP connection to port 53 is the retry of.
     public var dnsTruncatedAnswer: FrameRef?
     /// An earlier segment on the same 4-tuple (same client address and port, same server; its
@@ -62,6 +65,23 @@ public enum HandshakeOutcome: Sendable {
     /// else: the listener's accept queue was full when the ACK arrived (tcp_check_req,
     /// `listen_overflow`; `tcp_abort_on_overflow` 0 or 1).
     case ackNotTaken(Handshake, UnacceptedACK)
+    /// Inside a connection the client opened to `Handshake.server`, a segment came from another
+    /// address or port acknowledging the client's bytes (the same connection, its source not
+    /// translated back), and the client reset it: it has no socket for that source.
+    case escapedSegment(Handshake, EscapedSegment)
+}
+
+/// A segment of a connection that arrived from the wrong source (`HandshakeOutcome.escapedSegment`).
+public struct EscapedSegment: Sendable {
+    /// Where it came from (not the server the client connected to).
+    public var from: Endpoint
+    public var segment: FrameRef
+    public var seq: UInt32
+    public var ack: UInt32
+    /// The client's ACK of the SYN-ACK from the server it asked (the connection's start).
+    public var established: FrameRef
+    /// The client's RST to `from`.
+    public var reset: FrameRef
 }
 
 /// A handshake complete at the client that the server did not take (`HandshakeOutcome.ackNotTaken`).
@@ -231,6 +251,7 @@ public struct TCPHandshakeTracker {
         var clientReset: FrameRef?
         var dnsTruncatedAnswer: FrameRef?
         var earlierTS: (tsval: UInt32, frame: FrameRef)?
+        var dnatCopy: (to: Endpoint, frame: FrameRef)?
     }
     /// Immutable once made: a change makes a new box (the entry stays a value).
     final class RareBox: @unchecked Sendable { let v: Rare; init(_ v: Rare) { self.v = v } }
@@ -270,6 +291,17 @@ public struct TCPHandshakeTracker {
     public static let unacceptedBudgetBytes = 8 << 20
     let maxUnaccepted: Int
     static let maxResets = 4096
+    /// Connections the client completed (its ACK seen): client endpoint → the server it asked,
+    /// in insertion order, for a segment of one arriving from another source. Never expired
+    /// by time (a connection lives as long as it likes); the oldest dropped past the budget.
+    private var peers: [Endpoint: Peer] = [:]
+    private var peerQueue = EvictionQueue<Endpoint>()
+    struct Peer { var server: Endpoint; var clientISN: UInt32; var serial: UInt32; var syn: FrameRef; var established: FrameRef; var home: UInt16 }
+    /// Segments from a wrong source awaiting the client's RST (client endpoint → it).
+    private var escaped: [Endpoint: (from: Endpoint, frame: FrameRef, seq: UInt32, ack: UInt32)] = [:]
+    static let maxEscaped = 4096
+    public static let peerBudgetBytes = 16 << 20
+    let maxPeers: Int
     /// How long a server keeps a request socket answered by SYN-ACK (tcp_synack_retries 5:
     /// 1 + 2 + 4 + 8 + 16 + 32 s).
     public static let synAckHorizon = 63.0
@@ -294,6 +326,7 @@ public struct TCPHandshakeTracker {
         maxTimestamps = TableBudget(bytes: Self.timestampBudgetBytes, TupleKey.self, LastTS.self).maxEntries
         maxListening = TableBudget(bytes: Self.listeningBudgetBytes, Endpoint.self, FrameRef.self, queueItems: 1).maxEntries
         maxAwaiting = TableBudget(bytes: Self.awaitingBudgetBytes, Endpoint.self, AwaitingACK.self).maxEntries
+        maxPeers = TableBudget(bytes: Self.peerBudgetBytes, Endpoint.self, Peer.self).maxEntries
         maxUnaccepted = TableBudget(bytes: Self.unacceptedBudgetBytes, Endpoint.self, Unaccepted.self,
                                     heap: 32 + Self.resendsToJudge * MemoryLayout<FrameRef>.stride).maxEntries
         maxLoads = TableBudget(bytes: Self.loadBudgetBytes, Endpoint.self, SYNLoad.self, queueItems: 1,
@@ -367,11 +400,15 @@ public struct TCPHandshakeTracker {
                 loads[w.server]?.noteCompleted()
                 if t.acknowledgment == w.serverISN &+ 1, w.home == UInt16(truncatingIfNeeded: p.vantage) {
                     watchUnaccepted(from, w, FrameRef(frame: p.number, time: now))
+                    notePeer(from, w, FrameRef(frame: p.number, time: now))
                 }
             }
         }
         if !unaccepted.isEmpty, let src = p.sourceAddress, let dst = p.destinationAddress {
             followUnaccepted(p, t, Endpoint(src, t.sourcePort), Endpoint(dst, t.destinationPort), report: report)
+        }
+        if !peers.isEmpty, !flags.contains(.syn), let src = p.sourceAddress, let dst = p.destinationAddress {
+            checkSource(p, t, Endpoint(src, t.sourcePort), Endpoint(dst, t.destinationPort), report: report)
         }
         guard flags.contains(.syn) || flags.contains(.rst) else { return }
         guard let src = p.sourceAddress, let dst = p.destinationAddress else { return }
@@ -399,6 +436,12 @@ public struct TCPHandshakeTracker {
                 h.lastActivity = now
                 restamp(from, &h)
                 open[from] = h
+                return
+            }
+            if var h = open[from], h.isn == t.sequence, h.server != to, now - lastSYN(h).time < Self.minRetransmitGap {
+                // the same SYN after a DNAT, not a new handshake: the client asked h.server
+                var r = h.rare?.v ?? Rare()
+                if r.dnatCopy == nil { r.dnatCopy = (to, frame); h.rare = RareBox(r); open[from] = h }
                 return
             }
             if let old = remove(from) { finish(handshake(from, old), report: report) }
@@ -432,7 +475,9 @@ public struct TCPHandshakeTracker {
             var r = h.rare?.v ?? Rare()
             if h.server == from {
                 loads[from]?.noteAnswer(frame)
-                if r.mismatch == nil {  // healthy: half-open at the server until the client's ACK
+                // healthy: half-open at the server until the client's ACK. An earlier SYN-ACK from
+                // the DNAT target that the client did not reset was this one before its reverse NAT.
+                if r.mismatch == nil || (r.mismatch?.from == r.dnatCopy?.to && r.clientReset == nil) {
                     remove(to, halfOpen: loads[from] != nil)
                     if loads[from] != nil {
                         awaitACK(to, AwaitingACK(server: from, serial: 0, time: now, clientISN: h.isn, serverISN: t.sequence,
@@ -502,7 +547,7 @@ public struct TCPHandshakeTracker {
         if o.hasTS { h.tsval = o.tsval }
         if let r {
             h.synAck = r.synAck; h.refused = r.refused; h.mismatch = r.mismatch; h.clientReset = r.clientReset
-            h.dnsTruncatedAnswer = r.dnsTruncatedAnswer; h.earlierTS = r.earlierTS
+            h.dnsTruncatedAnswer = r.dnsTruncatedAnswer; h.earlierTS = r.earlierTS; h.dnatCopy = r.dnatCopy
         }
         return h
     }
@@ -656,6 +701,42 @@ public struct TCPHandshakeTracker {
                 unaccepted[from] = u
             }
         }
+    }
+
+    private mutating func notePeer(_ client: Endpoint, _ w: AwaitingACK, _ ack: FrameRef) {
+        while peers.count >= maxPeers, peers[client] == nil, let item = peerQueue.first {
+            peerQueue.removeFirst()
+            if peers[item.key]?.serial == item.serial { peers.removeValue(forKey: item.key) }
+        }
+        let serial = peerQueue.serial()
+        peers[client] = Peer(server: w.server, clientISN: w.clientISN, serial: serial, syn: w.syn, established: ack, home: w.home)
+        peerQueue.push(client, serial)
+        let table = peers
+        peerQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
+    }
+
+    /// A segment to a client endpoint from a source other than the server its connection was
+    /// opened to, acknowledging the client's bytes (ack within 2^30 past its ISN: the same
+    /// sequence space, not another connection sharing the local port), is kept; the client's
+    /// RST to that source confirms it had no socket for it.
+    private mutating func checkSource(_ p: Packet, _ t: TCPView, _ from: Endpoint, _ to: Endpoint,
+                                      report: (HandshakeOutcome) -> Void) {
+        let vantage = UInt16(truncatingIfNeeded: p.vantage)
+        let frame = FrameRef(frame: p.number, time: p.timestamp)
+        if t.flags.contains(.rst) {
+            guard let e = escaped[from], e.from == to, let peer = peers[from], peer.home == vantage else { return }
+            escaped.removeValue(forKey: from)
+            var h = Handshake(client: from, server: peer.server, isn: peer.clientISN, syns: [peer.syn], synCount: 1, lastActivity: frame.time)
+            h.clientReset = frame
+            report(.escapedSegment(h, EscapedSegment(from: to, segment: e.frame, seq: e.seq, ack: e.ack,
+                                                     established: peer.established, reset: frame)))
+            return
+        }
+        guard t.flags.contains(.ack), let peer = peers[to], peer.server != from, peer.home == vantage, escaped[to] == nil else { return }
+        let advance = t.acknowledgment &- peer.clientISN
+        guard advance >= 1, advance < 1 << 30 else { return }
+        if escaped.count >= Self.maxEscaped { escaped.removeAll() }
+        escaped[to] = (from, frame, t.sequence, t.acknowledgment)
     }
 
     /// The handshake an unaccepted entry stands for, its SYN-ACK kept.

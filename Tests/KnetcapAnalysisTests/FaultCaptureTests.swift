@@ -78,6 +78,44 @@ import KnetcapTestSupport
         #expect(withVIP.first?.confidence.reason.contains("known VIP") == true)
     }
 
+    /// The hairpin seen on the bridge: the DNATed copy of each SYN is the same SYN, not a
+    /// second handshake (Captures/nat-hairpin-bridge.pcap).
+    @Test func hairpinOnTheBridge() throws {
+        let f = try shipped("nat-hairpin-bridge.pcap")
+        #expect(f.map(\.kind) == ["nat.reply-source-mismatch"])
+        let h = try #require(f.first)
+        #expect(h.server == "192.0.2.10:80" && h.summary.contains("from 10.77.0.3:8080"))
+        #expect(h.evidence.map(\.frame).prefix(4) == [1, 2, 3, 4])
+        #expect(h.evidence[1].note.contains("DNATed copy") && h.evidence[1].note.contains("10.77.0.3:8080"))
+        #expect(h.evidence.filter { $0.note.contains("re-sends its SYN") }.count == 3)
+        #expect(h.confidence.level == .high)
+    }
+
+    /// A segment of an established connection to the VIP from the backend's own address,
+    /// reset by the client (Captures/nat-invalid-escape.pcap).
+    @Test func invalidSegmentEscapesNAT() throws {
+        let f = try shipped("nat-invalid-escape.pcap", vips: [IPAddress(v4: 0xC000_020A)])
+        #expect(f.map(\.kind) == ["nat.reply-source-mismatch"])
+        let h = try #require(f.first)
+        #expect(h.server == "192.0.2.10:80" && h.summary.contains("came back from 10.77.0.3:8080"))
+        // SYN, the client's ACK, the escaped answer 2.5 s later, the client's RST.
+        #expect(h.evidence.map(\.frame) == [1, 3, 6, 7])
+        let after = h.measurements["escaped_after_s"] ?? 0
+        #expect(after > 2.4 && after < 2.7, "the backend answers 2.5 s after the request; got \(after)")
+        #expect(h.confidence.reason.contains("36 bytes past its ISN") && h.confidence.reason.contains("known VIP"))
+    }
+
+    /// A search-list walk that ends in a timeout: both the walk and the timeout.
+    @Test func searchWalkEndingInTimeout() throws {
+        let f = try shipped("dns-search-timeout.pcap")
+        #expect(Set(f.map(\.kind)) == ["dns.search-expansion", "dns.timeout"] && f.count == 2)
+        let s = try #require(f.first { $0.kind == "dns.search-expansion" })
+        #expect(s.measurements["steps"] == 3 && s.title.contains("timeout"))
+        #expect(s.summary.hasPrefix("api.example.org: 3 NXDOMAIN steps first"))
+        let t = try #require(f.first { $0.kind == "dns.timeout" })
+        #expect(t.summary.contains("api.example.org"))
+    }
+
     @Test func truncatedDNSThenRefusedTCP() throws {
         let f = try shipped("dns-tcp-fallback-refused.pcap")
         #expect(f.count == 2 && f.allSatisfy { $0.kind == "dns.tcp-fallback-failed" })
