@@ -57,6 +57,33 @@ def slowhttp(addr, port, delay):
             except OSError as e: r = "error " + errno.errorcode.get(e.errno, str(e.errno))
         out("served", peer, r)
 
+def aaaa(server, name, n):
+    """n AAAA queries at once, one UDP socket each (the namespaces have no IPv6 address, so
+    glibc's getaddrinfo would not ask for AAAA); prints how many were answered."""
+    def one(i):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(3)
+            q = struct.pack("!HHHHHH", 0x4000 + i, 0x0100, 1, 0, 0, 0)
+            q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack("!HH", 28, 1)
+            s.sendto(q, (server, 53))
+            d = s.recv(4096)
+            return "answered" if d[:2] == q[:2] and struct.unpack("!H", d[6:8])[0] > 0 else "empty"
+    parallel("aaaa", n, one)
+
+def keepalive(addr, port):
+    """HTTP/1.1 server keeping connections open between requests (Content-Length bodies)."""
+    import http.server
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def do_GET(self):
+            body = b"hello %s\n" % self.path.encode()
+            self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+            self.wfile.write(body)
+        def log_message(self, *a): pass
+    srv = http.server.ThreadingHTTPServer((addr, int(port)), H)
+    out("ready keepalive", addr, port)
+    srv.serve_forever()
+
 def connect(host, port, timeout, count, gap="0.3"):
     """count sequential connect() attempts; prints one result line each."""
     for i in range(int(count)):

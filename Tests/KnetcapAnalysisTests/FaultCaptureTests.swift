@@ -133,7 +133,7 @@ import KnetcapTestSupport
         #expect(s.evidence.map(\.frame) == [1, 2, 3, 4, 5, 6, 7, 8])
     }
 
-    @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap"])
+    @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap", "healthy-load.pcap"])
     func healthy(_ name: String) throws {
         #expect(try shipped(name).isEmpty, "\(name)")
     }
