@@ -15,14 +15,7 @@ SCENARIO_EXPECT="nat.reply-source-mismatch"
 SCENARIO_FILTER=(tcp and '(' host "$VIP" or host "$IP_S" ')')
 
 prepare() {
-    nft_router <<NFT
-table ip $NFT_TABLE {
-    chain prerouting {
-        type nat hook prerouting priority dstnat; policy accept;
-        ip daddr $VIP tcp dport 80 counter dnat to $IP_S:8080
-    }
-}
-NFT
+    vip_dnat
     bg_start "$NS_S" backend "${PY[@]}" http 0.0.0.0 8080; pid=$BG
     wait_ready "$pid" backend
 }

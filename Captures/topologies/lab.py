@@ -38,6 +38,52 @@ def http(addr, port):
         c, peer = s.accept()
         threading.Thread(target=handle, args=(c, peer), daemon=True).start()
 
+def slowhttp(addr, port, delay):
+    """HTTP/1.0 server that reads the request, waits delay seconds, then answers and closes."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port))); s.listen(16)
+    out("ready slowhttp", addr, port, "delay", delay)
+    while True:
+        c, peer = s.accept()
+        with c:
+            c.settimeout(10)
+            try:
+                c.recv(4096); time.sleep(float(delay))
+                c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n")
+                c.recv(4096)
+                r = "closed by client"
+            except ConnectionResetError: r = "reset"
+            except OSError as e: r = "error " + errno.errorcode.get(e.errno, str(e.errno))
+        out("served", peer, r)
+
+def aaaa(server, name, n):
+    """n AAAA queries at once, one UDP socket each (the namespaces have no IPv6 address, so
+    glibc's getaddrinfo would not ask for AAAA); prints how many were answered."""
+    def one(i):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(3)
+            q = struct.pack("!HHHHHH", 0x4000 + i, 0x0100, 1, 0, 0, 0)
+            q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack("!HH", 28, 1)
+            s.sendto(q, (server, 53))
+            d = s.recv(4096)
+            return "answered" if d[:2] == q[:2] and struct.unpack("!H", d[6:8])[0] > 0 else "empty"
+    parallel("aaaa", n, one)
+
+def keepalive(addr, port):
+    """HTTP/1.1 server keeping connections open between requests (Content-Length bodies)."""
+    import http.server
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def do_GET(self):
+            body = b"hello %s\n" % self.path.encode()
+            self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+            self.wfile.write(body)
+        def log_message(self, *a): pass
+    srv = http.server.ThreadingHTTPServer((addr, int(port)), H)
+    out("ready keepalive", addr, port)
+    srv.serve_forever()
+
 def connect(host, port, timeout, count, gap="0.3"):
     """count sequential connect() attempts (IPv6 for an address with a colon); prints one
     result line each."""
@@ -61,22 +107,38 @@ def hold(host, port, count):
     out("ready holding", len(socks))
     while True: time.sleep(3600)
 
-def burst(host, port, n, timeout):
-    """n parallel connect()s with a timeout; prints a summary line."""
+def parallel(label, n, one):
+    """Runs one(i) -> result word in n threads; prints "label word=count ..."."""
     res = {}
-    def one(i):
-        s = socket.socket(); s.settimeout(float(timeout))
-        try: s.connect((host, int(port))); r = "connected"
-        except ConnectionRefusedError: r = "refused"
-        except socket.timeout: r = "timeout"
-        except OSError as e: r = "error " + errno.errorcode.get(e.errno, str(e.errno))
-        res[i] = r; s.close()
-    ts = [threading.Thread(target=one, args=(i,)) for i in range(int(n))]
+    def run(i):
+        try: res[i] = one(i)
+        except ConnectionRefusedError: res[i] = "refused"
+        except ConnectionResetError: res[i] = "reset"
+        except socket.timeout: res[i] = "timeout"
+        except OSError as e: res[i] = "error " + errno.errorcode.get(e.errno, str(e.errno))
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(int(n))]
     for t in ts: t.start()
     for t in ts: t.join()
     summary = {}
     for r in res.values(): summary[r] = summary.get(r, 0) + 1
-    out("burst", " ".join("%s=%d" % kv for kv in sorted(summary.items())))
+    out(label, " ".join("%s=%d" % kv for kv in sorted(summary.items())))
+
+def burst(host, port, n, timeout):
+    """n parallel connect()s with a timeout; prints a summary line."""
+    def one(i):
+        with socket.socket() as s:
+            s.settimeout(float(timeout)); s.connect((host, int(port))); return "connected"
+    parallel("burst", n, one)
+
+def request(host, port, n, timeout):
+    """n parallel connections, each sending one HTTP/1.0 request and waiting up to timeout
+    seconds for any answer; prints a summary line (answered, reset, timeout, refused)."""
+    def one(i):
+        with socket.socket() as s:
+            s.settimeout(float(timeout)); s.connect((host, int(port)))
+            s.sendall(b"GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % host.encode())
+            return "answered" if s.recv(4096) else "closed"
+    parallel("request", n, one)
 
 def dnstc(addr, tcp_answer=""):
     """UDP: answer every query with TC=1 and no records. With tcp_answer (an

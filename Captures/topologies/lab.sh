@@ -102,3 +102,15 @@ stop_server_diag() {
     stop_pid "$DIAG_PID" INT
     DIAG_PID=""
 }
+
+# knf-router DNATs the VIP's port 80 to the backend 10.77.0.3:8080 (no SNAT), in $NFT_TABLE.
+vip_dnat() {
+    nft_router <<NFT
+table ip $NFT_TABLE {
+    chain prerouting {
+        type nat hook prerouting priority dstnat; policy accept;
+        ip daddr $VIP tcp dport 80 counter dnat to $IP_S:8080
+    }
+}
+NFT
+}

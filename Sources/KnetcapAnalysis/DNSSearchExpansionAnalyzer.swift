@@ -6,7 +6,9 @@ import KnetcapDissect
 /// `name.cluster.local`, cloud suffixes ...) from one client before the name resolves.
 /// Kubernetes pods get `options ndots:5`, so every name with fewer than five dots walks the
 /// list first. One finding per resolved name, with the chain of its first occurrence (per-step
-/// times) and the total cost over all occurrences.
+/// times) and the total cost over all occurrences. A walk can also end in a query never
+/// answered (glibc res_search stops at a timeout, musl at any failure): the chain is reported
+/// for that name too, beside the timeout the DNS timeout analyser names for its query.
 public struct DNSSearchExpansionAnalyzer: Analyzer {
     public static let kind = "dns.search-expansion"
     public static let kinds = [kind]
@@ -22,6 +24,8 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
         var totalCost = 0.0
         var maxCost = 0.0
         var sample: (chain: [NX], answer: FrameRef, client: String, server: String, first: FrameRef?)?
+        /// The first occurrence ended in a query never answered (`answer` is its last transmission).
+        var timedOut = false
     }
 
     private var recent: [IPAddress: [NX]] = [:]
@@ -33,6 +37,8 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
 
     public mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void) {
         if case .dnsAnswered(let t) = event { observe(answered: t) }
+        if case .dnsProblem(let t, _) = event, t.response == nil { observe(answered: t) }
+        if case .dnsFragmentsLost(let t, _, _) = event, t.response == nil { observe(answered: t) }
     }
 
     public mutating func finish(_ context: AnalysisContext, report: (Finding) -> Void) {
@@ -66,9 +72,11 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
     }
 
     /// Takes each answered DNS transaction (from the DNS transaction tracker, which decoded
-    /// the query name once, lower-cased).
+    /// the query name once, lower-cased), and each never answered (the end of a walk).
     mutating func observe(answered t: DNSTransaction) {
-        guard let answer = t.response, t.qtype == .a || t.qtype == .aaaa else { return }
+        guard t.qtype == .a || t.qtype == .aaaa else { return }
+        let timedOut = t.response == nil
+        let answer = t.response ?? t.lastSent
         let now = answer.time
         if now.seconds >= nextSweep {
             recent = recent.compactMapValues { l in
@@ -88,7 +96,7 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
             recent[client] = l
             return
         }
-        guard t.rcode == .noError, var l = recent[client], !l.isEmpty else { return }
+        guard timedOut || t.rcode == .noError, var l = recent[client], !l.isEmpty else { return }
         let chain = l.filter { Self.isExpansion($0.name, of: name) }
         guard chain.count >= Self.minimumSteps else { return }
         l.removeAll { n in chain.contains { $0.name == n.name } }
@@ -103,6 +111,7 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
         g.maxCost = max(g.maxCost, cost)
         if g.sample == nil {
             g.sample = (chain, answer, "\(client)", "\(t.key.server.text)", t.firstSent)
+            g.timedOut = timedOut
         }
         groups[name] = g
     }
@@ -117,14 +126,21 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
                                    note: "NXDOMAIN for \(n.name)" + (n.query.map { " after \(fmt(n.answer.time - $0.time, 6)) s" } ?? "")))
             }
             if let q = s.first { ev.append(Evidence(frame: q.frame, time: q.time, note: "query \(name)")) }
-            ev.append(Evidence(frame: s.answer.frame, time: s.answer.time, note: "\(name) resolves"))
+            if !g.timedOut {
+                ev.append(Evidence(frame: s.answer.frame, time: s.answer.time, note: "\(name) resolves"))
+            } else if s.answer.frame != s.first?.frame {
+                ev.append(Evidence(frame: s.answer.frame, time: s.answer.time, note: "query \(name) sent again, never answered"))
+            }
+            let end = g.timedOut ? "before the lookup timed out on \(name)" : "before \(name) resolved"
             let steps = s.chain.count
             let avg = g.totalCost / Double(g.occurrences)
             return Finding(
-                kind: Self.kind, title: "DNS search-list expansion (ndots) before the name resolves",
+                kind: Self.kind, title: g.timedOut ? "DNS search-list expansion (ndots) ending in a timeout"
+                                                   : "DNS search-list expansion (ndots) before the name resolves",
                 severity: steps >= 3 || avg > 0.1 ? .warning : .info,
-                confidence: Confidence(.high, "\(steps) NXDOMAIN answers for \(name) with search suffixes appended, from the same client, before \(name) resolved"),
-                summary: "\(name): \(steps) NXDOMAIN steps first (\(s.chain.map(\.name).joined(separator: ", "))); seen \(g.occurrences)x, \(fmt(avg * 1000, 3)) ms per lookup on average",
+                confidence: Confidence(.high, "\(steps) NXDOMAIN answers for \(name) with search suffixes appended, from the same client, \(end)"),
+                summary: "\(name): \(steps) NXDOMAIN steps first (\(s.chain.map(\.name).joined(separator: ", ")))"
+                    + (g.timedOut ? ", then no answer" : "") + "; seen \(g.occurrences)x, \(fmt(avg * 1000, 3)) ms per lookup on average",
                 client: s.client, server: s.server,
                 measurements: ["steps": Double(steps), "occurrences": Double(g.occurrences),
                                "avg_cost_s": avg, "max_cost_s": g.maxCost, "wasted_queries": Double(g.wastedQueries)],

@@ -62,6 +62,14 @@ public struct LiveEvidence: Sendable {
     func deltas(_ names: [String]) -> [String] {
         names.compactMap { n in counterDeltas[n].map { "\(n) +\($0)" } }
     }
+
+    /// The listen-queue counters (`LiveProbe.Counter.listen`) that rose, as an `observed` line,
+    /// when `server` is this system's; nil otherwise.
+    func listenCountersNote(_ server: Endpoint) -> String? {
+        guard owns(server.address) else { return nil }
+        let d = deltas(LiveProbe.Counter.listen)
+        return "\(source): " + (d.isEmpty ? "ListenOverflows/ListenDrops/TCPBacklogDrop did not rise" : d.joined(separator: ", "))
+    }
 }
 
 extension IPAddress {

@@ -91,10 +91,7 @@ public struct SYNFloodAnalyzer: Analyzer {
                 "raise the SYN queue: `net.ipv4.tcp_max_syn_backlog`, `net.core.somaxconn` and the application's listen backlog",
                 "filter the flood before the node: rate-limit SYNs per source at the load balancer or cloud firewall (SYN proxy)",
             ])
-        if let live, live.owns(l.server.address) {
-            let d = live.deltas(LiveProbe.Counter.listen)
-            f.observed.append("\(live.source): " + (d.isEmpty ? "ListenOverflows/ListenDrops/TCPBacklogDrop did not rise" : d.joined(separator: ", ")))
-        }
+        if let note = live?.listenCountersNote(l.server) { f.observed.append(note) }
         return f
     }
 }

@@ -22,6 +22,9 @@ public struct Handshake: Sendable {
     public var mismatch: (from: Endpoint, frame: FrameRef)?
     /// The client's RST to the mismatched source (its kernel rejects the unexpected SYN-ACK).
     public var clientReset: FrameRef?
+    /// The same SYN (client endpoint and ISN) seen again to another destination within
+    /// `minRetransmitGap`: its copy after a DNAT (a bridge or router capture sees both).
+    public var dnatCopy: (to: Endpoint, frame: FrameRef)?
     /// The UDP answer with TC=1 this TCP connection to port 53 is the retry of.
     public var dnsTruncatedAnswer: FrameRef?
     /// An earlier segment on the same 4-tuple (same client address and port, same server; its
@@ -66,6 +69,49 @@ public enum HandshakeOutcome: Sendable {
     case replyMismatch(Handshake)
     /// SYN answered by an ICMP/ICMPv6 destination unreachable quoting it (`Unreachable`).
     case unreachable(Handshake, Unreachable)
+    /// The handshake completed at the client (its ACK of the SYN-ACK seen), but the server
+    /// never took it: it re-sent the SYN-ACK after the client's ACKs (the request socket still
+    /// in SYN_RECV), or answered the client's ACK with a bare RST while it had sent nothing
+    /// else: the listener's accept queue was full when the ACK arrived (tcp_check_req,
+    /// `listen_overflow`; `tcp_abort_on_overflow` 0 or 1).
+    case ackNotTaken(Handshake, UnacceptedACK)
+    /// Inside a connection the client opened to `Handshake.server`, a segment came from another
+    /// address or port acknowledging the client's bytes (the same connection, its source not
+    /// translated back), and the client reset it: it has no socket for that source.
+    case escapedSegment(Handshake, EscapedSegment)
+}
+
+/// A segment of a connection that arrived from the wrong source (`HandshakeOutcome.escapedSegment`).
+public struct EscapedSegment: Sendable {
+    /// Where it came from (not the server the client connected to).
+    public var from: Endpoint
+    public var segment: FrameRef
+    public var seq: UInt32
+    public var ack: UInt32
+    /// The client's ACK of the SYN-ACK from the server it asked (the connection's start).
+    public var established: FrameRef
+    /// The client's RST to `from`.
+    public var reset: FrameRef
+}
+
+/// A handshake complete at the client that the server did not take (`HandshakeOutcome.ackNotTaken`).
+public struct UnacceptedACK: Sendable {
+    /// The server's initial sequence number (its SYN-ACK's seq).
+    public var serverISN: UInt32
+    /// The client's ACK of the SYN-ACK (ack = server ISN + 1).
+    public var ack: FrameRef
+    /// The client's first data segment, if it sent one.
+    public var data: FrameRef?
+    /// SYN-ACKs the server re-sent after the client's ACK (same seq, ack = client ISN + 1);
+    /// at most the first `TCPHandshakeTracker.resendsToJudge` kept.
+    public var resentSYNAcks: [FrameRef] = []
+    /// The server's bare RST (no ACK flag, seq = server ISN + 1: the reset of a segment that
+    /// found no socket, tcp_v4_send_reset) while it had sent nothing else.
+    public var reset: FrameRef?
+    /// After `reset`: a SYN-ACK from the same port (the listener still there), or a SYN
+    /// refused by it (RST/ACK: the listener was gone).
+    public var answeredLater: FrameRef?
+    public var refusedLater: FrameRef?
 }
 
 /// An ICMP destination unreachable (RFC 792 type 3) or ICMPv6 destination unreachable (RFC
@@ -163,6 +209,9 @@ public struct SYNLoad: Sendable {
     public var last: FrameRef
     /// The first SYN-ACK the server sent, if any.
     public var firstAnswer: FrameRef?
+    /// The last SYN-ACK it sent and the last SYN it refused (RST/ACK), if any.
+    public var lastAnswer: FrameRef?
+    public var lastRefusal: FrameRef?
     /// A few of the first clients, with their SYN (evidence).
     public var examples: [(client: Endpoint, frame: FrameRef)] = []
     /// 256-bit linear-counting sketch of the clients' addresses (Whang et al. 1990).
@@ -191,6 +240,7 @@ public struct SYNLoad: Sendable {
     mutating func noteAnswer(_ frame: FrameRef) {
         answered += 1
         if firstAnswer == nil { firstAnswer = frame }
+        lastAnswer = frame
     }
 
     mutating func noteSource(_ a: IPAddress) {
@@ -283,6 +333,7 @@ public struct TCPHandshakeTracker {
         var dnsTruncatedAnswer: FrameRef?
         var earlierTS: (tsval: UInt32, frame: FrameRef)?
         var unreachable: FrameRef?
+        var dnatCopy: (to: Endpoint, frame: FrameRef)?
     }
     /// Immutable once made: a change makes a new box (the entry stays a value).
     final class RareBox: @unchecked Sendable { let v: Rare; init(_ v: Rare) { self.v = v } }
@@ -313,16 +364,44 @@ public struct TCPHandshakeTracker {
     /// the per-server half-open count): client endpoint → server, for `synAckHorizon` seconds.
     private var awaitingACK: [Endpoint: AwaitingACK] = [:]
     private var ackQueue = EvictionQueue<Endpoint>()
-    struct AwaitingACK { var server: Endpoint; var serial: UInt32; var time: Timestamp }
+    struct AwaitingACK { var server: Endpoint; var serial: UInt32; var time: Timestamp
+        var clientISN: UInt32; var serverISN: UInt32; var syn: FrameRef; var synAck: FrameRef; var home: UInt16 }
+    /// Handshakes complete at the client (its ACK seen) while the server has sent nothing but
+    /// its SYN-ACK since: client endpoint → what the server did, for `synAckHorizon` seconds.
+    /// Dropped as soon as the server sends any other segment (it took the connection).
+    private var unaccepted: [Endpoint: Unaccepted] = [:]
+    private var unacceptedQueue = EvictionQueue<Endpoint>()
+    struct Unaccepted { var server: Endpoint; var serial: UInt32; var clientISN: UInt32; var syn: FrameRef
+        var synAck: FrameRef; var ack: UnacceptedACK; var last: Timestamp; var home: UInt16 }
+    /// Bare resets of unaccepted handshakes, judged at the end (did the port answer later?).
+    private var resets: [(client: Endpoint, u: Unaccepted)] = []
+    /// Re-sent SYN-ACKs after the client's ACK that make a finding: two in a row mean two of
+    /// the client's ACKs were not taken, the second sent after the server had re-sent (one
+    /// lost ACK is answered by the first re-sent SYN-ACK and then taken).
+    public static let resendsToJudge = 2
+    public static let unacceptedBudgetBytes = 8 << 20
+    let maxUnaccepted: Int
+    static let maxResets = 4096
+    /// Connections the client completed (its ACK seen): client endpoint → the server it asked,
+    /// in insertion order, for a segment of one arriving from another source. Never expired
+    /// by time (a connection lives as long as it likes); the oldest dropped past the budget.
+    private var peers: [Endpoint: Peer] = [:]
+    private var peerQueue = EvictionQueue<Endpoint>()
+    struct Peer { var server: Endpoint; var clientISN: UInt32; var serial: UInt32; var syn: FrameRef; var established: FrameRef; var home: UInt16 }
+    /// Segments from a wrong source awaiting the client's RST (client endpoint → it).
+    private var escaped: [Endpoint: (from: Endpoint, frame: FrameRef, seq: UInt32, ack: UInt32)] = [:]
+    static let maxEscaped = 4096
+    public static let peerBudgetBytes = 16 << 20
+    let maxPeers: Int
     /// How long a server keeps a request socket answered by SYN-ACK (tcp_synack_retries 5:
     /// 1 + 2 + 4 + 8 + 16 + 32 s).
     public static let synAckHorizon = 63.0
-    public static let awaitingBudgetBytes = 8 << 20
+    public static let awaitingBudgetBytes = 16 << 20
     let maxAwaiting: Int
     private var nextSweep: Int64 = .min
     private var nextPrune: Int64 = .min
     /// Dropped from tracking at the state limits.
-    private var droppedHandshakes = 0, droppedTimestamps = 0, droppedListening = 0, droppedLoads = 0
+    private var droppedHandshakes = 0, droppedTimestamps = 0, droppedListening = 0, droppedLoads = 0, droppedUnaccepted = 0
 
     struct PairKey: Hashable { var a: IPAddress; var b: IPAddress }
     struct TupleKey: Hashable { var client: Endpoint; var server: Endpoint }
@@ -339,6 +418,9 @@ public struct TCPHandshakeTracker {
         maxListening = TableBudget(bytes: Self.listeningBudgetBytes, Endpoint.self, FrameRef.self, queueItems: 1).maxEntries
         maxAwaiting = TableBudget(bytes: Self.awaitingBudgetBytes, Endpoint.self, AwaitingACK.self).maxEntries
         maxAddressTTL = TableBudget(bytes: Self.addressTTLBudgetBytes, AddressKey.self, AddressTTL.self, queueItems: 1).maxEntries
+        maxPeers = TableBudget(bytes: Self.peerBudgetBytes, Endpoint.self, Peer.self).maxEntries
+        maxUnaccepted = TableBudget(bytes: Self.unacceptedBudgetBytes, Endpoint.self, Unaccepted.self,
+                                    heap: 32 + Self.resendsToJudge * MemoryLayout<FrameRef>.stride).maxEntries
         maxLoads = TableBudget(bytes: Self.loadBudgetBytes, Endpoint.self, SYNLoad.self, queueItems: 1,
                                heap: 32 + SYNLoad.examplesKept * 48).maxEntries
     }
@@ -355,6 +437,10 @@ public struct TCPHandshakeTracker {
         }
         if droppedListening > 0 {
             n.append(StateLimitNote(what: "listening ports", dropped: droppedListening, budgetBytes: Self.listeningBudgetBytes, maxEntries: maxListening))
+        }
+        if droppedUnaccepted > 0 {
+            n.append(StateLimitNote(what: "completed handshakes watched for an accept-queue drop", dropped: droppedUnaccepted,
+                                    budgetBytes: Self.unacceptedBudgetBytes, maxEntries: maxUnaccepted))
         }
         if droppedLoads > 0 {
             n.append(StateLimitNote(what: "per-server SYN counts (judged early)", dropped: droppedLoads, budgetBytes: Self.loadBudgetBytes, maxEntries: maxLoads))
@@ -408,7 +494,17 @@ public struct TCPHandshakeTracker {
             if let w = awaitingACK[from], w.server == Endpoint(dst, t.destinationPort) {
                 awaitingACK.removeValue(forKey: from)
                 loads[w.server]?.noteCompleted()
+                if t.acknowledgment == w.serverISN &+ 1, w.home == UInt16(truncatingIfNeeded: p.vantage) {
+                    watchUnaccepted(from, w, FrameRef(frame: p.number, time: now))
+                    notePeer(from, w, FrameRef(frame: p.number, time: now))
+                }
             }
+        }
+        if !unaccepted.isEmpty, let src = p.sourceAddress, let dst = p.destinationAddress {
+            followUnaccepted(p, t, Endpoint(src, t.sourcePort), Endpoint(dst, t.destinationPort), report: report)
+        }
+        if !peers.isEmpty, !flags.contains(.syn), let src = p.sourceAddress, let dst = p.destinationAddress {
+            checkSource(p, t, Endpoint(src, t.sourcePort), Endpoint(dst, t.destinationPort), report: report)
         }
         guard flags.contains(.syn) || flags.contains(.rst) else { return }
         guard let src = p.sourceAddress, let dst = p.destinationAddress else { return }
@@ -436,6 +532,12 @@ public struct TCPHandshakeTracker {
                 h.lastActivity = now
                 restamp(from, &h)
                 open[from] = h
+                return
+            }
+            if var h = open[from], h.isn == t.sequence, h.server != to, now - lastSYN(h).time < Self.minRetransmitGap {
+                // the same SYN after a DNAT, not a new handshake: the client asked h.server
+                var r = h.rare?.v ?? Rare()
+                if r.dnatCopy == nil { r.dnatCopy = (to, frame); h.rare = RareBox(r); open[from] = h }
                 return
             }
             if let old = remove(from) { finish(handshake(from, old), report: report) }
@@ -470,9 +572,14 @@ public struct TCPHandshakeTracker {
             var r = h.rare?.v ?? Rare()
             if h.server == from {
                 loads[from]?.noteAnswer(frame)
-                if r.mismatch == nil {  // healthy: half-open at the server until the client's ACK
+                // healthy: half-open at the server until the client's ACK. An earlier SYN-ACK from
+                // the DNAT target that the client did not reset was this one before its reverse NAT.
+                if r.mismatch == nil || (r.mismatch?.from == r.dnatCopy?.to && r.clientReset == nil) {
                     remove(to, halfOpen: loads[from] != nil)
-                    if loads[from] != nil { awaitACK(to, from, now) }
+                    if loads[from] != nil {
+                        awaitACK(to, AwaitingACK(server: from, serial: 0, time: now, clientISN: h.isn, serverISN: t.sequence,
+                                                 syn: h.first, synAck: frame, home: h.home))
+                    }
                     return
                 }
                 r.synAck = frame
@@ -495,6 +602,7 @@ public struct TCPHandshakeTracker {
             r.refused = frame
             remove(to)
             loads[from]?.refused += 1
+            loads[from]?.lastRefusal = frame
             var hs = handshake(to, h)
             hs.refused = r.refused
             hs.resetTTL = p.ipv4?.ttl ?? p.ipv6?.hopLimit
@@ -521,6 +629,7 @@ public struct TCPHandshakeTracker {
         for h in pending.sorted(by: { $0.syns[0].frame < $1.syns[0].frame }) {
             report(.unanswered(h, listening: listening[h.server]))
         }
+        judgeResets(report: report)
         let all = loads.values.sorted { $0.first.frame < $1.first.frame }
         loads.removeAll()
         loadQueue.removeAll()
@@ -537,7 +646,7 @@ public struct TCPHandshakeTracker {
         if o.hasTS { h.tsval = o.tsval }
         if let r {
             h.synAck = r.synAck; h.refused = r.refused; h.mismatch = r.mismatch; h.clientReset = r.clientReset
-            h.dnsTruncatedAnswer = r.dnsTruncatedAnswer; h.earlierTS = r.earlierTS; h.unreachable = r.unreachable
+            h.dnsTruncatedAnswer = r.dnsTruncatedAnswer; h.earlierTS = r.earlierTS; h.unreachable = r.unreachable; h.dnatCopy = r.dnatCopy
         }
         return h
     }
@@ -562,8 +671,10 @@ public struct TCPHandshakeTracker {
         return h
     }
 
-    private mutating func awaitACK(_ client: Endpoint, _ server: Endpoint, _ now: Timestamp) {
+    private mutating func awaitACK(_ client: Endpoint, _ entry: AwaitingACK) {
+        var entry = entry
         let serial = ackQueue.serial()
+        entry.serial = serial
         while awaitingACK.count >= maxAwaiting, let item = ackQueue.first {
             ackQueue.removeFirst()
             guard let w = awaitingACK[item.key], w.serial == item.serial else { continue }
@@ -571,7 +682,7 @@ public struct TCPHandshakeTracker {
             loads[w.server]?.noteGone()
             droppedHandshakes += 1
         }
-        if let old = awaitingACK.updateValue(AwaitingACK(server: server, serial: serial, time: now), forKey: client) {
+        if let old = awaitingACK.updateValue(entry, forKey: client) {
             loads[old.server]?.noteGone()
         }
         ackQueue.push(client, serial)
@@ -674,6 +785,116 @@ public struct TCPHandshakeTracker {
         else { droppedHandshakes += 1 }  // past the limit: dropped from tracking, not reported
     }
 
+    /// Starts watching a handshake the client completed: until the server sends a segment
+    /// other than its SYN-ACK or a bare RST, it has not taken the connection.
+    private mutating func watchUnaccepted(_ client: Endpoint, _ w: AwaitingACK, _ ack: FrameRef) {
+        while unaccepted.count >= maxUnaccepted, unaccepted[client] == nil, let item = unacceptedQueue.first {
+            unacceptedQueue.removeFirst()
+            if unaccepted[item.key]?.serial == item.serial { unaccepted.removeValue(forKey: item.key); droppedUnaccepted += 1 }
+        }
+        let serial = unacceptedQueue.serial()
+        unaccepted[client] = Unaccepted(server: w.server, serial: serial, clientISN: w.clientISN, syn: w.syn, synAck: w.synAck,
+                                        ack: UnacceptedACK(serverISN: w.serverISN, ack: ack), last: ack.time, home: w.home)
+        unacceptedQueue.push(client, serial)
+        let table = unaccepted
+        unacceptedQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
+    }
+
+    /// A segment between an unaccepted handshake's client and server: the server's re-sent
+    /// SYN-ACK or bare RST is kept (the second re-sent SYN-ACK is reported), anything else it
+    /// sends means it took the connection; the client's RST or a new SYN ends the watch.
+    private mutating func followUnaccepted(_ p: Packet, _ t: TCPView, _ from: Endpoint, _ to: Endpoint,
+                                           report: (HandshakeOutcome) -> Void) {
+        let frame = FrameRef(frame: p.number, time: p.timestamp)
+        let f = t.flags, vantage = UInt16(truncatingIfNeeded: p.vantage)
+        if var u = unaccepted[to], u.server == from, u.home == vantage {  // server → client
+            if f.contains(.syn) && f.contains(.ack) && t.sequence == u.ack.serverISN && t.acknowledgment == u.clientISN &+ 1 {
+                // copies closer than a retransmission (the same SYN-ACK captured twice) are one
+                guard frame.time - (u.ack.resentSYNAcks.last ?? u.synAck).time >= Self.minRetransmitGap else { return }
+                u.ack.resentSYNAcks.append(frame)
+                u.last = frame.time
+                if u.ack.resentSYNAcks.count >= Self.resendsToJudge {
+                    unaccepted.removeValue(forKey: to)
+                    report(.ackNotTaken(handshake(to, u), u.ack))
+                } else {
+                    unaccepted[to] = u
+                }
+            } else if f.contains(.rst) && !f.contains(.ack) && t.sequence == u.ack.serverISN &+ 1 {
+                unaccepted.removeValue(forKey: to)
+                u.ack.reset = frame
+                if resets.count < Self.maxResets { resets.append((to, u)) }
+            } else {
+                unaccepted.removeValue(forKey: to)
+            }
+        } else if var u = unaccepted[from], u.server == to, u.home == vantage {  // client → server
+            if f.contains(.rst) || f.contains(.syn) {
+                unaccepted.removeValue(forKey: from)
+            } else if u.ack.data == nil, t.payload.count > 0 {
+                u.ack.data = frame
+                unaccepted[from] = u
+            }
+        }
+    }
+
+    private mutating func notePeer(_ client: Endpoint, _ w: AwaitingACK, _ ack: FrameRef) {
+        while peers.count >= maxPeers, peers[client] == nil, let item = peerQueue.first {
+            peerQueue.removeFirst()
+            if peers[item.key]?.serial == item.serial { peers.removeValue(forKey: item.key) }
+        }
+        let serial = peerQueue.serial()
+        peers[client] = Peer(server: w.server, clientISN: w.clientISN, serial: serial, syn: w.syn, established: ack, home: w.home)
+        peerQueue.push(client, serial)
+        let table = peers
+        peerQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
+    }
+
+    /// A segment to a client endpoint from a source other than the server its connection was
+    /// opened to, acknowledging the client's bytes (ack within 2^30 past its ISN: the same
+    /// sequence space, not another connection sharing the local port), is kept; the client's
+    /// RST to that source confirms it had no socket for it.
+    private mutating func checkSource(_ p: Packet, _ t: TCPView, _ from: Endpoint, _ to: Endpoint,
+                                      report: (HandshakeOutcome) -> Void) {
+        let vantage = UInt16(truncatingIfNeeded: p.vantage)
+        let frame = FrameRef(frame: p.number, time: p.timestamp)
+        if t.flags.contains(.rst) {
+            guard let e = escaped[from], e.from == to, let peer = peers[from], peer.home == vantage else { return }
+            escaped.removeValue(forKey: from)
+            var h = Handshake(client: from, server: peer.server, isn: peer.clientISN, syns: [peer.syn], synCount: 1, lastActivity: frame.time)
+            h.clientReset = frame
+            report(.escapedSegment(h, EscapedSegment(from: to, segment: e.frame, seq: e.seq, ack: e.ack,
+                                                     established: peer.established, reset: frame)))
+            return
+        }
+        guard t.flags.contains(.ack), let peer = peers[to], peer.server != from, peer.home == vantage, escaped[to] == nil else { return }
+        let advance = t.acknowledgment &- peer.clientISN
+        guard advance >= 1, advance < 1 << 30 else { return }
+        if escaped.count >= Self.maxEscaped { escaped.removeAll() }
+        escaped[to] = (from, frame, t.sequence, t.acknowledgment)
+    }
+
+    /// The handshake an unaccepted entry stands for, its SYN-ACK kept.
+    private func handshake(_ client: Endpoint, _ u: Unaccepted) -> Handshake {
+        var h = Handshake(client: client, server: u.server, isn: u.clientISN, syns: [u.syn], synCount: 1, lastActivity: u.last)
+        h.synAck = u.synAck
+        return h
+    }
+
+    /// Reports the bare resets of unaccepted handshakes, with what the capture shows of their
+    /// port afterwards (`UnacceptedACK.answeredLater`, `refusedLater`).
+    private mutating func judgeResets(report: (HandshakeOutcome) -> Void) {
+        let pending = resets
+        resets.removeAll()
+        for (client, u) in pending {
+            var a = u.ack
+            guard let r = a.reset else { continue }
+            if let l = loads[u.server] {
+                if let x = l.lastAnswer, x.frame > r.frame { a.answeredLater = x }
+                if let x = l.lastRefusal, x.frame > r.frame { a.refusedLater = x }
+            }
+            report(.ackNotTaken(handshake(client, u), a))
+        }
+    }
+
     /// Judges the handshakes idle past their horizon (all of them when `final`), from the
     /// fronts of the queues: O(expired) per sweep.
     private mutating func sweep(now: Timestamp, final: Bool, report: (HandshakeOutcome) -> Void) {
@@ -712,6 +933,13 @@ public struct TCPHandshakeTracker {
             awaitingACK.removeValue(forKey: item.key)
             loads[w.server]?.noteGone()
         }
+        while !final, let item = unacceptedQueue.first {
+            guard let u = unaccepted[item.key], u.serial == item.serial else { unacceptedQueue.removeFirst(); continue }
+            guard now - u.last > Self.synAckHorizon else { break }
+            unacceptedQueue.removeFirst()
+            unaccepted.removeValue(forKey: item.key)
+        }
+        if !final && resets.count >= Self.maxResets / 2 { judgeResets(report: report) }
         // The TSval and TC=1 memories only need trimming now and then, not every second.
         if !final && now.seconds >= nextPrune {
             nextPrune = now.seconds.saturatingAdd(10)

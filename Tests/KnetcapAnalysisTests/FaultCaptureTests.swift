@@ -36,6 +36,35 @@ import KnetcapTestSupport
         }
     }
 
+    /// The accept queue full when the client's ACK arrives (Captures/tcp-accept-overflow*.pcap):
+    /// the handshake completes at the client, the server never takes it.
+    @Test func acceptQueueOverflowAfterHandshake() throws {
+        let dropped = try shipped("tcp-accept-overflow.pcap")
+        #expect(dropped.map(\.kind) == ["tcp.syn-backlog-drop", "tcp.syn-backlog-drop"])
+        #expect(Set(dropped.compactMap(\.client)).count == 2 && dropped.allSatisfy { $0.server == "10.77.0.3:9001" })
+        for f in dropped {
+            // SYN, SYN-ACK, ACK, data, then the same SYN-ACK 1 s and 2 s later.
+            #expect(f.measurements["synack_transmissions"] == 3)
+            let resent = f.evidence.filter { $0.note.hasPrefix("SYN-ACK re-sent") }
+            #expect(resent.count == 2)
+            if resent.count == 2, let ack = f.evidence.first(where: { $0.note.hasPrefix("the client's ACK") }) {
+                let first = resent[0].time - ack.time, second = resent[1].time - resent[0].time
+                #expect(first > 0.9 && first < 1.2, "first re-sent SYN-ACK \(first) s after the ACK")
+                #expect(second > 1.9 && second < 2.3, "second \(second) s after the first")
+            }
+            #expect(f.evidence.contains { $0.note.contains("never acknowledged") })
+        }
+        let reset = try shipped("tcp-accept-overflow-reset.pcap")
+        #expect(reset.map(\.kind) == ["tcp.syn-backlog-drop", "tcp.syn-backlog-drop"])
+        for f in reset {
+            let rst = try #require(f.evidence.last)
+            #expect(rst.note.hasPrefix("bare RST from 10.77.0.3:9001"))
+            #expect(f.confidence.level == .medium)  // nothing after the resets shows the listener
+        }
+        // The RST after a completed handshake is never a refused port.
+        #expect(!(dropped + reset).contains { $0.kind == "tcp.rst-unlistened-port" || $0.kind == "tcp.syn-unanswered" })
+    }
+
     @Test func hairpin() throws {
         let f = try shipped("nat-hairpin.pcap")
         #expect(f.count == 1)
@@ -47,6 +76,44 @@ import KnetcapTestSupport
         let withVIP = try shipped("nat-hairpin.pcap", vips: [IPAddress(v4: 0xC000_020A)])
         #expect(withVIP.first?.title.contains("hairpin") == true)
         #expect(withVIP.first?.confidence.reason.contains("known VIP") == true)
+    }
+
+    /// The hairpin seen on the bridge: the DNATed copy of each SYN is the same SYN, not a
+    /// second handshake (Captures/nat-hairpin-bridge.pcap).
+    @Test func hairpinOnTheBridge() throws {
+        let f = try shipped("nat-hairpin-bridge.pcap")
+        #expect(f.map(\.kind) == ["nat.reply-source-mismatch"])
+        let h = try #require(f.first)
+        #expect(h.server == "192.0.2.10:80" && h.summary.contains("from 10.77.0.3:8080"))
+        #expect(h.evidence.map(\.frame).prefix(4) == [1, 2, 3, 4])
+        #expect(h.evidence[1].note.contains("DNATed copy") && h.evidence[1].note.contains("10.77.0.3:8080"))
+        #expect(h.evidence.filter { $0.note.contains("re-sends its SYN") }.count == 3)
+        #expect(h.confidence.level == .high)
+    }
+
+    /// A segment of an established connection to the VIP from the backend's own address,
+    /// reset by the client (Captures/nat-invalid-escape.pcap).
+    @Test func invalidSegmentEscapesNAT() throws {
+        let f = try shipped("nat-invalid-escape.pcap", vips: [IPAddress(v4: 0xC000_020A)])
+        #expect(f.map(\.kind) == ["nat.reply-source-mismatch"])
+        let h = try #require(f.first)
+        #expect(h.server == "192.0.2.10:80" && h.summary.contains("came back from 10.77.0.3:8080"))
+        // SYN, the client's ACK, the escaped answer 2.5 s later, the client's RST.
+        #expect(h.evidence.map(\.frame) == [1, 3, 6, 7])
+        let after = h.measurements["escaped_after_s"] ?? 0
+        #expect(after > 2.4 && after < 2.7, "the backend answers 2.5 s after the request; got \(after)")
+        #expect(h.confidence.reason.contains("36 bytes past its ISN") && h.confidence.reason.contains("known VIP"))
+    }
+
+    /// A search-list walk that ends in a timeout: both the walk and the timeout.
+    @Test func searchWalkEndingInTimeout() throws {
+        let f = try shipped("dns-search-timeout.pcap")
+        #expect(Set(f.map(\.kind)) == ["dns.search-expansion", "dns.timeout"] && f.count == 2)
+        let s = try #require(f.first { $0.kind == "dns.search-expansion" })
+        #expect(s.measurements["steps"] == 3 && s.title.contains("timeout"))
+        #expect(s.summary.hasPrefix("api.example.org: 3 NXDOMAIN steps first"))
+        let t = try #require(f.first { $0.kind == "dns.timeout" })
+        #expect(t.summary.contains("api.example.org"))
     }
 
     @Test func truncatedDNSThenRefusedTCP() throws {
@@ -66,7 +133,7 @@ import KnetcapTestSupport
         #expect(s.evidence.map(\.frame) == [1, 2, 3, 4, 5, 6, 7, 8])
     }
 
-    @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap"])
+    @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap", "healthy-load.pcap"])
     func healthy(_ name: String) throws {
         #expect(try shipped(name).isEmpty, "\(name)")
     }
