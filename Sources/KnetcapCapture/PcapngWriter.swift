@@ -105,6 +105,16 @@ public final class PcapngWriter: PacketWriter {
         interfaceCount = Int.max
         reader = w.reader
         keepAlive = w
+        // A pcapng section gives each packet's interface in an IDB before the packet
+        // (pcapng spec, section 4.2); an input with none read at open has no packets or
+        // breaks that rule, and wiretap cannot copy it (editcap refuses it too). Refused
+        // before `path` is opened, so an existing file is left as it was.
+        var first = [knetcap_wtap_interface_info](repeating: knetcap_wtap_interface_info(), count: 1)
+        if wiretap({ knetcap_wtap_interfaces(w.reader, &first, 1) }) == 0 {
+            writer = nil
+            throw CaptureError(.cannotWrite, "cannot write \(path): \(w.name) has no interface description block before its first packet "
+                               + "(no packets, or a pcapng file that breaks the format), so there is nothing to copy; \(path) was not touched")
+        }
         var err: Int32 = 0
         var info: UnsafeMutablePointer<gchar>? = nil
         writer = wiretap { knetcap_wtap_dump_open_like(path, w.reader, filter, &err, &info) }

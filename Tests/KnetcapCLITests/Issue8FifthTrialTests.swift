@@ -1,0 +1,35 @@
+// Issue 8, fifth new-user trial: what it found, each checked on real files and tools.
+
+import Foundation
+import Testing
+
+@Suite("issue 8: fifth trial")
+struct Issue8FifthTrialTests {
+    /// A pcapng file cut after its section header block (no IDB, no packets) copied with -w
+    /// onto an existing capture: refused in knetcap's words (editcap refuses it too), exit 8,
+    /// and the existing file is left byte for byte as it was (it was truncated to the new
+    /// section header before); -C rotation and a new file (not left behind) likewise.
+    @Test func aFileWithNoInterfaceLeavesTheExistingOutputAlone() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = repoRoot.appendingPathComponent("Captures/net-cross-node-loss.pcapng")
+        let original = try Data(contentsOf: source)
+        try #require(original.count > 168)
+        let shb = dir.appendingPathComponent("shb.pcapng")
+        try original.prefix(168).write(to: shb)
+        let editcap = try tool("editcap", [shb.path, dir.appendingPathComponent("e.pcapng").path])
+        #expect(editcap.status != 0, "editcap copies it: \(editcap.stderr)")
+        for extra in [[String](), ["-C", "1"]] {
+            let keep = dir.appendingPathComponent("keep.pcapng")
+            try original.write(to: keep)
+            let r = try run(["-q", "-r", shb.path, "-w", keep.path] + extra)
+            expectError(r, Status.cannotWrite, mentions: ["cannot write \(keep.path)", "no interface description block before its first packet",
+                                                          "not touched"])
+            let after = try Data(contentsOf: keep)
+            #expect(after == original, "\(extra): keep.pcapng changed (\(after.count) bytes)")
+        }
+        let fresh = dir.appendingPathComponent("new.pcapng")
+        expectError(try run(["-q", "-r", shb.path, "-w", fresh.path]), Status.cannotWrite, mentions: ["no interface description block"])
+        #expect(!FileManager.default.fileExists(atPath: fresh.path))
+    }
+}
