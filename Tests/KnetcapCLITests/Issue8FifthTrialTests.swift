@@ -33,3 +33,25 @@ struct Issue8FifthTrialTests {
         #expect(!FileManager.default.fileExists(atPath: fresh.path))
     }
 }
+
+@Suite("issue 8: fifth trial, fields")
+struct Issue8FifthTrialFieldTests {
+    static let wikipedia = publicCaptures.appendingPathComponent("zeek-wikipedia.pcap")
+
+    /// The 802.3/LLC frames of zeek-wikipedia.pcap (4, 112, 118, 131: spanning tree) carry a
+    /// length (39), not a type, in the field after the addresses: `eth.type` is empty there
+    /// and `eth.len` has it, as tshark 4.0; `eth.type==0x27` matches nothing.
+    @Test func anIEEE8023LengthIsNotAType() throws {
+        let r = try run(["-r", Self.wikipedia.path, "-T", "fields", "-e", "frame.number", "-e", "eth.type", "-e", "eth.len",
+                         "-Y", "frame.number==3 || frame.number==4 || frame.number==112 || frame.number==118 || frame.number==131"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "3\t0x0800\t\n4\t\t39\n112\t\t39\n118\t\t39\n131\t\t39\n")
+        let t = try tool("tshark", ["-r", Self.wikipedia.path, "-T", "fields", "-e", "frame.number", "-e", "eth.type", "-e", "eth.len",
+                                    "-Y", "frame.number==3 || frame.number==4 || frame.number==112 || frame.number==118 || frame.number==131"])
+        if t.status == 0 { #expect(t.stdout == r.stdout) }
+        let y = try run(["-r", Self.wikipedia.path, "-T", "fields", "-e", "frame.number", "-Y", "eth.type==0x27"])
+        #expect(y.status == 0 && y.stdout.isEmpty, "\(y.stdout)")
+        let len = try run(["-r", Self.wikipedia.path, "-T", "fields", "-e", "frame.number", "-Y", "eth.len==39"])
+        #expect(len.stdout == "4\n112\n118\n131\n")
+    }
+}
