@@ -54,4 +54,17 @@ struct Issue8FifthTrialFieldTests {
         let len = try run(["-r", Self.wikipedia.path, "-T", "fields", "-e", "frame.number", "-Y", "eth.len==39"])
         #expect(len.stdout == "4\n112\n118\n131\n")
     }
+
+    /// An SRV record's owner name (`gemini._sftp-ssh._tcp.local`, mDNS frames 2 and 3) is
+    /// `dns.srv.service`, `.proto`, `.name` in tshark 4.0, not `dns.resp.name` (4 names, not 5).
+    @Test func anSRVOwnerNameIsNotARespName() throws {
+        let args = ["-r", Self.wikipedia.path, "-T", "fields", "-e", "frame.number", "-e", "dns.resp.name", "-e", "dns.srv.service",
+                    "-e", "dns.srv.proto", "-e", "dns.srv.name", "-Y", "frame.number>=2 && frame.number<=3"]
+        let r = try run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let names = "gemini.local,gemini.local,gemini._sftp-ssh._tcp.local,gemini.local\tgemini\t_sftp-ssh\t_tcp.local"
+        #expect(r.stdout == "2\t\(names)\n3\t\(names)\n")
+        let t = try tool("tshark", args)
+        if t.status == 0 { #expect(t.stdout == r.stdout) }
+    }
 }
