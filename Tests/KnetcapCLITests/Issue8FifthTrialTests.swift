@@ -67,4 +67,25 @@ struct Issue8FifthTrialFieldTests {
         let t = try tool("tshark", args)
         if t.status == 0 { #expect(t.stdout == r.stdout) }
     }
+
+    /// `-E header=y` (and `bom=y`) when no packet is printed: a filter that matches none, a
+    /// file with none. tshark still writes the byte order mark and the header line.
+    @Test func headerAndByteOrderMarkWithNoPacket() throws {
+        let dns = repoRoot.appendingPathComponent("Captures/dns-timeout-glibc.pcap")
+        let none = try run(["-r", dns.path, "-T", "fields", "-e", "frame.number", "-e", "ip.src", "-E", "header=y", "-E", "bom=y",
+                            "-Y", "frame.number>100"])
+        #expect(none.status == 0, "\(none.stderr)")
+        #expect(none.stdout == "\u{FEFF}frame.number\tip.src\n")
+        let bomOnly = try run(["-r", dns.path, "-T", "fields", "-e", "frame.number", "-E", "bom=y", "-Y", "frame.number>100"])
+        #expect(bomOnly.stdout == "\u{FEFF}")
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = dir.appendingPathComponent("empty.pcap")
+        try #require(try tool("editcap", ["-r", dns.path, empty.path, "0"]).status == 0)
+        let e = try run(["-r", empty.path, "-T", "fields", "-e", "frame.number", "-E", "header=y"])
+        #expect(e.status == 0, "\(e.stderr)")
+        #expect(e.stdout == "frame.number\n")
+        let one = try run(["-r", dns.path, "-T", "fields", "-e", "frame.number", "-E", "header=y", "-c", "1"])
+        #expect(one.stdout == "frame.number\n1\n")
+    }
 }
