@@ -88,4 +88,21 @@ struct Issue8FifthTrialFieldTests {
         let one = try run(["-r", dns.path, "-T", "fields", "-e", "frame.number", "-E", "header=y", "-c", "1"])
         #expect(one.stdout == "frame.number\n1\n")
     }
+
+    /// `-w r.pcapng -Z nobody` in a directory nobody cannot write: the capture file is written
+    /// (opened before the switch), only the finding-comment pass (a temporary file beside it)
+    /// fails. The one line says the file is complete with all 7 packets and only the comments
+    /// are missing, and why; exit 8 as before.
+    @Test(.enabled(if: isRoot)) func failedCommentPassSaysTheCaptureIsComplete() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("r.pcapng")
+        let r = try run(["-q", "-r", repoRoot.appendingPathComponent("Captures/dns-timeout-glibc.pcap").path, "-w", out.path, "-Z", "nobody"])
+        expectError(r, Status.cannotWrite, mentions: ["cannot write \(out.path).knetcap-tmp: Permission denied",
+                                                      "(as -Z nobody: the directory must be writable by nobody)",
+                                                      "\(out.path) itself is complete with all 7 packets; only the finding comments could not be added"],
+                    stdoutMayHaveText: true)
+        let c = try tool("capinfos", ["-c", "-M", out.path])
+        #expect(c.stdout.split(separator: "\n").last.map { $0.wholeMatch(of: #/Number of packets:\s+7/#) != nil } == true, "\(c.stdout)")
+    }
 }
