@@ -112,8 +112,7 @@ public final class PcapngWriter: PacketWriter {
         var first = [knetcap_wtap_interface_info](repeating: knetcap_wtap_interface_info(), count: 1)
         if wiretap({ knetcap_wtap_interfaces(w.reader, &first, 1) }) == 0 {
             writer = nil
-            throw CaptureError(.cannotWrite, "cannot write \(path): \(w.name) has no interface description block before its first packet "
-                               + "(no packets, or a pcapng file that breaks the format), so there is nothing to copy; \(path) was not touched")
+            throw Self.noInterface(path: path, input: w)
         }
         var err: Int32 = 0
         var info: UnsafeMutablePointer<gchar>? = nil
@@ -144,6 +143,14 @@ public final class PcapngWriter: PacketWriter {
             }
         }
         try Self.opened(writer, path, err, info)
+    }
+
+    /// The error for copying `input`, a file with no interface read at open, to `path` (as
+    /// pcapng or classic pcap: there is no link type for its header either), raised before
+    /// `path` is opened.
+    public static func noInterface(path: String, input: WiretapSource) -> CaptureError {
+        CaptureError(.cannotWrite, "cannot write \(path): \(input.name) has no interface description block before its first packet "
+                     + "(no packets, or a pcapng file that breaks the format), so there is nothing to copy; \(path) was not touched")
     }
 
     private static func opened(_ writer: UnsafeMutablePointer<knetcap_wtap_writer>?, _ path: String, _ err: Int32,

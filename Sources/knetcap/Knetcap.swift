@@ -495,6 +495,7 @@ extension Knetcap {
             }
             if pcapng { return try PcapngWriter(path: p, source: source, snaplen: snap, interface: idb, interfaces: idbs) }
             if let l = source as? PcapSource { return try PcapWriter(source: l, path: p) }
+            if let w = source as? WiretapSource, w.interfaces.isEmpty { throw PcapngWriter.noInterface(path: p, input: w) }
             return try PcapWriter(linkType: source.linkType, snaplen: snap, path: p)
         }
         let rotation = RotatingWriter.Rotation(megabytes: fileSize, seconds: rotateSeconds, files: fileCount)
