@@ -241,20 +241,32 @@ static inline int knetcap_wtap_add_copied_idb(wtap_dumper *d, wtap_block_t idb, 
    "Get rid of the file we created"): as root, `-w /dev/null --pcapng` of an input it cannot
    write removed /dev/null. So knetcap opens the file itself (open(2), in place, as tcpdump
    and libpcap do) and hands wiretap the descriptor; on failure only a regular file it
-   created is removed. "-" is standard output. */
+   created is removed. What wiretap refuses before writing (the link type, wiretap's
+   can_write_encap) is checked before the file is opened, so an existing file is never
+   truncated for it. wiretap closes the descriptor it was given when it fails after
+   wrapping it, so it is given a duplicate. "-" is standard output. */
 static inline wtap_dumper *knetcap_wtap_dump_open_path(const char *path, int ft, wtap_dump_params *params, int *err, gchar **err_info) {
+    if (!wtap_dump_can_write_encap(ft, params->encap)) { *err = WTAP_ERR_UNWRITABLE_ENCAP; *err_info = NULL; return NULL; }
     if (strcmp(path, "-") == 0) return wtap_dump_open_stdout(ft, WTAP_UNCOMPRESSED, params, err, err_info);
     struct stat before;
     int existed = stat(path, &before) == 0;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0) { *err = errno; *err_info = NULL; return NULL; }
-    wtap_dumper *d = wtap_dump_fdopen(fd, ft, WTAP_UNCOMPRESSED, params, err, err_info);
-    if (d == NULL) {
-        struct stat st;
-        int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    int wfd = dup(fd);
+    if (wfd < 0) {
+        *err = errno; *err_info = NULL;
         close(fd);
-        if (regular && !existed) unlink(path);
+        if (!existed) unlink(path);
+        return NULL;
     }
+    wtap_dumper *d = wtap_dump_fdopen(wfd, ft, WTAP_UNCOMPRESSED, params, err, err_info);
+    if (d == NULL) {
+        struct stat st, now;
+        int created = !existed && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+            && stat(path, &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino;
+        if (created) unlink(path);
+    }
+    close(fd);
     return d;
 }
 

@@ -105,6 +105,15 @@ public final class PcapngWriter: PacketWriter {
         interfaceCount = Int.max
         reader = w.reader
         keepAlive = w
+        // A pcapng section gives each packet's interface in an IDB before the packet
+        // (pcapng spec, section 4.2); an input with none read at open has no packets or
+        // breaks that rule, and wiretap cannot copy it (editcap refuses it too). Refused
+        // before `path` is opened, so an existing file is left as it was.
+        var first = [knetcap_wtap_interface_info](repeating: knetcap_wtap_interface_info(), count: 1)
+        if wiretap({ knetcap_wtap_interfaces(w.reader, &first, 1) }) == 0 {
+            writer = nil
+            throw Self.noInterface(path: path, input: w)
+        }
         var err: Int32 = 0
         var info: UnsafeMutablePointer<gchar>? = nil
         writer = wiretap { knetcap_wtap_dump_open_like(path, w.reader, filter, &err, &info) }
@@ -134,6 +143,14 @@ public final class PcapngWriter: PacketWriter {
             }
         }
         try Self.opened(writer, path, err, info)
+    }
+
+    /// The error for copying `input`, a file with no interface read at open, to `path` (as
+    /// pcapng or classic pcap: there is no link type for its header either), raised before
+    /// `path` is opened.
+    public static func noInterface(path: String, input: WiretapSource) -> CaptureError {
+        CaptureError(.cannotWrite, "cannot write \(path): \(input.name) has no interface description block before its first packet "
+                     + "(no packets, or a pcapng file that breaks the format), so there is nothing to copy; \(path) was not touched")
     }
 
     private static func opened(_ writer: UnsafeMutablePointer<knetcap_wtap_writer>?, _ path: String, _ err: Int32,

@@ -102,12 +102,17 @@ public final class FieldsReporter: Reporter {
     /// protocol fields (tshark's).
     public func otherRecord(_ p: Packet) { packet(p) }
 
+    /// The byte order mark and the header line, once: before the first packet, or at the end
+    /// when no packet was printed (tshark writes both for a file or filter with none).
+    private func start() {
+        guard !started else { return }
+        started = true
+        if options.bom { out.buffer.append("\u{FEFF}") }
+        if options.header { out.line(fields.map(\.name).joined(separator: options.separator)) }
+    }
+
     public func packet(_ p: Packet) {
-        if !started {
-            started = true
-            if options.bom { out.buffer.append("\u{FEFF}") }
-            if options.header { out.line(fields.map(\.name).joined(separator: options.separator)) }
-        }
+        start()
         var b = lineBytes(p)
         b.append(10)
         out.buffer.bytes.append(contentsOf: b)
@@ -150,8 +155,8 @@ public final class FieldsReporter: Reporter {
         return line
     }
 
-    public func packetsDone() { out.flush() }
-    public func finish(_ report: Report) { out.flush() }
+    public func packetsDone() { start(); out.flush() }
+    public func finish(_ report: Report) { start(); out.flush() }
 
     /// A value with TAB, LF and CR written `\t`, `\n`, `\r`, as tshark 4.0's `-T fields`
     /// writes every value (print.c, print_escaped_bare; other bytes, `\\` and quotes as they

@@ -425,7 +425,18 @@ struct Knetcap: ParsableCommand {
         // pcapng -w: each finding as a packet comment on its evidence frames (a second pass
         // over the written files, which are complete before it; PcapngWriter.addComments).
         if let w = writer, w.failure == nil {
-            try CaptureSession.commentFindings(outcome.report.findings, in: w.files)
+            do {
+                try CaptureSession.commentFindings(outcome.report.findings, in: w.files)
+            } catch {
+                // Only the comment pass failed (a full disk, a directory -Z USER cannot write):
+                // the capture itself was written whole and is left as it was.
+                let total = w.files.reduce(0) { $0 + $1.count }
+                let who = user.map { " (as -Z \($0): the directory must be writable by \($0))" } ?? ""
+                let complete = w.files.count == 1
+                    ? "\(w.files[0].path) itself is complete with all \(Self.packets(total)); only the finding comments could not be added to it"
+                    : "the \(w.files.count) -w files are complete with all \(Self.packets(total)); only the finding comments could not be added"
+                throw Fatal(Exit(error), "\(error.message)\(who); \(complete)")
+            }
         }
         if case .badInput(let e) = end {
             throw Fatal(Exit(e), "\(e.message), after \(Self.packets(n)) (every packet before it was read and diagnosed)")
@@ -484,6 +495,7 @@ extension Knetcap {
             }
             if pcapng { return try PcapngWriter(path: p, source: source, snaplen: snap, interface: idb, interfaces: idbs) }
             if let l = source as? PcapSource { return try PcapWriter(source: l, path: p) }
+            if let w = source as? WiretapSource, w.interfaces.isEmpty { throw PcapngWriter.noInterface(path: p, input: w) }
             return try PcapWriter(linkType: source.linkType, snaplen: snap, path: p)
         }
         let rotation = RotatingWriter.Rotation(megabytes: fileSize, seconds: rotateSeconds, files: fileCount)

@@ -363,7 +363,8 @@ struct CaptureFileCLITests {
     /// A pcapng writer libwiretap cannot finish opening (an input whose interfaces pcapng cannot
     /// hold): `wtap_dump_open(path)` unlinks its path then, which deleted /dev/null on this
     /// machine; knetcap opens the file itself. Checked on a character device made for the test
-    /// (the same major/minor as /dev/null), never on /dev/null itself: exit 8, the device kept.
+    /// (the same major/minor as /dev/null), never on /dev/null itself: exit 8, the device kept
+    /// (the input has no interface description block: now refused before the path is opened).
     @Test(.enabled(if: isRoot)) func failedPcapngWriterKeepsADevice() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -371,7 +372,7 @@ struct CaptureFileCLITests {
         #expect(mknod(device.path, S_IFCHR | 0o666, dev_t((1 << 8) | 3)) == 0)  // makedev(1, 3): glibc macro, not imported
         let input = repoRoot.appendingPathComponent("Tests/Captures/pcapng-testgen/le-basic-test002.pcapng")
         let r = try run(["-q", "-r", input.path, "-w", device.path, "--pcapng"])
-        expectError(r, Status.cannotWrite, mentions: ["cannot write \(device.path)", "can't be saved in that format"], stdoutMayHaveText: true)
+        expectError(r, Status.cannotWrite, mentions: ["cannot write \(device.path)", "no interface description block before its first packet"], stdoutMayHaveText: true)
         var st = stat()
         #expect(stat(device.path, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR, "the device was removed or replaced")
         let e = try tool("editcap", ["-F", "pcapng", input.path, dir.appendingPathComponent("e.pcapng").path])

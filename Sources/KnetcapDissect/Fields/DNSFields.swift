@@ -69,8 +69,29 @@ enum DNSFields {
         }
     }
 
+    /// A record's owner name; not an SRV record's, which tshark 4.0 gives as `dns.srv.service`,
+    /// `.proto` and `.name` instead (packet-dns.c, add_rr_to_tree; `srvOwnerPart`).
     static let respName: @Sendable (DNSView, DNSRecord, (FieldValue) -> Bool) -> Bool = { d, r, f in
-        d.withName(at: r.nameOffset) { f(.bytes($0 ?? emptyBytes)) }
+        r.type != .srv && d.withName(at: r.nameOffset) { f(.bytes($0 ?? emptyBytes)) }
+    }
+
+    /// Part `k` (0 service, 1 protocol, 2 the rest: the domain) of an SRV record's owner name
+    /// `_service._proto.name` (RFC 2782), split at its first two dots as tshark 4.0 does
+    /// (g_strsplit of the shown name into at most 3); none when the name has fewer parts.
+    static func srvOwnerPart(_ k: Int) -> FieldReader {
+        record { d, r, f in
+            guard r.type == .srv else { return false }
+            return d.withName(at: r.nameOffset) { name in
+                guard let name else { return k == 0 && f(.bytes(emptyBytes)) }
+                var start = 0, part = 0
+                for i in 0..<name.count where part < 2 && name[i] == 46 {
+                    if part == k { return f(.bytes(UnsafeRawBufferPointer(rebasing: name[start..<i]))) }
+                    part += 1
+                    start = i + 1
+                }
+                return part == k && f(.bytes(UnsafeRawBufferPointer(rebasing: name[start...])))
+            }
+        }
     }
     /// A record's type, then (NSEC, NSEC3, CSYNC) the types its type bitmap lists: Wireshark
     /// adds those to `dns.resp.type` too (packet-dns.c, dissect_type_bitmap).
@@ -179,6 +200,9 @@ enum DNSFields {
         .init("dns.ns", .string, "DNS NS target", repeated: true, recordName(.ns, skip: 0)),
         .init("dns.mx.mail_exchange", .string, "DNS MX exchange", repeated: true, recordName(.mx, skip: 2, minLength: 3)),
         .init("dns.srv.target", .string, "DNS SRV target", repeated: true, recordName(.srv, skip: 6, minLength: 7)),
+        .init("dns.srv.service", .string, "DNS SRV owner name's service label (`_sftp-ssh`), not in dns.resp.name", repeated: true, srvOwnerPart(0)),
+        .init("dns.srv.proto", .string, "DNS SRV owner name's protocol label (`_tcp`)", repeated: true, srvOwnerPart(1)),
+        .init("dns.srv.name", .string, "DNS SRV owner name after its service and protocol labels", repeated: true, srvOwnerPart(2)),
         .init("dns.rr.udp_payload_size", .unsigned, "EDNS0 UDP payload size", bits: 16) { p, f in
             each(p) { d in
                 var hit = false, seen = false

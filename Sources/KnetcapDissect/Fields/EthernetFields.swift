@@ -20,8 +20,13 @@ enum EthernetFields {
             each(p) { f(.ether($0.destination.value)) || f(.ether($0.source.value)) }
         },
         // The header's own type field, as tshark has it: 0x8100 or 0x88a8 on a tagged frame.
-        .init("eth.type", .unsigned, "EtherType (the TPID of a tagged frame)", bits: 16, hex: 4) { p, f in
-            each(p) { f(.uint(UInt64($0.outerType.rawValue))) }
+        // IEEE 802.3 clause 3.2.6: a value of 1500 or less is the frame's length (802.3/LLC),
+        // tshark's `eth.len` (packet-eth.c tests `<= IEEE_802_3_MAX_LEN`; above it, a type).
+        .init("eth.type", .unsigned, "EtherType (the TPID of a tagged frame; none on an 802.3 frame)", bits: 16, hex: 4) { p, f in
+            each(p) { $0.outerType.rawValue > 1500 && f(.uint(UInt64($0.outerType.rawValue))) }
+        },
+        .init("eth.len", .unsigned, "IEEE 802.3 length field (bytes of LLC data) of an 802.3 frame", bits: 16) { p, f in
+            each(p) { $0.outerType.rawValue <= 1500 && f(.uint(UInt64($0.outerType.rawValue))) }
         },
         .init("vlan", .proto, "802.1Q VLAN tag", text: { p, f in
             // packet-vlan.c: `802.1Q Virtual LAN, PRI: 0, DEI: 0, ID: 10`.

@@ -1,0 +1,115 @@
+// Issue 8, fifth new-user trial: what it found, each checked on real files and tools.
+
+import Foundation
+import Testing
+
+@Suite("issue 8: fifth trial")
+struct Issue8FifthTrialTests {
+    /// A pcapng file cut after its section header block (no IDB, no packets) copied with -w
+    /// onto an existing capture: refused in knetcap's words (editcap refuses it too), exit 8,
+    /// and the existing file is left byte for byte as it was (it was truncated to the new
+    /// section header before); -C rotation and a new file (not left behind) likewise.
+    @Test func aFileWithNoInterfaceLeavesTheExistingOutputAlone() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = repoRoot.appendingPathComponent("Captures/net-cross-node-loss.pcapng")
+        let original = try Data(contentsOf: source)
+        try #require(original.count > 168)
+        let shb = dir.appendingPathComponent("shb.pcapng")
+        try original.prefix(168).write(to: shb)
+        let editcap = try tool("editcap", [shb.path, dir.appendingPathComponent("e.pcapng").path])
+        #expect(editcap.status != 0, "editcap copies it: \(editcap.stderr)")
+        for extra in [[String](), ["-C", "1"]] {
+            let keep = dir.appendingPathComponent("keep.pcapng")
+            try original.write(to: keep)
+            let r = try run(["-q", "-r", shb.path, "-w", keep.path] + extra)
+            expectError(r, Status.cannotWrite, mentions: ["cannot write \(keep.path)", "no interface description block before its first packet",
+                                                          "not touched"])
+            let after = try Data(contentsOf: keep)
+            #expect(after == original, "\(extra): keep.pcapng changed (\(after.count) bytes)")
+        }
+        // Classic pcap (libpcap checks the link type before it opens the file): the same words.
+        let pcap = dir.appendingPathComponent("keep.pcap")
+        let dns = try Data(contentsOf: repoRoot.appendingPathComponent("Captures/dns-timeout-glibc.pcap"))
+        try dns.write(to: pcap)
+        expectError(try run(["-q", "-r", shb.path, "-w", pcap.path]), Status.cannotWrite,
+                    mentions: ["cannot write \(pcap.path)", "no interface description block before its first packet"])
+        #expect(try Data(contentsOf: pcap) == dns)
+        let fresh = dir.appendingPathComponent("new.pcapng")
+        expectError(try run(["-q", "-r", shb.path, "-w", fresh.path]), Status.cannotWrite, mentions: ["no interface description block"])
+        #expect(!FileManager.default.fileExists(atPath: fresh.path))
+    }
+}
+
+@Suite("issue 8: fifth trial, fields")
+struct Issue8FifthTrialFieldTests {
+    static let wikipedia = publicCaptures.appendingPathComponent("zeek-wikipedia.pcap")
+
+    /// The 802.3/LLC frames of zeek-wikipedia.pcap (4, 112, 118, 131: spanning tree) carry a
+    /// length (39), not a type, in the field after the addresses: `eth.type` is empty there
+    /// and `eth.len` has it, as tshark 4.0; `eth.type==0x27` matches nothing.
+    @Test func anIEEE8023LengthIsNotAType() throws {
+        let r = try run(["-r", Self.wikipedia.path, "-T", "fields", "-e", "frame.number", "-e", "eth.type", "-e", "eth.len",
+                         "-Y", "frame.number==3 || frame.number==4 || frame.number==112 || frame.number==118 || frame.number==131"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "3\t0x0800\t\n4\t\t39\n112\t\t39\n118\t\t39\n131\t\t39\n")
+        let t = try tool("tshark", ["-r", Self.wikipedia.path, "-T", "fields", "-e", "frame.number", "-e", "eth.type", "-e", "eth.len",
+                                    "-Y", "frame.number==3 || frame.number==4 || frame.number==112 || frame.number==118 || frame.number==131"])
+        if t.status == 0 { #expect(t.stdout == r.stdout) }
+        let y = try run(["-r", Self.wikipedia.path, "-T", "fields", "-e", "frame.number", "-Y", "eth.type==0x27"])
+        #expect(y.status == 0 && y.stdout.isEmpty, "\(y.stdout)")
+        let len = try run(["-r", Self.wikipedia.path, "-T", "fields", "-e", "frame.number", "-Y", "eth.len==39"])
+        #expect(len.stdout == "4\n112\n118\n131\n")
+    }
+
+    /// An SRV record's owner name (`gemini._sftp-ssh._tcp.local`, mDNS frames 2 and 3) is
+    /// `dns.srv.service`, `.proto`, `.name` in tshark 4.0, not `dns.resp.name` (4 names, not 5).
+    @Test func anSRVOwnerNameIsNotARespName() throws {
+        let args = ["-r", Self.wikipedia.path, "-T", "fields", "-e", "frame.number", "-e", "dns.resp.name", "-e", "dns.srv.service",
+                    "-e", "dns.srv.proto", "-e", "dns.srv.name", "-Y", "frame.number>=2 && frame.number<=3"]
+        let r = try run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let names = "gemini.local,gemini.local,gemini._sftp-ssh._tcp.local,gemini.local\tgemini\t_sftp-ssh\t_tcp.local"
+        #expect(r.stdout == "2\t\(names)\n3\t\(names)\n")
+        let t = try tool("tshark", args)
+        if t.status == 0 { #expect(t.stdout == r.stdout) }
+    }
+
+    /// `-E header=y` (and `bom=y`) when no packet is printed: a filter that matches none, a
+    /// file with none. tshark still writes the byte order mark and the header line.
+    @Test func headerAndByteOrderMarkWithNoPacket() throws {
+        let dns = repoRoot.appendingPathComponent("Captures/dns-timeout-glibc.pcap")
+        let none = try run(["-r", dns.path, "-T", "fields", "-e", "frame.number", "-e", "ip.src", "-E", "header=y", "-E", "bom=y",
+                            "-Y", "frame.number>100"])
+        #expect(none.status == 0, "\(none.stderr)")
+        #expect(none.stdout == "\u{FEFF}frame.number\tip.src\n")
+        let bomOnly = try run(["-r", dns.path, "-T", "fields", "-e", "frame.number", "-E", "bom=y", "-Y", "frame.number>100"])
+        #expect(bomOnly.stdout == "\u{FEFF}")
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = dir.appendingPathComponent("empty.pcap")
+        try #require(try tool("editcap", ["-r", dns.path, empty.path, "0"]).status == 0)
+        let e = try run(["-r", empty.path, "-T", "fields", "-e", "frame.number", "-E", "header=y"])
+        #expect(e.status == 0, "\(e.stderr)")
+        #expect(e.stdout == "frame.number\n")
+        let one = try run(["-r", dns.path, "-T", "fields", "-e", "frame.number", "-E", "header=y", "-c", "1"])
+        #expect(one.stdout == "frame.number\n1\n")
+    }
+
+    /// `-w r.pcapng -Z nobody` in a directory nobody cannot write: the capture file is written
+    /// (opened before the switch), only the finding-comment pass (a temporary file beside it)
+    /// fails. The one line says the file is complete with all 7 packets and only the comments
+    /// are missing, and why; exit 8 as before.
+    @Test(.enabled(if: isRoot)) func failedCommentPassSaysTheCaptureIsComplete() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("r.pcapng")
+        let r = try run(["-q", "-r", repoRoot.appendingPathComponent("Captures/dns-timeout-glibc.pcap").path, "-w", out.path, "-Z", "nobody"])
+        expectError(r, Status.cannotWrite, mentions: ["cannot write \(out.path).knetcap-tmp: Permission denied",
+                                                      "(as -Z nobody: the directory must be writable by nobody)",
+                                                      "\(out.path) itself is complete with all 7 packets; only the finding comments could not be added"],
+                    stdoutMayHaveText: true)
+        let c = try tool("capinfos", ["-c", "-M", out.path])
+        #expect(c.stdout.split(separator: "\n").last.map { $0.wholeMatch(of: #/Number of packets:\s+7/#) != nil } == true, "\(c.stdout)")
+    }
+}
