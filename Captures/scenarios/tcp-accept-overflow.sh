@@ -53,10 +53,27 @@ traffic() {
     log "  client: $out"
 }
 
+# The clients' sockets outlive their processes (orphaned in FIN_WAIT1, re-sending the data the
+# full queue never took, with backoff): closed here, so that no retransmission of this scenario
+# lands in a later scenario's capture on the same topology.
+close_client_sockets() {
+    local ns i
+    for ns in "$NS_C" "$NS_C2"; do
+        ip netns exec "$ns" ss -K -tn dst "$IP_S" dport = :"$OVERFLOW_PORT" >/dev/null 2>&1 || true
+    done
+    for i in $(seq 1 150); do  # without ss -K (no INET_DIAG_DESTROY): the RST of the closed listener ends them
+        [[ -z $(ip netns exec "$NS_C" ss -Htn state all dst "$IP_S" dport = :"$OVERFLOW_PORT"; \
+                ip netns exec "$NS_C2" ss -Htn state all dst "$IP_S" dport = :"$OVERFLOW_PORT") ]] && return 0
+        sleep 0.1
+    done
+    log "  warning: client sockets to :$OVERFLOW_PORT still open after 15 s"
+}
+
 verify() {
     local ovf_after
     ovf_after=$(overflow_nstat)
     bg_stop "$pid"
+    close_client_sockets
     ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_abort_on_overflow="$abort_was"
     log "  server TcpExtListenOverflows: $ovf_before -> $ovf_after"
     SUMMARY_EXTRA[$SCENARIO_CAPTURE]="server TcpExtListenOverflows (knf-server): $ovf_before -> $ovf_after"

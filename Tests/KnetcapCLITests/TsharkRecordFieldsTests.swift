@@ -123,8 +123,15 @@ struct TsharkProtocolTextTests {
     }
 
     /// Why a column may differ from tshark's, or nil when it must not.
-    static func known(_ path: String, _ proto: String, ours: Substring, theirs: Substring) -> String? {
+    static func known(_ path: String, _ proto: String, ours: Substring, theirs: Substring, icmp: Bool = false) -> String? {
         switch proto {
+        case "http" where ours.isEmpty && theirs == "http":
+            return "tshark marks the segments of an HTTP body (Content-Length, continuation) http; knetcap dissects heads only (README)"
+        case "http" where ours == "http" && theirs.isEmpty:
+            return "knetcap recognises HTTP/1.x by content on any TCP port; tshark only on its HTTP ports (README, display filters)"
+        case let p where ["ip", "ipv6", "udp", "tcp"].contains(p) && icmp && (ours.isEmpty || theirs.hasPrefix(ours)):
+            return "an ICMP error quotes the datagram it answers: tshark dissects the quoted headers as further occurrences; knetcap keeps the packet's own layers"
+
         case "eth" where withoutVendorNames(theirs) == String(ours):
             return "tshark names the vendor of an address from Wireshark's manuf database, which knetcap does not have"
         case "frame" where ours.isEmpty && theirs.hasPrefix("PCAPNG Custom Block "):
@@ -160,7 +167,8 @@ struct TsharkProtocolTextTests {
                 for (i, proto) in Self.protocols.enumerated() where xs[i + 1] != ys[i + 1] || !ys[i + 1].isEmpty {
                     if !ys[i + 1].isEmpty { compared.insert(proto) }
                     guard xs[i + 1] != ys[i + 1] else { continue }
-                    if let why = Self.known(path, proto, ours: xs[i + 1], theirs: ys[i + 1]) {
+                    let icmp = ["icmp", "icmpv6"].contains { p in Self.protocols.firstIndex(of: p).map { !ys[$0 + 1].isEmpty } ?? false }
+                    if let why = Self.known(path, proto, ours: xs[i + 1], theirs: ys[i + 1], icmp: icmp) {
                         differences[why, default: 0] += 1
                     } else {
                         Issue.record("\(path) frame \(xs[0]) -e \(proto): knetcap \"\(xs[i + 1])\", tshark \"\(ys[i + 1])\"")
@@ -171,7 +179,7 @@ struct TsharkProtocolTextTests {
         // Every protocol was met and compared.
         #expect(compared.isSuperset(of: ["frame", "eth", "sll", "vlan", "ieee8021ad", "arp", "ip", "ipv6", "tcp", "udp", "icmp", "icmpv6", "dns",
                                          "mdns", "llmnr", "http", "vxlan", "geneve", "gre"]), "compared \(compared.sorted())")
-        #expect(differences.count <= 4, "\(differences)")
+        #expect(differences.count <= 7, "\(differences)")
     }
 
     /// Tunnels: one occurrence per layer, joined by the aggregator, or the first or last.
