@@ -242,14 +242,16 @@ public struct VantageLedger {
             for y in all where y.vantage != x.vantage {
                 let key = PathKey(up: x.vantage, client: x.client, forward: g.kind.isForward)
                 let d = y.frame.time - x.frame.time
-                if let i = links[key]?.firstIndex(where: { $0.other == y.vantage }) {
-                    links[key]![i].count += 1
-                    links[key]![i].delaySum += d
-                    if links[key]![i].frames.count < 4 { links[key]![i].frames.append(y.frame) } else { links[key]![i].frames[3] = y.frame }
+                var ls = links.removeValue(forKey: key) ?? []  // one lookup, updated in place
+                if let i = ls.firstIndex(where: { $0.other == y.vantage }) {
+                    ls[i].count += 1
+                    ls[i].delaySum += d
+                    if ls[i].frames.count < 4 { ls[i].frames.append(y.frame) } else { ls[i].frames[3] = y.frame }
                 } else if linkCount < Self.maxLinks {
-                    links[key, default: []].append(Link(other: y.vantage, count: 1, delaySum: d, frames: [y.frame]))
+                    ls.append(Link(other: y.vantage, count: 1, delaySum: d, frames: [y.frame]))
                     linkCount += 1
                 } else { dropped += 1 }
+                if !ls.isEmpty { links[key] = ls }
                 guard x.vantage < y.vantage else { continue }
                 // Delay samples, per unordered pair, by the packet's direction on its socket.
                 let pair = Pair(a: x.vantage, b: y.vantage)

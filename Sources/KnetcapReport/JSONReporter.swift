@@ -101,12 +101,6 @@ public final class JSONReporter: Reporter {
         return out
     }()
 
-    static func scalar(_ v: FieldValue) -> String {
-        var b = TextBuffer(capacity: 64)
-        writeScalar(v, into: &b)
-        return b.string
-    }
-
     static func writeScalar(_ v: FieldValue, into b: inout TextBuffer) {
         switch v {
         case .uint(let u): b.append(decimal: u)
