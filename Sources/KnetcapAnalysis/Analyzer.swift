@@ -65,11 +65,16 @@ public struct AnalysisContext {
 public protocol Analyzer: Sendable {
     /// Finding kinds this analyser can report (stable ids: `--json`, `--fail-on`), in report order.
     static var kinds: [String] { get }
+    /// Whether it takes `.dnsAnswered`, the one event published for nearly every DNS answer
+    /// (healthy ones included); the others are rare. False by default: an analyser that does
+    /// not say so is not called once per answer.
+    static var takesEveryAnswer: Bool { get }
     init()
     mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void)
     mutating func finish(_ context: AnalysisContext, report: (Finding) -> Void)
 }
 
 extension Analyzer {
+    public static var takesEveryAnswer: Bool { false }
     public mutating func finish(_ context: AnalysisContext, report: (Finding) -> Void) {}
 }

@@ -12,12 +12,28 @@ import KnetcapDissect
 public struct DNSSearchExpansionAnalyzer: Analyzer {
     public static let kind = "dns.search-expansion"
     public static let kinds = [kind]
+    public static let takesEveryAnswer = true
     /// Chains with fewer distinct NXDOMAIN names than this are not reported.
     public static let minimumSteps = 2
     /// How far back (seconds) an NXDOMAIN can belong to a later successful lookup.
     static let window = 30.0
 
-    struct NX { var name: String; var query: FrameRef?; var answer: FrameRef }
+    struct NX {
+        var name: String; var query: FrameRef?; var answer: FrameRef
+        /// `leadingLabel(name)`: a walk's steps all start with the resolved name's first label.
+        var lead: UInt64
+    }
+
+    /// FNV-1a of a name's first label (the bytes before the first '.'): two names whose values
+    /// differ cannot be steps of one walk (`isExpansion` needs a common leading label).
+    static func leadingLabel(_ name: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in name.utf8 {
+            if c == 46 { break }
+            h = (h ^ UInt64(c)) &* 0x100_0000_01b3
+        }
+        return h
+    }
     struct Group {
         var occurrences = 0
         var wastedQueries = 0
@@ -47,28 +63,33 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
 
     /// True when `y` is `b.S1` and `x` is `b.S2` (or `b`) for the same leading labels `b` and a
     /// suffix S2 that is a proper suffix of S1: `x` is a later step of the same search walk.
-    /// Compares UTF-8 bytes in place (no allocation).
+    /// Compares UTF-8 bytes in place (no allocation), O(length).
     public static func isExpansion(_ y: String, of x: String) -> Bool {
-        let yu = y.utf8, xu = x.utf8
-        guard yu.count > xu.count else { return false }
-        // Every label boundary of x (each '.', and the end) splits x into b and S2.
-        var cut = 0
-        for c in xu {
-            cut += 1
-            if c == 46 { if matches(yu, xu, b: cut - 1) { return true } }
-        }
-        return matches(yu, xu, b: xu.count)
+        guard y.utf8.count > x.utf8.count else { return false }
+        var y = y, x = x  // `withUTF8` on a native string reads its storage without a copy
+        return y.withUTF8 { yb in x.withUTF8 { xb in isExpansion(yb, of: xb) } }
     }
 
-    /// y starts with x's first `b` bytes and a dot, and ends with x's bytes after `b` (a dot
-    /// and S2), leaving at least one label in between.
-    private static func matches(_ y: String.UTF8View, _ x: String.UTF8View, b: Int) -> Bool {
-        guard y.count > b, y[y.index(y.startIndex, offsetBy: b)] == 46,
-              y.prefix(b).elementsEqual(x.prefix(b)) else { return false }
-        let s2 = x.dropFirst(b)  // "" or ".svc.cluster.local"
-        guard y.count - b > s2.count + 1 else { return false }
-        if s2.isEmpty { return true }
-        return y.suffix(s2.count).elementsEqual(s2)
+    static func isExpansion(_ y: UnsafeBufferPointer<UInt8>, of x: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard y.count > x.count else { return false }
+        // b is x's first `cut` bytes, cut at a label boundary of x (a '.', or x's end); y must
+        // start with b, so only cuts within the common prefix of x and y can match.
+        var common = 0
+        while common < x.count, x[common] == y[common] { common += 1 }
+        var cut = 0
+        while cut <= common {
+            if (cut == x.count || x[cut] == 46), y[cut] == 46 {
+                // S2 = x[cut...] ("" or ".svc.cluster.local"); y = b "." labels S2, one label at least.
+                let s2 = x.count - cut
+                if y.count - cut > s2 + 1 {
+                    var i = 0
+                    while i < s2, y[y.count - s2 + i] == x[cut + i] { i += 1 }
+                    if i == s2 { return true }
+                }
+            }
+            cut += 1
+        }
+        return false
     }
 
     /// Takes each answered DNS transaction (from the DNS transaction tracker, which decoded
@@ -88,19 +109,19 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
         let client = t.key.client.address
         let name = asciiLowercased(t.qname)  // the search list is compared without case
         if t.rcode == .nxDomain {
-            var l = recent[client] ?? []
-            if !l.contains(where: { $0.name == name }) {
-                if l.count >= 32 { l.removeFirst() }
-                l.append(NX(name: name, query: t.firstSent, answer: answer))
-            }
-            recent[client] = l
+            // In place: the client's list is appended where it is stored, not copied.
+            let nx = NX(name: name, query: t.firstSent, answer: answer, lead: Self.leadingLabel(name))
+            Self.note(nx, in: &recent[client, default: []])
             return
         }
-        guard timedOut || t.rcode == .noError, var l = recent[client], !l.isEmpty else { return }
-        let chain = l.filter { Self.isExpansion($0.name, of: name) }
-        guard chain.count >= Self.minimumSteps else { return }
-        l.removeAll { n in chain.contains { $0.name == n.name } }
-        recent[client] = l
+        guard timedOut || t.rcode == .noError, let l = recent[client], !l.isEmpty else { return }
+        // Counted before any array is made: most answers end no walk.
+        let lead = Self.leadingLabel(name)
+        var steps = 0
+        for i in l.indices where l[i].lead == lead && Self.isExpansion(l[i].name, of: name) { steps += 1 }
+        guard steps >= Self.minimumSteps else { return }
+        let chain = l.filter { $0.lead == lead && Self.isExpansion($0.name, of: name) }
+        recent.modify(client) { $0.removeAll { n in n.lead == lead && Self.isExpansion(n.name, of: name) } }
         let start = chain.compactMap { $0.query?.time ?? $0.answer.time }.min() ?? now
         let cost = now - start
         if groups[name] == nil { order.append(name) }
@@ -114,6 +135,13 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
             g.timedOut = timedOut
         }
         groups[name] = g
+    }
+
+    /// Adds an NXDOMAIN to a client's recent list (once per name, the newest 32 kept).
+    private static func note(_ nx: NX, in l: inout [NX]) {
+        guard !l.contains(where: { $0.name == nx.name }) else { return }
+        if l.count >= 32 { l.removeFirst() }
+        l.append(nx)
     }
 
     func findings() -> [Finding] {

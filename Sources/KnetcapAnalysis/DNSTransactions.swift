@@ -29,10 +29,12 @@ public struct DNSTransaction: Sendable {
     /// `asciiLowercased`, DNS names are case-insensitive, RFC 4343).
     public var qname: String
     public var qtype: DNSType
-    /// Every transmission of the query (the first, then retransmissions: same ID, same socket);
-    /// at most `DNSTransactionTracker.maxTransmissionsKept` are kept (the first ones and the
-    /// last), `transmissionCount` counts all.
-    public var transmissions: [FrameRef]
+    /// The first transmission of the query.
+    public var firstSent: FrameRef
+    /// Its retransmissions (same ID, same socket), empty for most: with the first, at most
+    /// `DNSTransactionTracker.maxTransmissionsKept` are kept (the first ones and the last);
+    /// `transmissionCount` counts all.
+    public var resent: [FrameRef]
     public var transmissionCount: Int
     public var response: FrameRef?
     public var rcode: DNSRCode?
@@ -47,9 +49,9 @@ public struct DNSTransaction: Sendable {
     /// back to one query at a time and repeats both).
     public var partnerResent: FrameRef?
 
-    /// Time of the first transmission.
-    public var firstSent: FrameRef { transmissions[0] }
-    public var lastSent: FrameRef { transmissions[transmissions.count - 1] }
+    /// Every transmission kept: the first, then the retransmissions (an array made on each call).
+    public var transmissions: [FrameRef] { [firstSent] + resent }
+    public var lastSent: FrameRef { resent.last ?? firstSent }
 }
 
 /// Matches DNS queries with responses over the whole capture (UDP and TCP, any server port
@@ -162,7 +164,7 @@ public struct DNSTransactionTracker {
 
     /// The transaction as analysers see it.
     private func transaction(_ key: DNSTransactionKey, _ p: Pending) -> DNSTransaction {
-        var t = DNSTransaction(key: key, qname: p.qname, qtype: p.qtype, transmissions: [p.first] + (p.rare?.v.resent ?? []),
+        var t = DNSTransaction(key: key, qname: p.qname, qtype: p.qtype, firstSent: p.first, resent: p.rare?.v.resent ?? [],
                                transmissionCount: Int(p.transmissionCount))
         if let r = p.rare?.v {
             t.partner = r.partner; t.partnerType = r.partnerType; t.partnerSent = r.partnerSent
@@ -266,7 +268,9 @@ public struct DNSTransactionTracker {
             let key = DNSTransactionKey(client: Endpoint(dst, dp), server: Endpoint(src, sp), id: dns.id, overTCP: p.dnsOverTCP)
             // Answered where it was asked: an answer seen only at another vantage point (lost
             // on its way back) leaves the client waiting, as the client's own vantage shows.
-            guard pending[key]?.home == UInt16(truncatingIfNeeded: p.vantage), let stored = remove(key) else { return nil }
+            guard let i = pending.index(forKey: key) else { return nil }
+            let stored = pending.remove(at: i).value
+            guard stored.home == UInt16(truncatingIfNeeded: p.vantage) else { pending[key] = stored; return nil }
             var t = transaction(key, stored)
             t.response = frame
             t.rcode = dns.rcode
@@ -276,7 +280,7 @@ public struct DNSTransactionTracker {
             }
             if let pk = t.partner { waitingPartner.removeValue(forKey: pk) }
             let sock = SocketKey(client: key.client, server: key.server, overTCP: key.overTCP)
-            if lastQueryOnSocket[sock]?.key == key { lastQueryOnSocket[sock]?.answered = frame }
+            lastQueryOnSocket.modify(sock) { if $0.key == key { $0.answered = frame } }
             if t.transmissionCount > 1 { onProblem(t, now) }
             return t
         }

@@ -72,6 +72,8 @@ public struct Diagnosis {
         }
     }
     private var running: [any Analyzer] = Diagnosis.analyzers.map { $0.init() }
+    /// The analysers (indices into `running`) that take `.dnsAnswered`.
+    private let answerTakers: [Int] = Diagnosis.analyzers.indices.filter { Diagnosis.analyzers[$0].takesEveryAnswer }
     /// Addresses known to be load-balancer VIPs or ClusterIPs (`--vip`).
     public var vips: Set<IPAddress>
     /// Called for each finding as soon as it is made (streaming during live capture).
@@ -138,7 +140,12 @@ public struct Diagnosis {
         var problems: [(DNSTransaction, Timestamp)] = []
         let answered = dns.observe(p, onProblem: { problems.append(($0, $1)) })
         if !problems.isEmpty { publish(problems.map { problem($0.0, end: $0.1) }, context) }
-        if let answered { publish(.dnsAnswered(answered), context) }
+        if let answered, !answerTakers.isEmpty {
+            var new: [Finding] = []
+            let event = TrackerEvent.dnsAnswered(answered), context = context
+            for i in answerTakers { running[i].observe(event, context) { new.append($0) } }
+            if !new.isEmpty { record(new) }
+        }
         if d.isResponse, d.truncatedFlag, p.udp != nil, let s = p.sourceAddress, let c = p.destinationAddress {
             handshakes.noteTruncatedDNS(server: s, client: c, frame: FrameRef(frame: p.number, time: p.timestamp))
         }
@@ -183,7 +190,7 @@ public struct Diagnosis {
     private mutating func publish(_ event: TrackerEvent, _ context: AnalysisContext) {
         var new: [Finding] = []
         for i in running.indices { running[i].observe(event, context) { new.append($0) } }
-        record(new)
+        if !new.isEmpty { record(new) }
     }
 
     /// What the trackers' state limits dropped from tracking (empty when nothing was).

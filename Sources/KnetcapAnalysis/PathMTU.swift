@@ -44,7 +44,8 @@ public struct SegmentStall: Sendable {
 /// R1), never acknowledged, larger than every segment that was acknowledged at its first
 /// transmission size. A segment acknowledged after being re-sent at the same size proves that
 /// size passes (ordinary loss: nothing reported). Published when the connection ends (RST,
-/// idle `idleHorizon` s, or the capture's end), so recovery and ICMP are known.
+/// idle `idleHorizon` s, or the capture's end), so recovery and ICMP are known; a sender whose
+/// FIN is sent and everything acknowledged is dropped then (nothing of it can stall any more).
 ///
 /// Bounded: `budgetBytes` of connections (least recently active dropped and counted, except one
 /// with a stall, which is judged), each holding at most `maxSegments` unacknowledged segments
@@ -85,6 +86,10 @@ public struct PathMTUTracker {
         }
         var serial: UInt32 = 0
         var last: Timestamp
+        /// The sender's FIN was seen: past it, only re-sends of what it holds can follow.
+        var finSent = false
+        /// Nothing more can stall: FIN sent, every segment acknowledged, no stall to report.
+        var finished: Bool { finSent && segs.isEmpty && stallBox == nil }
     }
     /// A sender towards a receiver, at one vantage point (`Packet.vantage`): the same segment
     /// seen at another (a merge of nodes' captures) is a copy, not a re-send.
@@ -125,15 +130,19 @@ public struct PathMTUTracker {
             end(Key(from: to, to: from, vantage: v), report: report)
             return
         }
-        if flags.contains(.ack), !flows.isEmpty, var f = flows[Key(from: to, to: from, vantage: v)] {
-            acknowledge(&f, t, frame)
-            flows[Key(from: to, to: from, vantage: v)] = f
+        if flags.contains(.ack), !flows.isEmpty {
+            let back = Key(from: to, to: from, vantage: v)
+            // A sender that sent its FIN and has everything acknowledged sends nothing new: done.
+            if flows.modify(back, { Self.acknowledge(&$0, t, frame); return $0.finished }) == true { flows.removeValue(forKey: back) }
         }
         let len = p.tcpSegmentLength ?? 0
-        guard len > 0, !flags.contains(.syn) else { return }
-        let size = p.ipv4?.totalLength ?? p.ipv6.map { 40 + $0.payloadLength } ?? 0
-        let df = p.ipv4?.dontFragment ?? true
-        send(Key(from: from, to: to, vantage: v), seq: t.sequence, len: UInt32(truncatingIfNeeded: len), size: size, df: df, frame)
+        let key = Key(from: from, to: to, vantage: v)
+        if len > 0, !flags.contains(.syn) {
+            let size = p.ipv4?.totalLength ?? p.ipv6.map { 40 + $0.payloadLength } ?? 0
+            let df = p.ipv4?.dontFragment ?? true
+            send(key, seq: t.sequence, len: UInt32(truncatingIfNeeded: len), size: size, df: df, frame)
+        }
+        if flags.contains(.fin), flows.modify(key, { $0.finSent = true; return $0.finished }) == true { flows.removeValue(forKey: key) }
     }
 
     /// Publishes every stall still open.
@@ -148,11 +157,19 @@ public struct PathMTUTracker {
     static func reportable(_ s: SegmentStall) -> Bool { s.delivered != nil || s.smallAfter != nil }
 
     private mutating func send(_ key: Key, seq: UInt32, len: UInt32, size: Int, df: Bool, _ frame: FrameRef) {
-        var f: Flow
-        if let existing = flows[key] { f = existing } else {
+        if flows.index(forKey: key) == nil {
             while flows.count >= maxFlows, evictOldest() {}
-            f = Flow(last: frame.time)
+            flows[key] = Flow(last: frame.time)
         }
+        let serial = queue.serial()
+        // In place: the flow's segment array is changed where it is stored, never copied.
+        flows.modify(key) { Self.send(&$0, key, seq: seq, len: len, size: size, df: df, frame, serial: serial) }
+        queue.push(key, serial)
+        let table = flows
+        queue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
+    }
+
+    private static func send(_ f: inout Flow, _ key: Key, seq: UInt32, len: UInt32, size: Int, df: Bool, _ frame: FrameRef, serial: UInt32) {
         f.last = frame.time
         let size32 = Int32(clamping: size)
         if let i = f.segs.firstIndex(where: { $0.seq == seq }) {
@@ -187,18 +204,35 @@ public struct PathMTUTracker {
         }
         let endSeq = seq &+ len
         if !f.hasHigh || Int32(bitPattern: endSeq &- f.high) > 0 { f.high = endSeq; f.hasHigh = true }
-        f.serial = queue.serial()
-        queue.push(key, f.serial)
-        flows[key] = f
-        let table = flows
-        queue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
+        f.serial = serial
     }
 
     /// The receiver's ACK (and SACK blocks) for flow `f`: segments wholly covered are delivered.
-    private func acknowledge(_ f: inout Flow, _ t: TCPView, _ frame: FrameRef) {
+    /// SACK blocks of one segment (RFC 2018 §3: at most 4 fit in 40 option bytes), without an allocation.
+    struct SACKBlocks {
+        var edges: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        mutating func append(_ left: UInt32, _ right: UInt32) {
+            switch count {
+            case 0: edges.0 = left; edges.1 = right
+            case 1: edges.2 = left; edges.3 = right
+            case 2: edges.4 = left; edges.5 = right
+            case 3: edges.6 = left; edges.7 = right
+            default: return
+            }
+            count += 1
+        }
+        func covers(_ seq: UInt32, _ end: UInt32) -> Bool {
+            func c(_ l: UInt32, _ r: UInt32) -> Bool { Int32(bitPattern: seq &- l) >= 0 && Int32(bitPattern: r &- end) >= 0 }
+            return (count > 0 && c(edges.0, edges.1)) || (count > 1 && c(edges.2, edges.3))
+                || (count > 2 && c(edges.4, edges.5)) || (count > 3 && c(edges.6, edges.7))
+        }
+    }
+
+    private static func acknowledge(_ f: inout Flow, _ t: TCPView, _ frame: FrameRef) {
         guard !f.segs.isEmpty else { return }
         let ack = t.acknowledgment
-        var blocks: [(UInt32, UInt32)] = []
+        var blocks = SACKBlocks()
         let o = t.options
         var i = 0
         while i < o.count, let kind = o.u8(at: i) {
@@ -207,18 +241,24 @@ public struct PathMTUTracker {
             guard let l = o.u8(at: i + 1), l >= 2, i + Int(l) <= o.count else { break }
             if kind == 5 {
                 var j = i + 2
-                while j + 8 <= i + Int(l), let a = o.u32(at: j), let b = o.u32(at: j + 4) { blocks.append((a, b)); j += 8 }
+                while j + 8 <= i + Int(l), let a = o.u32(at: j), let b = o.u32(at: j + 4) { blocks.append(a, b); j += 8 }
             }
             i += Int(l)
         }
         func covered(_ s: Segment) -> Bool {
             let e = s.seq &+ s.len
             if Int32(bitPattern: ack &- e) >= 0 { return true }
-            return blocks.contains { Int32(bitPattern: s.seq &- $0.0) >= 0 && Int32(bitPattern: $0.1 &- e) >= 0 }
+            return blocks.covers(s.seq, e)
         }
-        var kept: [Segment] = []
-        for s in f.segs {
-            guard covered(s) else { kept.append(s); continue }
+        // Segments not covered are kept, compacted in place (no new array per ACK).
+        var kept = 0
+        for k in f.segs.indices {
+            let s = f.segs[k]
+            guard covered(s) else {
+                if kept != k { f.segs[kept] = s }
+                kept += 1
+                continue
+            }
             let d = SegmentStall.Delivery(size: Int(s.size), frame: s.first, ack: frame)
             if var st = f.stall, st.sequence == s.seq || (Int32(bitPattern: s.seq &- st.sequence) >= 0
                                                           && Int32(bitPattern: s.seq &- (st.sequence &+ UInt32(st.payload))) < 0) {
@@ -241,7 +281,7 @@ public struct PathMTUTracker {
                 f.recent.append(d)
             }
         }
-        f.segs = kept
+        if kept < f.segs.count { f.segs.removeLast(f.segs.count - kept) }
     }
 
     /// An ICMP fragmentation needed / ICMPv6 packet too big quoting one of the flows.

@@ -82,3 +82,14 @@ public struct TableBudget: Sendable {
         maxEntries = s * 3 / 4
     }
 }
+
+extension Dictionary {
+    /// Runs `body` on the value stored for `key`, in place: its arrays and boxes are not copied
+    /// (a `var v = table[k]; ...; table[k] = v` round trip copies every array it changes, since
+    /// the table still holds the old one). One hash lookup. `nil` when `key` is absent.
+    @inlinable @inline(__always)
+    public mutating func modify<R>(_ key: Key, _ body: (inout Value) throws -> R) rethrows -> R? {
+        guard let i = index(forKey: key) else { return nil }
+        return try body(&values[i])
+    }
+}
