@@ -14,6 +14,11 @@ public struct DNSTransactionKey: Hashable, Sendable {
             ^ (UInt64(client.port) << 32 | UInt64(server.port) << 16 | UInt64(id)) &* 0x94D0_49BB_1331_11EB
             ^ (overTCP ? 1 : 0))
     }
+    public func _rawHashValue(seed: Int) -> Int {
+        var h = TableHasher(seed: seed)
+        h.combine(client); h.combine(server); h.combine(UInt64(id) | (overTCP ? 1 << 16 : 0))
+        return h.finalized
+    }
 }
 
 /// One packet of a transaction: 1-based frame number and capture time.
@@ -131,6 +136,11 @@ public struct DNSTransactionTracker {
         var client: Endpoint; var server: Endpoint; var overTCP: Bool
         func hash(into h: inout Hasher) {
             h.combine(client.address.mix ^ server.address.mix &* 31 ^ (UInt64(client.port) << 16 | UInt64(server.port)) &* 0x94D0_49BB_1331_11EB ^ (overTCP ? 1 : 0))
+        }
+        func _rawHashValue(seed: Int) -> Int {
+            var h = TableHasher(seed: seed)
+            h.combine(client); h.combine(server); h.combine(overTCP ? 1 : 0)
+            return h.finalized
         }
     }
 

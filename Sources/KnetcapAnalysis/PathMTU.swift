@@ -93,7 +93,14 @@ public struct PathMTUTracker {
     }
     /// A sender towards a receiver, at one vantage point (`Packet.vantage`): the same segment
     /// seen at another (a merge of nodes' captures) is a copy, not a re-send.
-    struct Key: Hashable { var from: Endpoint; var to: Endpoint; var vantage: UInt16 = 0 }
+    struct Key: Hashable {
+        var from: Endpoint; var to: Endpoint; var vantage: UInt16 = 0
+        func _rawHashValue(seed: Int) -> Int {
+            var h = TableHasher(seed: seed)
+            h.combine(from); h.combine(to); h.combine(UInt64(vantage))
+            return h.finalized
+        }
+    }
     final class StallBox: @unchecked Sendable { let v: SegmentStall; init(_ v: SegmentStall) { self.v = v } }
 
     private var flows: [Key: Flow] = [:]

@@ -349,7 +349,14 @@ public struct TCPHandshakeTracker {
     private var addressTTL: [AddressKey: AddressTTL] = [:]
     private var addressTTLOrder = EvictionQueue<AddressKey>()
     /// An address at one vantage point: the same packet seen at another has another TTL.
-    struct AddressKey: Hashable { var address: IPAddress; var vantage: UInt16 }
+    struct AddressKey: Hashable {
+        var address: IPAddress; var vantage: UInt16
+        func _rawHashValue(seed: Int) -> Int {
+            var h = TableHasher(seed: seed)
+            h.combine(address); h.combine(UInt64(vantage))
+            return h.finalized
+        }
+    }
     struct AddressTTL { var ttl: UInt8; var serial: UInt32; var frame: FrameRef }
     public static let addressTTLBudgetBytes = 2 << 20
     let maxAddressTTL: Int
@@ -404,7 +411,14 @@ public struct TCPHandshakeTracker {
     private var droppedHandshakes = 0, droppedTimestamps = 0, droppedListening = 0, droppedLoads = 0, droppedUnaccepted = 0
 
     struct PairKey: Hashable { var a: IPAddress; var b: IPAddress }
-    struct TupleKey: Hashable { var client: Endpoint; var server: Endpoint }
+    struct TupleKey: Hashable {
+        var client: Endpoint; var server: Endpoint
+        func _rawHashValue(seed: Int) -> Int {
+            var h = TableHasher(seed: seed)
+            h.combine(client); h.combine(server)
+            return h.finalized
+        }
+    }
     struct LastTS { var tsval: UInt32; var serial: UInt32; var frame: FrameRef }
 
     /// This tracker's budget for pending handshakes (`budgetBytes` unless a test asks less).

@@ -133,17 +133,56 @@ public struct Packet {
     public var stop: Stop
     /// Fields that need the packets before this one (`tcp.stream`, `dns.time`, reassembled
     /// HTTP heads, ...): empty until `CaptureState.track` fills them.
-    public var tracked = TrackedFields()
+    public var tracked: TrackedFields {
+        get { if let e = extras { return e.tracked }; return TrackedFields() }
+        set { mutableExtras().tracked = newValue }
+        _modify { makeExtrasUnique(); yield &extras!.tracked }
+    }
     /// Set on IP fragments by `IPReassembler`: the datagram, and on the frame that completes
     /// it, its fragments (`ip.fragment`, `ip.reassembled.length`).
-    public var fragment: FragmentInfo?
+    public var fragment: FragmentInfo? {
+        get { extras?.fragment }
+        set { if newValue != nil || extras != nil { mutableExtras().fragment = newValue } }
+        _modify { makeExtrasUnique(); yield &extras!.fragment }
+    }
     /// The transport layers as this frame alone carries them, when reassembly replaced them
     /// (a held fragment has none; the completing frame has the datagram's). Packet lines
     /// print these, as tcpdump does not reassemble.
-    public var wire: WireLayers?
+    public var wire: WireLayers? {
+        get { extras?.wire }
+        set { if newValue != nil || extras != nil { mutableExtras().wire = newValue } }
+        _modify { makeExtrasUnique(); yield &extras!.wire }
+    }
     /// The overlay tunnel the packet came in, with its outer layers; the layers above are the
     /// inner packet's (`Tunnel`).
-    public var tunnel: Tunnel?
+    public var tunnel: Tunnel? {
+        get { extras?.tunnel }
+        set { if newValue != nil || extras != nil { mutableExtras().tunnel = newValue } }
+        _modify { makeExtrasUnique(); yield &extras!.tunnel }
+    }
+
+    /// The parts most packets lack (tracked fields, fragment, wire layers, tunnel: 750 bytes
+    /// inline), in one box shared by copies until one changes (copy on write): a `Packet` is
+    /// passed and copied a few times per packet on the read path, and stays about 550 bytes.
+    final class Extras {
+        var tracked = TrackedFields()
+        var fragment: FragmentInfo?
+        var wire: WireLayers?
+        var tunnel: Tunnel?
+        init() {}
+        init(copying o: Extras) { tracked = o.tracked; fragment = o.fragment; wire = o.wire; tunnel = o.tunnel }
+    }
+    private var extras: Extras?
+
+    private mutating func makeExtrasUnique() {
+        if extras == nil { extras = Extras() }
+        else if !isKnownUniquelyReferenced(&extras) { extras = Extras(copying: extras!) }
+    }
+
+    private mutating func mutableExtras() -> Extras {
+        makeExtrasUnique()
+        return extras!
+    }
 
     public init(number: Int, timestamp: Timestamp, capturedLength: Int, originalLength: Int,
                 linkType: LinkType, bytes: ByteView) {

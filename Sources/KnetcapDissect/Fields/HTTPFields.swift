@@ -15,10 +15,12 @@ enum HTTPFields {
             return f(.bytes((p.tcp?.payload ?? p.bytes).base))
         },
         .init("http.request", .boolean, "the message is a request", tracking: .http) { p, f in
-            p.tracked.http.map { $0.isRequest && f(.bool(true)) } ?? false
+            guard let m = p.tracked.http else { return false }
+            return m.isRequest && f(.bool(true))
         },
         .init("http.response", .boolean, "the message is a response", tracking: .http) { p, f in
-            p.tracked.http.map { !$0.isRequest && f(.bool(true)) } ?? false
+            guard let m = p.tracked.http else { return false }
+            return !m.isRequest && f(.bool(true))
         },
         .init("http.request.method", .string, "HTTP request method (GET, POST, ...)", tracking: .http,
               text { m in if case .request(let v, _, _) = m.start { return v } else { return nil } }),
@@ -29,7 +31,8 @@ enum HTTPFields {
         .init("http.response.version", .string, "HTTP version of a response", tracking: .http,
               text { m in if case .response(let v, _, _) = m.start { return v } else { return nil } }),
         .init("http.response.code", .unsigned, "HTTP status code", bits: 16, tracking: .http) { p, f in
-            p.tracked.http?.statusCode.map { f(.uint(UInt64($0))) } ?? false
+            guard let code = p.tracked.http?.statusCode else { return false }
+            return f(.uint(UInt64(code)))
         },
         .init("http.response.phrase", .string, "HTTP reason phrase", tracking: .http,
               text { m in if case .response(_, _, let v) = m.start { return v } else { return nil } }),
@@ -37,7 +40,8 @@ enum HTTPFields {
         .init("http.user_agent", .string, "HTTP User-Agent header", tracking: .http, text { $0.userAgent }),
         .init("http.content_type", .string, "HTTP Content-Type header", tracking: .http, text { $0.contentType }),
         .init("http.content_length", .unsigned, "HTTP Content-Length header, bytes", tracking: .http) { p, f in
-            p.tracked.http?.contentLength.map { f(.uint($0)) } ?? false
+            guard let length = p.tracked.http?.contentLength else { return false }
+            return f(.uint(length))
         },
         .init("http.connection", .string, "HTTP Connection header", tracking: .http, text { $0.connection }),
     ]
