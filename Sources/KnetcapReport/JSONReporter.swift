@@ -58,8 +58,9 @@ public final class JSONReporter: Reporter {
         var valueStart = b.count
         // The table read in place (no copy of a descriptor, its strings and closures, per field
         // and packet), in FieldRegistry's order, as Packet.forEachJSONField reads it.
+        let layers = FieldLayer.mask(of: p)
         jsonFields.withUnsafeBufferPointer { fields in
-            for i in fields.indices {
+            for i in fields.indices where layers & fields[i].layerBit != 0 {
                 _ = fields[i].read(p) { v in
                     if current != i {
                         if inArray { b.append(byte: 0x5d) }  // ]
@@ -88,15 +89,20 @@ public final class JSONReporter: Reporter {
     struct JSONField {
         let key: [UInt8]
         let repeated: Bool
+        /// `1 << FieldLayer.rawValue` of its table: skipped when the packet lacks that layer.
+        let layerBit: UInt32
         let read: FieldReader
     }
     static let jsonFields: [JSONField] = {
         // A plain loop, not Optional.map/compactMap: a closure passed through a generic
         // function is stored reabstracted, and every call then copies the whole Packet.
         var out: [JSONField] = []
-        for d in FieldRegistry.all {
-            guard let r = d.jsonReader else { continue }
-            out.append(JSONField(key: Array("\"\(d.name)\":".utf8), repeated: d.repeated, read: r))
+        for (layer, table) in FieldRegistry.tables {
+            for d in table {
+                guard let r = d.jsonReader else { continue }
+                out.append(JSONField(key: Array("\"\(d.name)\":".utf8), repeated: d.repeated,
+                                     layerBit: 1 << UInt32(layer.rawValue), read: r))
+            }
         }
         return out
     }()

@@ -118,9 +118,17 @@ public struct DNSView {
             func put(_ c: UInt8) { if n < cap { buf[n] = c; n += 1 } }
             var labels = 0
             let end = walkName(at: offset) { start, len in
-                if labels > 0 { put(46) }
+                if labels > 0, n < cap { buf[n] = 46; n += 1 }
                 labels += 1
-                WiresharkText.format(base[start..<(start + len)], put)
+                // Printable ASCII (nearly every name) is copied as it is, with no closure call
+                // per byte; anything else is escaped as Wireshark does.
+                var plain = true
+                for i in start..<(start + len) where base[i] < 0x20 || base[i] >= 0x7f { plain = false; break }
+                if plain {
+                    for i in start..<(start + len) where n < cap { buf[n] = base[i]; n += 1 }
+                } else {
+                    WiresharkText.format(base[start..<(start + len)], put)
+                }
             }
             guard end != nil else { return body(nil) }
             if labels == 0 {

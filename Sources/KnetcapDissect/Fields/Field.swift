@@ -82,7 +82,13 @@ public struct FieldDescriptor: Sendable {
     }
 
     /// The reader the JSON writer uses (`nil` for filter-only fields).
-    public var jsonReader: FieldReader? { filterOnly ? nil : (jsonRead ?? read) }
+    /// No `??` or `Optional.map` here: a closure that passes through a generic function comes
+    /// back reabstracted, and every call of it then copies the whole `Packet` (issue 11).
+    public var jsonReader: FieldReader? {
+        if filterOnly { return nil }
+        if let j = jsonRead { return j }
+        return read
+    }
 }
 
 extension Packet {
@@ -90,7 +96,7 @@ extension Packet {
     /// (`FieldRegistry.all`), each field's occurrences in packet order.
     public func forEachJSONField(_ body: (FieldDescriptor, FieldValue) -> Void) {
         for d in FieldRegistry.json {
-            _ = d.jsonRead.map { r in r(self) { body(d, $0); return false } } ?? d.read(self) { body(d, $0); return false }
+            if let r = d.jsonRead { _ = r(self) { body(d, $0); return false } } else { _ = d.read(self) { body(d, $0); return false } }
         }
     }
 }
