@@ -115,7 +115,6 @@ public struct DNSView {
             var n = 0
             let base = bytes.base
             let cap = buf.count
-            func put(_ c: UInt8) { if n < cap { buf[n] = c; n += 1 } }
             var labels = 0
             let end = walkName(at: offset) { start, len in
                 if labels > 0, n < cap { buf[n] = 46; n += 1 }
@@ -127,12 +126,13 @@ public struct DNSView {
                 if plain {
                     for i in start..<(start + len) where n < cap { buf[n] = base[i]; n += 1 }
                 } else {
-                    WiresharkText.format(base[start..<(start + len)], put)
+                    // A closure literal, not a local function: a captured `n` stays statically checked.
+                    WiresharkText.format(base[start..<(start + len)]) { c in if n < cap { buf[n] = c; n += 1 } }
                 }
             }
             guard end != nil else { return body(nil) }
             if labels == 0 {
-                for c in "<Root>".utf8 { put(c) }
+                for c in "<Root>".utf8 where n < cap { buf[n] = c; n += 1 }
             }
             return body(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
         }
