@@ -110,7 +110,9 @@ public struct DNSView {
     /// a TAB in a label is `\t`, a 0x01 `\001`, a `.` or space as it is; `<Root>` for the root),
     /// written into a stack buffer (no heap allocation; the pointer is valid only inside
     /// `body`), or with `nil` when the name is bad.
-    public func withName<R>(at offset: Int, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    /// Not generic: every caller is a field reader answering Bool, and a generic body made
+    /// each call instantiate `withUnsafeTemporaryAllocation`'s metadata (issue 11).
+    public func withName(at offset: Int, _ body: (UnsafeRawBufferPointer?) -> Bool) -> Bool {
         withUnsafeTemporaryAllocation(byteCount: Self.maxNameTextLength + 8, alignment: 1) { buf in
             var n = 0
             let base = bytes.base
