@@ -71,10 +71,16 @@ public protocol Analyzer: Sendable {
     static var takesEveryAnswer: Bool { get }
     init()
     mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void)
+    /// `.dnsAnswered(t)`, called directly (no event built per answer) on the analysers with
+    /// `takesEveryAnswer`; by default it is passed to `observe`.
+    mutating func answered(_ t: DNSTransaction, _ context: AnalysisContext, report: (Finding) -> Void)
     mutating func finish(_ context: AnalysisContext, report: (Finding) -> Void)
 }
 
 extension Analyzer {
     public static var takesEveryAnswer: Bool { false }
+    public mutating func answered(_ t: DNSTransaction, _ context: AnalysisContext, report: (Finding) -> Void) {
+        observe(.dnsAnswered(t), context, report: report)
+    }
     public mutating func finish(_ context: AnalysisContext, report: (Finding) -> Void) {}
 }

@@ -57,6 +57,10 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
         if case .dnsFragmentsLost(let t, _, _) = event, t.response == nil { observe(answered: t) }
     }
 
+    public mutating func answered(_ t: DNSTransaction, _ context: AnalysisContext, report: (Finding) -> Void) {
+        observe(answered: t)
+    }
+
     public mutating func finish(_ context: AnalysisContext, report: (Finding) -> Void) {
         findings().forEach(report)
     }

@@ -142,8 +142,8 @@ public struct Diagnosis {
         if !problems.isEmpty { publish(problems.map { problem($0.0, end: $0.1) }, context) }
         if let answered, !answerTakers.isEmpty {
             var new: [Finding] = []
-            let event = TrackerEvent.dnsAnswered(answered), context = context
-            for i in answerTakers { running[i].observe(event, context) { new.append($0) } }
+            let context = context
+            for i in answerTakers { running[i].answered(answered, context) { new.append($0) } }
             if !new.isEmpty { record(new) }
         }
         if d.isResponse, d.truncatedFlag, p.udp != nil, let s = p.sourceAddress, let c = p.destinationAddress {
