@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # bench.sh — time knetcap against tcpdump (and tshark) on a synthetic capture.
 #
-# Usage: scripts/bench.sh [--packets N] [--runs R] [--no-tshark] [--no-floods] [--out DIR]
+# Usage: scripts/bench.sh [--packets N] [--runs R] [--no-tshark] [--no-floods] [--no-live] [--out DIR]
 #   --packets N   packets in the generated file (default 1000000)
 #   --runs R      timed runs per command (default 5); tshark is run once
 #   --no-tshark   skip tshark even if installed
 #   --no-floods   skip the flood captures (issue 11)
+#   --no-live     skip the live rows (tcpreplay into a veth; needs root, ip and tcpreplay)
 #   --out DIR     work dir (default $REPO/bench-out)
 # Environment:
 #   KNETCAP=/path        use this binary; skips `swift build -c release`
@@ -33,11 +34,17 @@
 # `tshark -T ek` (once); and on DIR/reassembly-N.pcap (DNS over TCP written in pieces and
 # IPv4-fragmented DNS answers, generated here) `knetcap -q -r` against tcpdump and against
 # the C loop: the per-packet cost of reassembly (issue 14).
+# Live rows (issue 11; skipped with --no-live, or without root, ip or tcpreplay): the same
+# file replayed with `tcpreplay --topspeed` into one end of a veth pair whose other end is in a
+# network namespace, captured there by knetcap -i (-q, and -q -w), tcpdump -i (printing, and
+# -w) and tshark -i (printing, and -w), one after the other: packets each received and the
+# kernel's drops, from each tool's own end-of-capture counts (pcap_stats).
+# Last, the goals of issue 11, each with its measured value and "met" or "NOT met".
 # Example: scripts/bench.sh --packets 100000 --runs 3
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PACKETS=1000000 RUNS=5 TSHARK=1 FLOODS=1 WORK=$REPO/bench-out
+PACKETS=1000000 RUNS=5 TSHARK=1 FLOODS=1 LIVE=1 WORK=$REPO/bench-out
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
@@ -46,6 +53,7 @@ while [[ $# -gt 0 ]]; do
     --runs) RUNS=${2:?--runs needs a value}; shift 2 ;;
     --no-tshark) TSHARK=0; shift ;;
     --no-floods) FLOODS=0; shift ;;
+    --no-live) LIVE=0; shift ;;
     --out) WORK=${2:?--out needs a value}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option: $1 (see --help)" ;;
@@ -250,10 +258,55 @@ elif [[ $TSHARK == 1 ]]; then
   echo "== tshark not installed: skipping it"
 fi
 
+# 3b. Live: tcpreplay into a veth, captured on its peer inside a namespace (one tool at a time).
+LIVE_OUT=$WORK/live.tsv
+: > "$LIVE_OUT"
+if [[ $LIVE == 1 ]] && [[ $(id -u) == 0 ]] && command -v tcpreplay >/dev/null && command -v ip >/dev/null; then
+  NS=knbench$$ A=knb$$a B=knb$$b
+  live_cleanup() { ip link del "$A" 2>/dev/null || true; ip netns del "$NS" 2>/dev/null || true; }
+  trap live_cleanup EXIT
+  ip netns add "$NS" && ip link add "$A" type veth peer name "$B" netns "$NS" && ip link set "$A" up mtu 9000 \
+    && ip -n "$NS" link set "$B" up mtu 9000 && ip -n "$NS" link set lo up || die "cannot make the veth pair for the live rows"
+  echo "== live: tcpreplay --topspeed $PCAP into $A, captured on $B in namespace $NS"
+  LW=$WORK/live-capture
+  live_row() {  # label, then the capture command (run in the namespace; stderr parsed)
+    local label=$1; shift
+    rm -f "$LW".*
+    ip netns exec "$NS" "$@" > /dev/null 2> "$LW.err" &
+    local pid=$!
+    sleep 2
+    local t0; t0=$(date +%s.%N)
+    tcpreplay -q --topspeed -i "$A" "$PCAP" > "$LW.replay" 2>&1 || true
+    local t1; t1=$(date +%s.%N)
+    sleep 2
+    kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+    local recv drop
+    # tcpdump and knetcap: "N packets received by filter", "N packets dropped by kernel";
+    # tshark: "N packets captured", and "N packets dropped from IFACE" only when some were.
+    recv=$(grep -oE '^[0-9]+ packets? (received by filter|captured)' "$LW.err" | head -1 | grep -oE '^[0-9]+' || true)
+    drop=$(grep -oE '[0-9]+ packets? dropped( by kernel| from)' "$LW.err" | head -1 | grep -oE '^[0-9]+' || true)
+    [[ -z $drop ]] && grep -q 'packets captured' "$LW.err" && drop=0
+    printf '%s\t%s\t%s\t%s\n' "$label" "${recv:-?}" "${drop:-?}" "$(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")" >> "$LIVE_OUT"
+    echo "   $label: received ${recv:-?}, dropped ${drop:-?} (replay $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s)"
+  }
+  live_row "knetcap -i -q" "$BIN" -i "$B" -q
+  live_row "knetcap -i -q -w" "$BIN" -i "$B" -q -w "$LW.knetcap.pcap"
+  live_row "tcpdump -i" tcpdump -nn -i "$B"
+  live_row "tcpdump -i -w" tcpdump -i "$B" -w "$LW.tcpdump.pcap"
+  if [[ $TSHARK == 1 ]] && command -v tshark >/dev/null; then
+    live_row "tshark -i" tshark -n -i "$B"
+    live_row "tshark -i -w" tshark -i "$B" -w "$LW.tshark.pcapng"
+  fi
+  rm -f "$LW".*
+  live_cleanup; trap - EXIT
+elif [[ $LIVE == 1 ]]; then
+  echo "== live rows skipped: they need root, ip and tcpreplay"
+fi
+
 # 4. Interleaved timing loop, table and JSON.
 echo "== timing: $RUNS interleaved runs each (TZ=UTC)"
 cat "$PCAP" > /dev/null   # warm the page cache
-CMDS=$CMDS TSHARK_CMD=$TSHARK_CMD TSHARK_EK=${TSHARK_EK:-} JPACKETS=$JPACKETS RUNS=$RUNS PACKETS=$PACKETS PCAP=$PCAP REGEX_PCAP=$REGEX_PCAP BIN=$BIN \
+LIVE_OUT=$LIVE_OUT CMDS=$CMDS TSHARK_CMD=$TSHARK_CMD TSHARK_EK=${TSHARK_EK:-} JPACKETS=$JPACKETS RUNS=$RUNS PACKETS=$PACKETS PCAP=$PCAP REGEX_PCAP=$REGEX_PCAP BIN=$BIN \
   OUT_JSON=$WORK/bench.json python3 - <<'PY'
 import json, os, statistics, subprocess, sys, time
 env = os.environ
@@ -314,5 +367,62 @@ for r in rows:
 with open(env["OUT_JSON"], "w") as f:
     json.dump(dict(packets=packets, runs=runs, file=env["PCAP"], knetcap=env["BIN"], tz="UTC",
                    date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), results=rows), f, indent=2)
+live = []
+for line in open(env["LIVE_OUT"]).read().splitlines():
+    label, recv, drop, secs = line.split("\t")
+    live.append(dict(command=label, received=recv, dropped=drop, replay_s=secs))
+if live:
+    print(f"\nlive: {packets} packets replayed (tcpreplay --topspeed) into a veth, captured on its peer")
+    print(f"{'command':<24} {'received':>10} {'dropped':>10} {'replay s':>9}")
+    for r in live:
+        print(f"{r['command']:<24} {r['received']:>10} {r['dropped']:>10} {r['replay_s']:>9}")
+
+# The goals of issue 11, from this run.
+by = {r["command"]: r for r in rows}
+goals = []
+def goal(what, value, ok):
+    goals.append(dict(goal=what, measured=value, met=bool(ok)))
+if "knetcap -q -r" in by:
+    q = by["knetcap -q -r"]
+    goal("-q -r at most 3x the C loop", f"{q['ratio_to_c_loop']:.2f}x", q["ratio_to_c_loop"] <= 3)
+    goal("-q -r at least 10x faster than tcpdump -nn -r", f"{1 / q['ratio_to_tcpdump']:.2f}x tcpdump's speed", q["ratio_to_tcpdump"] <= 0.1)
+    goal("peak RSS of -q -r at most 48 MB", f"{q['max_rss_mb']} MB", q["max_rss_mb"] <= 48)
+if "knetcap -r" in by:
+    r = by["knetcap -r"]
+    goal("-r at least 3x faster than tcpdump -nn -r", f"{1 / r['ratio_to_tcpdump']:.2f}x tcpdump's speed", r["ratio_to_tcpdump"] <= 1 / 3)
+if "knetcap --json -r 100k" in by:
+    j = by["knetcap --json -r 100k"]
+    goal("--json at most 2x knetcap's own printing", f"{j['ratio_to_baseline']:.2f}x", j["ratio_to_baseline"] <= 2)
+    goal("--json at 1 M packets/s", f"{j['packets_per_s']:,.0f} packets/s", j["packets_per_s"] >= 1e6)
+    if "tshark -T ek 100k" in by:
+        k = by["tshark -T ek 100k"]["median_s"] / j["median_s"]
+        goal("--json at least 20x faster than tshark -T ek", f"{k:.1f}x tshark's speed", k >= 20)
+if "knetcap -q -Y svc" in by:
+    y = by["knetcap -q -Y svc"]
+    goal("-q -Y 'dns.qry.name contains \"svc\"' at most 15 % over -q", f"+{(y['ratio_to_baseline'] - 1) * 100:.0f} %", y["ratio_to_baseline"] <= 1.15)
+for kind, n in (("syn", 1000000), ("dns", 1000000)):
+    label = f"knetcap -q {kind} flood {n // 1000}k"
+    if label in by:
+        f = by[label]
+        goal(f"{n // 1000}k distinct unanswered {'SYNs' if kind == 'syn' else 'DNS queries'}: at most 200 MB, 3 s",
+             f"{f['max_rss_mb']} MB, {f['median_s']:.2f} s", f["max_rss_mb"] <= 200 and f["median_s"] <= 3)
+if "knetcap -q syn flood 400k" in by and "knetcap -q syn flood 1000k" in by:
+    a, b = by["knetcap -q syn flood 400k"], by["knetcap -q syn flood 1000k"]
+    per = (b["median_s"] / 1000000) / (a["median_s"] / 400000)
+    goal("SYN-flood time linear (per-SYN time at 1 M within 1.25x of 400 k)", f"{per:.2f}x", per <= 1.25)
+lv = {r["command"]: r for r in live}
+for k, t in (("knetcap -i -q", "tcpdump -i"), ("knetcap -i -q -w", "tcpdump -i -w")):
+    if k in lv and t in lv and lv[k]["dropped"].isdigit() and lv[t]["dropped"].isdigit():
+        goal(f"live: {k} drops no more than {t}", f"{lv[k]['dropped']} vs {lv[t]['dropped']}",
+             int(lv[k]["dropped"]) <= int(lv[t]["dropped"]))
+if goals:
+    print("\ngoals (issue 11)")
+    for g in goals:
+        print(f"  {'met    ' if g['met'] else 'NOT met'}  {g['goal']}: {g['measured']}")
+with open(env["OUT_JSON"]) as f:
+    doc = json.load(f)
+doc["live"], doc["goals"] = live, goals
+with open(env["OUT_JSON"], "w") as f:
+    json.dump(doc, f, indent=2)
 print(f"\nwrote {env['OUT_JSON']}")
 PY
