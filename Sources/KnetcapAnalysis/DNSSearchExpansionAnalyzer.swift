@@ -143,7 +143,7 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
 
     /// Adds an NXDOMAIN to a client's recent list (once per name, the newest 32 kept).
     private static func note(_ nx: NX, in l: inout [NX]) {
-        guard !l.contains(where: { $0.name == nx.name }) else { return }
+        guard !l.contains(where: { $0.lead == nx.lead && $0.name == nx.name }) else { return }
         if l.count >= 32 { l.removeFirst() }
         l.append(nx)
     }
