@@ -58,11 +58,26 @@ public func mergeCaptures(_ inputs: [MergeInput], to path: String) throws(Captur
     func open(_ r: UnsafeMutablePointer<knetcap_wtap_reader>, _ g: Int, _ name: String, _ source: String) throws(CaptureError) {
         var err: Int32 = 0
         var info: UnsafeMutablePointer<gchar>? = nil
-        w = wiretap { knetcap_wtap_dump_open_merged(path, "knetcap merge", comment, r, guint(g), name, "File: \(source)", &err, &info) }
-        if w == nil {
+        // An existing OUT is replaced only once the new file's header is written (ReplacementFile).
+        let out = try ReplacementFile(path)
+        w = wiretap { knetcap_wtap_dump_open_merged(out.openPath, "knetcap merge", comment, r, guint(g), name, "File: \(source)", &err, &info) }
+        guard let d = w else {
             let detail = info.map { String(cString: $0) }
             g_free(info)
-            throw CaptureError(.cannotWrite, "cannot write \(path): \(PcapngWriter.describe(err, detail))")
+            out.discard()
+            throw CaptureError(.cannotWrite, "cannot write \(path): \(PcapngWriter.describe(err, detail))\(out.untouched)")
+        }
+        var failed: String? = nil
+        if wiretap({ knetcap_wtap_dump_flush(d) }) == 0 {
+            failed = "cannot write \(path): \(PcapngWriter.describe(d.pointee.err, nil)) (writing its section header)\(out.untouched)"
+        } else {
+            do throws(CaptureError) { try out.commit() } catch { failed = error.message }
+        }
+        if let f = failed {
+            PcapngWriter.closeQuietly(d)
+            w = nil
+            out.discard()
+            throw CaptureError(.cannotWrite, f)
         }
     }
     func close() -> CaptureError? {

@@ -344,11 +344,32 @@ public final class PcapWriter: PacketWriter {
         self.path = path
         linkType = source.linkType
         file = WrittenFile(path: path, isPcapng: false)
-        guard let d = pcap_dump_open(source.handle, path) else {
-            let msg = String(cString: pcap_geterr(source.handle))
+        let out = try ReplacementFile(path)
+        guard let d = pcap_dump_open(source.handle, out.openPath) else {
+            let msg = out.naming(String(cString: pcap_geterr(source.handle)))
+            out.discard()
             throw CaptureError(.cannotWrite, msg.hasPrefix(path) ? "cannot write \(msg)" : "cannot write \(path): \(msg)")
         }
         dumper = d
+        try headerWritten(out)
+    }
+
+    /// Flushes the file header and renames the new file over `path` (ReplacementFile): a
+    /// header that cannot be written (a full disk) leaves an existing `path` as it was.
+    private func headerWritten(_ out: ReplacementFile) throws(CaptureError) {
+        guard let d = dumper else { return }
+        if pcap_dump_flush(d) != 0 || (pcap_dump_file(d).map { ferror($0) != 0 } ?? false) {
+            let e = String(cString: strerror(errno == 0 ? EIO : errno))
+            pcap_dump_close(d)
+            dumper = nil
+            out.discard()
+            throw CaptureError(.cannotWrite, "cannot write \(path): \(e) (writing its file header)\(out.untouched)")
+        }
+        do throws(CaptureError) { try out.commit() } catch {
+            pcap_dump_close(d)
+            dumper = nil
+            throw error
+        }
     }
 
     /// A pcap file of link type `linkType` (DLT_), snapshot length `snaplen`, nanosecond
@@ -363,13 +384,16 @@ public final class PcapWriter: PacketWriter {
             throw CaptureError(.cannotWrite, "cannot write \(path): libpcap has no pcap handle for link type \(linkType)")
         }
         dead = h
-        guard let d = pcap_dump_open(h, path) else {
-            let msg = String(cString: pcap_geterr(h))
+        let out = try ReplacementFile(path)
+        guard let d = pcap_dump_open(h, out.openPath) else {
+            let msg = out.naming(String(cString: pcap_geterr(h)))
+            out.discard()
             pcap_close(h)
             dead = nil
             throw CaptureError(.cannotWrite, msg.hasPrefix(path) ? "cannot write \(msg)" : "cannot write \(path): \(msg)")
         }
         dumper = d
+        try headerWritten(out)
     }
 
     public var failure: String? { error.map { "cannot write \(path): \($0)" } }

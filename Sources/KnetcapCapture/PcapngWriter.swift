@@ -116,8 +116,9 @@ public final class PcapngWriter: PacketWriter {
         }
         var err: Int32 = 0
         var info: UnsafeMutablePointer<gchar>? = nil
-        writer = wiretap { knetcap_wtap_dump_open_like(path, w.reader, filter, &err, &info) }
-        try Self.opened(writer, path, err, info)
+        let out = try ReplacementFile(path)
+        writer = wiretap { knetcap_wtap_dump_open_like(out.openPath, w.reader, filter, &err, &info) }
+        try headerWritten(out, err, info)
     }
 
     /// Opens `path` with one interface description block per element (link type, snapshot
@@ -134,15 +135,39 @@ public final class PcapngWriter: PacketWriter {
         let dlts = interfaces.map(\.linkType), snaps = interfaces.map { UInt32(clamping: $0.snaplen) }
         let counts = interfaces.map { Int32($0.description.comments.count) }
         let filter = interfaces.first?.description.filter ?? ""
+        let out = try ReplacementFile(path)
         writer = withCStrings(interfaces.map(\.description.name)) { names, _ in
             withCStrings(interfaces.map(\.description.description)) { descriptions, _ in
                 withCStrings(interfaces.flatMap(\.description.comments)) { comments, _ in wiretap {
-                    knetcap_wtap_dump_open_many(path, Int32(interfaces.count), dlts, snaps, names, filter, descriptions, comments, counts,
+                    knetcap_wtap_dump_open_many(out.openPath, Int32(interfaces.count), dlts, snaps, names, filter, descriptions, comments, counts,
                                                 "knetcap", &err, &info)
                 } }
             }
         }
-        try Self.opened(writer, path, err, info)
+        try headerWritten(out, err, info)
+    }
+
+    /// After the open: the section header and interface blocks flushed to the file, then the
+    /// new file renamed over `path` (ReplacementFile); a failure (a full disk) removes the new
+    /// file and leaves an existing `path` as it was.
+    private func headerWritten(_ out: ReplacementFile, _ err: Int32, _ info: UnsafeMutablePointer<gchar>?) throws(CaptureError) {
+        do throws(CaptureError) { try Self.opened(writer, path, err, info) } catch {
+            out.discard()
+            throw CaptureError(.cannotWrite, error.message + out.untouched)
+        }
+        guard let w = writer else { return }
+        if wiretap({ knetcap_wtap_dump_flush(w) }) == 0 {
+            let why = Self.describe(w.pointee.err, nil)
+            Self.closeQuietly(w)
+            writer = nil
+            out.discard()
+            throw CaptureError(.cannotWrite, "cannot write \(path): \(why) (writing its section header)\(out.untouched)")
+        }
+        do throws(CaptureError) { try out.commit() } catch {
+            Self.closeQuietly(w)
+            writer = nil
+            throw error
+        }
     }
 
     /// The error for copying `input`, a file with no interface read at open, to `path` (as
@@ -176,10 +201,7 @@ public final class PcapngWriter: PacketWriter {
         if ok == 0 {
             let detail = w.pointee.err_info.map { String(cString: $0) }
             failure = "cannot write \(path): \(Self.describe(w.pointee.err, detail))"
-            var e: Int32 = 0
-            var i: UnsafeMutablePointer<gchar>? = nil
-            _ = wiretap { knetcap_wtap_dump_close(w, &e, &i) }
-            g_free(i)
+            Self.closeQuietly(w)
             writer = nil
             return
         }
@@ -201,6 +223,14 @@ public final class PcapngWriter: PacketWriter {
     }
 
     public var files: [WrittenFile] { [file] }
+
+    /// Closes `w` after a failure already reported (its own error ignored).
+    static func closeQuietly(_ w: UnsafeMutablePointer<knetcap_wtap_writer>) {
+        var e: Int32 = 0
+        var i: UnsafeMutablePointer<gchar>? = nil
+        _ = wiretap { knetcap_wtap_dump_close(w, &e, &i) }
+        g_free(i)
+    }
 
     deinit { close() }
 
