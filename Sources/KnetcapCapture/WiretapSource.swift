@@ -51,10 +51,12 @@ public final class WiretapSource: PacketSource {
     let compressed: Compression?
 
     /// Opens `path` (`-` for standard input); `name` is what messages call it (default: the
-    /// path, or `standard input`).
+    /// path, or `standard input`); `relay`, the `InputRelay` whose pipe `path` is (standard
+    /// input, a FIFO): its length says where an input cut in its header blocks ends, as a
+    /// file's size does.
     /// - Throws: `CaptureError` `.noSuchFile`, `.permissionDenied`, `.notACapture` (a directory,
     ///   an unknown format: wiretap's message), `.decompressFailed`, `.readFailed`.
-    public init(path: String, name: String? = nil) throws(CaptureError) {
+    public init(path: String, name: String? = nil, relay: InputRelay? = nil) throws(CaptureError) {
         self.name = name ?? (path == "-" ? "standard input" : path)
         self.path = path
         if path != "-" { try checkReadable(path) }
@@ -64,7 +66,8 @@ public final class WiretapSource: PacketSource {
         guard let r = wiretap({ knetcap_wtap_open(path, &err, &info) }) else {
             let detail = info.map { String(cString: $0) }
             g_free(info)
-            throw Self.error(name: self.name, err: err, detail: detail, offset: nil, opening: true)
+            throw Self.error(name: self.name, err: err, detail: detail, offset: nil, opening: true,
+                             inputLength: relay.map { $0.length.map(Int64.init) } ?? regularFileSize(path), stream: relay != nil)
         }
         reader = r
         let encap = knetcap_wtap_file_encap(r)
@@ -252,7 +255,10 @@ public final class WiretapSource: PacketSource {
     public func statistics() -> (received: UInt32, dropped: UInt32, interfaceDropped: UInt32)? { nil }
 
     /// wiretap's error as one line: the file, where, and what is wrong.
-    static func error(name: String, err: Int32, detail: String?, offset: Int64?, opening: Bool) -> CaptureError {
+    /// `inputLength`: the input's length in bytes when known (a regular file's size, a relayed
+    /// stream's once read to its end); `stream`: the input is a pipe (standard input, a FIFO).
+    static func error(name: String, err: Int32, detail: String?, offset: Int64?, opening: Bool,
+                      inputLength: Int64? = nil, stream: Bool = false) -> CaptureError {
         let what = knetcap_wtap_strerror(err).map { String(cString: $0) } ?? "error \(err)"
         let more = detail.map { ": \($0)" } ?? ""
         let at = offset.map { $0 >= 0 ? " at byte offset \($0)" : "" } ?? ""
@@ -265,9 +271,8 @@ public final class WiretapSource: PacketSource {
             // Cut before the first packet, inside the blocks wiretap reads on opening (a pcapng's
             // section header and interface descriptions): wiretap gives no offset; the file's
             // size says where it ends.
-            var st = stat()
-            if opening, name != "standard input", stat(name, &st) == 0 {
-                return CaptureError(.readFailed, "\(name): truncated record in the header blocks before the first packet (section header or interface description block; the file ends at byte offset \(st.st_size)) (\(what)\(more))")
+            if opening, let size = inputLength {
+                return CaptureError(.readFailed, "\(name): truncated record in the header blocks before the first packet (section header or interface description block; the \(stream ? "input" : "file") ends at byte offset \(size)) (\(what)\(more))")
             }
             return CaptureError(opening ? .notACapture : .readFailed, "\(name): truncated record\(at) (\(what)\(more))")
         case WTAP_ERR_BAD_FILE, WTAP_ERR_PACKET_TOO_LARGE, WTAP_ERR_UNC_OVERFLOW:
@@ -358,7 +363,7 @@ final class BPFFilters {
 /// standard input through libwiretap (`WiretapSource`). `-` is standard input; `name`, what
 /// messages from a file read through libwiretap call it (default: the path).
 /// - Throws: `CaptureError` as `PcapSource.openFile` and `WiretapSource.init`.
-public func openCaptureFile(_ path: String, name: String? = nil) throws(CaptureError) -> any PacketSource {
+public func openCaptureFile(_ path: String, name: String? = nil, relay: InputRelay? = nil) throws(CaptureError) -> any PacketSource {
     if path != "-" {
         try checkRegularFileHeader(path)
         var st = stat()
@@ -370,7 +375,7 @@ public func openCaptureFile(_ path: String, name: String? = nil) throws(CaptureE
             return try PcapSource.openFile(path)
         }
     }
-    return try openWiretapFile(path, name: name)
+    return try openWiretapFile(path, name: name, relay: relay)
 }
 
 /// `path` readable and, when it is a regular file (only a regular file is sniffed: reading a
@@ -391,10 +396,10 @@ func checkRegularFileHeader(_ path: String) throws(CaptureError) {
 /// - Throws: `CaptureError` as `WiretapSource.init`; `.decompressFailed` for a broken
 ///   compressed stream; `.notACapture` for a pcapng cut inside its section header or bytes
 ///   no capture format claims.
-public func openWiretapFile(_ path: String, name: String? = nil) throws(CaptureError) -> WiretapSource {
+public func openWiretapFile(_ path: String, name: String? = nil, relay: InputRelay? = nil) throws(CaptureError) -> WiretapSource {
     if path != "-" { try checkRegularFileHeader(path) }
     let w: WiretapSource
-    do { w = try WiretapSource(path: path, name: name) } catch {
+    do { w = try WiretapSource(path: path, name: name, relay: relay) } catch {
         throw damagedCompression(path, name: name) ?? error
     }
     // A compressed file that wiretap takes for a format recognised by heuristics alone (ERF
@@ -406,14 +411,22 @@ public func openWiretapFile(_ path: String, name: String? = nil) throws(CaptureE
     if w.fileType.lowercased().contains("mime") {
         // Starting with the pcapng block type of a section header (0x0A0D0D0A, the same in
         // both byte orders), the file is a pcapng cut inside that first block.
-        var st = stat()
-        if pcapngMagic(path), stat(path, &st) == 0 {
+        // Read from a pipe (standard input, a FIFO), the relay has its first bytes and length.
+        let magic = relay.map { $0.firstBytes == [0x0A, 0x0D, 0x0D, 0x0A] } ?? pcapngMagic(path)
+        if magic, let size = relay.map({ $0.length.map(Int64.init) }) ?? regularFileSize(path) {
             // Exit 4 as a classic pcap shorter than its file header: no capture is there yet.
-            throw CaptureError(.notACapture, "\(w.name): not a capture: truncated pcapng section header block (the file ends at byte offset \(st.st_size), inside its first block)")
+            throw CaptureError(.notACapture, "\(w.name): not a capture: truncated pcapng section header block (the \(relay == nil ? "file" : "input") ends at byte offset \(size), inside its first block)")
         }
         throw CaptureError(.notACapture, "\(w.name): not a capture file knetcap can read (wiretap: \(w.fileType))")
     }
     return w
+}
+
+/// The size of `path` when it is a regular file (nil for a FIFO, a device, standard input).
+func regularFileSize(_ path: String) -> Int64? {
+    var st = stat()
+    guard path != "-", stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+    return Int64(st.st_size)
 }
 
 /// Whether `path` (a regular file) starts with pcapng's section header block type.

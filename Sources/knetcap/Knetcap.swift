@@ -261,7 +261,7 @@ struct Knetcap: ParsableCommand {
                 let relay = InputRelay(from: path == "-" ? 0 : fifoFD, keepCopy: output.htmlFile != nil, copyIfCompressed: true)
                 stdinCopy = output.htmlFile != nil ? relay : nil
                 do {
-                    source = try openCaptureFile(relay.readPath, name: name)
+                    source = try openCaptureFile(relay.readPath, name: name, relay: relay)
                     (source as? WiretapSource)?.compressedCopy = { relay.drainedCopyPath() }
                 } catch {
                     if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n, name: name)) }

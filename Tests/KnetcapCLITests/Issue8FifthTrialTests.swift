@@ -186,3 +186,32 @@ struct Issue8FifthTrialFileTests {
         }
     }
 }
+
+@Suite("issue 8: fifth trial, cut input")
+struct Issue8FifthTrialCutTests {
+    /// A pcapng cut in its interface description block (bytes 200, 300 of the 1936 of
+    /// net-cross-node-loss.pcapng; the SHB is 168 bytes) or in its section header (60, 100),
+    /// read by name and piped to `-r -`: the same exit status (10 and 4) and the same line,
+    /// with the byte offset where the input ends (standard input's relay counts it); it was
+    /// exit 4 "truncated record" / "not a capture file knetcap can read (wiretap: mime)" with
+    /// no offset on the pipe.
+    @Test func aCutPcapngOnStandardInputSaysWhatTheFileSays() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let whole = try Data(contentsOf: repoRoot.appendingPathComponent("Captures/net-cross-node-loss.pcapng"))
+        let cases: [(Int, Int32, String)] = [
+            (200, Status.readFailed, "truncated record in the header blocks before the first packet (section header or interface description block; the FILE ends at byte offset 200) (Less data was read than was expected)"),
+            (300, Status.readFailed, "truncated record in the header blocks before the first packet (section header or interface description block; the FILE ends at byte offset 300) (Less data was read than was expected)"),
+            (60, Status.notACapture, "not a capture: truncated pcapng section header block (the FILE ends at byte offset 60, inside its first block)"),
+            (100, Status.notACapture, "not a capture: truncated pcapng section header block (the FILE ends at byte offset 100, inside its first block)"),
+        ]
+        for (n, status, text) in cases {
+            let cut = dir.appendingPathComponent("cut\(n).pcapng")
+            try whole.prefix(n).write(to: cut)
+            expectError(try run(["-q", "-r", cut.path]), status,
+                        mentions: ["knetcap: \(cut.path): " + text.replacingOccurrences(of: "FILE", with: "file")])
+            expectError(try run(["-q", "-r", "-"], stdinBytes: whole.prefix(n)), status,
+                        mentions: ["knetcap: standard input: " + text.replacingOccurrences(of: "FILE", with: "input")])
+        }
+    }
+}
