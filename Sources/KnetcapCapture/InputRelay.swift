@@ -72,7 +72,7 @@ public final class InputRelay: @unchecked Sendable {
                     self.lock.withLock { self.copyFailed = true }
                 }
                 self.lock.withLock {
-                    if self.head.count < 4 { self.head += bytes.prefix(4 - self.head.count) }
+                    if self.head.count < Self.prefixLength { self.head += bytes.prefix(Self.prefixLength - self.head.count) }
                     self.relayed += bytes.count
                 }
                 return writeAll(writeEnd, bytes)
@@ -104,7 +104,14 @@ public final class InputRelay: @unchecked Sendable {
     }
 
     /// The first bytes relayed (up to 4: a magic number), as far as they have been.
-    public var firstBytes: [UInt8] { lock.withLock { head } }
+    public var firstBytes: [UInt8] { lock.withLock { Array(head.prefix(4)) } }
+
+    /// How many of the first bytes are kept (`prefix`).
+    static let prefixLength = 1 << 16
+
+    /// The first 64 KiB relayed (fewer when the input is shorter), as far as they have been:
+    /// a pcapng's header blocks, to locate one libwiretap could not read.
+    public var prefix: [UInt8] { lock.withLock { head } }
 
     /// The number of bytes the input had, once it has been relayed to its end (`nil` before).
     public var length: Int? { lock.withLock { finished ? relayed : nil } }

@@ -66,7 +66,9 @@ public final class WiretapSource: PacketSource {
         guard let r = wiretap({ knetcap_wtap_open(path, &err, &info) }) else {
             let detail = info.map { String(cString: $0) }
             g_free(info)
-            throw Self.error(name: self.name, err: err, detail: detail, offset: nil, opening: true,
+            // A pcapng whose header blocks wiretap found corrupt: which block, located by wiretap.
+            let corruptAt = err == WTAP_ERR_BAD_FILE ? Self.corruptHeaderBlock(relay.map(\.prefix) ?? fileStart(path, Self.headerProbeLimit)) : nil
+            throw Self.error(name: self.name, err: err, detail: detail, offset: corruptAt.map(Int64.init), opening: true,
                              inputLength: relay.map { $0.length.map(Int64.init) } ?? regularFileSize(path), stream: relay != nil)
         }
         reader = r
@@ -255,6 +257,49 @@ public final class WiretapSource: PacketSource {
     public func statistics() -> (received: UInt32, dropped: UInt32, interfaceDropped: UInt32)? { nil }
 
     /// wiretap's error as one line: the file, where, and what is wrong.
+    /// How much of a file's start `corruptHeaderBlock` probes (as standard input's relay keeps).
+    static let headerProbeLimit = InputRelay.prefixLength
+
+    /// Where the block starts that libwiretap found corrupt while opening `bytes`, the start of
+    /// an uncompressed pcapng (its section header and interface description blocks, which
+    /// wiretap reads when it opens a file, giving no offset for a bad one), found with
+    /// libwiretap alone, by opening prefixes of `bytes` (no pcapng parsing here): a prefix
+    /// that ends at or after the point where wiretap detects the damage is refused as corrupt
+    /// (found by bisection), and the longest shorter prefix that wiretap opens cleanly as
+    /// pcapng ends where that block begins (a prefix ending inside a block is a short read).
+    /// nil when it is not found (the damage past `bytes`, or in the section header itself).
+    static func corruptHeaderBlock(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count > 28, bytes.prefix(4).elementsEqual([0x0A, 0x0D, 0x0D, 0x0A]) else { return nil }
+        let dir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((dir + "/knetcap-probe-XXXXXX").utf8CString)
+        let fd = mkstemp(&template)
+        guard fd >= 0 else { return nil }
+        let probe = String(cString: template)
+        defer { close(fd); unlink(probe) }
+        // 1 opened cleanly as pcapng, 0 refused as corrupt, -1 anything else (a short read).
+        func open(_ n: Int) -> Int {
+            guard ftruncate(fd, 0) == 0, pwrite(fd, bytes, n, 0) == n else { return -1 }
+            var err: Int32 = 0
+            var info: UnsafeMutablePointer<gchar>? = nil
+            guard let r = wiretap({ knetcap_wtap_open(probe, &err, &info) }) else {
+                g_free(info)
+                return err == WTAP_ERR_BAD_FILE ? 0 : -1
+            }
+            let pcapng = knetcap_wtap_file_type(r).map { String(cString: $0).hasPrefix("pcapng") } ?? false
+            wiretap { knetcap_wtap_close(r) }
+            return pcapng ? 1 : -1
+        }
+        guard open(bytes.count) == 0 else { return nil }
+        var lo = 28, hi = bytes.count  // open(hi) is corrupt; the first corrupt prefix is in lo...hi
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if open(mid) == 0 { hi = mid } else { lo = mid + 1 }
+        }
+        var start = hi - 1
+        while start >= 28 && open(start) != 1 { start -= 1 }
+        return start >= 28 ? start : nil
+    }
+
     /// `inputLength`: the input's length in bytes when known (a regular file's size, a relayed
     /// stream's once read to its end); `stream`: the input is a pipe (standard input, a FIFO).
     static func error(name: String, err: Int32, detail: String?, offset: Int64?, opening: Bool,
@@ -275,6 +320,10 @@ public final class WiretapSource: PacketSource {
                 return CaptureError(.readFailed, "\(name): truncated record in the header blocks before the first packet (section header or interface description block; the \(stream ? "input" : "file") ends at byte offset \(size)) (\(what)\(more))")
             }
             return CaptureError(opening ? .notACapture : .readFailed, "\(name): truncated record\(at) (\(what)\(more))")
+        case WTAP_ERR_BAD_FILE where opening && offset != nil:
+            // An interface description block of a pcapng's header blocks (corruptHeaderBlock):
+            // a capture, corrupt before its first packet; exit 10 as one cut there.
+            return CaptureError(.readFailed, "\(name): corrupt interface description block at byte offset \(offset ?? 0), in the header blocks before the first packet (\(what)\(more))")
         case WTAP_ERR_BAD_FILE, WTAP_ERR_PACKET_TOO_LARGE, WTAP_ERR_UNC_OVERFLOW:
             return CaptureError(opening ? .notACapture : .readFailed, "\(name): corrupt record\(at) (\(what)\(more))")
         case EACCES:
@@ -420,6 +469,15 @@ public func openWiretapFile(_ path: String, name: String? = nil, relay: InputRel
         throw CaptureError(.notACapture, "\(w.name): not a capture file knetcap can read (wiretap: \(w.fileType))")
     }
     return w
+}
+
+/// Up to `limit` bytes from the start of `path` when it is a regular file ([] otherwise).
+func fileStart(_ path: String, _ limit: Int) -> [UInt8] {
+    guard regularFileSize(path) != nil, let f = fopen(path, "rb") else { return [] }
+    defer { fclose(f) }
+    var buf = [UInt8](repeating: 0, count: limit)
+    let n = fread(&buf, 1, limit, f)
+    return Array(buf.prefix(n))
 }
 
 /// The size of `path` when it is a regular file (nil for a FIFO, a device, standard input).

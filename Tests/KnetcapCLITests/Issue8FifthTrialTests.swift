@@ -214,4 +214,36 @@ struct Issue8FifthTrialCutTests {
                         mentions: ["knetcap: standard input: " + text.replacingOccurrences(of: "FILE", with: "input")])
         }
     }
+
+    /// An interface description block wiretap finds corrupt while opening the file (its
+    /// trailing length 100, not 192; its length 12, under the minimum 20): the line names the
+    /// block's byte offset (168: after the 168-byte section header; 360 for a second IDB
+    /// before the first packet), by name and on standard input, exit 10 as a file cut there;
+    /// it was exit 4, "corrupt record" with no offset. The offset is found by libwiretap
+    /// opening prefixes of the file, so tshark's own reading of the block is the reference:
+    /// it refuses the same files with the same words.
+    @Test func aCorruptInterfaceBlockIsNamedByItsOffset() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let whole = [UInt8](try Data(contentsOf: repoRoot.appendingPathComponent("Captures/net-cross-node-loss.pcapng")))
+        func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24)] }
+        var trailer = whole
+        trailer.replaceSubrange(168 + 192 - 4 ..< 168 + 192, with: le32(100))
+        var short = whole
+        short.replaceSubrange(168 + 4 ..< 168 + 8, with: le32(12))
+        var second = Array(whole[..<360]) + Array(whole[168..<360]) + Array(whole[360...])
+        second.replaceSubrange(360 + 192 - 4 ..< 360 + 192, with: le32(100))
+        let lengths = "pcapng: total block lengths (first 192 and second 100) don't match"
+        let cases: [([UInt8], Int, String)] = [(trailer, 168, lengths), (short, 168, "pcapng: total block length 12 of an IDB is less than the minimum IDB size 20"),
+                                               (second, 360, lengths)]
+        for (k, (bytes, offset, why)) in cases.enumerated() {
+            let f = dir.appendingPathComponent("idb\(k).pcapng")
+            try Data(bytes).write(to: f)
+            let text = "corrupt interface description block at byte offset \(offset), in the header blocks before the first packet (The file appears to be damaged or corrupt: \(why))"
+            expectError(try run(["-q", "-r", f.path]), Status.readFailed, mentions: ["knetcap: \(f.path): \(text)"])
+            expectError(try run(["-q", "-r", "-"], stdinBytes: Data(bytes)), Status.readFailed, mentions: ["knetcap: standard input: \(text)"])
+            let t = try tool("tshark", ["-r", f.path])
+            #expect(t.status != 0 && t.stderr.contains(why), "\(t.stderr)")
+        }
+    }
 }
