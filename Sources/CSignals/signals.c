@@ -23,7 +23,13 @@ static volatile sig_atomic_t knetcap_exit_unlink_set = 0;
 static char knetcap_exit_unlink_buffer[4096];
 static char *knetcap_exit_unlink_path(void) { return knetcap_exit_unlink_buffer; }
 
+/* 0 when a broken pipe must not stop reading (`-r FILE -w -`: the pcap on standard output
+   stops, the diagnosis on standard error still covers the whole file): SIGPIPE is then
+   ignored here and the write's EPIPE stops the writer alone. */
+static volatile sig_atomic_t knetcap_sigpipe_stops = 1;
+
 static void knetcap_on_signal(int sig) {
+    if (sig == SIGPIPE && !knetcap_sigpipe_stops) return;
     if (knetcap_stop_requested) {
         /* SIGPIPE repeats on every write to a closed pipe: it never means "now". */
         if (sig == SIGPIPE) return;
@@ -82,3 +88,5 @@ void knetcap_set_active_handle(void *h) { knetcap_active_handle = (pcap_t *)h; }
 int knetcap_stop_was_requested(void) { return knetcap_stop_requested != 0; }
 void knetcap_request_stop(void) { knetcap_stop_requested = 1; }
 
+
+void knetcap_set_sigpipe_stops(int stops) { knetcap_sigpipe_stops = stops ? 1 : 0; }

@@ -68,7 +68,7 @@ public func mergeCaptures(_ inputs: [MergeInput], to path: String) throws(Captur
             throw CaptureError(.cannotWrite, "cannot write \(path): \(PcapngWriter.describe(err, detail))\(out.untouched)")
         }
         var failed: String? = nil
-        if wiretap({ knetcap_wtap_dump_flush(d) }) == 0 {
+        if out.isTemporary, wiretap({ knetcap_wtap_dump_flush(d) }) == 0 {
             failed = "cannot write \(path): \(PcapngWriter.describe(d.pointee.err, nil)) (writing its section header)\(out.untouched)"
         } else {
             do throws(CaptureError) { try out.commit() } catch { failed = error.message }

@@ -202,6 +202,10 @@ public final class PcapSource: PacketSource {
     /// complete). Idempotent.
     public static func installStopHandler() { _ = knetcap_install_stop_handler() }
 
+    /// Whether a broken pipe (SIGPIPE) stops reading, as tcpdump's does (the default); false:
+    /// the write that met it fails with EPIPE and only that writer stops (`-r FILE -w -`).
+    public static func sigpipeStopsReading(_ stops: Bool) { knetcap_set_sigpipe_stops(stops ? 1 : 0) }
+
     /// True once SIGINT, SIGTERM, SIGHUP or SIGPIPE has been received.
     public static var stopRequested: Bool { knetcap_stop_level() != 0 }
     /// True once a second stop signal came while a `-w` file was still open: close the files
@@ -357,7 +361,10 @@ public final class PcapWriter: PacketWriter {
     /// Flushes the file header and renames the new file over `path` (ReplacementFile): a
     /// header that cannot be written (a full disk) leaves an existing `path` as it was.
     private func headerWritten(_ out: ReplacementFile) throws(CaptureError) {
-        guard let d = dumper else { return }
+        // Written in place (standard output, a device, a FIFO): nothing to replace, and the
+        // header goes with the first packets, as before (a reader of `-w -` that went away
+        // stops the writer there, not the open).
+        guard let d = dumper, out.isTemporary else { return }
         if pcap_dump_flush(d) != 0 || (pcap_dump_file(d).map { ferror($0) != 0 } ?? false) {
             let e = String(cString: strerror(errno == 0 ? EIO : errno))
             pcap_dump_close(d)

@@ -155,7 +155,9 @@ public final class PcapngWriter: PacketWriter {
             out.discard()
             throw CaptureError(.cannotWrite, error.message + out.untouched)
         }
-        guard let w = writer else { return }
+        // Written in place (standard output, a device, a FIFO): nothing to replace, and the
+        // header goes with the first packets, as before.
+        guard let w = writer, out.isTemporary else { return }
         if wiretap({ knetcap_wtap_dump_flush(w) }) == 0 {
             let why = Self.describe(w.pointee.err, nil)
             Self.closeQuietly(w)

@@ -315,6 +315,10 @@ struct Knetcap: ParsableCommand {
 
         // SIGINT, SIGTERM, SIGHUP (unless ignored) and SIGPIPE stop the capture, as tcpdump's.
         PcapSource.installStopHandler()
+        // `-r FILE -w -`: the pcap on standard output, the diagnosis on standard error. A reader
+        // of the pcap that goes away (`| head -c 100`) stops the writing, not the reading: the
+        // diagnosis covers the whole file. (A live capture stops there, as tcpdump exits.)
+        if writeFile == "-" && !source.isLive { PcapSource.sigpipeStopsReading(false) }
         TextOutput.givesUpOnSignal = { PcapSource.exitRequested }  // a blocked write ends at a second signal
         if source.isLive {
             let what = writeFile.map { "writing to \($0)" } ?? "printing"
@@ -453,7 +457,10 @@ struct Knetcap: ParsableCommand {
             // Where it stopped: the packets handed to the file (its last, buffered ones may be
             // what failed), the bytes that reached it, and that no later packet was written.
             let handed = w.files.last?.count ?? 0
-            throw Fatal(.cannotWrite, "\(e): \(handed) of the \(Self.packets(n)) read had been handed to it (the file is incomplete; nothing after them was written)")
+            // `-r FILE -w -` whose reader went away: writing stopped, reading did not.
+            let gone = writeFile == "-" && !source.isLive && e.hasSuffix(String(cString: strerror(EPIPE)))
+                ? "; its reader went away, and the diagnosis covers all \(Self.packets(n)) read" : ""
+            throw Fatal(.cannotWrite, "\(e): \(handed) of the \(Self.packets(n)) read had been handed to it (the file is incomplete; nothing after them was written)\(gone)")
         }
         if let u = session.unsupported.first {
             // Named by its index across sections (the number shown counts within its section).

@@ -182,7 +182,7 @@ struct Issue8FifthTrialFileTests {
             var st = stat()
             #expect(stat("/dev/null", &st) == 0 && st.st_mode & S_IFMT == S_IFCHR)
             let f = try run(["-q", "-r", Self.old.path, "-w", "/dev/full"] + extra)
-            expectError(f, Status.cannotWrite, mentions: ["cannot write /dev/full: No space left on device"])
+            expectError(f, Status.cannotWrite, mentions: ["cannot write /dev/full: No space left on device"], stdoutMayHaveText: true)
         }
     }
 }
@@ -244,6 +244,46 @@ struct Issue8FifthTrialCutTests {
             expectError(try run(["-q", "-r", "-"], stdinBytes: Data(bytes)), Status.readFailed, mentions: ["knetcap: standard input: \(text)"])
             let t = try tool("tshark", ["-r", f.path])
             #expect(t.status != 0 && t.stderr.contains(why), "\(t.stderr)")
+        }
+    }
+}
+
+@Suite("issue 8: fifth trial, -w - to a reader that goes away")
+struct Issue8FifthTrialBrokenPipeTests {
+    /// `knetcap -r tcp-syn-backlog-drop.pcap -w - | true`: standard output is a pipe nobody
+    /// reads (its read end closed before knetcap starts, so the first write meets EPIPE every
+    /// time). The pcap stops there; the diagnosis on standard error still covers the whole
+    /// file: its 20 findings in 86 packets, as without -w (it stopped at the broken pipe,
+    /// after the packets read by then). Exit 8 with the line saying how far the pcap got and
+    /// that the diagnosis is whole. Both pcap (libpcap) and pcapng (libwiretap).
+    @Test func aBrokenPipeStopsTheWritingNotTheReading() throws {
+        let input = repoRoot.appendingPathComponent("Captures/tcp-syn-backlog-drop.pcap")
+        let whole = try run(["-q", "-r", input.path])
+        #expect(whole.stdout.contains("== knetcap diagnosis: 20 findings in 86 packets (8.086 s of capture) =="), "\(whole.stdout)")
+        for extra in [[String](), ["--pcapng"]] {
+            let dir = try makeTempDir()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let errURL = dir.appendingPathComponent("stderr")
+            _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+            let err = try FileHandle(forWritingTo: errURL)
+            let pipe = Pipe()
+            try pipe.fileHandleForReading.close()
+            let p = Process()
+            p.executableURL = knetcap
+            p.arguments = ["-r", input.path, "-w", "-"] + extra
+            p.standardInput = FileHandle.nullDevice
+            p.standardOutput = pipe.fileHandleForWriting
+            p.standardError = err
+            try p.runSerialized()
+            try pipe.fileHandleForWriting.close()
+            p.waitForExit()
+            try err.close()
+            let stderr = String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
+            #expect(p.terminationReason == .exit && p.terminationStatus == Status.cannotWrite, "\(extra): \(p.terminationStatus) \(stderr)")
+            #expect(stderr.contains("== knetcap diagnosis: 20 findings in 86 packets (8.086 s of capture) =="), "\(extra): \(stderr)")
+            let last = stderr.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(last.hasPrefix("knetcap: cannot write -: Broken pipe: ") && last.hasSuffix("its reader went away, and the diagnosis covers all 86 packets read"),
+                    "\(extra): \(last)")
         }
     }
 }

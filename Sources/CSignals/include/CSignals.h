@@ -16,6 +16,9 @@ void knetcap_mark_exit_safe(void);
 /* A temporary file being written (a comment pass): a second signal then asks that pass to
    stop and remove it (NULL: none). */
 void knetcap_set_exit_unlink(const char *path);
+/* Whether SIGPIPE stops reading (1, the default, as tcpdump) or is left to the write's EPIPE
+   (0: `-r FILE -w -`, whose diagnosis must cover the whole file). */
+void knetcap_set_sigpipe_stops(int stops);
 /* The live libpcap handle (a pcap_t *) a stop signal breaks out of, or NULL. */
 void knetcap_set_active_handle(void *handle);
 int knetcap_stop_was_requested(void);
