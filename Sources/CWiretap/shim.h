@@ -207,6 +207,8 @@ static inline int knetcap_wtap_encap_to_dlt(int encap) {
 
 static inline int knetcap_wtap_dlt_to_encap(int dlt) { knetcap_wtap_init(); return wtap_pcap_encap_to_wtap_encap(dlt); }
 static inline const char *knetcap_wtap_encap_description(int encap) { return wtap_encap_description(encap); }
+/* wiretap's short name of an encapsulation (`nettl-ethernet`, as `editcap -T` takes it). */
+static inline const char *knetcap_wtap_encap_name(int encap) { return wtap_encap_name(encap); }
 static inline const char *knetcap_wtap_strerror(int err) { return wtap_strerror(err); }
 
 /* ---- writing pcapng --------------------------------------------------------------------- */

@@ -176,7 +176,12 @@ public final class PcapngWriter: PacketWriter {
     /// pcapng or classic pcap: there is no link type for its header either), raised before
     /// `path` is opened.
     public static func noInterface(path: String, input: WiretapSource) -> CaptureError {
-        CaptureError(.cannotWrite, "cannot write \(path): \(input.name) has no interface description block before its first packet "
+        // A format with no interface blocks (nettl) whose encapsulation has no pcap link type.
+        if !input.fileType.hasPrefix("pcapng") && !input.perPacketLinkType {
+            return CaptureError(.cannotWrite, "cannot write \(path): \(input.name) is a \(input.fileType) file of \(input.encapsulation), "
+                                + "which has no pcap or pcapng link type, so libwiretap cannot copy its packets (editcap refuses it too); \(path) was not touched")
+        }
+        return CaptureError(.cannotWrite, "cannot write \(path): \(input.name) has no interface description block before its first packet "
                      + "(no packets, or a pcapng file that breaks the format), so there is nothing to copy; \(path) was not touched")
     }
 

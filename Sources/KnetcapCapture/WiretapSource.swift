@@ -39,6 +39,10 @@ public final class WiretapSource: PacketSource {
     /// (`uncompressed`, `gzip compressed`, `zstd compressed`, `lz4 compressed`).
     public let fileType: String
     public let compression: String
+    /// wiretap's encapsulation of the file (`WTAP_ENCAP_`; `WTAP_ENCAP_PER_PACKET` when its
+    /// interfaces differ), for the formats whose encapsulation has no pcap link type (nettl:
+    /// `linkType` -1).
+    let fileEncapsulation: Int32
     /// The file's snapshot length in bytes (0 when wiretap does not know one).
     public let snapshotLength: Int32
     /// The byte offset of the last packet's record in the (uncompressed) file.
@@ -73,6 +77,7 @@ public final class WiretapSource: PacketSource {
         }
         reader = r
         let encap = knetcap_wtap_file_encap(r)
+        fileEncapsulation = encap
         perPacketLinkType = encap == WTAP_ENCAP_PER_PACKET
         var first = encap
         if perPacketLinkType {
@@ -89,6 +94,27 @@ public final class WiretapSource: PacketSource {
 
     /// The DLT_/LINKTYPE_ value of a wiretap encapsulation (-1 when pcap has none).
     public static func dlt(_ encap: Int32) -> Int32 { knetcap_wtap_encap_to_dlt(encap) }
+
+    /// wiretap's words for encapsulation `encap`: its description and short name
+    /// (`Ethernet with nettl headers (wiretap encapsulation nettl-ethernet)`), what messages
+    /// name a link type by when it has no pcap link type (DLT -1).
+    public static func encapsulationName(_ encap: Int32) -> String {
+        let description = knetcap_wtap_encap_description(encap).map { String(cString: $0) } ?? "encapsulation \(encap)"
+        let name = knetcap_wtap_encap_name(encap).map { String(cString: $0) }
+        return name.map { "\(description) (wiretap encapsulation \($0))" } ?? description
+    }
+
+    /// The file's encapsulation in those words (`WTAP_ENCAP_PER_PACKET`: "Per packet").
+    public var encapsulation: String { Self.encapsulationName(fileEncapsulation) }
+
+    /// The link type of packet `p` named for a message: its DLT_ name, or, when it has none
+    /// (a nettl record), wiretap's name for its encapsulation.
+    public static func linkTypeName(_ p: RawPacket) -> String {
+        if p.linkType < 0, let r = p.record {
+            return encapsulationName(knetcap_wtap_encap(knetcap_wtap_record(UnsafeMutablePointer<knetcap_wtap_reader>(r))!))
+        }
+        return PcapSource.linkTypeName(p.linkType)
+    }
 
     /// An interface description block as wiretap read it.
     public struct Interface: Sendable, Equatable {

@@ -115,7 +115,8 @@ public final class CaptureSession {
                 unsupported[i].packets += 1
             } else if unsupported.count < 64 {
                 unsupported.append(UnsupportedInterface(linkType: raw.linkType, interface: raw.interface, firstFrame: frame, packets: 1,
-                                                        globalInterface: WiretapSource.globalInterfaceID(raw) ?? raw.interface))
+                                                        globalInterface: WiretapSource.globalInterfaceID(raw) ?? raw.interface,
+                                                        linkTypeName: WiretapSource.linkTypeName(raw)))
             }
         }) { p, raw in
             n = p.number
@@ -220,6 +221,9 @@ public final class CaptureSession {
         public var firstFrame: Int
         public var packets: Int
         public var globalInterface: UInt32
+        /// The link type's name for messages: its DLT_ name, or wiretap's name of the
+        /// encapsulation when it has no pcap link type (nettl's "Ethernet with nettl headers").
+        public var linkTypeName: String
     }
 
     /// The interfaces of unsupported link type met by the last `read` (in order of first packet).

@@ -466,7 +466,7 @@ struct Knetcap: ParsableCommand {
             // Named by its index across sections (the number shown counts within its section).
             let name = (source as? WiretapSource)?.interfaces.dropFirst(Int(u.globalInterface)).first.map { $0.name.isEmpty ? "" : " (\($0.name))" } ?? ""
             let more = session.unsupported.count > 1 ? " and \(session.unsupported.count - 1) other interface\(session.unsupported.count == 2 ? "" : "s")" : ""
-            throw Fatal(.unsupportedLinkType, "\(inputName): interface \(u.interface)\(name) has link type \(PcapSource.linkTypeName(u.linkType)), which knetcap does not dissect: its \(u.packets) packet\(u.packets == 1 ? "" : "s") from frame \(u.firstFrame) \(u.packets == 1 ? "was" : "were") read but not diagnosed\(more)")
+            throw Fatal(.unsupportedLinkType, "\(inputName): interface \(u.interface)\(name) has link type \(u.linkTypeName), which knetcap does not dissect: its \(u.packets) packet\(u.packets == 1 ? "" : "s") from frame \(u.firstFrame) \(u.packets == 1 ? "was" : "were") read but not diagnosed\(more)")
         }
         if case .failed(let msg) = end {
             if msg.contains("different from the type of the first interface") || msg.contains("snapshot length") {
@@ -540,7 +540,10 @@ extension Knetcap {
     }
 
     static func linkTypeName(_ source: any PacketSource) -> String {
-        if source.linkType < 0, let w = source as? WiretapSource, let i = w.interfaces.first { return i.encapsulation }
+        if source.linkType < 0, let w = source as? WiretapSource {
+            // An interface's encapsulation, else the file's (a format with no interface blocks, nettl).
+            return w.interfaces.first?.encapsulation ?? w.encapsulation
+        }
         return PcapSource.linkTypeName(source.linkType)
     }
 }

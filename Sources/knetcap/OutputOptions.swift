@@ -83,7 +83,7 @@ struct OutputOptions: ParsableArguments {
                 }
             }
         }
-        let capture = HTMLReporter.Capture(name: inputName, linkType: PcapSource.linkTypeName(source.linkType),
+        let capture = HTMLReporter.Capture(name: inputName, linkType: Knetcap.linkTypeName(source),
                                            interfaces: interfaceNames.sorted { $0.key < $1.key }.map(\.value),
                                            namespace: namespace, filter: filter.isEmpty ? nil : filter, generator: generator)
         return HTMLReporter(path: path, capture: capture, collector: collector, reread: reread)

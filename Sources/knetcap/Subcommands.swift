@@ -239,7 +239,7 @@ struct Diff: ParsableCommand {
         // "no findings": refused as -r refuses them.
         if let u = session.unsupported.first {
             let n = session.unsupported.reduce(0) { $0 + $1.packets }
-            throw Fatal(.unsupportedLinkType, "\(name): \(n) of its \(Knetcap.packets(outcome.packets)) have link type \(PcapSource.linkTypeName(u.linkType)) (interface \(u.interface), from frame \(u.firstFrame)), which knetcap does not dissect (knetcap diff compares whole captures)")
+            throw Fatal(.unsupportedLinkType, "\(name): \(n) of its \(Knetcap.packets(outcome.packets)) have link type \(u.linkTypeName) (interface \(u.interface), from frame \(u.firstFrame)), which knetcap does not dissect (knetcap diff compares whole captures)")
         }
         let counts = Dictionary(grouping: outcome.report.findings, by: \.kind).mapValues(\.count)
             .merging(outcome.report.suppressed, uniquingKeysWith: +)

@@ -287,3 +287,32 @@ struct Issue8FifthTrialBrokenPipeTests {
         }
     }
 }
+
+@Suite("issue 8: fifth trial, nettl")
+struct Issue8FifthTrialNettlTests {
+    /// A nettl capture (HP-UX; `editcap -F nettl` of the glibc race) has an encapsulation with
+    /// no pcap link type: messages name it in wiretap's words, as capinfos does ("Ethernet
+    /// with nettl headers", wiretap's short name ether-nettl), never "DLT -1"; -w refuses it
+    /// for that reason (editcap refuses it too), not for a missing interface block.
+    @Test func aNettlCaptureIsNamedByItsEncapsulation() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let nettl = dir.appendingPathComponent("race.nettl")
+        try #require(try tool("editcap", ["-F", "nettl", repoRoot.appendingPathComponent("Captures/dns-timeout-glibc.pcap").path, nettl.path]).status == 0)
+        let info = try tool("capinfos", ["-E", nettl.path])
+        #expect(info.stdout.contains("Ethernet with nettl headers"), "\(info.stdout)")
+        let name = "Ethernet with nettl headers (wiretap encapsulation ether-nettl)"
+        let r = try run(["-q", "-r", nettl.path])
+        expectError(r, Status.unsupportedLinkType, mentions: ["\(nettl.path): interface 0 has link type \(name), which knetcap does not dissect: its 7 packets from frame 1 were read but not diagnosed"],
+                    stdoutMayHaveText: true)
+        #expect(!r.stderr.contains("DLT -1"))
+        for out in ["o.pcap", "o.pcapng"] {
+            let o = dir.appendingPathComponent(out)
+            let w = try run(["-q", "-r", nettl.path, "-w", o.path])
+            expectError(w, Status.cannotWrite, mentions: ["cannot write \(o.path): \(nettl.path) is a nettl file of \(name), which has no pcap or pcapng link type, so libwiretap cannot copy its packets (editcap refuses it too); \(o.path) was not touched"])
+            #expect(!FileManager.default.fileExists(atPath: o.path))
+            let e = try tool("editcap", ["-F", out.hasSuffix("pcapng") ? "pcapng" : "pcap", nettl.path, o.path])
+            #expect(e.status != 0, "editcap copies it: \(e.stderr)")
+        }
+    }
+}
