@@ -305,7 +305,7 @@ public struct PacketLinePrinter {
         if p.wire != nil { return skip(p.asCaptured) }
         previous = p.timestamp
         if first == nil { first = p.timestamp }
-        guard let t = p.tcp, !t.isTruncated else { return }
+        guard let t = p.tcp else { return }
         if let ip = p.ipv4 {
             if ip.fragmentOffset == 0 { _ = sequenceNumbers(t, ip.source, ip.destination) }
         } else if let ip = p.ipv6, ip.fragmentOffset == 0 {
@@ -317,13 +317,6 @@ public struct PacketLinePrinter {
                                    to out: inout TextBuffer) {
         let flags = t.flags
         out.append("Flags ["); flags.write(to: &out); out.append("]")
-        if t.isTruncated {
-            // Options cut by the snaplen: the fixed header was captured, keep what it says.
-            out.append(", seq "); out.append(decimal: t.sequence)
-            if flags.contains(.ack) { out.append(", ack "); out.append(decimal: t.acknowledgment) }
-            out.append(", win "); out.append(decimal: t.window); out.append(" [|tcp]")
-            return
-        }
         let (seq, ack) = sequenceNumbers(t, src, dst)
         let len = max(segmentLength, 0)
         if len > 0 {
@@ -334,6 +327,14 @@ public struct PacketLinePrinter {
         if flags.contains(.ack) { out.append(", ack "); out.append(decimal: ack) }
         out.append(", win "); out.append(decimal: t.window)
         if flags.contains(.urg) { out.append(", urg "); out.append(decimal: t.urgentPointer) }
+        if t.isTruncated {
+            // Options cut by the snaplen: the fixed header and the options captured, then
+            // where the cut falls, as tcpdump prints it (TCPView.writeCutOptions).
+            out.append(", options [")
+            guard t.writeCutOptions(to: &out) else { return }
+            out.append(", length "); out.append(decimal: len)
+            return
+        }
         if t.headerLength > 20 {
             out.append(", options [")
             var firstOpt = true

@@ -47,16 +47,110 @@ public struct TCPView {
             guard let lenByte = o.u8(at: i + 1) else { body(.malformed(kind: kind)); return }
             let len = Int(lenByte)
             guard len >= 2, i + len <= o.count else { body(.malformed(kind: kind)); return }
-            switch (kind, len) {
-            case (2, 4): body(.mss(o.be16(i + 2)))
-            case (3, 3): body(.windowScale(o.b(i + 2)))
-            case (4, 2): body(.sackPermitted)
-            case (5, _) where (len - 2) % 8 == 0:
-                body(.sack(blocks: (len - 2) / 8))
-            case (8, 10): body(.timestamp(value: o.be32(i + 2), echo: o.be32(i + 6)))
-            default: body(.other(kind: kind, length: len))
-            }
+            body(Self.option(kind: kind, length: len, at: i, in: o))
             i += len
+        }
+    }
+
+    /// The options of a header cut by the snaplen (`isTruncated`), as tcpdump 4.99 prints
+    /// them (print-tcp.c's option loop) after `, options [`: each option captured whole as
+    /// `TCPOption.write` spells it, `,` between them, then where the cut falls: ` [|tcp]` when
+    /// it cuts the next option's kind or length byte (after the `,`), or the option's name and
+    /// ` [|tcp]` when it cuts its data, with `>` after when an option came before it
+    /// (tcpdump's `trunc:` label). A length below 2 or past the header is `[bad opt]` (and `]`
+    /// after an option). Returns true when the line goes on (an `eol` before the cut: `]`
+    /// written), false when it ends here. Every read is checked.
+    public func writeCutOptions(to out: inout TextBuffer) -> Bool {
+        let b = bytes
+        var i = 20
+        var left = headerLength - 20
+        var first = true
+        while left > 0 {
+            if !first { out.append(",") }
+            guard let kind = b.u8(at: i) else { out.append(" [|tcp]"); return false }
+            var len = 1
+            if kind > 1 {
+                guard let l = b.u8(at: i + 1) else { out.append(" [|tcp]"); return false }
+                len = Int(l)
+                if len < 2 || len > left {
+                    out.append("[bad opt]")
+                    if !first { out.append("]") }
+                    return false
+                }
+            }
+            // What tcpdump reads of the option's data before printing it (LENCHECK).
+            let need: Int
+            switch kind {
+            case 2: need = 2
+            case 3: need = 1
+            case 6, 7, 11, 12, 13: need = 4
+            case 8: need = 8
+            case 0, 1, 4: need = 0
+            default: need = len - 2
+            }
+            if kind > 1 && need > left - 2 {  // data past the header (tcpdump's LENCHECK: bad)
+                out.append(Self.optionName(kind)); out.append("[bad opt]")
+                if !first { out.append("]") }
+                return false
+            }
+            if i + (kind > 1 ? 2 : 1) + need > b.count || (kind > 1 && i + len > b.count) {
+                // Cut inside its data: its name (a SACK's block count), then the cut.
+                out.append(Self.optionName(kind))
+                if kind == 5 && (len - 2) % 8 == 0 { out.append(" "); out.append(decimal: (len - 2) / 8); out.append(" ") }
+                out.append(" [|tcp]")
+                if !first { out.append(">") }
+                return false
+            }
+            // Captured whole: as the uncut line prints it.
+            let whole = TCPView.option(kind: kind, length: len, at: i, in: b)
+            whole.write(to: &out)
+            first = false
+            i += len
+            left -= len
+            if kind == 0 { out.append("]"); return true }
+        }
+        out.append("]")
+        return true
+    }
+
+    /// tcpdump's name of option `kind` (print-tcp.c's tcp_option_values; `unknown-K` else).
+    static func optionName(_ kind: UInt8) -> String {
+        switch kind {
+        case 0: return "eol"
+        case 1: return "nop"
+        case 2: return "mss"
+        case 3: return "wscale"
+        case 4: return "sackOK"
+        case 5: return "sack"
+        case 6: return "echo"
+        case 7: return "echoreply"
+        case 8: return "TS"
+        case 11: return "cc"
+        case 12: return "ccnew"
+        case 13: return ""
+        case 19: return "md5"
+        case 20: return "scps"
+        case 28: return "uto"
+        case 29: return "tcp-ao"
+        case 30: return "mptcp"
+        case 34: return "tfo"
+        case 254: return "exp"
+        default: return "unknown-\(kind)"
+        }
+    }
+
+    /// The option of `kind` and `length` at `i` in `o`, wholly inside `o` (as `forEachOption`
+    /// reads it).
+    static func option(kind: UInt8, length len: Int, at i: Int, in o: ByteView) -> TCPOption {
+        switch (kind, len) {
+        case (0, _): return .eol
+        case (1, _): return .nop
+        case (2, 4): return .mss(o.be16(i + 2))
+        case (3, 3): return .windowScale(o.b(i + 2))
+        case (4, 2): return .sackPermitted
+        case (5, _) where (len - 2) % 8 == 0: return .sack(blocks: (len - 2) / 8)
+        case (8, 10): return .timestamp(value: o.be32(i + 2), echo: o.be32(i + 6))
+        default: return .other(kind: kind, length: len)
         }
     }
 

@@ -316,3 +316,41 @@ struct Issue8FifthTrialNettlTests {
         }
     }
 }
+
+@Suite("issue 8: fifth trial, TCP options cut by the snaplen")
+struct Issue8FifthTrialCutOptionsTests {
+    /// Captures cut with `editcap -s N` inside their TCP options (N from 56 to 78: the
+    /// options start at byte 54): every line whose options tcpdump 4.99 prints cut (`[|tcp]`)
+    /// reads as tcpdump -nn prints it, byte for byte: the options captured whole, then the cut
+    /// (`mss [|tcp]`, `mss 1460, [|tcp]`, `TS [|tcp]>`), with relative sequence numbers
+    /// learned from cut handshakes too (`ack 1`). knetcap printed `win 63 [|tcp]` with no
+    /// options, and absolute numbers.
+    @Test func cutOptionsReadAsTcpdumpPrintsThem() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var compared = 0
+        var seen = Set<String>()
+        for name in ["tcp-paws-timewait.pcap", "tcp-rst-unlistened.pcap", "tcp-syn-backlog-drop.pcap", "tcp-mtu-blackhole.pcap"] {
+            for snap in [56, 57, 58, 60, 62, 64, 66, 70, 72, 74, 78] {
+                let cut = dir.appendingPathComponent("\(snap)-\(name)")
+                try #require(try tool("editcap", ["-s", "\(snap)", repoRoot.appendingPathComponent("Captures/\(name)").path, cut.path]).status == 0)
+                let theirs = try tool("tcpdump", ["-nn", "-r", cut.path]).stdout.split(separator: "\n").map(String.init)
+                let ours = packetLines(try run(["-r", cut.path]).stdout).map(String.init)
+                try #require(theirs.count == ours.count, "\(snap) \(name): \(theirs.count) lines, knetcap \(ours.count)")
+                for (t, o) in zip(theirs, ours) where t.contains(", options [") && t.contains("[|tcp]") {
+                    #expect(o == t, "\(snap) \(name)\n  tcpdump: \(t)\n  knetcap: \(o)")
+                    compared += 1
+                    if let r = t.range(of: ", options [") { seen.insert(String(t[r.lowerBound...])) }
+                }
+            }
+        }
+        #expect(compared > 500, "\(compared)")
+        for shape in [", options [mss [|tcp]", ", options [mss 1460, [|tcp]", ", options [mss 1460,sackOK,TS [|tcp]>",
+                      ", options [nop,nop,TS [|tcp]>", ", options [mss 1460,sackOK,TS val 1474048838 ecr 0, [|tcp]"] {
+            #expect(seen.contains(shape), "\(shape) not among \(seen.sorted().prefix(20))")
+        }
+        // Relative numbers after a cut handshake, as tcpdump: the first ACK of tcp-paws-timewait.
+        let cut = dir.appendingPathComponent("60-tcp-paws-timewait.pcap")
+        #expect(packetLines(try run(["-r", cut.path]).stdout).contains { $0.hasSuffix("Flags [.], ack 1, win 63, options [nop,nop,TS [|tcp]>") })
+    }
+}
