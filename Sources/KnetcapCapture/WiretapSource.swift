@@ -104,6 +104,10 @@ public final class WiretapSource: PacketSource {
         return name.map { "\(description) (wiretap encapsulation \($0))" } ?? description
     }
 
+    /// The file is classic pcap (any variant) or pcapng: a format tcpdump reads, whose packet
+    /// lines follow tcpdump's to the letter.
+    public var isTcpdumpFormat: Bool { libpcapReads.contains(fileType) || fileType.hasPrefix("pcapng") }
+
     /// The file's encapsulation in those words (`WTAP_ENCAP_PER_PACKET`: "Per packet").
     public var encapsulation: String { Self.encapsulationName(fileEncapsulation) }
 

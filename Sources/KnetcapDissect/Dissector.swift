@@ -14,13 +14,17 @@ public struct Dissector: Sendable {
 
     public init(linkType: LinkType) { self.linkType = linkType }
 
-    /// Dissects `bytes` (one captured frame).
-    public func dissect(_ bytes: ByteView, number: Int, timestamp: Timestamp, originalLength: Int) -> Packet {
+    /// Dissects `bytes` (one captured frame). `acceptsCaplenAboveLen`: a frame whose
+    /// captured bytes exceed its length on the wire is dissected (tshark's reading of formats
+    /// tcpdump does not read), not refused as tcpdump refuses such a pcap record.
+    public func dissect(_ bytes: ByteView, number: Int, timestamp: Timestamp, originalLength: Int,
+                        acceptsCaplenAboveLen: Bool = false) -> Packet {
         var p = Packet(number: number, timestamp: timestamp, capturedLength: bytes.count,
                        originalLength: originalLength, linkType: linkType, bytes: bytes)
+        if originalLength < bytes.count && acceptsCaplenAboveLen { p.caplenAboveLenAccepted = true }
         // A record claiming more bytes captured than were on the wire is a bad file, not a
         // packet (tcpdump: `[Invalid header: len(L) < caplen(C)]`): no layer is read from it.
-        if originalLength < bytes.count {
+        if originalLength < bytes.count && !acceptsCaplenAboveLen {
             p.stop = .malformed(WireError("frame", .malformed, need: bytes.count, have: originalLength, reason: "caplen > len"))
             return p
         }

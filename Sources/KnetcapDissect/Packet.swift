@@ -126,6 +126,11 @@ public struct Packet {
     /// `timestamp` is 0, its time fields are empty (as tshark's) and it does not widen the
     /// capture's span.
     public var hasTimestamp = true
+    /// A record whose captured length exceeds its length on the wire, dissected all the same
+    /// (a format tcpdump does not read, such as Visual Networks', whose records count the
+    /// Ethernet FCS in the captured length only; tshark dissects them): not tcpdump's
+    /// `[Invalid header: ...]`.
+    public var caplenAboveLenAccepted = false
     /// The DNS message length: the UDP payload length, or the value of the TCP length prefix.
     public var dnsLength: Int
     /// DNS carried over TCP (RFC 1035 §4.2.2 two-byte length prefix).

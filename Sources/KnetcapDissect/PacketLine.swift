@@ -58,7 +58,7 @@ public struct PacketLinePrinter {
     public mutating func write(_ p: Packet, to out: inout TextBuffer) {
         if p.wire != nil { return write(p.asCaptured, to: &out) }  // a reassembled fragment: as captured
         if printNumber { out.append(decimal: p.number, widthSpaces: 5); out.append("  ") }
-        if p.originalLength < p.capturedLength {  // as tcpdump: the record header is invalid, no timestamp
+        if p.originalLength < p.capturedLength && !p.caplenAboveLenAccepted {  // as tcpdump: the record header is invalid, no timestamp
             out.append("[Invalid header: len("); out.append(decimal: p.originalLength); out.append(") < caplen(")
             out.append(decimal: p.capturedLength); out.append(")]\n")
             return

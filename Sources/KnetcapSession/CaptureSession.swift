@@ -244,6 +244,9 @@ public final class CaptureSession {
         let reassembler = IPReassembler()
         let dnsOverTCP = TCPDNSReassembler()
         var n = 0
+        // A record with more bytes captured than its length: refused as tcpdump refuses it in
+        // the formats tcpdump reads (pcap, pcapng), dissected as tshark does in the others.
+        let lenient = (source as? WiretapSource).map { !$0.isTcpdumpFormat } ?? false
         if let other = otherRecord, let w = source as? WiretapSource {
             w.onOtherRecord = { raw in
                 var p = Packet(number: n + raw.framesBefore, timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
@@ -268,7 +271,7 @@ public final class CaptureSession {
             if !dissector.linkType.isSupported { unsupported?(raw, n) }
             var p = dissector.dissect(ByteView(raw.bytes), number: n,
                                       timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
-                                      originalLength: raw.originalLength)
+                                      originalLength: raw.originalLength, acceptsCaplenAboveLen: lenient)
             // Its interface across pcapng sections (a lookup only after the first section).
             p.vantage = raw.record == nil ? raw.interface : (WiretapSource.globalInterfaceID(raw) ?? raw.interface)
             p.hasTimestamp = raw.hasTimestamp

@@ -354,3 +354,29 @@ struct Issue8FifthTrialCutOptionsTests {
         #expect(packetLines(try run(["-r", cut.path]).stdout).contains { $0.hasSuffix("Flags [.], ack 1, win 63, options [nop,nop,TS [|tcp]>") })
     }
 }
+
+@Suite("issue 8: fifth trial, Visual Networks")
+struct Issue8FifthTrialVisualTests {
+    /// A Visual Networks capture (`editcap -F visual` of the glibc race) counts the Ethernet
+    /// FCS in each record's captured length only (frame.len 72, frame.cap_len 76, as tshark
+    /// reads it): its records are dissected as tshark dissects them, so the race is found
+    /// again and -T fields agrees with tshark; they were refused as tcpdump refuses such a
+    /// pcap record (`[Invalid header: len(72) < caplen(76)]`), which a classic pcap still is.
+    @Test func aVisualNetworksCaptureIsDissected() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let visual = dir.appendingPathComponent("race.vis")
+        try #require(try tool("editcap", ["-F", "visual", repoRoot.appendingPathComponent("Captures/dns-timeout-glibc.pcap").path, visual.path]).status == 0)
+        let q = try run(["-q", "-r", visual.path])
+        #expect(q.status == 0, "\(q.stderr)")
+        #expect(q.stdout.contains("== knetcap diagnosis: 1 finding in 7 packets (5.004 s of capture) =="), "\(q.stdout)")
+        #expect(q.stdout.contains("dns.conntrack-race  x1"), "\(q.stdout)")
+        let lines = try run(["-r", visual.path]).stdout
+        #expect(packetLines(lines).count == 7 && !lines.contains("Invalid header"), "\(lines)")
+        let args = ["-r", visual.path, "-T", "fields", "-e", "frame.len", "-e", "frame.cap_len", "-e", "dns.qry.name", "-e", "dns.a"]
+        let ours = try run(args)
+        #expect(ours.stdout.hasPrefix("72\t76\tapi.knetcap.test\t\n88\t92\tapi.knetcap.test\t10.53.0.80\n"), "\(ours.stdout)")
+        let theirs = try tool("tshark", args)
+        #expect(theirs.status == 0 && theirs.stdout == ours.stdout, "tshark: \(theirs.stdout)")
+    }
+}
