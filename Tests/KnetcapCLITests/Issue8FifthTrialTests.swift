@@ -288,6 +288,13 @@ struct Issue8FifthTrialBrokenPipeTests {
     }
 }
 
+/// Captures/dns-timeout-glibc.pcap written by `editcap -F FORMAT` into `dir` (race.FORMAT).
+func raceConverted(to format: String, in dir: URL) throws -> URL {
+    let out = dir.appendingPathComponent("race.\(format)")
+    try #require(try tool("editcap", ["-F", format, repoRoot.appendingPathComponent("Captures/dns-timeout-glibc.pcap").path, out.path]).status == 0)
+    return out
+}
+
 @Suite("issue 8: fifth trial, nettl")
 struct Issue8FifthTrialNettlTests {
     /// A nettl capture (HP-UX; `editcap -F nettl` of the glibc race) has an encapsulation with
@@ -297,8 +304,7 @@ struct Issue8FifthTrialNettlTests {
     @Test func aNettlCaptureIsNamedByItsEncapsulation() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let nettl = dir.appendingPathComponent("race.nettl")
-        try #require(try tool("editcap", ["-F", "nettl", repoRoot.appendingPathComponent("Captures/dns-timeout-glibc.pcap").path, nettl.path]).status == 0)
+        let nettl = try raceConverted(to: "nettl", in: dir)
         let info = try tool("capinfos", ["-E", nettl.path])
         #expect(info.stdout.contains("Ethernet with nettl headers"), "\(info.stdout)")
         let name = "Ethernet with nettl headers (wiretap encapsulation ether-nettl)"
@@ -365,8 +371,7 @@ struct Issue8FifthTrialVisualTests {
     @Test func aVisualNetworksCaptureIsDissected() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let visual = dir.appendingPathComponent("race.vis")
-        try #require(try tool("editcap", ["-F", "visual", repoRoot.appendingPathComponent("Captures/dns-timeout-glibc.pcap").path, visual.path]).status == 0)
+        let visual = try raceConverted(to: "visual", in: dir)
         let q = try run(["-q", "-r", visual.path])
         #expect(q.status == 0, "\(q.stderr)")
         #expect(q.stdout.contains("== knetcap diagnosis: 1 finding in 7 packets (5.004 s of capture) =="), "\(q.stdout)")
