@@ -88,8 +88,10 @@ public struct Dissector: Sendable {
         case .ipv6InIP where !isLoneFragment(p): try decapsulate(&p, .ipip, header: data.prefix(0), vni: nil, inner: data, innerType: .ipv6)
         case .gre where !isLoneFragment(p):
             let g = try GREView(data)
-            if let inner = tunnelPayload(g.protocolType) {
+            if g.version == 0, let inner = tunnelPayload(g.protocolType) {
                 try decapsulate(&p, .gre, header: g.bytes.prefix(g.headerLength), vni: g.key, inner: g.payload, innerType: inner)
+            } else {
+                p.gre = g  // not a tunnel knetcap follows: PPTP's enhanced GRE (PPP), another payload
             }
         default: return
         }

@@ -98,6 +98,9 @@ public struct Packet {
     public var tcp: TCPView?
     public var udp: UDPView?
     public var icmp: ICMPView?
+    /// A GRE header whose payload knetcap does not follow (PPTP's enhanced GRE carrying PPP,
+    /// a payload type other than IPv4, IPv6, Ethernet); GRE tunnels are `tunnel`.
+    public var gre: GREView?
     /// The first DNS message in the UDP datagram or TCP segment (over TCP, the first message
     /// this segment completes: `TCPDNSReassembler`).
     public var dns: DNSView?

@@ -259,6 +259,13 @@ public struct PacketLinePrinter {
         } else if let i = p.icmp {
             out.append(src); out.append(" > "); out.append(dst); out.append(": ")
             i.summary(into: &out, length: ipPayloadLength)
+        } else if let g = p.gre, g.version == 1 {
+            out.append(src); out.append(" > "); out.append(dst); out.append(": ")
+            g.summary(into: &out, length: ipPayloadLength)
+        } else if proto == .gre, case .truncated = p.stop, let b = p.ipv4?.payload ?? p.ipv6?.payload, b.u16(at: 0).map({ $0 & 7 == 1 }) ?? false {
+            // An enhanced GRE header cut by the snaplen: what was captured of it, as tcpdump.
+            out.append(src); out.append(" > "); out.append(dst); out.append(": ")
+            GREView.summaryV1(b, length: ipPayloadLength, into: &out)
         } else if proto == .tcp || proto == .udp, let ports = p.ipv4?.payload ?? p.ipv6?.payload,
                   let sp = ports.u16(at: 0), let dp = ports.u16(at: 2) {
             // Transport header cut short: the ports were captured, as tcpdump shows them.

@@ -385,3 +385,40 @@ struct Issue8FifthTrialVisualTests {
         #expect(theirs.status == 0 && theirs.stdout == ours.stdout, "tshark: \(theirs.stdout)")
     }
 }
+
+@Suite("issue 8: fifth trial, PPTP")
+struct Issue8FifthTrialPPTPTests {
+    static let pptp = tcpdumpCaptures.appendingPathComponent("pptp.pcap")
+
+    /// PPTP's enhanced GRE (version 1, RFC 2637) in tcpdump's pptp.pcap (frame 16, an LCP
+    /// Conf-Request): the line tcpdump prints (`GREv1, call 0, seq 0, length 60: LCP,
+    /// Conf-Request (0x01), id 0, length 46`), whole and cut by the snaplen at every length
+    /// from its GRE header on (`GREv1, call 0 [|gre]`), and tshark's gre fields; it was
+    /// `[gre (invalid)]` and no field.
+    @Test func enhancedGREReadsAsTcpdumpAndTshark() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let one = dir.appendingPathComponent("gre.pcap")
+        try #require(try tool("editcap", ["-r", Self.pptp.path, one.path, "16"]).status == 0)
+        var compared = 0
+        for snap in [36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 60] {
+            let cut = dir.appendingPathComponent("gre-\(snap).pcap")
+            try #require(try tool("editcap", ["-s", "\(snap)", one.path, cut.path]).status == 0)
+            let theirs = try tool("tcpdump", ["-nn", "-r", cut.path]).stdout.split(separator: "\n").map(String.init)
+            let ours = packetLines(try run(["-r", cut.path]).stdout).map(String.init)
+            #expect(ours == theirs, "snaplen \(snap)")
+            compared += theirs.count
+        }
+        #expect(compared == 11)
+        let whole = packetLines(try run(["-r", one.path]).stdout)
+        #expect(whole.first?.hasSuffix("IP 10.1.1.11 > 10.1.1.10: GREv1, call 0, seq 0, length 60: LCP, Conf-Request (0x01), id 0, length 46") == true, "\(whole)")
+        let cut = packetLines(try run(["-r", dir.appendingPathComponent("gre-42.pcap").path]).stdout)
+        #expect(cut.first?.hasSuffix(": GREv1, call 0 [|gre]") == true, "\(cut)")
+        let args = ["-r", Self.pptp.path, "-Y", "gre", "-T", "fields", "-e", "frame.number", "-e", "gre", "-e", "gre.proto", "-e", "gre.key",
+                    "-e", "gre.key.payload_length", "-e", "gre.key.call_id", "-e", "gre.sequence_number", "-e", "gre.ack_number"]
+        let r = try run(args)
+        #expect(r.stdout == "16\tGeneric Routing Encapsulation (PPP)\t0x880b\t\t48\t0\t0\t\n", "\(r.stdout) \(r.stderr)")
+        let t = try tool("tshark", args)
+        #expect(t.status == 0 && t.stdout == r.stdout, "tshark: \(t.stdout)")
+    }
+}
