@@ -98,9 +98,6 @@ public struct Packet {
     public var tcp: TCPView?
     public var udp: UDPView?
     public var icmp: ICMPView?
-    /// A GRE header whose payload knetcap does not follow (PPTP's enhanced GRE carrying PPP,
-    /// a payload type other than IPv4, IPv6, Ethernet); GRE tunnels are `tunnel`.
-    public var gre: GREView?
     /// The first DNS message in the UDP datagram or TCP segment (over TCP, the first message
     /// this segment completes: `TCPDNSReassembler`).
     public var dns: DNSView?
@@ -165,15 +162,23 @@ public struct Packet {
         _modify { makeExtrasUnique(); yield &extras!.tunnel }
     }
 
-    /// The parts most packets lack (fragment, wire layers, tunnel: 540 bytes inline), in one
+    /// A GRE header whose payload knetcap does not follow (PPTP's enhanced GRE carrying PPP,
+    /// a payload type other than IPv4, IPv6, Ethernet); GRE tunnels are `tunnel`.
+    public var gre: GREView? {
+        get { extras?.gre }
+        set { if newValue != nil || extras != nil { mutableExtras().gre = newValue } }
+    }
+
+    /// The parts most packets lack (fragment, wire layers, tunnel, a GRE header: 570 bytes inline), in one
     /// box shared by copies until one changes (copy on write): a `Packet` is passed and copied
     /// a few times per packet on the read path, and stays about 770 bytes.
     final class Extras {
         var fragment: FragmentInfo?
         var wire: WireLayers?
         var tunnel: Tunnel?
+        var gre: GREView?
         init() {}
-        init(copying o: Extras) { fragment = o.fragment; wire = o.wire; tunnel = o.tunnel }
+        init(copying o: Extras) { fragment = o.fragment; wire = o.wire; tunnel = o.tunnel; gre = o.gre }
     }
     private var extras: Extras?
 
