@@ -11,6 +11,12 @@ import KnetcapDissect
 /// - `dns.timeout`: a query never answered, or answered only after retransmission, without
 ///   that parallel shape.
 ///
+/// A retried query answered long after its last try (`slowAfterLastTry`) is a slow server's
+/// (the answer to the first copy may have been late, not lost: one id, the bytes do not say
+/// which copy an answer is for): the finding says so, with the server's latency as the first
+/// fix, and a conntrack race with that shape is only of medium confidence. A query answered
+/// before any retransmission is healthy however late.
+///
 /// The retry gap names the resolver: ≈5 s is glibc's default `timeout:5`; ≈2.5 s is musl's
 /// (5 s split over its 2 attempts).
 public struct DNSTimeoutAnalyzer: Analyzer {
@@ -27,6 +33,11 @@ public struct DNSTimeoutAnalyzer: Analyzer {
         }
         report(f)
     }
+
+    /// An answer this long (seconds) after the last transmission of a retried query is a slow
+    /// server's, not one round trip after a loss (a server answers in milliseconds; a cache
+    /// forwarding upstream in tens of them).
+    static let slowAfterLastTry = 0.2
 
     /// Which resolver a retry gap (seconds) points to.
     enum Resolver { case glibc, musl, unknown }
@@ -92,22 +103,36 @@ public struct DNSTimeoutAnalyzer: Analyzer {
                 gapText += ", \(t.transmissionCount) transmissions in all"
             }
         }
+        // A retransmission answered in one round trip says the first copy or its answer was
+        // lost; answered long after the last try, the server itself is slow, and the answer to
+        // the first copy may simply have come after the client's timeout (same id: the bytes
+        // do not say which copy an answer is for).
+        var slowBy: Double?
         if let r = t.response {
             m["resolution_time_s"] = r.time - first.time
-            ev.append(Evidence(frame: r.frame, time: r.time,
-                               note: "\(t.qtype.name) answered (\(t.rcode?.name ?? "?")) \(fmt(r.time - first.time, 3)) s after the first query"))
+            var note = "\(t.qtype.name) answered (\(t.rcode?.name ?? "?")) \(fmt(r.time - first.time, 3)) s after the first query"
+            if t.transmissions.count > 1, r.time - t.lastSent.time >= Self.slowAfterLastTry {
+                slowBy = r.time - t.lastSent.time
+                m["answered_after_last_try_s"] = r.time - t.lastSent.time
+                note += ", \(fmt(r.time - t.lastSent.time, 3)) s after the last try"
+            }
+            ev.append(Evidence(frame: r.frame, time: r.time, note: note))
         } else {
             m["waited_s"] = end - first.time
         }
+        let slowText = slowBy.map { "the server took \(fmt($0, 3)) s to answer even the last try: it is slow, and its answer to the first copy may have been late rather than lost" }
         let outcome = t.response == nil
             ? "never answered (capture went on \(fmt(end - t.lastSent.time, 1)) s after the last try)"
-            : "answered only after retransmission"
+            : "answered only after retransmission" + (slowBy.map { ", \(fmt($0, 3)) s after the last try (a slow server)" } ?? "")
+        let slowFix = slowBy.map {
+            "\(server) answered \(fmt($0, 3)) s after the last try: find why it is slow (CoreDNS: `coredns_dns_request_duration_seconds`, the `forward` upstream's latency, CPU throttling of its pods); a longer client `options timeout:` only hides it"
+        }
 
         let fixes: [String]
         let title: String
         let kind: String
         let severity = Severity.critical
-        let confidence: Confidence
+        var confidence: Confidence
         if isRace {
             kind = "dns.conntrack-race"
             title = "DNS reply lost to the conntrack insertion race" + (resolver == .musl ? " (2.5-second timeout)" : " (5-second timeout)")
@@ -129,6 +154,9 @@ public struct DNSTimeoutAnalyzer: Analyzer {
                 if resolver == .unknown { reason += t.transmissions.count > 1 ? "; the retry gap matches no known resolver default" : "; no retry was seen" }
                 confidence = Confidence(.medium, reason)
             }
+            if let slowText {
+                confidence = Confidence(.medium, confidence.reason + "; but " + slowText)
+            }
             fixes = [
                 resolver == .musl
                     ? "musl (Alpine) ignores single-request-reopen: run a node-local DNS cache (NodeLocal DNSCache) or switch the image to glibc"
@@ -136,19 +164,20 @@ public struct DNSTimeoutAnalyzer: Analyzer {
                 "or `options use-vc` to send DNS over TCP (no UDP conntrack race)",
                 "run a node-local DNS cache (NodeLocal DNSCache) so pod queries skip the conntrack DNAT to kube-dns",
                 "confirm on the node: `conntrack -S` shows insert_failed rising",
-            ]
+            ] + (slowFix.map { [$0] } ?? [])
         } else {
             kind = "dns.timeout"
-            title = "DNS query timed out"
+            title = slowBy == nil ? "DNS query timed out" : "DNS answer came only after the client's timeout"
             if t.key.overTCP {
                 confidence = Confidence(.medium, "DNS over TCP: the retransmission may be TCP's own")
             } else if t.transmissions.count > 1 {
                 confidence = Confidence(resolver == .unknown ? .medium : .high,
-                                        "one query in flight on the socket, re-sent with the same id after \(fmt(m["retransmit_gap_s"] ?? 0, 3)) s")
+                                        "one query in flight on the socket, re-sent with the same id after \(fmt(m["retransmit_gap_s"] ?? 0, 3)) s"
+                                            + (slowText.map { "; " + $0 } ?? ""))
             } else {
                 confidence = Confidence(.medium, "no reply within \(fmt(end - first.time, 1)) s of capture and no retransmission seen")
             }
-            fixes = [
+            fixes = (slowFix.map { [$0] } ?? []) + [
                 "check that the DNS server \(server) is reachable from \(client) and healthy (CoreDNS pods, their logs and load)",
                 "look for drops on the path: NetworkPolicy, node firewall, conntrack table full (`conntrack -S`, dmesg 'nf_conntrack: table full')",
                 "a node-local DNS cache (NodeLocal DNSCache) shortens the path and absorbs server restarts",

@@ -116,6 +116,26 @@ import KnetcapTestSupport
         #expect(t.summary.contains("api.example.org"))
     }
 
+    /// A slow server (Captures/dns-slow-retried.pcap): the A query re-sent after glibc's 5 s,
+    /// its one answer 5.5 s after the first copy. A late answer after the retry, not a loss:
+    /// dns.timeout that says the server is slow, and a lost reply's shape (dns-timeout-single,
+    /// the re-send answered in 4 ms) does not.
+    @Test func slowAnswerAfterTheRetry() throws {
+        let f = try shipped("dns-slow-retried.pcap")
+        #expect(f.map(\.kind) == ["dns.timeout"])
+        let t = try #require(f.first)
+        #expect(t.evidence.map(\.frame) == [1, 2, 3])
+        let gap = t.measurements["retransmit_gap_s"] ?? 0, late = t.measurements["answered_after_last_try_s"] ?? 0
+        #expect(gap > 4.9 && gap < 5.1, "glibc's RES_TIMEOUT; got \(gap)")
+        #expect(late > 0.45 && late < 0.6, "the answer 0.5 s after the re-send; got \(late)")
+        #expect(t.summary.contains("answered only after retransmission, 0.496 s after the last try (a slow server)"))
+        #expect(!t.summary.contains("never answered") && t.title == "DNS answer came only after the client's timeout")
+        #expect(t.fix.first?.hasPrefix("10.53.0.3:53 answered 0.496 s after the last try: find why it is slow") == true)
+        let lost = try shipped("dns-timeout-single.pcap")
+        #expect(lost.map(\.kind) == ["dns.timeout"] && lost.first?.measurements["answered_after_last_try_s"] == nil)
+        #expect(lost.first?.title == "DNS query timed out")
+    }
+
     @Test func truncatedDNSThenRefusedTCP() throws {
         let f = try shipped("dns-tcp-fallback-refused.pcap")
         #expect(f.count == 2 && f.allSatisfy { $0.kind == "dns.tcp-fallback-failed" })
@@ -133,7 +153,8 @@ import KnetcapTestSupport
         #expect(s.evidence.map(\.frame) == [1, 2, 3, 4, 5, 6, 7, 8])
     }
 
-    @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap", "healthy-load.pcap"])
+    @Test(arguments: ["healthy-topology.pcap", "dns-healthy-tcp.pcap", "dns-healthy.pcap", "tcp-paws-timewait.pcap", "healthy-load.pcap",
+                       "dns-slow-answered.pcap"])
     func healthy(_ name: String) throws {
         #expect(try shipped(name).isEmpty, "\(name)")
     }
