@@ -14,10 +14,13 @@ func tool(_ name: String, _ args: [String], stdinFile: URL? = nil, stdoutFile: U
     p.executableURL = URL(fileURLWithPath: exe)
     p.arguments = args
     let out = Pipe(), err = Pipe()
-    if let s = stdinFile { p.standardInput = try FileHandle(forReadingFrom: s) }
+    var files: [FileHandle] = []
+    defer { out.closeBothEnds(); err.closeBothEnds(); for f in files { try? f.close() } }
+    if let s = stdinFile { let f = try FileHandle(forReadingFrom: s); files.append(f); p.standardInput = f }
     if let o = stdoutFile {
         _ = FileManager.default.createFile(atPath: o.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: o)
+        let f = try FileHandle(forWritingTo: o); files.append(f)
+        p.standardOutput = f
     } else {
         p.standardOutput = out
     }

@@ -131,7 +131,9 @@ func run(_ args: [String], stdin: URL? = nil, as command: [String] = [], environ
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     }
     let input = stdinBytes.map { _ in Pipe() }
-    p.standardInput = try input ?? stdin.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
+    let stdinFile = try stdin.map { try FileHandle(forReadingFrom: $0) }
+    defer { try? stdinFile?.close(); try? input?.fileHandleForReading.close() }
+    p.standardInput = input ?? stdinFile ?? FileHandle.nullDevice
     p.standardOutput = out
     p.standardError = err
     let done = DispatchSemaphore(value: 0)

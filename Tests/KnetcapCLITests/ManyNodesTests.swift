@@ -150,6 +150,7 @@ struct KubectlPluginTests {
         v.executableURL = URL(fileURLWithPath: validator)
         v.arguments = ["--strict", "-k", "1.32.0", file.path]
         let out = Pipe()
+        defer { out.closeBothEnds() }
         v.standardOutput = out
         v.standardError = out
         try v.runSerialized()

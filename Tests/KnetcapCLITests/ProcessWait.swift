@@ -19,3 +19,12 @@ extension Process {
         while isRunning { usleep(1000) }
     }
 }
+
+extension Pipe {
+    /// As `KnetcapTestSupport`'s: both ends closed now, not when Foundation frees the pipe
+    /// (the test process ran out of descriptors below 1,400 and `Process.run` crashed).
+    func closeBothEnds() {
+        try? fileHandleForReading.close()
+        try? fileHandleForWriting.close()
+    }
+}

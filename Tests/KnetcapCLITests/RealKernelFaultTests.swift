@@ -187,6 +187,7 @@ struct RealKernelFaultTests {
         p.executableURL = knetcapBinary()
         p.arguments = args
         let o = Pipe(), e = Pipe()
+        defer { o.closeBothEnds(); e.closeBothEnds() }
         p.standardOutput = o; p.standardError = e
         do { try p.runSerialized() } catch { return (-1, "", "\(error)") }
         let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()

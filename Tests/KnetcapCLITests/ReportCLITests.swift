@@ -29,6 +29,7 @@ func runOnTerminal(_ args: [String], environment: [String: String] = [:], stdin:
     p.arguments = ["-qec", quoted, "/dev/null"]
     p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     let out = Pipe()
+    defer { out.closeBothEnds() }
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice
     p.standardInput = FileHandle.nullDevice

@@ -17,6 +17,7 @@ struct TsharkRecordFieldsTests {
         p.executableURL = exe
         p.arguments = args
         let out = Pipe()
+        defer { out.closeBothEnds() }
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.runSerialized()

@@ -72,7 +72,18 @@ public enum Fixtures {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitForExit()
+        out.closeBothEnds(); err.closeBothEnds()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+extension Pipe {
+    /// Closes both ends now. swift-corelibs-foundation keeps a pipe's descriptors open until
+    /// the `Pipe` and the `Process` holding it are freed, which in the test process was never:
+    /// a full run reached 1,300 descriptors and `Process.run` crashed copying them.
+    public func closeBothEnds() {
+        try? fileHandleForReading.close()
+        try? fileHandleForWriting.close()
     }
 }
 
