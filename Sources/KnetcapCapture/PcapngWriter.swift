@@ -291,6 +291,10 @@ public final class PcapngWriter: PacketWriter {
         if let f = out.failure { unlink(tmp); throw CaptureError(.cannotWrite, f) }
         if case .failed(let why) = end { unlink(tmp); throw CaptureError(.readFailed, "\(path): \(why)") }
         guard end == .endOfFile else { unlink(tmp); return 0 }  // never renamed over the capture unless read whole
+        // The rewritten file keeps the capture's permissions (and, as root, its owner): a
+        // private capture stays private.
+        _ = chmod(tmp, st.st_mode & 0o7777)
+        if geteuid() == 0 { _ = chown(tmp, st.st_uid, st.st_gid) }
         if rename(tmp, path) != 0 {
             let e = String(cString: strerror(errno))
             unlink(tmp)

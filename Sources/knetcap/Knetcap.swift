@@ -123,6 +123,8 @@ struct Knetcap: ParsableCommand {
         if let g = rotateSeconds, g <= 0 { throw ValidationError("-G takes a positive number of seconds, not \(g)") }
         if let w = fileCount, w <= 0 { throw ValidationError("-W takes a positive file count, not \(w)") }
         if fileCount != nil && fileSize == nil && rotateSeconds == nil { throw ValidationError("-W needs -C or -G") }
+        // Before any file is opened: an unknown -Z user must not replace an existing -w file.
+        if let u = user, getpwnam(u) == nil { throw ValidationError("-Z \(u): no such user") }
         if (fileSize != nil || rotateSeconds != nil) && (writeFile == nil || writeFile == "-") { throw ValidationError("-C and -G need -w FILE (a file name, not standard output)") }
         if writePcapng && writeFile == nil { throw ValidationError("--pcapng needs -w FILE") }
         if let t = outputFormat, t != "fields" { throw ValidationError("-T \(t): knetcap writes only -T fields (tshark's field export); --json for JSON") }
