@@ -253,10 +253,17 @@ public final class PcapngWriter: PacketWriter {
     /// `path` is not a regular file: a device, a FIFO, /dev/null).
     /// - Throws: `CaptureError` reading or writing (the original file is left as it was).
     @discardableResult
-    public static func addComments(to path: String, _ comments: [Int: [String]]) throws(CaptureError) -> Int {
+    public static func addComments(to given: String, _ comments: [Int: [String]]) throws(CaptureError) -> Int {
+        // `-w LINK`: the file the link points to is rewritten, the link kept (as the writer
+        // wrote through it).
+        var path = given
+        var st = stat()
+        if lstat(given, &st) == 0, st.st_mode & S_IFMT == S_IFLNK, let real = realpath(given, nil) {
+            path = String(cString: real)
+            free(real)
+        }
         // Only a regular file is rewritten: renaming over /dev/null, a FIFO or a device
         // (`-w /dev/null --pcapng`) would replace it with a file.
-        var st = stat()
         guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return 0 }
         let src = try WiretapSource(path: path)
         // Read whole although the capture was stopped by a signal (this pass comes after it: a

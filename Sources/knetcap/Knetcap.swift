@@ -505,6 +505,13 @@ extension Knetcap {
             if pcapng { return try PcapngWriter(path: p, source: source, snaplen: snap, interface: idb, interfaces: idbs) }
             if let l = source as? PcapSource { return try PcapWriter(source: l, path: p) }
             if let w = source as? WiretapSource, w.interfaces.isEmpty { throw PcapngWriter.noInterface(path: p, input: w) }
+            // Interfaces of several link types declared before the first packet: refused before
+            // the file is opened (an existing file was replaced, then left with part of the capture).
+            if let w = source as? WiretapSource, let first = w.interfaces.first,
+               let i = w.interfaces.firstIndex(where: { $0.linkType != first.linkType }) {
+                throw CaptureError(.cannotWrite, "cannot write \(p): interface \(i) has link type \(PcapSource.linkTypeName(w.interfaces[i].linkType)), "
+                    + "but a pcap file holds one link type (\(PcapSource.linkTypeName(first.linkType))); write .pcapng (-w NAME.pcapng or --pcapng); \(p) was not touched")
+            }
             return try PcapWriter(linkType: source.linkType, snaplen: snap, path: p)
         }
         let rotation = RotatingWriter.Rotation(megabytes: fileSize, seconds: rotateSeconds, files: fileCount)
