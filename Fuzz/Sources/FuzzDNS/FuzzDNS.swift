@@ -20,13 +20,13 @@ private func body(_ data: UnsafeRawBufferPointer) {
         d.forEachQuestion { q in
             _ = d.name(at: q.nameOffset)
             _ = d.name(at: q.nameOffset, lowercased: true)
-            _ = d.withName(at: q.nameOffset) { $0?.count ?? 0 }
+            _ = d.withName(at: q.nameOffset) { ($0?.count ?? 0) > 0 }
             d.writeName(at: q.nameOffset, to: &out, trailingDot: false)
         }
         d.forEachRecord { r in
             d.writeRecord(r, to: &out)
             _ = d.name(at: r.nameOffset)
-            _ = d.withName(at: r.nameOffset) { $0?.count ?? 0 }
+            _ = d.withName(at: r.nameOffset) { ($0?.count ?? 0) > 0 }
             return true
         }
         _ = d.opt
