@@ -50,12 +50,12 @@ public struct DNSFragmentLostAnalyzer: Analyzer {
             m["fragments_seen"] = Double(d.fragmentCount) + (m["fragments_seen"] ?? 0)
             if let total = d.totalLength { m["datagram_bytes"] = Double(total) }
         }
-        for r in t.transmissions.dropFirst() {
+        for r in t.resent {
             ev.append(Evidence(frame: r.frame, time: r.time, note: "\(t.qtype.name) query re-sent (same id \(t.key.id)), \(fmt(r.time - first.time, 3)) s after the first"))
         }
         var outcome: String
-        if t.transmissions.count > 1 {
-            let gap = t.transmissions[1].time - first.time
+        if !t.resent.isEmpty {
+            let gap = t.resent[0].time - first.time
             m["retransmit_gap_s"] = gap
             outcome = "the client re-sent the query after \(fmt(gap, 3)) s"
             switch DNSTimeoutAnalyzer.resolver(forGap: gap) {

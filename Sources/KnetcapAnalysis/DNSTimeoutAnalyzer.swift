@@ -83,8 +83,8 @@ public struct DNSTimeoutAnalyzer: Analyzer {
 
         var gapText = ""
         var resolver = Resolver.unknown
-        if t.transmissions.count > 1 {
-            let gap = t.transmissions[1].time - first.time
+        if !t.resent.isEmpty {
+            let gap = t.resent[0].time - first.time
             m["retransmit_gap_s"] = gap
             m["transmissions"] = Double(t.transmissionCount)  // a count: all of them, kept or not
             resolver = Self.resolver(forGap: gap)
@@ -95,11 +95,11 @@ public struct DNSTimeoutAnalyzer: Analyzer {
             case .unknown: who = ""
             }
             gapText = "retransmitted after \(fmt(gap, 3)) s\(who)"
-            for r in t.transmissions.dropFirst() {
+            for r in t.resent {
                 ev.append(Evidence(frame: r.frame, time: r.time,
                                    note: "\(t.qtype.name) query re-sent (same id \(t.key.id), same port), \(fmt(r.time - first.time, 3)) s after the first"))
             }
-            if t.transmissionCount > t.transmissions.count {
+            if t.transmissionCount > 1 + t.resent.count {
                 gapText += ", \(t.transmissionCount) transmissions in all"
             }
         }
@@ -111,7 +111,7 @@ public struct DNSTimeoutAnalyzer: Analyzer {
         if let r = t.response {
             m["resolution_time_s"] = r.time - first.time
             var note = "\(t.qtype.name) answered (\(t.rcode?.name ?? "?")) \(fmt(r.time - first.time, 3)) s after the first query"
-            if t.transmissions.count > 1, r.time - t.lastSent.time >= Self.slowAfterLastTry {
+            if !t.resent.isEmpty, r.time - t.lastSent.time >= Self.slowAfterLastTry {
                 slowBy = r.time - t.lastSent.time
                 m["answered_after_last_try_s"] = r.time - t.lastSent.time
                 note += ", \(fmt(r.time - t.lastSent.time, 3)) s after the last try"
@@ -151,7 +151,7 @@ public struct DNSTimeoutAnalyzer: Analyzer {
             default:
                 var reason = why
                 if overtaken { reason += "; the \(t.partnerType?.name ?? "?") reply reached the capture before the \(t.qtype.name) query left, so a one-query-at-a-time resolver cannot be ruled out" }
-                if resolver == .unknown { reason += t.transmissions.count > 1 ? "; the retry gap matches no known resolver default" : "; no retry was seen" }
+                if resolver == .unknown { reason += !t.resent.isEmpty ? "; the retry gap matches no known resolver default" : "; no retry was seen" }
                 confidence = Confidence(.medium, reason)
             }
             if let slowText {
@@ -170,7 +170,7 @@ public struct DNSTimeoutAnalyzer: Analyzer {
             title = slowBy == nil ? "DNS query timed out" : "DNS answer came only after the client's timeout"
             if t.key.overTCP {
                 confidence = Confidence(.medium, "DNS over TCP: the retransmission may be TCP's own")
-            } else if t.transmissions.count > 1 {
+            } else if !t.resent.isEmpty {
                 confidence = Confidence(resolver == .unknown ? .medium : .high,
                                         "one query in flight on the socket, re-sent with the same id after \(fmt(m["retransmit_gap_s"] ?? 0, 3)) s"
                                             + (slowText.map { "; " + $0 } ?? ""))

@@ -54,8 +54,6 @@ public struct DNSTransaction: Sendable {
     /// back to one query at a time and repeats both).
     public var partnerResent: FrameRef?
 
-    /// Every transmission kept: the first, then the retransmissions (an array made on each call).
-    public var transmissions: [FrameRef] { [firstSent] + resent }
     public var lastSent: FrameRef { resent.last ?? firstSent }
 }
 
