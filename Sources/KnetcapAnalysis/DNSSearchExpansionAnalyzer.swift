@@ -52,7 +52,6 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
     public init() {}
 
     public mutating func observe(_ event: TrackerEvent, _ context: AnalysisContext, report: (Finding) -> Void) {
-        if case .dnsAnswered(let t) = event { observe(answered: t) }
         if case .dnsProblem(let t, _) = event, t.response == nil { observe(answered: t) }
         if case .dnsFragmentsLost(let t, _, _) = event, t.response == nil { observe(answered: t) }
     }
@@ -121,11 +120,12 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
         guard timedOut || t.rcode == .noError, let l = recent[client], !l.isEmpty else { return }
         // Counted before any array is made: most answers end no walk.
         let lead = Self.leadingLabel(name)
+        func isStep(_ n: NX) -> Bool { n.lead == lead && Self.isExpansion(n.name, of: name) }
         var steps = 0
-        for i in l.indices where l[i].lead == lead && Self.isExpansion(l[i].name, of: name) { steps += 1 }
+        for n in l where isStep(n) { steps += 1 }
         guard steps >= Self.minimumSteps else { return }
-        let chain = l.filter { $0.lead == lead && Self.isExpansion($0.name, of: name) }
-        recent.modify(client) { $0.removeAll { n in n.lead == lead && Self.isExpansion(n.name, of: name) } }
+        let chain = l.filter(isStep)
+        recent.modify(client) { $0.removeAll(where: isStep) }
         let start = chain.compactMap { $0.query?.time ?? $0.answer.time }.min() ?? now
         let cost = now - start
         if groups[name] == nil { order.append(name) }

@@ -164,13 +164,15 @@ public struct PathMTUTracker {
     static func reportable(_ s: SegmentStall) -> Bool { s.delivered != nil || s.smallAfter != nil }
 
     private mutating func send(_ key: Key, seq: UInt32, len: UInt32, size: Int, df: Bool, _ frame: FrameRef) {
-        if flows.index(forKey: key) == nil {
-            while flows.count >= maxFlows, evictOldest() {}
-            flows[key] = Flow(last: frame.time)
-        }
         let serial = queue.serial()
-        // In place: the flow's segment array is changed where it is stored, never copied.
-        flows.modify(key) { Self.send(&$0, key, seq: seq, len: len, size: size, df: df, frame, serial: serial) }
+        // In place: a known flow's segment array is changed where it is stored, never copied
+        // (one lookup); a new flow is made, then stored.
+        if flows.modify(key, { Self.send(&$0, key, seq: seq, len: len, size: size, df: df, frame, serial: serial) }) == nil {
+            while flows.count >= maxFlows, evictOldest() {}
+            var f = Flow(last: frame.time)
+            Self.send(&f, key, seq: seq, len: len, size: size, df: df, frame, serial: serial)
+            flows[key] = f
+        }
         queue.push(key, serial)
         let table = flows
         queue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
