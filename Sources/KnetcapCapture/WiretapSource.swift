@@ -325,8 +325,10 @@ public final class WiretapSource: PacketSource {
             let mid = (lo + hi) / 2
             if open(mid) == 0 { hi = mid } else { lo = mid + 1 }
         }
-        var start = hi - 1
-        while start >= 28 && open(start) != 1 { start -= 1 }
+        // Blocks are whole multiples of 4 bytes from the file's start (pcapng: Block Total
+        // Length is a multiple of 4), so only 4-aligned prefixes can end before a block.
+        var start = (hi - 1) & ~3
+        while start >= 28 && open(start) != 1 { start -= 4 }
         return start >= 28 ? start : nil
     }
 
