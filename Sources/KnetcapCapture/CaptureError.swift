@@ -19,6 +19,10 @@ public struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible 
         case readFailed
         /// A compressed file (gzip, zstd, lz4) does not decompress part-way.
         case decompressFailed
+        /// A compressed input read from a pipe broke, and the temporary copy that would say
+        /// whether the compressed stream or the capture in it is broken could not be written
+        /// (`$TMPDIR` missing, read-only or full).
+        case temporaryCopyFailed
         /// Anything else libpcap reports.
         case other
     }

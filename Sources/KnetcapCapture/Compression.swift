@@ -51,9 +51,9 @@ enum Compression: String {
                     z.avail_in = UInt32(inp.count - at)
                     z.next_out = out.baseAddress!.assumingMemoryBound(to: UInt8.self); z.avail_out = UInt32(out.count)
                     let rc = inflate(&z, Z_NO_FLUSH)
-                    let step = Step(consumed: inp.count - at - Int(z.avail_in), produced: out.count - Int(z.avail_out), complete: rc == Z_STREAM_END)
+                    var step = Step(consumed: inp.count - at - Int(z.avail_in), produced: out.count - Int(z.avail_out), complete: rc == Z_STREAM_END)
                     if rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR {
-                        return Step(error: "gzip: \(z.msg.map { String(cString: $0) } ?? "error \(rc)")")
+                        step.error = "gzip: \(z.msg.map { String(cString: $0) } ?? "error \(rc)")"
                     }
                     return step
                 }
@@ -64,8 +64,9 @@ enum Compression: String {
                     var ib = ZSTD_inBuffer(src: inp.baseAddress, size: inp.count, pos: at)
                     var ob = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
                     let rc = ZSTD_decompressStream(d, &ob, &ib)  // 0: a frame is complete
-                    if ZSTD_isError(rc) != 0 { return Step(error: "zstd: \(String(cString: ZSTD_getErrorName(rc)))") }
-                    return Step(consumed: ib.pos - at, produced: ob.pos, complete: rc == 0)
+                    var step = Step(consumed: ib.pos - at, produced: ob.pos, complete: rc == 0)
+                    if ZSTD_isError(rc) != 0 { step.error = "zstd: \(String(cString: ZSTD_getErrorName(rc)))" }
+                    return step
                 }
             case .lz4:
                 var ctx: OpaquePointer?
@@ -74,7 +75,7 @@ enum Compression: String {
                 return feed(f, enough: enough) { inp, at in
                     var outSize = out.count, inSize = inp.count - at
                     let rc = LZ4F_decompress(ctx, out.baseAddress, &outSize, inp.baseAddress! + at, &inSize, nil)  // 0: a frame is complete
-                    if LZ4F_isError(rc) != 0 { return Step(error: "lz4: \(String(cString: LZ4F_getErrorName(rc)))") }
+                    if LZ4F_isError(rc) != 0 { return Step(error: "lz4: \(String(cString: LZ4F_getErrorName(rc)))") }  // (sizes undefined then)
                     return Step(consumed: inSize, produced: outSize, complete: rc == 0)
                 }
             }
@@ -82,7 +83,9 @@ enum Compression: String {
     }
 
     /// One call into a decompressor: input bytes taken, output bytes made, whether the stream
-    /// (gzip member, zstd/lz4 frame) ended there, or the library's error.
+    /// (gzip member, zstd/lz4 frame) ended there, or the library's error (with the bytes the
+    /// library says it took before it, where it says: zlib and libzstd; liblz4 leaves its
+    /// sizes undefined on an error).
     private struct Step {
         var consumed = 0, produced = 0, complete = false
         var error: String?
@@ -94,15 +97,22 @@ enum Compression: String {
     private func feed(_ f: UnsafeMutablePointer<FILE>, enough: Int, decode: (UnsafeRawBufferPointer, Int) -> Step) -> String? {
         var input = [UInt8](repeating: 0, count: 16_384)
         var produced = 0, complete = false
+        var fed = 0  // compressed bytes of the chunks before this one
         while produced < enough {
             let n = fread(&input, 1, input.count, f)
+            defer { fed += n }
             let failure: String?? = input.withUnsafeBytes { all in
                 let inp = UnsafeRawBufferPointer(rebasing: all.prefix(n))
                 var at = 0
                 // At end of file, the decoder may still hold output: call it until it has none.
                 repeat {
                     let s = decode(inp, at)
-                    if let e = s.error { return .some("\(e) after \(produced) decompressed bytes") }
+                    if let e = s.error {
+                        // How far into the compressed file the library had read when it found
+                        // it (liblz4 does not say how much of this chunk it took: all of it).
+                        let taken = fed + at + (rawValue == "lz4" ? n - at : s.consumed)
+                        return .some("\(e), found after \(taken) compressed bytes (\(produced + s.produced) decompressed)")
+                    }
                     at += s.consumed
                     produced += s.produced
                     // A call that moved nothing says nothing about the stream: after a complete
@@ -110,7 +120,7 @@ enum Compression: String {
                     if s.consumed > 0 || s.produced > 0 { complete = s.complete }
                     if s.consumed == 0 && s.produced == 0 {
                         if complete { return .some(nil) }  // the stream ended; bytes after it are not ours to judge
-                        if n > 0 { return .some("\(rawValue): no progress after \(produced) decompressed bytes") }
+                        if n > 0 { return .some("\(rawValue): no progress after \(fed + at) compressed bytes (\(produced) decompressed)") }
                         break
                     }
                 } while at < n || n == 0
@@ -118,7 +128,7 @@ enum Compression: String {
             }
             if let failure { return failure }
             if n == 0 {
-                return complete ? nil : "the \(rawValue) stream ends inside a frame after \(produced) decompressed bytes (truncated file)"
+                return complete ? nil : "the \(rawValue) stream ends inside a frame: its \(fed) compressed bytes decompress to \(produced) (truncated file)"
             }
         }
         return nil

@@ -9,14 +9,17 @@ import Glibc
 /// Used where the first bytes were already read to sniff the input (`knetcap diff -`: `head`
 /// is replayed first), and where `--html` must re-read an evidence frame older than the packets
 /// it keeps (`-r -`). The copy lives in `$TMPDIR` (else `/tmp`) with no name: it is gone when
-/// knetcap exits, however it exits. If it cannot be written (no space), the relay goes on
-/// without it and `copyPath` is `nil`.
+/// knetcap exits, however it exits. If it cannot be written (no such directory, no space), the
+/// relay goes on without it, `copyPath` is `nil`, and for a compressed input `copyFailure`
+/// says why (a broken stream can then not be told from a broken capture).
 public final class InputRelay: @unchecked Sendable {
     /// `/dev/fd/N`: the read end of the relay pipe, to open as a capture file.
     public let readPath: String
     private let lock = NSLock()
     private var copyFD: Int32 = -1
     private var copyFailed = false
+    /// Why the copy could not be created or written (the directory and the system's words).
+    private var copyProblem: String?
     private var finished = false
     private var relayed = 0
     /// The pipe's read end (what `readPath` names), -1 without a pipe.
@@ -39,21 +42,22 @@ public final class InputRelay: @unchecked Sendable {
         readPath = "/dev/fd/\(readEnd)"
         readFD = readEnd
         if keepCopy {
-            let c = Self.makeCopy()
-            if c >= 0 { copyFD = c } else { copyFailed = true }
+            let (c, problem) = Self.makeCopy()
+            if c >= 0 { copyFD = c } else { copyFailed = true; copyProblem = problem }
         }
         let initialCopy = copyFD, decideLater = !keepCopy && copyIfCompressed
         let thread = Thread { [self] in
             var copy = initialCopy, undecided = decideLater
-            func writeAll(_ to: Int32, _ bytes: ArraySlice<UInt8>) -> Bool {
+            // 0 when every byte was written, else the error (EIO for a write of none).
+            func writeAll(_ to: Int32, _ bytes: ArraySlice<UInt8>) -> Int32 {
                 var rest = bytes
                 while !rest.isEmpty {
                     let n = rest.withUnsafeBytes { write(to, $0.baseAddress, $0.count) }
                     if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { return false }
+                    if n <= 0 { return n < 0 ? errno : EIO }
                     rest = rest.dropFirst(n)
                 }
-                return true
+                return 0
             }
             var copying = copy >= 0
             // The copy first, then the pipe: when the reader meets the end of the pipe, the copy
@@ -62,20 +66,27 @@ public final class InputRelay: @unchecked Sendable {
                 if undecided, bytes.count >= 4 || bytes.isEmpty {
                     undecided = false
                     if Compression(magic: Array(bytes.prefix(4))) != nil {
-                        copy = Self.makeCopy()
+                        let (c, problem) = Self.makeCopy()
+                        copy = c
                         copying = copy >= 0
-                        self.lock.withLock { if copy >= 0 { self.copyFD = copy } else { self.copyFailed = true } }
+                        self.lock.withLock {
+                            if copy >= 0 { self.copyFD = copy } else { self.copyFailed = true; self.copyProblem = problem }
+                        }
                     }
                 }
-                if copying && !writeAll(copy, bytes) {
-                    copying = false
-                    self.lock.withLock { self.copyFailed = true }
+                if copying {
+                    let e = writeAll(copy, bytes)
+                    if e != 0 {
+                        copying = false
+                        let problem = "writing it: \(String(cString: strerror(e)))"
+                        self.lock.withLock { self.copyFailed = true; self.copyProblem = problem }
+                    }
                 }
                 self.lock.withLock {
                     if self.head.count < Self.prefixLength { self.head += bytes.prefix(Self.prefixLength - self.head.count) }
                     self.relayed += bytes.count
                 }
-                return writeAll(writeEnd, bytes)
+                return writeAll(writeEnd, bytes) == 0
             }
             var buf = [UInt8](repeating: 0, count: 1 << 16)
             var ok = head.isEmpty || relay(head[...])
@@ -94,13 +105,35 @@ public final class InputRelay: @unchecked Sendable {
         thread.start()
     }
 
-    /// An unlinked temporary file in `$TMPDIR` (else /tmp), open for writing; -1 when none.
-    private static func makeCopy() -> Int32 {
-        let dir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((dir + "/knetcap-stdin-XXXXXX").utf8CString)
+    /// `$TMPDIR`, else /tmp: where the copy and other temporary files go.
+    public static var temporaryDirectory: String {
+        ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
+    /// An unlinked temporary file in `temporaryDirectory`, open for writing; -1 and why not
+    /// when none.
+    private static func makeCopy() -> (Int32, String?) {
+        var template = Array((temporaryDirectory + "/knetcap-stdin-XXXXXX").utf8CString)
         let c = mkstemp(&template)
-        if c >= 0 { unlink(template) }
-        return c
+        if c >= 0 { unlink(template); return (c, nil) }
+        return (c, "creating it: \(String(cString: strerror(errno)))")
+    }
+
+    /// Where the copy goes, for messages: `$TMPDIR (DIR)`, or `/tmp` with `$TMPDIR` unset.
+    static var copyDirectoryName: String {
+        let t = ProcessInfo.processInfo.environment["TMPDIR"] ?? ""
+        return t.isEmpty ? "/tmp ($TMPDIR unset)" : "$TMPDIR (\(t))"
+    }
+
+    /// For a compressed input (gzip, zstd, lz4 magic), why its copy could not be kept
+    /// (`.temporaryCopyFailed`: the directory and the system's words, `$TMPDIR (/nonexistent):
+    /// creating it: No such file or directory`); nil when it was kept, the input is not
+    /// compressed, or it failed only because the reader stopped first.
+    public var copyFailure: CaptureError? {
+        lock.withLock {
+            guard let p = copyProblem, Compression(magic: Array(head.prefix(4))) != nil else { return nil }
+            return CaptureError(.temporaryCopyFailed, "cannot write the temporary copy of the compressed input in \(Self.copyDirectoryName): \(p)")
+        }
     }
 
     /// The first bytes relayed (up to 4: a magic number), as far as they have been.
@@ -124,9 +157,23 @@ public final class InputRelay: @unchecked Sendable {
 
     /// When the input was a broken compressed stream, what is wrong with it, as for a file
     /// (exit 13): its copy, once relayed to its end (`drainedCopyPath`).
-    public func damagedCompression(name: String, wait: Double = 5) -> CaptureError? {
-        guard let copy = drainedCopyPath(wait: wait) else { return nil }
-        return KnetcapCapture.damagedCompression(copy, name: name)
+    /// When the copy could not be written, that (exit 14), with `opening`, what opening the
+    /// input met.
+    public func damagedCompression(name: String, after opening: CaptureError?, wait: Double = 5) -> CaptureError? {
+        do throws(CaptureError) {
+            guard let copy = try drainedCopy(wait: wait) else { return nil }
+            return KnetcapCapture.damagedCompression(copy, name: name)
+        } catch {
+            return WiretapSource.copyFailed(error, name: name, compression: Compression(magic: firstBytes)?.rawValue ?? "compressed", met: opening, reading: false)
+        }
+    }
+
+    /// `drainedCopyPath`, or why the copy of a compressed input could not be kept
+    /// (`copyFailure`).
+    public func drainedCopy(wait: Double = 5) throws(CaptureError) -> String? {
+        if let p = drainedCopyPath(wait: wait) { return p }
+        if let f = copyFailure { throw f }
+        return nil
     }
 
     /// The copy's path once the whole input is in it, for a reader that stopped early (a read

@@ -152,8 +152,9 @@ public final class WiretapSource: PacketSource {
     }
 
     /// Where a compressed stream read from a pipe was copied (`InputRelay`, copying only a
-    /// compressed input): probed, as a compressed file is, when reading it fails.
-    public var compressedCopy: (() -> String?)?
+    /// compressed input): probed, as a compressed file is, when reading it fails; nil when
+    /// there is none; throws `.temporaryCopyFailed` when the copy could not be written.
+    public var compressedCopy: (() throws(CaptureError) -> String?)?
 
     /// Read to the end even after a stop signal: a second pass over a file once the capture
     /// is over (the finding comments, `--html`'s evidence), which a stop must not cut short.
@@ -235,12 +236,39 @@ public final class WiretapSource: PacketSource {
     /// copy InputRelay kept of it.)
     func readError() -> CaptureError {
         let detail = reader.pointee.err_info.map { String(cString: $0) }
-        if [WTAP_ERR_SHORT_READ, WTAP_ERR_BAD_FILE].contains(reader.pointee.err),
-           let (c, p) = compressed.map({ ($0, path) }) ?? compressedCopy?().flatMap({ p in Compression(path: p).map { ($0, p) } }),
-           let why = c.damage(path: p, enough: .max) {
-            return CaptureError(.decompressFailed, "\(name): decompression failed at decompressed byte offset \(reader.pointee.offset): \(why)")
+        let err = reader.pointee.err, offset = Int64(reader.pointee.offset)
+        // Offsets in a compressed file are in the decompressed stream, and say so.
+        let packed = compression != "uncompressed" || compressed != nil
+        let plain = Self.error(name: name, err: err, detail: detail, offset: offset, opening: false, decompressed: packed)
+        guard [WTAP_ERR_SHORT_READ, WTAP_ERR_BAD_FILE, WTAP_ERR_DECOMPRESS].contains(err) else { return plain }
+        // The compressed file itself, or the copy of a compressed pipe, asked what is wrong.
+        let probe: (Compression, String)?
+        if let c = compressed {
+            probe = (c, path)
+        } else {
+            do throws(CaptureError) {
+                probe = try compressedCopy?().flatMap { p in Compression(path: p).map { ($0, p) } }
+            } catch {
+                // No copy to ask: whether the stream or the capture in it is broken cannot be
+                // told (wiretap's decompression error says it is the stream).
+                if err == WTAP_ERR_DECOMPRESS { return plain }
+                return Self.copyFailed(error, name: name, compression: compression, met: plain, reading: true)
+            }
         }
-        return Self.error(name: name, err: reader.pointee.err, detail: detail, offset: Int64(reader.pointee.offset), opening: false)
+        guard let (c, p) = probe, let why = c.damage(path: p, enough: .max) else { return plain }
+        return CaptureError(.decompressFailed, "\(name): decompression failed at decompressed byte offset \(offset): \(why)")
+    }
+
+    /// The line for a compressed pipe that broke (`met`, wiretap's words for it, or nil) whose
+    /// temporary copy could not be written (`failure`, from `InputRelay.copyFailure`), exit 14:
+    /// the copy's failure first, then what reading (or opening) the input met.
+    /// `compression`: wiretap's name (`gzip compressed`) or the magic's (`gzip`).
+    static func copyFailed(_ failure: CaptureError, name: String, compression: String, met: CaptureError?, reading: Bool) -> CaptureError {
+        let kind = compression.split(separator: " ").first.map(String.init) ?? compression
+        let words = met.map { m in m.message.hasPrefix("\(name): ") ? String(m.message.dropFirst(name.count + 2)) : m.message }
+        let then = words.map { "; \(reading ? "reading it stopped with" : "opening it failed with"): \($0)" } ?? ""
+        return CaptureError(.temporaryCopyFailed, "\(name): \(failure.message), so whether the \(kind) stream itself is cut short or damaged cannot be told "
+                            + "(set TMPDIR to a writable directory with room for the compressed input)\(then)")
     }
 
     /// The record's interface within its section (tshark's `frame.interface_id`), or nil when
@@ -334,11 +362,12 @@ public final class WiretapSource: PacketSource {
 
     /// `inputLength`: the input's length in bytes when known (a regular file's size, a relayed
     /// stream's once read to its end); `stream`: the input is a pipe (standard input, a FIFO).
+    /// `decompressed`: the input is compressed, so `offset` counts decompressed bytes.
     static func error(name: String, err: Int32, detail: String?, offset: Int64?, opening: Bool,
-                      inputLength: Int64? = nil, stream: Bool = false) -> CaptureError {
+                      inputLength: Int64? = nil, stream: Bool = false, decompressed: Bool = false) -> CaptureError {
         let what = knetcap_wtap_strerror(err).map { String(cString: $0) } ?? "error \(err)"
         let more = detail.map { ": \($0)" } ?? ""
-        let at = offset.map { $0 >= 0 ? " at byte offset \($0)" : "" } ?? ""
+        let at = offset.map { $0 >= 0 ? " at \(decompressed ? "decompressed " : "")byte offset \($0)" : "" } ?? ""
         switch err {
         case WTAP_ERR_FILE_UNKNOWN_FORMAT, WTAP_ERR_UNSUPPORTED, WTAP_ERR_NOT_REGULAR_FILE:
             return CaptureError(.notACapture, "\(name): not a pcap or pcapng capture, nor another format Wireshark's libwiretap reads (\(what)\(more))")

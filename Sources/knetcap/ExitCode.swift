@@ -32,6 +32,10 @@ enum Exit: Int32 {
     /// A compressed capture (gzip, zstd, lz4) does not decompress part-way; what was read
     /// before is printed and diagnosed.
     case decompressFailed = 13
+    /// A compressed input read from a pipe (`-r -`, a FIFO) broke, and the temporary copy
+    /// that tells a broken compressed stream from a broken capture could not be written in
+    /// `$TMPDIR`; what was read before is printed and diagnosed.
+    case temporaryCopyFailed = 14
 
     // Network namespaces (--netns, --container, --pod; `knetcap enter`, `knetcap interfaces`).
     /// The PID given or resolved names no running process.
@@ -79,6 +83,7 @@ enum Exit: Int32 {
         case .cannotWrite: self = .cannotWrite
         case .readFailed: self = .readFailed
         case .decompressFailed: self = .decompressFailed
+        case .temporaryCopyFailed: self = .temporaryCopyFailed
         case .other: self = .failure
         }
     }

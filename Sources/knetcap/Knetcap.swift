@@ -264,10 +264,10 @@ struct Knetcap: ParsableCommand {
                 stdinCopy = output.htmlFile != nil ? relay : nil
                 do {
                     source = try openCaptureFile(relay.readPath, name: name, relay: relay)
-                    (source as? WiretapSource)?.compressedCopy = { relay.drainedCopyPath() }
+                    (source as? WiretapSource)?.compressedCopy = { () throws(CaptureError) in try relay.drainedCopy() }
                 } catch {
                     if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n, name: name)) }
-                    if let e = relay.damagedCompression(name: name) { throw e }
+                    if let e = relay.damagedCompression(name: name, after: error as? CaptureError) { throw e }
                     throw error
                 }
                 // Opening reads the first blocks; an input shorter than any capture header has ended by then.

@@ -196,7 +196,7 @@ struct Diff: ParsableCommand {
                 return try diagnose(path, name: name)
             }
             let relay = InputRelay(head: head, from: fd, keepCopy: false, copyIfCompressed: true)
-            return try diagnose(relay.readPath, name: name, compressedCopy: { relay.drainedCopyPath() }, head: head, relay: relay)
+            return try diagnose(relay.readPath, name: name, compressedCopy: { () throws(CaptureError) in try relay.drainedCopy() }, head: head, relay: relay)
         }
         guard head.first == UInt8(ascii: "{") else {
             if path != "-" { close(fd) }
@@ -222,7 +222,7 @@ struct Diff: ParsableCommand {
         return out
     }
 
-    func diagnose(_ path: String, name: String, compressedCopy: (() -> String?)? = nil, head: [UInt8]? = nil,
+    func diagnose(_ path: String, name: String, compressedCopy: (() throws(CaptureError) -> String?)? = nil, head: [UInt8]? = nil,
                   relay: InputRelay? = nil) throws -> DiffSide {
         let source = try openCaptureFile(path, name: name, relay: relay)  // as -r: classic pcap through libpcap, the rest through libwiretap
         (source as? WiretapSource)?.compressedCopy = compressedCopy  // a pipe's compressed stream, probed when it breaks

@@ -280,7 +280,7 @@ struct CaptureFileCLITests {
         let packed = dir.appendingPathComponent("bad.pcap.\(ext)")
         #expect(try tool(compressor, ["-c", bad.path], stdoutFile: packed).status == 0)
         let r = try run(["-q", "-r", packed.path])
-        expectError(r, Status.readFailed, mentions: [packed.path, "corrupt record at byte offset \(at)", "after 3 packets"], stdoutMayHaveText: true)
+        expectError(r, Status.readFailed, mentions: [packed.path, "corrupt record at decompressed byte offset \(at)", "after 3 packets"], stdoutMayHaveText: true)
         #expect(!r.stderr.contains("decompression"))
     }
 

@@ -27,6 +27,7 @@ enum Status {
     static let unsupportedLinkType: Int32 = 9
     static let readFailed: Int32 = 10
     static let decompressFailed: Int32 = 13
+    static let temporaryCopyFailed: Int32 = 14
 }
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()  // KnetcapCLITests

@@ -1,0 +1,90 @@
+// Issue 8, the sixth trial's leftovers on capture-file handling: a compressed standard input
+// whose temporary copy cannot be written, a full disk under -w, a reader of -T fields that goes
+// away, compressed offsets, and the live capture's "writing to" line. Each on real files and
+// tools.
+
+import Foundation
+import Testing
+
+@Suite("issue 8: capture-file edges", .serialized)
+struct Issue8CaptureFileEdgesTests {
+    /// 20,000 packets of scripts/gen_pcap.py traffic in `dir`, and that capture compressed.
+    static func compressedCapture(_ compressor: String, _ ext: String, in dir: URL) throws -> (URL, URL) {
+        let big = try generated(packets: 20000, seed: 3, in: dir)
+        let packed = dir.appendingPathComponent("big.pcap.\(ext)")
+        #expect(try tool(compressor, ["-c", big.path], stdoutFile: packed).status == 0)
+        return (big, packed)
+    }
+
+    /// A compressed capture cut in its middle, on standard input, with nowhere to keep the
+    /// temporary copy that tells a cut compressed stream from a cut capture ($TMPDIR missing,
+    /// not a directory; as root also read-only and full): exit 14, one line naming $TMPDIR, the
+    /// reason and what reading met, after the packets before the cut were diagnosed (it was
+    /// exit 10, "truncated record", nothing about the copy). With a usable $TMPDIR the same
+    /// stream is exit 13, the stream named as cut.
+    @Test(arguments: [("gzip", "gz"), ("zstd", "zst")])
+    func aCompressedStandardInputWithoutRoomForItsCopy(compressor: String, ext: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (_, packed) = try Self.compressedCapture(compressor, ext, in: dir)
+        let whole = try Data(contentsOf: packed)
+        let cut = whole.prefix(whole.count / 2)
+        let notADirectory = dir.appendingPathComponent("file")
+        try Data("x".utf8).write(to: notADirectory)
+        let cases = [(dir.appendingPathComponent("none").path, "creating it: No such file or directory"),
+                     (notADirectory.path, "creating it: Not a directory")]
+        func check(_ tmp: String, _ reason: String) throws {
+            let r = try run(["-q", "-r", "-"], environment: ["TMPDIR": tmp], stdinBytes: cut)
+            expectError(r, Status.temporaryCopyFailed,
+                        mentions: ["knetcap: standard input: cannot write the temporary copy of the compressed input in $TMPDIR (\(tmp)): \(reason)",
+                                   "whether the \(compressor) stream itself is cut short or damaged cannot be told",
+                                   "reading it stopped with: truncated record at decompressed byte offset ",
+                                   "(every packet before it was read and diagnosed)"],
+                        stdoutMayHaveText: true)
+            let read = r.stdout.firstMatch(of: #/in (\d+) packets/#).flatMap { Int($0.1) } ?? 0
+            #expect(read > 0 && read < 20000, "the packets before the cut are diagnosed: \(r.stdout)")
+        }
+        for (tmp, reason) in cases { try check(tmp, reason) }
+        if isRoot {
+            // Full: the copy fails part-way (64 KiB for a stream of 300+ KiB); read-only: at once.
+            try withTinyTmpfs(size: 65536) { tiny in try check(tiny.path, "writing it: No space left on device") }
+            try withTinyTmpfs(size: 65536) { ro in
+                #expect(try tool("mount", ["-o", "remount,ro", ro.path]).status == 0)
+                try check(ro.path, "creating it: Read-only file system")
+            }
+        }
+        // The copy written: the cut stream is named, exit 13.
+        let ok = try run(["-q", "-r", "-"], environment: ["TMPDIR": dir.path], stdinBytes: cut)
+        expectError(ok, Status.decompressFailed, mentions: ["standard input: decompression failed at decompressed byte offset ",
+                                                            "the \(compressor) stream ends inside a frame: its \(cut.count) compressed bytes decompress to "],
+                    stdoutMayHaveText: true)
+        // A whole stream needs no copy: read as ever, whatever $TMPDIR is.
+        #expect(try run(["-q", "-r", "-"], environment: ["TMPDIR": dir.appendingPathComponent("none").path], stdinBytes: whole).status == 0)
+    }
+
+    /// A compressed capture damaged in its middle: the byte offset of the record is said to
+    /// be in the decompressed stream, and how far into the compressed file the library had
+    /// read when it found the damage is given (zstd said "at byte offset N" of the
+    /// decompressed stream without saying so). gzip's damage is found at its trailer's check
+    /// (the deflate data decoded to garbage), zstd's and lz4's in the block holding it.
+    @Test(arguments: [("gzip", "gz"), ("zstd", "zst"), ("lz4", "lz4")])
+    func aDamagedCompressedFileSaysWhichOffsets(compressor: String, ext: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (big, packed) = try Self.compressedCapture(compressor, ext, in: dir)
+        var bytes = try Data(contentsOf: packed)
+        let mid = bytes.count / 2
+        for i in mid..<(mid + 64) { bytes[i] ^= 0x5a }
+        try bytes.write(to: packed)
+        let r = try run(["-q", "-r", packed.path])
+        expectError(r, Status.decompressFailed, mentions: ["\(packed.path): decompression failed at decompressed byte offset "], stdoutMayHaveText: true)
+        let found = try #require(r.stderr.firstMatch(of: #/found after (\d+) compressed bytes \((\d+) decompressed\)/#), "\(r.stderr)")
+        let compressed = Int(found.1) ?? 0, decompressed = Int(found.2) ?? 0
+        #expect(compressed > mid && compressed <= bytes.count, "\(r.stderr)")
+        #expect(decompressed > 0, "\(r.stderr)")
+        // The record's offset is in the decompressed stream: past the end of the compressed file.
+        let offset = r.stderr.firstMatch(of: #/decompressed byte offset (\d+)/#).flatMap { Int($0.1) } ?? 0
+        let plain = try Data(contentsOf: big).count
+        #expect(offset > bytes.count && offset < plain, "\(r.stderr)")
+    }
+}
