@@ -222,6 +222,8 @@ typedef struct {
     gchar *err_info;
     guint idbs;       /* interfaces written (the first `idbs` of the reader's, in its order) */
     gchar *filter;    /* the capture filter the copied interfaces get as if_filter (NULL: as read) */
+    int fd;           /* a duplicate of the file's descriptor (its offset shared with wiretap's),
+                         to cut a failed file back to a record boundary; -1 for standard output */
 } knetcap_wtap_writer;
 
 /* Adds reader interface `idb` to `d`: as read, or with if_filter `filter` (the BPF filter the
@@ -246,8 +248,11 @@ static inline int knetcap_wtap_add_copied_idb(wtap_dumper *d, wtap_block_t idb, 
    created is removed. What wiretap refuses before writing (the link type, wiretap's
    can_write_encap) is checked before the file is opened, so an existing file is never
    truncated for it. wiretap closes the descriptor it was given when it fails after
-   wrapping it, so it is given a duplicate. "-" is standard output. */
-static inline wtap_dumper *knetcap_wtap_dump_open_path(const char *path, int ft, wtap_dump_params *params, int *err, gchar **err_info) {
+   wrapping it, so it is given a duplicate. "-" is standard output. On success *keep is the
+   first descriptor, left open (the same open file, the same offset: where wiretap's writes
+   have reached), -1 for standard output. */
+static inline wtap_dumper *knetcap_wtap_dump_open_path(const char *path, int ft, wtap_dump_params *params, int *keep, int *err, gchar **err_info) {
+    *keep = -1;
     if (!wtap_dump_can_write_encap(ft, params->encap)) { *err = WTAP_ERR_UNWRITABLE_ENCAP; *err_info = NULL; return NULL; }
     if (strcmp(path, "-") == 0) return wtap_dump_open_stdout(ft, WTAP_UNCOMPRESSED, params, err, err_info);
     struct stat before;
@@ -267,8 +272,10 @@ static inline wtap_dumper *knetcap_wtap_dump_open_path(const char *path, int ft,
         int created = !existed && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
             && stat(path, &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino;
         if (created) unlink(path);
+        close(fd);
+        return NULL;
     }
-    close(fd);
+    *keep = fd;
     return d;
 }
 
@@ -280,11 +287,13 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path,
     wtap_dump_params_init_no_idbs(&params, src->wth);
     params.encap = WTAP_ENCAP_PER_PACKET;
     int ft = wtap_pcapng_file_type_subtype();
-    wtap_dumper *d = knetcap_wtap_dump_open_path(path, ft, &params, err, err_info);
+    int keep;
+    wtap_dumper *d = knetcap_wtap_dump_open_path(path, ft, &params, &keep, err, err_info);
     wtap_dump_params_cleanup(&params);
     if (d == NULL) return NULL;
     knetcap_wtap_writer *w = g_new0(knetcap_wtap_writer, 1);
     w->pdh = d;
+    w->fd = keep;
     w->copy_from = src;
     w->filter = (filter && *filter) ? g_strdup(filter) : NULL;
     /* Every interface read so far (a rotated file starts with all of them); later ones are
@@ -295,6 +304,7 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_like(const char *path,
             if (!knetcap_wtap_add_copied_idb(d, g_array_index(info->interface_data, wtap_block_t, i), w->filter, err, err_info)) {
                 g_free(info);
                 wtap_dump_close(d, NULL, &w->err, &w->err_info);
+                if (w->fd >= 0) close(w->fd);
                 g_free(w->err_info); g_free(w->filter); g_free(w);
                 return NULL;
             }
@@ -376,13 +386,15 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_many(const char *path,
     params.shb_hdrs = shbs;
     params.idb_inf = &idbs;
     int ft = wtap_pcapng_file_type_subtype();
-    wtap_dumper *d = knetcap_wtap_dump_open_path(path, ft, &params, err, err_info);
+    int keep;
+    wtap_dumper *d = knetcap_wtap_dump_open_path(path, ft, &params, &keep, err, err_info);
     /* The dumper copied the IDBs; the SHB array is unreferenced by wtap_dump_close. */
     for (guint i = 0; i < idbs.interface_data->len; i++) wtap_block_unref(g_array_index(idbs.interface_data, wtap_block_t, i));
     g_array_free(idbs.interface_data, TRUE);
     if (d == NULL) { wtap_block_array_free(shbs); return NULL; }
     knetcap_wtap_writer *w = g_new0(knetcap_wtap_writer, 1);
     w->pdh = d;
+    w->fd = keep;
     return w;
 }
 
@@ -522,12 +534,14 @@ static inline knetcap_wtap_writer *knetcap_wtap_dump_open_merged(const char *pat
     params.tsprec = WTAP_TSPREC_NSEC;
     params.shb_hdrs = shbs;
     params.idb_inf = &idbs;
-    wtap_dumper *d = knetcap_wtap_dump_open_path(path, wtap_pcapng_file_type_subtype(), &params, err, err_info);
+    int keep;
+    wtap_dumper *d = knetcap_wtap_dump_open_path(path, wtap_pcapng_file_type_subtype(), &params, &keep, err, err_info);
     wtap_block_unref(idb);  /* the dumper copied it */
     g_array_free(idbs.interface_data, TRUE);
     if (d == NULL) { wtap_block_array_free(shbs); return NULL; }
     knetcap_wtap_writer *w = g_new0(knetcap_wtap_writer, 1);
     w->pdh = d;
+    w->fd = keep;
     return w;
 }
 
@@ -556,11 +570,14 @@ static inline int knetcap_wtap_merge_write(knetcap_wtap_writer *w, knetcap_wtap_
 
 static inline gint64 knetcap_wtap_bytes_dumped(knetcap_wtap_writer *w) { return wtap_get_bytes_dumped(w->pdh); }
 static inline int knetcap_wtap_dump_flush(knetcap_wtap_writer *w) { return wtap_dump_flush(w->pdh, &w->err) ? 1 : 0; }
+/* The writer's file descriptor (the duplicate it keeps; -1 for standard output). */
+static inline int knetcap_wtap_dump_fd(knetcap_wtap_writer *w) { return w->fd; }
 
 /* Closes the file (flushing it): 1 ok, 0 error (*err). Frees the writer. */
 static inline int knetcap_wtap_dump_close(knetcap_wtap_writer *w, int *err, gchar **err_info) {
     *err = 0; *err_info = NULL;
     int ok = wtap_dump_close(w->pdh, NULL, err, err_info) ? 1 : 0;
+    if (w->fd >= 0) close(w->fd);
     g_free(w->err_info);
     g_free(w->filter);
     g_free(w);

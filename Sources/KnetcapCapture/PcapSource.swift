@@ -332,10 +332,15 @@ public final class PcapSource: PacketSource {
 /// Writes packets as a classic pcap file through libpcap (`pcap_dump`), with the source's
 /// link type and snapshot length. `close()` (or deinit) flushes and closes it, so the file is
 /// complete after Ctrl-C or SIGTERM. Write errors (a full disk, `/dev/full`) are noticed at the
-/// next check (every 256 packets, and at close) and reported by `error`; writing stops there.
+/// packet whose write meets them (and at close) and reported by `error`; writing stops there,
+/// and a regular file is cut back to its last complete record (`RecordBoundaries`), so it
+/// holds whole records only and `files` counts them.
 public final class PcapWriter: PacketWriter {
     private var dumper: OpaquePointer?
-    private var written = 0
+    /// The dumper's stdio stream, and where its records end.
+    private var stream: UnsafeMutablePointer<FILE>?
+    private var boundaries = RecordBoundaries(headerEnd: 0, fd: -1)
+    public private(set) var endsOnARecord = false
     private var dead: OpaquePointer?
     private let linkType: Int32
     private var file: WrittenFile
@@ -364,7 +369,10 @@ public final class PcapWriter: PacketWriter {
         // Written in place (standard output, a device, a FIFO): nothing to replace, and the
         // header goes with the first packets, as before (a reader of `-w -` that went away
         // stops the writer there, not the open).
-        guard let d = dumper, out.isTemporary else { return }
+        guard let d = dumper else { return }
+        stream = pcap_dump_file(d)
+        boundaries = RecordBoundaries(headerEnd: Int64(pcap_dump_ftell64(d)), fd: stream.map { fileno($0) } ?? -1)
+        guard out.isTemporary else { return }
         if pcap_dump_flush(d) != 0 || (pcap_dump_file(d).map { ferror($0) != 0 } ?? false) {
             let e = String(cString: strerror(errno == 0 ? EIO : errno))
             pcap_dump_close(d)
@@ -419,19 +427,27 @@ public final class PcapWriter: PacketWriter {
             error = "a packet of interface \(p.interface) has link type \(PcapSource.linkTypeName(p.linkType)), but a pcap file holds one link type (\(PcapSource.linkTypeName(linkType))); write .pcapng (-w NAME.pcapng or --pcapng)"
             pcap_dump_close(d)
             dumper = nil
+            stream = nil
             return
         }
         pcap_dump(UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt8.self), p.header, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        written &+= 1
-        if written & 255 == 0 { check() }
+        // The write that fails is this packet's: the file holds a prefix of what came before.
+        if let f = stream, ferror(f) != 0 {
+            failed(String(cString: strerror(errno == 0 ? EIO : errno)))
+            return
+        }
+        boundaries.append(Int64(pcap_dump_ftell64(d)))
     }
 
-    private func check() {
-        guard let d = dumper, error == nil else { return }
-        if let f = pcap_dump_file(d), ferror(f) != 0 {
-            error = String(cString: strerror(errno == 0 ? EIO : errno))
-            pcap_dump_close(d)
-            dumper = nil
+    /// A write failed: stop, close, and cut a regular file back to its last complete record.
+    private func failed(_ why: String) {
+        guard let d = dumper else { return }
+        if error == nil { error = why }
+        dumper = nil
+        stream = nil
+        if let kept = boundaries.cutBack(closing: { pcap_dump_close(d) }) {
+            file.keepFirst(kept)
+            endsOnARecord = true
         }
     }
 
@@ -441,10 +457,12 @@ public final class PcapWriter: PacketWriter {
     public func close() {
         guard let d = dumper else { return }
         if pcap_dump_flush(d) != 0 || (pcap_dump_file(d).map { ferror($0) != 0 } ?? false) {
-            if error == nil { error = String(cString: strerror(errno == 0 ? EIO : errno)) }
+            failed(String(cString: strerror(errno == 0 ? EIO : errno)))
+            return
         }
         pcap_dump_close(d)
         dumper = nil
+        stream = nil
     }
 
     deinit {

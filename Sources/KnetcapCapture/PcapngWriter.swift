@@ -19,10 +19,15 @@ public protocol PacketWriter: AnyObject {
     var bytesWritten: Int64 { get }
     /// True when no more packets will be written (`-G` with `-W`: the last file is done).
     var isFull: Bool { get }
+    /// After a failed write, true when the file was cut back to its last complete record:
+    /// `files` then counts exactly the packets it holds (false: standard output, a device,
+    /// a FIFO, which cannot be cut; `files` counts the packets handed to it).
+    var endsOnARecord: Bool { get }
 }
 
 extension PacketWriter {
     public var isFull: Bool { false }
+    public var endsOnARecord: Bool { false }
 }
 
 /// One output file and the capture's frame numbers it holds, as runs of consecutive
@@ -67,9 +72,12 @@ public struct InterfaceDescription: Sendable, Equatable {
 /// packet on its own interface, its comments kept); otherwise with one interface description
 /// block (`InterfaceDescription`, nanosecond `if_tsresol`). Packet comments
 /// (`opt_comment`) may be added per packet. A write error (a full disk) stops writing and is
-/// reported by `failure`, naming the file.
+/// reported by `failure`, naming the file; a regular file is cut back to its last complete
+/// block (`RecordBoundaries`), so it holds whole blocks only and `files` counts them.
 public final class PcapngWriter: PacketWriter {
     private var writer: UnsafeMutablePointer<knetcap_wtap_writer>?
+    private var boundaries = RecordBoundaries(headerEnd: 0, fd: -1)
+    public private(set) var endsOnARecord = false
     private let reader: UnsafeMutablePointer<knetcap_wtap_reader>?
     private let keepAlive: WiretapSource?
     private let linkType: Int32
@@ -155,6 +163,7 @@ public final class PcapngWriter: PacketWriter {
             out.discard()
             throw CaptureError(.cannotWrite, error.message + out.untouched)
         }
+        if let w = writer { boundaries = RecordBoundaries(headerEnd: Int64(knetcap_wtap_bytes_dumped(w)), fd: knetcap_wtap_dump_fd(w)) }
         // Written in place (standard output, a device, a FIFO): nothing to replace, and the
         // header goes with the first packets, as before.
         guard let w = writer, out.isTemporary else { return }
@@ -207,12 +216,22 @@ public final class PcapngWriter: PacketWriter {
         }
         if ok == 0 {
             let detail = w.pointee.err_info.map { String(cString: $0) }
-            failure = "cannot write \(path): \(Self.describe(w.pointee.err, detail))"
-            Self.closeQuietly(w)
-            writer = nil
+            failed("cannot write \(path): \(Self.describe(w.pointee.err, detail))")
             return
         }
+        boundaries.append(Int64(knetcap_wtap_bytes_dumped(w)))
         file.add(frame)
+    }
+
+    /// A write failed: stop, close, and cut a regular file back to its last complete block.
+    private func failed(_ why: String) {
+        guard let w = writer else { return }
+        if failure == nil { failure = why }
+        writer = nil
+        if let kept = boundaries.cutBack(closing: { Self.closeQuietly(w) }) {
+            file.keepFirst(kept)
+            endsOnARecord = true
+        }
     }
 
     /// Bytes written so far (the file's size once flushed), for `-C`.
@@ -220,6 +239,11 @@ public final class PcapngWriter: PacketWriter {
 
     public func close() {
         guard let w = writer else { return }
+        // The buffer's last blocks: a flush that fails leaves the file cut back, as a write.
+        if wiretap({ knetcap_wtap_dump_flush(w) }) == 0 {
+            failed("cannot write \(path): \(Self.describe(w.pointee.err, nil))")
+            return
+        }
         var err: Int32 = 0
         var info: UnsafeMutablePointer<gchar>? = nil
         if wiretap({ knetcap_wtap_dump_close(w, &err, &info) }) == 0, failure == nil {

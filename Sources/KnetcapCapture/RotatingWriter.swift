@@ -44,6 +44,8 @@ public final class RotatingWriter: PacketWriter {
     /// that is the failure.
     public private(set) var failedToCreate: String?
     public private(set) var isFull = false
+    /// The file that failed was cut back to its last complete record (`PacketWriter`).
+    public private(set) var endsOnARecord = false
 
     /// - Parameter open: makes the writer for one file name.
     public init(name: String, rotation: Rotation, open: @escaping (String) throws(CaptureError) -> any PacketWriter) {
@@ -92,6 +94,7 @@ public final class RotatingWriter: PacketWriter {
                 intervals += 1
                 if let w = rotation.files, rotation.fileBytes == nil, intervals >= w { finish(); isFull = true; return }
                 finish()
+                if failure != nil { return }  // closing it failed (its last buffer): no next file
                 count = 0
                 started = p.seconds
                 let next = fileName(at: p.seconds)
@@ -105,6 +108,7 @@ public final class RotatingWriter: PacketWriter {
             }
             if let c = rotation.fileBytes, let cur = current, cur.bytesWritten > c {
                 finish()
+                if failure != nil { return }
                 count += 1
                 if let w = rotation.files, count >= w { count = 0 }
                 current = try create(fileName(at: started))
@@ -122,6 +126,7 @@ public final class RotatingWriter: PacketWriter {
         guard let cur = current else { return }
         cur.close()
         if failure == nil, let f = cur.failure { failure = f }
+        if cur.failure != nil { endsOnARecord = cur.endsOnARecord }
         for f in cur.files {
             closed.removeAll { $0.path == f.path }
             closed.append(f)

@@ -459,6 +459,13 @@ struct Knetcap: ParsableCommand {
             // Where it stopped: the packets handed to the file (its last, buffered ones may be
             // what failed), the bytes that reached it, and that no later packet was written.
             let handed = w.files.last?.count ?? 0
+            // A regular file cut back to its last complete record: what it holds, exactly.
+            if w.endsOnARecord, let last = w.files.last {
+                let holds = last.frames.last.map { "\(Self.packets(last.count)), each complete, the last of them frame \($0.upperBound)" } ?? "its header and no packet"
+                let before = w.files.dropLast()
+                let earlier = before.isEmpty ? "" : "; the \(before.count) file\(before.count == 1 ? "" : "s") before it \(before.count == 1 ? "is" : "are") complete (\(Self.packets(before.reduce(0) { $0 + $1.count })))"
+                throw Fatal(.cannotWrite, "\(e): it holds \(holds) (cut back to the end of the last whole record; nothing after it was written)\(earlier); the diagnosis covers all \(Self.packets(n)) read")
+            }
             // `-r FILE -w -` whose reader went away: writing stopped, reading did not.
             let gone = writeFile == "-" && !source.isLive && e.hasSuffix(String(cString: strerror(EPIPE)))
                 ? "; its reader went away, and the diagnosis covers all \(Self.packets(n)) read" : ""

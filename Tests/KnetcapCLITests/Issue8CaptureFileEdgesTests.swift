@@ -88,3 +88,80 @@ struct Issue8CaptureFileEdgesTests {
         #expect(offset > bytes.count && offset < plain, "\(r.stderr)")
     }
 }
+
+@Suite("issue 8: capture-file edges, a full disk", .serialized)
+struct Issue8FullDiskTests {
+    /// The packets and last frame a "cut back" line gives.
+    static func held(_ stderr: String) -> (packets: Int, lastFrame: Int)? {
+        guard let m = stderr.firstMatch(of: #/it holds (\d+) packets?, each complete, the last of them frame (\d+) \(cut back/#) else { return nil }
+        return (Int(m.1) ?? -1, Int(m.2) ?? -1)
+    }
+
+    /// The file is whole records only: capinfos counts `packets` with no "cut short" error,
+    /// tcpdump reads it with no "truncated" warning.
+    static func expectWhole(_ file: URL, packets: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let c = try tool("capinfos", ["-c", "-M", file.path])
+        #expect(c.status == 0 && !c.stderr.contains("cut short"), "\(file.lastPathComponent): \(c.stderr)", sourceLocation: sourceLocation)
+        #expect(try capinfosCount(file) == packets, "\(file.lastPathComponent): \(c.stdout)", sourceLocation: sourceLocation)
+        let t = try tool("tcpdump", ["-n", "-r", file.path])
+        #expect(t.status == 0 && !t.stderr.contains("truncated"), "\(file.lastPathComponent): \(t.stderr)", sourceLocation: sourceLocation)
+        #expect(t.stdout.split(separator: "\n").count == packets, sourceLocation: sourceLocation)
+    }
+
+    /// `-w` (pcap, pcapng) onto a 64 KiB tmpfs that fills: the file ends on a record boundary
+    /// (it ended inside a record, capinfos: "cut short in the middle of a packet"), the one
+    /// line names the file, ENOSPC and exactly the packets it holds (it counted 511 "handed to
+    /// it" for a file of 468), exit 8, and the diagnosis still covers all 20000 packets. Also
+    /// when the last buffer fails only at close (a file of 30 packets, room for 29).
+    @Test(.enabled(if: isRoot, "mounting a tmpfs needs root"), arguments: ["out.pcap", "out.pcapng"])
+    func aFullDiskLeavesWholeRecords(name: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = try generated(packets: 20000, seed: 3, in: dir)
+        try withTinyTmpfs(size: 65536) { tiny in
+            let out = tiny.appendingPathComponent(name)
+            let r = try run(["-q", "-r", big.path, "-w", out.path])
+            expectError(r, Status.cannotWrite, mentions: ["knetcap: cannot write \(out.path): No space left on device: it holds ",
+                                                          "the diagnosis covers all 20000 packets read"], stdoutMayHaveText: true)
+            #expect(r.stdout.contains("in 20000 packets"), "\(r.stdout.prefix(200))")
+            let h = try #require(Self.held(r.stderr), "\(r.stderr)")
+            #expect(h.packets > 100 && h.lastFrame == h.packets, "\(r.stderr)")
+            try Self.expectWhole(out, packets: h.packets)
+        }
+        // The last buffer fails at close: one page of an 8 KiB tmpfs taken, 30 packets (about
+        // 4.4 KB) for the other.
+        try withTinyTmpfs(size: 8192) { tiny in
+            try Data(count: 4000).write(to: tiny.appendingPathComponent("fill"))
+            let out = tiny.appendingPathComponent(name)
+            let r = try run(["-q", "-r", big.path, "-c", "30", "-w", out.path])
+            expectError(r, Status.cannotWrite, mentions: ["cannot write \(out.path): No space left on device: it holds ",
+                                                          "the diagnosis covers all 30 packets read"], stdoutMayHaveText: true)
+            let h = try #require(Self.held(r.stderr), "\(r.stderr)")
+            #expect(h.packets > 0 && h.packets < 30, "\(r.stderr)")
+            try Self.expectWhole(out, packets: h.packets)
+        }
+    }
+
+    /// `-C 1` rotation onto a 2.6 MB tmpfs: NAME and NAME1 complete, NAME2 cut back to whole
+    /// records; the line counts the packets of each, which add up to what the files hold.
+    @Test(.enabled(if: isRoot, "mounting a tmpfs needs root"), arguments: ["r.pcap", "r.pcapng"])
+    func aFullDiskDuringRotation(name: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = try generated(packets: 20000, seed: 3, in: dir)
+        try withTinyTmpfs(size: 2_600_000) { tiny in
+            let out = tiny.appendingPathComponent(name)
+            let r = try run(["-q", "-r", big.path, "-w", out.path, "-C", "1"])
+            expectError(r, Status.cannotWrite, mentions: ["cannot write \(out.path)2: No space left on device: it holds ",
+                                                          "the 2 files before it are complete (", "the diagnosis covers all 20000 packets read"],
+                        stdoutMayHaveText: true)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: tiny.path).sorted() == [name, name + "1", name + "2"])
+            let h = try #require(Self.held(r.stderr), "\(r.stderr)")
+            let before = try #require(r.stderr.firstMatch(of: #/complete \((\d+) packets\)/#).flatMap { Int($0.1) })
+            let first = try #require(try capinfosCount(out)), second = try #require(try capinfosCount(tiny.appendingPathComponent(name + "1")))
+            #expect(first + second == before)
+            #expect(h.lastFrame == before + h.packets, "\(r.stderr)")
+            try Self.expectWhole(tiny.appendingPathComponent(name + "2"), packets: h.packets)
+        }
+    }
+}
