@@ -418,6 +418,11 @@ struct Knetcap: ParsableCommand {
             let sig = Self.signalName(PcapSource.stopSignal)
             FileHandle.standardError.write(Data("\(n) packet\(n == 1 ? "" : "s") read\nknetcap: reading \(inputName) was interrupted by \(sig): the diagnosis covers the \(n) packet\(n == 1 ? "" : "s") read before it\n".utf8))
         }
+        if end == .interrupted, !source.isLive, PcapSource.stopSignal == SIGPIPE, outputFormat != nil, printPackets {
+            // -T fields | head: standard output's reader went away, reading stopped there (as
+            // tshark's); the diagnosis still comes, on standard error: say it covers only that.
+            FileHandle.standardError.write(Data("\(Self.packets(n)) read\nknetcap: reading \(inputName) stopped at frame \(n) when the reader of the field lines on standard output went away (SIGPIPE): the diagnosis covers frames 1 to \(n) only, not the whole file\n".utf8))
+        }
         if let hits = displayFilter?.regexLimitHits, hits > 0 {  // -Y matches: PCRE2 gave up (tshark: silently no match)
             FileHandle.standardError.write(Data("knetcap: -Y: the regular expression hit PCRE2's match or depth limit on \(hits) packet\(hits == 1 ? "" : "s") (counted as no match, as tshark does)\n".utf8))
         }

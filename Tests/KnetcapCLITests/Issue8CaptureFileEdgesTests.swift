@@ -165,3 +165,27 @@ struct Issue8FullDiskTests {
         }
     }
 }
+
+@Suite("issue 8: capture-file edges, a reader that goes away")
+struct Issue8ReaderGoneTests {
+    /// `-T fields ... | head -3`: reading stops when the field lines' reader goes away, as
+    /// tshark's does, and standard error, where the diagnosis goes, says first that it covers
+    /// only the frames read (it printed "N findings in 23697 packets" of a 100,000-packet file
+    /// as if whole).
+    @Test func fieldsIntoHeadSayTheDiagnosisIsPartial() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = try generated(packets: 100_000, seed: 3, in: dir)
+        let err = dir.appendingPathComponent("stderr")
+        // 600 KB of field lines: far more than a pipe holds, so knetcap meets the closed pipe.
+        let r = try tool("sh", ["-c", "\"$0\" -r \"$1\" -T fields -e frame.number 2>\"$2\" | head -3", knetcap.path, big.path, err.path])
+        #expect(r.status == 0 && r.stdout == "1\n2\n3\n", "\(r.stdout.prefix(100)) \(r.stderr)")
+        let stderr = try String(contentsOf: err, encoding: .utf8)
+        let m = try #require(stderr.firstMatch(of: #/^(\d+) packets read\nknetcap: reading (.+) stopped at frame (\d+) when the reader of the field lines on standard output went away \(SIGPIPE\): the diagnosis covers frames 1 to (\d+) only, not the whole file\n/#),
+                             "\(stderr.prefix(400))")
+        let n = Int(m.1) ?? 0
+        #expect(String(m.2) == big.path && Int(m.3) == n && Int(m.4) == n)
+        #expect(n > 3 && n < 100_000)
+        #expect(stderr.contains("== knetcap diagnosis: ") && stderr.contains(" in \(n) packets "), "\(stderr.prefix(400))")
+    }
+}
