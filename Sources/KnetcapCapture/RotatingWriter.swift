@@ -71,20 +71,52 @@ public final class RotatingWriter: PacketWriter {
     }
 
     /// tcpdump's MakeFilename: strftime with -G, then the count, zero-padded with -W.
-    func fileName(at seconds: Int64) -> String {
-        var base = name
-        if rotation.seconds != nil {
-            var t = time_t(seconds)
-            var tm = tm()
-            localtime_r(&t, &tm)
-            var buf = [CChar](repeating: 0, count: 4097)
-            let n = strftime(&buf, buf.count - 1, name, &tm)
-            if n > 0 { base = String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        }
-        if count == 0 && digits == 0 { return base }
-        let c = String(count)
-        return base + String(repeating: "0", count: max(0, digits - c.count)) + c
+    func fileName(at seconds: Int64) -> String { numbered(base(at: seconds), count) }
+
+    /// NAME, strftime(3) of NAME at `seconds` with -G.
+    private func base(at seconds: Int64) -> String {
+        guard rotation.seconds != nil else { return name }
+        var t = time_t(seconds)
+        var tm = tm()
+        localtime_r(&t, &tm)
+        var buf = [CChar](repeating: 0, count: 4097)
+        let n = strftime(&buf, buf.count - 1, name, &tm)
+        return n > 0 ? String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self) : name
     }
+
+    /// `base` with count `c` (none for the first file without -W; zero-padded with -W).
+    private func numbered(_ base: String, _ c: Int) -> String {
+        if c == 0 && digits == 0 { return base }
+        let s = String(c)
+        return base + String(repeating: "0", count: max(0, digits - s.count)) + s
+    }
+
+    /// How the files are named and when the next one starts, as a live capture says when it
+    /// starts (`writing to ...`): the first name and the ones after it, as tcpdump makes them
+    /// (NAME, NAME1, NAME2, ... for -C; NAME0 ... a ring with -W; strftime(3) names for -G).
+    public var plan: String {
+        let first = current?.files.first?.path ?? fileName(at: started)
+        let flags = [rotation.seconds.map { "-G \($0)" }, rotation.fileBytes.map { "-C \($0 / 1_000_000)" }, rotation.files.map { "-W \($0)" }]
+            .compactMap { $0 }.joined(separator: " ")
+        let size = rotation.fileBytes.map { "once one passes \($0) bytes" } ?? ""
+        guard let g = rotation.seconds else {
+            guard let w = rotation.files else {
+                return "\(first), then \(numbered(name, 1)), \(numbered(name, 2)), ... (a new file \(size): \(flags))"
+            }
+            let ring = (0..<min(w, 3)).map { numbered(name, $0) }.joined(separator: ", ") + (w > 4 ? " ..." : "") + (w > 3 ? ", \(numbered(name, w - 1))" : "")
+            return "\(ring), then \(first) again (a ring of \(w) file\(w == 1 ? "" : "s"), the next \(size): \(flags))"
+        }
+        var how = "strftime(3) of \(name), a new file every \(g) s of capture time"
+        if rotation.fileBytes != nil {
+            let b = base(at: started)
+            how += ", and within one interval \(numbered(b, 1)), \(numbered(b, 2)), ... \(size)"
+            if let w = rotation.files { how += ", a ring of \(w)" }
+        } else if let w = rotation.files {
+            how += "; \(w) file\(w == 1 ? "" : "s"), then the capture stops"
+        }
+        return "\(first) (named by \(how): \(flags))"
+    }
+
 
     public func write(_ p: RawPacket, frame: Int) {
         guard failure == nil, !isFull else { return }

@@ -323,7 +323,8 @@ struct Knetcap: ParsableCommand {
         if writeFile == "-" && !source.isLive { PcapSource.sigpipeStopsReading(false) }
         TextOutput.givesUpOnSignal = { PcapSource.exitRequested }  // a blocked write ends at a second signal
         if source.isLive {
-            let what = writeFile.map { "writing to \($0)" } ?? "printing"
+            // With rotation, the files actually written, as tcpdump users expect them named.
+            let what = writeFile.map { w in "writing to \((writer as? RotatingWriter)?.plan ?? w)" } ?? "printing"
             let whereFrom = namespaces.count > 1 ? " in \(namespaces.count) network namespaces (\(namespaces.map(\.label).joined(separator: ", ")))" : ""
             let snap = live?.snapshotLength ?? (source as? MultiPcapSource)?.sources[0].snapshotLength ?? 0
             FileHandle.standardError.write(Data("knetcap: listening on \(interface ?? "any")\(whereFrom), link-type \(PcapSource.linkTypeName(source.linkType)), snapshot length \(snap) bytes, \(what)\n".utf8))
@@ -405,6 +406,13 @@ struct Knetcap: ParsableCommand {
             let msg = "\(n) packets captured\n\(s.received) packets received by filter\n\(s.dropped) packets dropped by kernel\n"
                 + (s.interfaceDropped > 0 ? "\(s.interfaceDropped) packets dropped by interface\n" : "")
             FileHandle.standardError.write(Data(msg.utf8))
+        }
+        if source.isLive, let r = writer as? RotatingWriter {
+            // The files written, named with their packets (the first ten, then how many more).
+            let files = r.files
+            let listed = files.prefix(10).map { "\($0.path) (\(Self.packets($0.count)))" }.joined(separator: ", ")
+            let more = files.count > 10 ? " and \(files.count - 10) more" : ""
+            FileHandle.standardError.write(Data("knetcap: \(files.count) file\(files.count == 1 ? "" : "s") written: \(listed)\(more)\n".utf8))
         }
         if let r = writer as? RotatingWriter, let again = r.firstOverwritten {
             FileHandle.standardError.write(Data("knetcap: warning: -G \(rotateSeconds ?? 0): \(r.overwritten) rotation\(r.overwritten == 1 ? "" : "s") reused a file name already written this run (the first: \(again)) and overwrote that file: the strftime fields of \(writeFile ?? "") repeat within the capture (add finer ones, such as %H%M%S)\n".utf8))
