@@ -123,6 +123,15 @@ public struct CaptureState {
             if tracking.contains(.tcp) { trackTCP(&p, t, key, fromA: key.a == from) }
             if tracking.contains(.http) { trackHTTP(&p, t, DirectedFlow(key: key, fromA: key.a == from)) }
         }
+        if p.icmp != nil, tracking.contains(.tcp), let t = p.icmpQuote?.tcp, let src = p.icmpQuote?.source, let dst = p.icmpQuote?.destination {
+            // The TCP header an ICMP error quotes: its conversation, found or started as
+            // tshark's (no analysis: in_error_pkt), for its `tcp.stream`.
+            let from = Endpoint(src, t.sourcePort), key = FlowKey(from, Endpoint(dst, t.destinationPort), proto: .tcp)
+            var c = conversation(key, t, fromA: key.a == from, now: ts.seconds)
+            c.lastSeen = ts.seconds
+            p.icmpQuote?.tcpStream = c.stream
+            conversations[key] = c
+        }
         if tracking.contains(.dns), let d = p.dns, let src = p.sourceAddress, let dst = p.destinationAddress,
            let sp = p.sourcePort, let dp = p.destinationPort {
             let key = DNSQueryKey(flow: FlowKey(Endpoint(src, sp), Endpoint(dst, dp), proto: p.tcp != nil ? .tcp : .udp), id: d.id)
@@ -176,32 +185,41 @@ public struct CaptureState {
         var serial: UInt32 = 0
     }
 
-    private mutating func trackTCP(_ p: inout Packet, _ t: TCPView, _ key: FlowKey, fromA: Bool) {
-        let flags = t.flags
-        let seq = t.sequence, ack = t.acknowledgment
+    /// The conversation of `key` for a segment `t` seen at capture second `now`: the one known,
+    /// a new one for a SYN whose sequence number is not its direction's base (port reuse), or
+    /// a new one; queued again when seen in a new second. The caller stores it back.
+    private mutating func conversation(_ key: FlowKey, _ t: TCPView, fromA: Bool, now: Int64) -> TCPConversation {
+        let flags = t.flags, seq = t.sequence
         var c: TCPConversation
         if let existing = conversations[key] {
             c = existing
             let fwdSet = fromA ? c.setA : c.setB, fwdBase = fromA ? c.bases.a : c.bases.b
             if flags.contains(.syn) && !flags.contains(.ack) && fwdSet && seq != fwdBase {
-                c = TCPConversation(stream: nextStream, lastSeen: p.timestamp.seconds)  // port reuse
+                c = TCPConversation(stream: nextStream, lastSeen: now)  // port reuse
                 c.serial = conversationQueue.serial()
                 conversationQueue.push(key, c.serial)
                 nextStream &+= 1
             }
         } else {
-            c = TCPConversation(stream: nextStream, lastSeen: p.timestamp.seconds)
+            c = TCPConversation(stream: nextStream, lastSeen: now)
             c.serial = conversationQueue.serial()
             conversationQueue.push(key, c.serial)
             nextStream &+= 1
             if conversations.count >= Self.maxConversations { evictConversation() }
         }
-        if c.lastSeen != p.timestamp.seconds {  // seen in a new second: to the back of the queue
+        if c.lastSeen != now {  // seen in a new second: to the back of the queue
             c.serial = conversationQueue.serial()
             conversationQueue.push(key, c.serial)
             let table = conversations
             conversationQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
         }
+        return c
+    }
+
+    private mutating func trackTCP(_ p: inout Packet, _ t: TCPView, _ key: FlowKey, fromA: Bool) {
+        let flags = t.flags
+        let seq = t.sequence, ack = t.acknowledgment
+        var c = conversation(key, t, fromA: fromA, now: p.timestamp.seconds)
         c.lastSeen = p.timestamp.seconds
         p.tracked.tcpStream = c.stream
         if flags.contains(.syn) {

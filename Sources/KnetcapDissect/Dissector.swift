@@ -82,8 +82,10 @@ public struct Dissector: Sendable {
         switch proto {
         case .udp: try dissectUDP(&p, data, ipTruncated: ipTruncated)
         case .tcp: try dissectTCP(&p, data)
-        case .icmp: p.icmp = try ICMPView(data, v6: false)
-        case .icmpv6: p.icmp = try ICMPView(data, v6: true)
+        case .icmp, .icmpv6:
+            let m = try ICMPView(data, v6: proto == .icmpv6)
+            p.icmp = m
+            if m.isError { p.icmpQuote = ICMPQuote(m) }  // for the fields only (ICMPQuote.swift)
         case .ipip where !isLoneFragment(p): try decapsulate(&p, .ipip, header: data.prefix(0), vni: nil, inner: data, innerType: .ipv4)
         case .ipv6InIP where !isLoneFragment(p): try decapsulate(&p, .ipip, header: data.prefix(0), vni: nil, inner: data, innerType: .ipv6)
         case .gre where !isLoneFragment(p):
@@ -108,11 +110,19 @@ public struct Dissector: Sendable {
         }
     }
 
+    /// Whether a UDP header's ports name DNS (mDNS, LLMNR, a `--dns-port`): how tshark picks
+    /// the DNS dissector for the UDP header an ICMP error quotes (by port; no content test).
+    static func carriesDNS(_ u: UDPView) -> Bool {
+        (application(port: u.sourcePort) ?? application(port: u.destinationPort)) == .dns
+    }
+
     /// More ports where UDP and TCP carry DNS (`--dns-port`), set once before a capture is
     /// read. On other ports a UDP payload is DNS when `DNSView.isPlausibleMessage` says so.
     public nonisolated(unsafe) static var dnsPorts: Set<UInt16> = []
 
     static func dissectIPv4(_ p: inout Packet, _ net: ByteView) throws(WireError) {
+        // Version 6 where IPv4 was announced: tshark dissects it as IPv6 (for the fields only).
+        if let v = net.u8(at: 0), v >> 4 == 6 { p.ipv6UnderIPv4 = try? IPv6View(net) }
         let ip = try IPv4View(net)
         p.ipv4 = ip
         if net.count < ip.headerLength { throw WireError("ip", .truncated, need: ip.headerLength, have: net.count) }

@@ -113,6 +113,7 @@ public final class IPReassembler {
         }
         var info = FragmentInfo(key: key, offset: offset, length: max(0, length), more: more)
         p.keepWireLayers()
+        if p.icmp != nil { p.icmpQuote = nil }
         p.tcp = nil; p.udp = nil; p.icmp = nil; p.dns = nil; p.dnsLength = 0; p.dnsOverTCP = false
         if case .malformed = p.stop {} else { p.stop = .complete }
         defer { p.fragment = info }

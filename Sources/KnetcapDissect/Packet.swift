@@ -162,6 +162,23 @@ public struct Packet {
         _modify { makeExtrasUnique(); yield &extras!.tunnel }
     }
 
+    /// The datagram an ICMP error quotes, dissected for the fields only (`ICMPQuote`): further
+    /// occurrences of `ip.*`, `tcp.*` ... as in tshark, never the packet's own layers.
+    public var icmpQuote: ICMPQuote? {
+        get { extras?.icmpQuote }
+        set { if newValue != nil || extras != nil { mutableExtras().icmpQuote = newValue } }
+        _modify { makeExtrasUnique(); yield &extras!.icmpQuote }
+    }
+
+    /// An IPv6 header where the link layer said IPv4 (EtherType 0x0800, version 6): tshark's
+    /// IPv4 dissector hands it to IPv6 (packet-ip.c, "Bogus IPv4 version"), so its `ipv6.*`
+    /// fields are there and `ip` matches; knetcap's own layers have no IP (tcpdump: `IP
+    /// [version 6 != 4] (invalid)`). For the fields only.
+    public var ipv6UnderIPv4: IPv6View? {
+        get { extras?.ipv6UnderIPv4 }
+        set { if newValue != nil || extras != nil { mutableExtras().ipv6UnderIPv4 = newValue } }
+    }
+
     /// A GRE header whose payload knetcap does not follow (PPTP's enhanced GRE carrying PPP,
     /// a payload type other than IPv4, IPv6, Ethernet); GRE tunnels are `tunnel`.
     public var gre: GREView? {
@@ -169,7 +186,8 @@ public struct Packet {
         set { if newValue != nil || extras != nil { mutableExtras().gre = newValue } }
     }
 
-    /// The parts most packets lack (fragment, wire layers, tunnel, a GRE header: 570 bytes inline), in one
+    /// The parts most packets lack (fragment, wire layers, tunnel, a GRE header, an ICMP error's
+    /// quote, an IPv6 header under EtherType IPv4), in one
     /// box shared by copies until one changes (copy on write): a `Packet` is passed and copied
     /// a few times per packet on the read path, and stays about 770 bytes.
     final class Extras {
@@ -177,8 +195,12 @@ public struct Packet {
         var wire: WireLayers?
         var tunnel: Tunnel?
         var gre: GREView?
+        var icmpQuote: ICMPQuote?
+        var ipv6UnderIPv4: IPv6View?
         init() {}
-        init(copying o: Extras) { fragment = o.fragment; wire = o.wire; tunnel = o.tunnel; gre = o.gre }
+        init(copying o: Extras) {
+            fragment = o.fragment; wire = o.wire; tunnel = o.tunnel; gre = o.gre; icmpQuote = o.icmpQuote; ipv6UnderIPv4 = o.ipv6UnderIPv4
+        }
     }
     private var extras: Extras?
 

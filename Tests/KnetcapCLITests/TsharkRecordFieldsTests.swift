@@ -130,8 +130,6 @@ struct TsharkProtocolTextTests {
             return "tshark marks the segments of an HTTP body (Content-Length, continuation) http; knetcap dissects heads only (README)"
         case "http" where ours == "http" && theirs.isEmpty:
             return "knetcap recognises HTTP/1.x by content on any TCP port; tshark only on its HTTP ports (README, display filters)"
-        case let p where ["ip", "ipv6", "udp", "tcp"].contains(p) && icmp && (ours.isEmpty || theirs.hasPrefix(ours)):
-            return "an ICMP error quotes the datagram it answers: tshark dissects the quoted headers as further occurrences; knetcap keeps the packet's own layers"
 
         case "eth" where withoutVendorNames(theirs) == String(ours):
             return "tshark names the vendor of an address from Wireshark's manuf database, which knetcap does not have"

@@ -7,8 +7,10 @@ enum DNSFields {
     /// (`dns` on 53, `mdns` on 5353, `llmnr` on 5355), as its UDP "try low port first".
     enum Flavor { case dns, mdns, llmnr }
 
-    static func flavor(_ p: Packet) -> Flavor? {
-        guard let a = p.sourcePort, let b = p.destinationPort else { return nil }
+    static func flavor(_ p: Packet) -> Flavor? { flavor(p.sourcePort, p.destinationPort) }
+
+    static func flavor(_ a: UInt16?, _ b: UInt16?) -> Flavor? {
+        guard let a, let b else { return nil }
         for port in [min(a, b), max(a, b)] {
             switch port {
             case 53: return .dns
@@ -21,11 +23,26 @@ enum DNSFields {
     }
 
     /// Each DNS message of the frame in order (over TCP a segment may complete several;
-    /// tshark gives each field one occurrence per message), until `body` returns true.
+    /// tshark gives each field one occurrence per message), then the one an ICMP error quotes
+    /// (`ICMPQuote`), until `body` returns true.
     static func each(_ p: Packet, _ body: (DNSView) -> Bool) -> Bool {
-        guard let first = p.dns else { return false }
-        if body(first) { return true }
-        for d in p.moreDNS where body(d) { return true }
+        if let first = p.dns {
+            if body(first) { return true }
+            for d in p.moreDNS where body(d) { return true }
+        }
+        if p.icmp != nil, let d = p.icmpQuote?.dns, body(d) { return true }
+        return false
+    }
+
+    /// `each`, of the messages Wireshark gives the protocol name of `want` (by their ports).
+    static func each(_ p: Packet, _ want: Flavor, _ body: (DNSView) -> Bool) -> Bool {
+        if let first = p.dns, flavor(p) == want {
+            if body(first) { return true }
+            for d in p.moreDNS where body(d) { return true }
+        }
+        if p.icmp != nil, let q = p.icmpQuote, let d = q.dns, let u = q.udp, flavor(u.sourcePort, u.destinationPort) == want, body(d) {
+            return true
+        }
         return false
     }
 
@@ -34,17 +51,11 @@ enum DNSFields {
     /// Resolution` for mDNS and LLMNR.
     static func text(_ want: Flavor) -> ProtocolTextReader {
         let name = want == .mdns ? "Multicast Domain Name System" : want == .llmnr ? "Link-local Multicast Name Resolution" : "Domain Name System"
-        return { p, f in
-            guard flavor(p) == want else { return false }
-            return each(p) { d in f(name + (d.isResponse ? " (response)" : " (query)")) }
-        }
+        return { p, f in each(p, want) { d in f(name + (d.isResponse ? " (response)" : " (query)")) } }
     }
 
     static func proto(_ want: Flavor) -> FieldReader {
-        { p, f in
-            guard flavor(p) == want else { return false }
-            return each(p) { d in f(.bytes(d.bytes.base)) }
-        }
+        { p, f in each(p, want) { d in f(.bytes(d.bytes.base)) } }
     }
 
     /// Resource records of all sections, in order (OPT included unless `skipOPT`; the body decides).

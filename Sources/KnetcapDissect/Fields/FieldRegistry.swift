@@ -27,20 +27,23 @@ public enum FieldLayer: UInt8, Sendable, CaseIterable {
     case frame, ethernet, linuxCooked, arp, ipv4, ipv6, tcp, udp, tunnel, icmp, dns, http
 
     /// False only when no field of this layer can be in `p`. A tunnel's outer Ethernet, IP and
-    /// UDP headers are read from `p.tunnel`; HTTP heads only ride on TCP.
+    /// UDP headers are read from `p.tunnel`, an ICMP error's quoted IP, TCP, UDP and DNS from
+    /// `p.icmpQuote`, an IPv6 header under EtherType IPv4 from `p.ipv6UnderIPv4`; HTTP heads
+    /// only ride on TCP.
     @inlinable public func mayBePresent(in p: Packet) -> Bool {
         switch self {
         case .frame: return true
         case .ethernet: return p.ethernet != nil || p.tunnel != nil
         case .linuxCooked: return p.cooked != nil
         case .arp: return p.etherType == .arp
-        case .ipv4: return p.ipv4 != nil || p.tunnel != nil
-        case .ipv6: return p.ipv6 != nil || p.tunnel != nil
-        case .tcp, .http: return p.tcp != nil
-        case .udp: return p.udp != nil || p.tunnel != nil
+        case .ipv4: return p.ipv4 != nil || p.tunnel != nil || p.icmp != nil || p.etherType == .ipv4
+        case .ipv6: return p.ipv6 != nil || p.tunnel != nil || p.icmp != nil || (p.ipv4 == nil && p.etherType == .ipv4)
+        case .tcp: return p.tcp != nil || p.icmp != nil
+        case .http: return p.tcp != nil
+        case .udp: return p.udp != nil || p.tunnel != nil || p.icmp != nil
         case .tunnel: return p.tunnel != nil
         case .icmp: return p.icmp != nil
-        case .dns: return p.dns != nil
+        case .dns: return p.dns != nil || p.icmp != nil
         }
     }
 

@@ -2,13 +2,16 @@ import KnetcapWire
 
 /// IPv6 (`ipv6.*`, RFC 8200).
 enum IPv6Fields {
-    /// A tunnel's outer IPv6 header, the ones between, then the packet's own: `body` until it
-    /// returns true (outer first, as tshark lists occurrences; JSON writes a single field's
-    /// last occurrence, the packet's own).
+    /// A tunnel's outer IPv6 header, the ones between, the packet's own (or an IPv6 header
+    /// under EtherType IPv4, `Packet.ipv6UnderIPv4`), then the one an ICMPv6 error quotes
+    /// (`ICMPQuote`): `body` until it returns true (in the order of the bytes, as tshark lists
+    /// occurrences; JSON writes a single field's last occurrence).
     static func each(_ p: Packet, _ body: (IPv6View) -> Bool) -> Bool {
         if let x = p.tunnel?.ipv6, body(x) { return true }
         for case .v6(let x) in p.tunnel?.middle ?? [] where body(x) { return true }
         if let x = p.ipv6, body(x) { return true }
+        if let x = IPv4Fields.bogusVersion(p), body(x) { return true }
+        if p.icmp != nil, let x = p.icmpQuote?.ipv6, body(x) { return true }
         return false
     }
 

@@ -2,9 +2,29 @@ import KnetcapWire
 
 /// TCP (`tcp.*`, RFC 9293; options RFC 7323, RFC 2018).
 enum TCPFields {
-    static func flag(_ bit: TCPFlags) -> FieldReader {
-        { p, f in p.tcp.map { f(.bool($0.flags.contains(bit))) } ?? false }
+    /// The packet's own TCP header, then the one an ICMP error quotes when its 20 fixed bytes
+    /// were quoted (`ICMPQuote`; `nil` for the packet's own): `body` until it returns true, in
+    /// the order tshark lists occurrences.
+    static func each(_ p: Packet, _ body: (TCPView, ICMPQuote?) -> Bool) -> Bool {
+        if let t = p.tcp, body(t, nil) { return true }
+        if p.icmp != nil, let q = p.icmpQuote, let t = q.tcp, body(t, q) { return true }
+        return false
     }
+
+    /// `each`, and a quote of fewer than 20 TCP bytes (4 or more: `ICMPQuote.tcpPrefix`), as
+    /// the bytes from the header's start: for the fields tshark reads before the rest (ports;
+    /// in an ICMP error, the sequence number).
+    static func eachStart(_ p: Packet, _ body: (ByteView, ICMPQuote?) -> Bool) -> Bool {
+        if let t = p.tcp, body(t.bytes, nil) { return true }
+        if p.icmp != nil, let q = p.icmpQuote, let h = q.tcp?.bytes ?? q.tcpPrefix, body(h, q) { return true }
+        return false
+    }
+
+    static func flag(_ bit: TCPFlags) -> FieldReader {
+        { p, f in each(p) { t, _ in f(.bool(t.flags.contains(bit))) } }
+    }
+
+    static func uint(_ v: UInt16?, _ f: (FieldValue) -> Bool) -> Bool { v.map { f(.uint(UInt64($0))) } ?? false }
 
     /// The bytes of a SACK-permitted option (RFC 2018 §2: kind 4, length 2), for its field.
     nonisolated(unsafe) static let sackPermittedOption: UnsafeRawBufferPointer = {
@@ -15,59 +35,87 @@ enum TCPFields {
 
     static func option(_ pick: @escaping @Sendable (TCPOption) -> FieldValue?) -> FieldReader {
         { p, f in
-            guard let t = p.tcp else { return false }
-            var hit = false
-            t.forEachOption { o in if !hit, let v = pick(o) { hit = f(v) } }
-            return hit
+            each(p) { t, _ in
+                var hit = false
+                t.forEachOption { o in if !hit, let v = pick(o) { hit = f(v) } }
+                return hit
+            }
         }
     }
 
     /// The TCP tree line (packet-tcp.c, dissect_tcp): `Transmission Control Protocol, Src Port:
     /// 48040, Dst Port: 8081, Seq: 0, Ack: 1, Len: 0`, the numbers relative to the connection's
-    /// first (tshark's default analysis, as `tcp.seq`), `Ack` only with the ACK flag.
+    /// first (tshark's default analysis, as `tcp.seq`), `Ack` only with the ACK flag. In an
+    /// ICMP error (`in_error_pkt`: no analysis, the segment length unknown) the numbers are
+    /// the header's and there is no `Len`; a quote of fewer than 20 bytes has the ports only.
     static let text: ProtocolTextReader = { p, f in
-        guard let t = p.tcp else { return false }
-        var s = "Transmission Control Protocol, Src Port: \(t.sourcePort), Dst Port: \(t.destinationPort), Seq: \(p.tracked.tcpSeq ?? t.sequence)"
-        if t.flags.contains(.ack) { s += ", Ack: \(p.tracked.tcpAck ?? t.acknowledgment)" }
-        s += ", Len: \(p.tcpSegmentLength ?? 0)"
-        return f(s)
+        eachStart(p) { h, q in
+            guard let sp = h.u16(at: 0), let dp = h.u16(at: 2) else { return false }
+            var s = "Transmission Control Protocol, Src Port: \(sp), Dst Port: \(dp)"
+            if q == nil, let t = p.tcp {
+                s += ", Seq: \(p.tracked.tcpSeq ?? t.sequence)"
+                if t.flags.contains(.ack) { s += ", Ack: \(p.tracked.tcpAck ?? t.acknowledgment)" }
+                s += ", Len: \(p.tcpSegmentLength ?? 0)"
+            } else if let t = q?.tcp {
+                s += ", Seq: \(t.sequence)"
+                if t.flags.contains(.ack) { s += ", Ack: \(t.acknowledgment)" }
+            }
+            return f(s)
+        }
     }
 
     static let table: [FieldDescriptor] = [
-        .init("tcp", .proto, "TCP (header and data)", tracking: .tcp, text: text) { p, f in p.tcp.map { f(.bytes($0.bytes.base)) } ?? false },
-        .init("tcp.srcport", .unsigned, "TCP source port", bits: 16) { p, f in p.tcp.map { f(.uint(UInt64($0.sourcePort))) } ?? false },
-        .init("tcp.dstport", .unsigned, "TCP destination port", bits: 16) { p, f in p.tcp.map { f(.uint(UInt64($0.destinationPort))) } ?? false },
+        .init("tcp", .proto, "TCP (header and data)", tracking: .tcp, text: text) { p, f in eachStart(p) { h, _ in f(.bytes(h.base)) } },
+        .init("tcp.srcport", .unsigned, "TCP source port", bits: 16) { p, f in eachStart(p) { h, _ in uint(h.u16(at: 0), f) } },
+        .init("tcp.dstport", .unsigned, "TCP destination port", bits: 16) { p, f in eachStart(p) { h, _ in uint(h.u16(at: 2), f) } },
         .init("tcp.port", .unsigned, "TCP source or destination port", bits: 16, repeated: true, filterOnly: true) { p, f in
-            p.tcp.map { f(.uint(UInt64($0.sourcePort))) || f(.uint(UInt64($0.destinationPort))) } ?? false
+            eachStart(p) { h, _ in uint(h.u16(at: 0), f) || uint(h.u16(at: 2), f) }
         },
         .init("tcp.stream", .unsigned, "TCP conversation index, from 0 in order of appearance", bits: 32, tracking: .tcp) { p, f in
-            p.tcp != nil && p.tracked.tcpStream.map { f(.uint(UInt64($0))) } ?? false
+            each(p) { _, q in (q == nil ? p.tracked.tcpStream : q?.tcpStream).map { f(.uint(UInt64($0))) } ?? false }
         },
+        // In an ICMP error: the header's own numbers (no analysis), for an IPv4 quote of 8
+        // bytes or more (packet-tcp.c adds it early for a TCP header under IP under ICMP).
         .init("tcp.seq", .unsigned, "TCP sequence number, relative to the connection's first (as tshark)", bits: 32, tracking: .tcp,
-              json: { p, f in p.tcp != nil && p.tracked.tcpSeq.map { f(.uint(UInt64($0))) } ?? false }) { p, f in
-            p.tcp.map { t in f(.uint(UInt64(p.tracked.tcpSeq ?? t.sequence))) } ?? false
+              json: { p, f in
+                  if p.tcp != nil { return p.tracked.tcpSeq.map { f(.uint(UInt64($0))) } ?? false }
+                  return p.icmp != nil && p.icmpQuote?.tcp.map { f(.uint(UInt64($0.sequence))) } ?? false
+              }) { p, f in
+            eachStart(p) { h, q in
+                if q == nil, let t = p.tcp { return f(.uint(UInt64(p.tracked.tcpSeq ?? t.sequence))) }
+                guard q?.tcp != nil || q?.ipv4 != nil, let seq = h.u32(at: 4) else { return false }
+                return f(.uint(UInt64(seq)))
+            }
         },
         .init("tcp.ack", .unsigned, "TCP acknowledgment number, relative (as tshark)", bits: 32, tracking: .tcp,
-              json: { p, f in p.tcp != nil && p.tracked.tcpAck.map { f(.uint(UInt64($0))) } ?? false }) { p, f in
-            p.tcp.map { t in f(.uint(UInt64(p.tracked.tcpAck ?? t.acknowledgment))) } ?? false
+              json: { p, f in
+                  if p.tcp != nil { return p.tracked.tcpAck.map { f(.uint(UInt64($0))) } ?? false }
+                  return p.icmp != nil && p.icmpQuote?.tcp.map { f(.uint(UInt64($0.acknowledgment))) } ?? false
+              }) { p, f in
+            each(p) { t, q in f(.uint(UInt64(q == nil ? p.tracked.tcpAck ?? t.acknowledgment : t.acknowledgment))) }
         },
-        .init("tcp.seq_raw", .unsigned, "TCP sequence number (absolute)", bits: 32) { p, f in p.tcp.map { f(.uint(UInt64($0.sequence))) } ?? false },
+        // Not for an IPv4 ICMP error's quote: tshark's early `tcp.seq` there replaces it.
+        .init("tcp.seq_raw", .unsigned, "TCP sequence number (absolute)", bits: 32) { p, f in
+            each(p) { t, q in q?.ipv4 == nil && f(.uint(UInt64(t.sequence))) }
+        },
         .init("tcp.ack_raw", .unsigned, "TCP acknowledgment number (absolute)", bits: 32) { p, f in
-            p.tcp.map { f(.uint(UInt64($0.acknowledgment))) } ?? false
+            each(p) { t, _ in f(.uint(UInt64(t.acknowledgment))) }
         },
-        .init("tcp.flags", .unsigned, "TCP flags", bits: 12, hex: 4) { p, f in p.tcp.map { f(.uint(UInt64($0.flags.rawValue))) } ?? false },
+        .init("tcp.flags", .unsigned, "TCP flags", bits: 12, hex: 4) { p, f in each(p) { t, _ in f(.uint(UInt64(t.flags.rawValue))) } },
         .init("tcp.flags.syn", .boolean, "SYN", flag(.syn)),
         .init("tcp.flags.ack", .boolean, "ACK", flag(.ack)),
         .init("tcp.flags.fin", .boolean, "FIN", flag(.fin)),
         .init("tcp.flags.reset", .boolean, "RST", flag(.rst)),
         .init("tcp.flags.push", .boolean, "PSH", flag(.psh)),
         .init("tcp.window_size_value", .unsigned, "TCP window field (unscaled)", bits: 16) { p, f in
-            p.tcp.map { f(.uint(UInt64($0.window))) } ?? false
+            each(p) { t, _ in f(.uint(UInt64(t.window))) }
         },
+        // In an ICMP error: the field itself (tshark scales no quoted window).
         .init("tcp.window_size", .unsigned, "TCP window, scaled by the Window Scale shift seen in the SYN (as tshark)", bits: 32, tracking: .tcp) { p, f in
-            p.tracked.tcpWindowSize.map { f(.uint(UInt64($0))) } ?? false
+            each(p) { t, q in (q == nil ? p.tracked.tcpWindowSize : UInt32(t.window)).map { f(.uint(UInt64($0))) } ?? false }
         },
-        .init("tcp.hdr_len", .unsigned, "TCP header length, bytes", bits: 8) { p, f in p.tcp.map { f(.uint(UInt64($0.headerLength))) } ?? false },
+        .init("tcp.hdr_len", .unsigned, "TCP header length, bytes", bits: 8) { p, f in each(p) { t, _ in f(.uint(UInt64(t.headerLength))) } },
+        // Not in an ICMP error: tshark does not know the quoted segment's length.
         .init("tcp.len", .unsigned, "TCP segment data length, bytes", bits: 32) { p, f in
             p.tcpSegmentLength.map { f(.uint(UInt64($0))) } ?? false
         },

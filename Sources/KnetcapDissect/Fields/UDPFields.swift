@@ -2,11 +2,13 @@ import KnetcapWire
 
 /// UDP (`udp.*`, RFC 768).
 enum UDPFields {
-    /// A tunnel's outer UDP header, then the packet's own: `body` until it returns true (outer
-    /// first, as tshark lists occurrences; JSON writes a single field's last occurrence).
+    /// A tunnel's outer UDP header, the packet's own, then the one an ICMP error quotes
+    /// (`ICMPQuote`): `body` until it returns true (in the order of the bytes, as tshark lists
+    /// occurrences; JSON writes a single field's last occurrence).
     static func each(_ p: Packet, _ body: (UDPView) -> Bool) -> Bool {
         if let x = p.tunnel?.udp, body(x) { return true }
         if let x = p.udp, body(x) { return true }
+        if p.icmp != nil, let x = p.icmpQuote?.udp, body(x) { return true }
         return false
     }
 
