@@ -91,6 +91,61 @@ struct TsharkFieldsTests {
                             + Self.fields(["frame.number", "ip.frag_offset"]), mayBeEmpty: true)
     }
 
+    /// The captures with ICMP and ICMPv6 errors: a Service's reject (svc-no-endpoints.pcap:
+    /// quoted SYNs and UDP to 10.96.88.10, a quoted SYN to fd88:96::10), packet too big and
+    /// fragmentation needed quoting TCP data (tcp-mtu-*), DNS queries to 10.96.0.10 and
+    /// fd88:96::a rejected, a closed port, time exceeded (crafted/icmp-quotes.pcap, recorded),
+    /// and tcpdump's fuzzed ICMP quoting UDP (icmp-cksum-oobr-1.pcap).
+    static let icmpErrorCaptures = ["Captures/svc-no-endpoints.pcap", "Captures/tcp-mtu-blackhole-v6.pcap", "Captures/tcp-mtu-controls.pcap",
+                                    "Tests/Captures/crafted/icmp-quotes.pcap", "Tests/Captures/tcpdump-tests/icmp-cksum-oobr-1.pcap"]
+
+    static let quotedHeaderFields = [
+        "frame.number", "ip", "ip.src", "ip.dst", "ip.proto", "ip.ttl", "ip.len", "ip.id", "ip.flags", "ip.flags.df", "ip.flags.mf", "ip.frag_offset",
+        "ipv6", "ipv6.src", "ipv6.dst", "ipv6.nxt", "ipv6.hlim", "ipv6.plen", "tcp", "tcp.srcport", "tcp.dstport", "tcp.stream", "tcp.seq",
+        "tcp.seq_raw", "tcp.ack", "tcp.ack_raw", "tcp.flags", "tcp.flags.syn", "tcp.flags.ack", "tcp.window_size_value", "tcp.window_size",
+        "tcp.hdr_len", "tcp.len", "tcp.options.mss_val", "tcp.options.wscale.shift", "tcp.options.sack_perm", "tcp.options.timestamp.tsval",
+        "tcp.options.timestamp.tsecr", "udp", "udp.srcport", "udp.dstport", "udp.length", "icmp.type", "icmp.code", "icmpv6.type",
+        "icmpv6.code", "dns", "dns.id", "dns.qry.name", "dns.qry.type", "dns.flags.response", "dns.count.queries",
+    ]
+
+    /// The IP, TCP, UDP and DNS headers an ICMP error quotes are further occurrences of their
+    /// fields, after the packet's own, as tshark 4.0 dissects them (`in_error_pkt`: no sequence
+    /// analysis, no segment length, the quoted window unscaled, the quoted TCP header in its
+    /// conversation's `tcp.stream`); joined by the aggregator, the first or the last, and in
+    /// `-Y` (`ip.dst == 10.96.0.10 && icmp`: which Service VIP an unreachable was about).
+    @Test(arguments: icmpErrorCaptures)
+    func icmpQuotedHeadersAsTshark(_ path: String) throws {
+        let errors = try tool("tshark", ["-r", try Self.capture(path), "-Y", "icmp.type == 3 || icmp.type == 11 || icmpv6.type < 5"]
+                              + Self.fields(["frame.number"])).stdout
+        #expect(!errors.isEmpty, "\(path) has no ICMP error")
+        let fields = Self.fields(Self.quotedHeaderFields)
+        try Self.expectSame(path, fields)
+        try Self.expectSame(path, fields + ["-E", "occurrence=f"])
+        try Self.expectSame(path, fields + ["-E", "occurrence=l", "-E", "quote=d"])
+        try Self.expectSame(path, fields + ["-E", "aggregator=;", "-E", "header=y"])
+        for filter in ["ip.dst == 10.96.0.10 && icmp", "ip.dst == 10.96.88.10 && icmp.type == 3", "ipv6.dst == fd88:96::a || ipv6.dst == fd88:96::10",
+                       "udp.dstport == 53 && icmp", "tcp.dstport == 53 && icmp", "tcp.port == 80 && icmpv6", "udp.port == 8125",
+                       "dns.qry.name == \"kubernetes.default.svc.cluster.local\" && icmp", "dns && icmpv6", "tcp.stream == 1",
+                       "tcp.seq == 2095881987", "tcp.flags.syn == 1 && icmp", "tcp.window_size == 64", "ip.addr == 10.88.2.2 && icmp.type == 11",
+                       "ipv6.hlim == 1", "ip.ttl == 1 && icmp", "tcp.len == 0", "!tcp.len && tcp"] {
+            try Self.expectSame(path, ["-Y", filter] + Self.fields(["frame.number", "ip.dst", "ipv6.dst", "tcp.dstport", "udp.dstport"]),
+                                mayBeEmpty: true)
+        }
+    }
+
+    /// An IPv6 header under EtherType IPv4 (kday3.pcap frame 2, fuzzed: version 6 where the
+    /// link layer said IPv4): tshark's IPv4 dissector hands it to IPv6, so `ipv6.*` is there
+    /// and `ip` matches, with `-e ip` printing `ip`; no `ip.*` value.
+    @Test func ipv6UnderEtherTypeIPv4AsTshark() throws {
+        let path = "Tests/Captures/tcpdump-tests/kday3.pcap"
+        try Self.expectSame(path, Self.fields(["frame.number", "eth.type", "ip", "ip.src", "ip.proto", "ipv6", "ipv6.src", "ipv6.dst", "ipv6.nxt",
+                                               "ipv6.hlim", "ipv6.plen", "tcp.srcport"]))
+        for filter in ["ip", "ipv6", "ip && ipv6", "ipv6.src == 3e06:3da6:cc09:3384:cc09:3650:c39f:16", "ipv6.addr == 49d1:c854:6c6f:12ae:8010:ffe:8611:0",
+                       "!tcp"] {
+            try Self.expectSame(path, ["-Y", filter] + Self.fields(["frame.number", "ipv6.dst"]))
+        }
+    }
+
     /// `dns.time` from the query that opened the transaction: a repeat within 5 s of it,
     /// unanswered, is a retransmission (dns-port-1053.pcap frame 3: 2.012625072, from frame 1);
     /// one 5 s or more after it, or after an answer, opens a new one; a repeated answer has none.
