@@ -121,9 +121,12 @@ public struct Dissector: Sendable {
     public nonisolated(unsafe) static var dnsPorts: Set<UInt16> = []
 
     static func dissectIPv4(_ p: inout Packet, _ net: ByteView) throws(WireError) {
-        // Version 6 where IPv4 was announced: tshark dissects it as IPv6 (for the fields only).
-        if let v = net.u8(at: 0), v >> 4 == 6 { p.ipv6UnderIPv4 = try? IPv6View(net) }
-        let ip = try IPv4View(net)
+        let ip: IPv4View
+        do throws(WireError) { ip = try IPv4View(net) } catch {
+            // Version 6 where IPv4 was announced: tshark dissects it as IPv6 (for the fields only).
+            if let v = net.u8(at: 0), v >> 4 == 6 { p.ipv6UnderIPv4 = try? IPv6View(net) }
+            throw error
+        }
         p.ipv4 = ip
         if net.count < ip.headerLength { throw WireError("ip", .truncated, need: ip.headerLength, have: net.count) }
         if ip.fragmentOffset != 0 { return }  // not the first fragment: no transport header

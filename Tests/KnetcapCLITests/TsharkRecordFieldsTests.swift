@@ -126,6 +126,8 @@ struct TsharkProtocolTextTests {
     /// Why a column may differ from tshark's, or nil when it must not.
     static func known(_ path: String, _ proto: String, ours: Substring, theirs: Substring, icmp: Bool = false) -> String? {
         switch proto {
+        case "http" where icmp && ours.isEmpty && theirs == "http":
+            return "tshark dissects the TCP data an ICMP error quotes as HTTP by port (8080); knetcap recognises HTTP heads by content in the packet's own segments, and a quote holds no head"
         case "http" where ours.isEmpty && theirs == "http":
             return "tshark marks the segments of an HTTP body (Content-Length, continuation) http; knetcap dissects heads only (README)"
         case "http" where ours == "http" && theirs.isEmpty:
