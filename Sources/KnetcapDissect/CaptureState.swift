@@ -123,11 +123,13 @@ public struct CaptureState {
             if tracking.contains(.tcp) { trackTCP(&p, t, key, fromA: key.a == from) }
             if tracking.contains(.http) { trackHTTP(&p, t, DirectedFlow(key: key, fromA: key.a == from)) }
         }
-        if p.icmp != nil, tracking.contains(.tcp), let t = p.icmpQuote?.tcp, let src = p.icmpQuote?.source, let dst = p.icmpQuote?.destination {
-            // The TCP header an ICMP error quotes: its conversation, found or started as
-            // tshark's (no analysis: in_error_pkt), for its `tcp.stream`.
-            let from = Endpoint(src, t.sourcePort), key = FlowKey(from, Endpoint(dst, t.destinationPort), proto: .tcp)
-            var c = conversation(key, t, fromA: key.a == from, now: ts.seconds)
+        if p.icmp != nil, tracking.contains(.tcp), let q = p.icmpQuote, let h = q.tcpHeader, let src = q.source, let dst = q.destination,
+           let sp = h.u16(at: 0), let dp = h.u16(at: 2), let seq = h.u32(at: 4), let flags = h.u16(at: 12), h.count >= 16 {
+            // The TCP header an ICMP error quotes (16 bytes or more: tshark reads that far
+            // first): its conversation, found or started as tshark's (no analysis:
+            // in_error_pkt), for its `tcp.stream`.
+            let from = Endpoint(src, sp), key = FlowKey(from, Endpoint(dst, dp), proto: .tcp)
+            var c = conversation(key, TCPFlags(rawValue: flags & 0x01ff), seq: seq, fromA: key.a == from, now: ts.seconds)
             c.lastSeen = ts.seconds
             p.icmpQuote?.tcpStream = c.stream
             conversations[key] = c
@@ -185,11 +187,11 @@ public struct CaptureState {
         var serial: UInt32 = 0
     }
 
-    /// The conversation of `key` for a segment `t` seen at capture second `now`: the one known,
+    /// The conversation of `key` for a segment (its flags and sequence number) seen at capture
+    /// second `now`: the one known,
     /// a new one for a SYN whose sequence number is not its direction's base (port reuse), or
     /// a new one; queued again when seen in a new second. The caller stores it back.
-    private mutating func conversation(_ key: FlowKey, _ t: TCPView, fromA: Bool, now: Int64) -> TCPConversation {
-        let flags = t.flags, seq = t.sequence
+    private mutating func conversation(_ key: FlowKey, _ flags: TCPFlags, seq: UInt32, fromA: Bool, now: Int64) -> TCPConversation {
         var c: TCPConversation
         if let existing = conversations[key] {
             c = existing
@@ -219,7 +221,7 @@ public struct CaptureState {
     private mutating func trackTCP(_ p: inout Packet, _ t: TCPView, _ key: FlowKey, fromA: Bool) {
         let flags = t.flags
         let seq = t.sequence, ack = t.acknowledgment
-        var c = conversation(key, t, fromA: fromA, now: p.timestamp.seconds)
+        var c = conversation(key, flags, seq: seq, fromA: fromA, now: p.timestamp.seconds)
         c.lastSeen = p.timestamp.seconds
         p.tracked.tcpStream = c.stream
         if flags.contains(.syn) {

@@ -14,24 +14,30 @@ import KnetcapWire
 public struct ICMPQuote {
     /// The quoted IP header (one of the two).
     public var ipv4: IPv4View?, ipv6: IPv6View?
-    /// The quoted TCP header when its 20 fixed bytes were quoted.
+    /// The quoted TCP header when its 20 fixed bytes were quoted (and its data offset is sane).
     public var tcp: TCPView?
-    /// The quoted TCP bytes when fewer than 20 were (4 or more): a router that quotes the
-    /// 8 bytes RFC 792 asks for gives the ports and the sequence number.
-    public var tcpPrefix: ByteView?
+    /// The quoted TCP bytes, at most the 20 of the fixed header (4 or more, else no TCP): what
+    /// tshark shows of a cut one depends on how many (`TCPFields`: the ports from 4; the
+    /// sequence number from 8 under IPv4; from 16 the whole fixed header but the checksum and
+    /// urgent pointer). A router quoting the 8 bytes RFC 792 asks for gives ports and sequence.
+    public var tcpHeader: ByteView?
     public var udp: UDPView?
+    /// A quoted ICMP or ICMPv6 message (an echo request whose TTL ran out): further
+    /// occurrences of `icmp.*`/`icmpv6.*`. Its own quote, if it is an error, is not read: no
+    /// ICMP error is sent about one (RFC 1122 §3.2.2).
+    public var icmp: ICMPView?
     /// A DNS message in the quoted UDP data (a query a Service VIP rejected).
     public var dns: DNSView?
     /// `tcp.stream` of the quoted TCP header: the conversation it belongs to, as tshark finds
     /// (or starts) it; set by `CaptureState.track`.
     public var tcpStream: UInt32?
 
-    /// The quoted datagram of `icmp`, or nil when it is not an error or quotes no IP header.
-    init?(_ icmp: ICMPView) {
-        guard icmp.isError else { return nil }
-        let inner = icmp.bytes.suffix(from: 8)
+    /// The quoted datagram of `message`, or nil when it is not an error or quotes no IP header.
+    init?(_ message: ICMPView) {
+        guard message.isError else { return nil }
+        let inner = message.bytes.suffix(from: 8)
         let proto: IPProtocol, data: ByteView
-        if icmp.isV6 {
+        if message.isV6 {
             guard let ip = try? IPv6View(inner) else { return nil }
             ipv6 = ip
             guard ip.fragmentOffset == 0, ip.upperOffset <= ip.end else { return }
@@ -46,12 +52,15 @@ public struct ICMPQuote {
         }
         switch proto {
         case .tcp:
-            if let t = try? TCPView(data) { tcp = t } else if data.count >= 4 { tcpPrefix = data.prefix(min(data.count, 20)) }
+            guard data.count >= 4 else { return }
+            tcpHeader = data.prefix(min(data.count, 20))
+            tcp = try? TCPView(data)
         case .udp:
             guard let u = try? UDPView(data) else { return }
             udp = u
             let payload = u.payload
             if Dissector.carriesDNS(u), payload.count >= DNSView.headerLength, let d = try? DNSView(payload) { dns = d }
+        case .icmp, .icmpv6: self.icmp = try? ICMPView(data, v6: proto == .icmpv6)
         default: return
         }
     }

@@ -95,9 +95,11 @@ struct TsharkFieldsTests {
     /// quoted SYNs and UDP to 10.96.88.10, a quoted SYN to fd88:96::10), packet too big and
     /// fragmentation needed quoting TCP data (tcp-mtu-*), DNS queries to 10.96.0.10 and
     /// fd88:96::a rejected, a closed port, time exceeded (crafted/icmp-quotes.pcap, recorded),
-    /// and tcpdump's fuzzed ICMP quoting UDP (icmp-cksum-oobr-1.pcap).
+    /// quotes of cut TCP headers and of echo requests (crafted/icmp-short-quotes.pcap), and
+    /// tcpdump's fuzzed ICMP quoting UDP (icmp-cksum-oobr-1.pcap).
     static let icmpErrorCaptures = ["Captures/svc-no-endpoints.pcap", "Captures/tcp-mtu-blackhole-v6.pcap", "Captures/tcp-mtu-controls.pcap",
-                                    "Tests/Captures/crafted/icmp-quotes.pcap", "Tests/Captures/tcpdump-tests/icmp-cksum-oobr-1.pcap"]
+                                    "Tests/Captures/crafted/icmp-quotes.pcap", "Tests/Captures/crafted/icmp-short-quotes.pcap",
+                                    "Tests/Captures/tcpdump-tests/icmp-cksum-oobr-1.pcap"]
 
     static let quotedHeaderFields = [
         "frame.number", "ip", "ip.src", "ip.dst", "ip.proto", "ip.ttl", "ip.len", "ip.id", "ip.flags", "ip.flags.df", "ip.flags.mf", "ip.frag_offset",
@@ -105,7 +107,7 @@ struct TsharkFieldsTests {
         "tcp.seq_raw", "tcp.ack", "tcp.ack_raw", "tcp.flags", "tcp.flags.syn", "tcp.flags.ack", "tcp.window_size_value", "tcp.window_size",
         "tcp.hdr_len", "tcp.len", "tcp.options.mss_val", "tcp.options.wscale.shift", "tcp.options.sack_perm", "tcp.options.timestamp.tsval",
         "tcp.options.timestamp.tsecr", "udp", "udp.srcport", "udp.dstport", "udp.length", "icmp.type", "icmp.code", "icmpv6.type",
-        "icmpv6.code", "dns", "dns.id", "dns.qry.name", "dns.qry.type", "dns.flags.response", "dns.count.queries",
+        "icmpv6.code", "icmp", "icmpv6", "dns", "dns.id", "dns.qry.name", "dns.qry.type", "dns.flags.response", "dns.count.queries",
     ]
 
     /// The IP, TCP, UDP and DNS headers an ICMP error quotes are further occurrences of their
@@ -127,7 +129,8 @@ struct TsharkFieldsTests {
                        "udp.dstport == 53 && icmp", "tcp.dstport == 53 && icmp", "tcp.port == 80 && icmpv6", "udp.port == 8125",
                        "dns.qry.name == \"kubernetes.default.svc.cluster.local\" && icmp", "dns && icmpv6", "tcp.stream == 1",
                        "tcp.seq == 2095881987", "tcp.flags.syn == 1 && icmp", "tcp.window_size == 64", "ip.addr == 10.88.2.2 && icmp.type == 11",
-                       "ipv6.hlim == 1", "ip.ttl == 1 && icmp", "tcp.len == 0", "!tcp.len && tcp"] {
+                       "ipv6.hlim == 1", "ip.ttl == 1 && icmp", "tcp.len == 0", "!tcp.len && tcp", "tcp.seq == 287454020",
+                       "tcp.stream == 0 && icmp", "tcp.flags.ack == 1 && icmpv6", "icmp.type == 8", "icmpv6.type == 128"] {
             try Self.expectSame(path, ["-Y", filter] + Self.fields(["frame.number", "ip.dst", "ipv6.dst", "tcp.dstport", "udp.dstport"]),
                                 mayBeEmpty: true)
         }

@@ -4,24 +4,50 @@ import KnetcapWire
 enum TCPFields {
     /// The packet's own TCP header, then the one an ICMP error quotes when its 20 fixed bytes
     /// were quoted (`ICMPQuote`; `nil` for the packet's own): `body` until it returns true, in
-    /// the order tshark lists occurrences.
+    /// the order tshark lists occurrences. For the options.
     static func each(_ p: Packet, _ body: (TCPView, ICMPQuote?) -> Bool) -> Bool {
         if let t = p.tcp, body(t, nil) { return true }
         if p.icmp != nil, let q = p.icmpQuote, let t = q.tcp, body(t, q) { return true }
         return false
     }
 
-    /// `each`, and a quote of fewer than 20 TCP bytes (4 or more: `ICMPQuote.tcpPrefix`), as
-    /// the bytes from the header's start: for the fields tshark reads before the rest (ports;
-    /// in an ICMP error, the sequence number).
+    /// `each`, with a quote of 4 to 20 TCP bytes (`ICMPQuote.tcpHeader`), as the bytes from the
+    /// header's start: for the ports, and in an ICMP error the sequence number.
     static func eachStart(_ p: Packet, _ body: (ByteView, ICMPQuote?) -> Bool) -> Bool {
         if let t = p.tcp, body(t.bytes, nil) { return true }
-        if p.icmp != nil, let q = p.icmpQuote, let h = q.tcp?.bytes ?? q.tcpPrefix, body(h, q) { return true }
+        if p.icmp != nil, let q = p.icmpQuote, let h = q.tcpHeader, body(h, q) { return true }
+        return false
+    }
+
+    /// The fixed header's numbers tshark shows (RFC 9293 §3.1, bytes 4..<16).
+    struct Fixed {
+        var seq: UInt32, ack: UInt32, flags: TCPFlags, window: UInt16, headerLength: Int
+        init(_ t: TCPView) { seq = t.sequence; ack = t.acknowledgment; flags = t.flags; window = t.window; headerLength = t.headerLength }
+        /// From a quote's bytes: tshark reads them all, and shows them, once 16 are there.
+        init?(quoted h: ByteView) {
+            guard let s = h.u32(at: 4), let a = h.u32(at: 8), let f = h.u16(at: 12), let w = h.u16(at: 14), let o = h.u8(at: 12) else { return nil }
+            seq = s; ack = a; flags = TCPFlags(rawValue: f & 0x01ff); window = w; headerLength = Int(o >> 4) * 4
+        }
+    }
+
+    /// `each` for the fixed header's fields: the packet's own header, then a quote of 16 bytes
+    /// or more (packet-tcp.c reads bytes 4..<16 before it adds any of them, so a shorter quote
+    /// has none of them).
+    static func eachFixed(_ p: Packet, _ body: (Fixed, ICMPQuote?) -> Bool) -> Bool {
+        if let t = p.tcp, body(Fixed(t), nil) { return true }
+        if p.icmp != nil, let q = p.icmpQuote, let h = q.tcpHeader, let x = Fixed(quoted: h), body(x, q) { return true }
         return false
     }
 
     static func flag(_ bit: TCPFlags) -> FieldReader {
-        { p, f in each(p) { t, _ in f(.bool(t.flags.contains(bit))) } }
+        { p, f in eachFixed(p) { x, _ in f(.bool(x.flags.contains(bit))) } }
+    }
+
+    /// A quote's sequence number as tshark shows it: under IPv4 from 8 bytes (packet-tcp.c adds
+    /// it early for a TCP header under IP under ICMP), else with the fixed header (16).
+    static func seq(_ h: ByteView, _ q: ICMPQuote?) -> UInt32? {
+        guard let q, q.ipv4 != nil || h.count >= 16 else { return nil }
+        return h.u32(at: 4)
     }
 
     static func uint(_ v: UInt16?, _ f: (FieldValue) -> Bool) -> Bool { v.map { f(.uint(UInt64($0))) } ?? false }
@@ -47,7 +73,7 @@ enum TCPFields {
     /// 48040, Dst Port: 8081, Seq: 0, Ack: 1, Len: 0`, the numbers relative to the connection's
     /// first (tshark's default analysis, as `tcp.seq`), `Ack` only with the ACK flag. In an
     /// ICMP error (`in_error_pkt`: no analysis, the segment length unknown) the numbers are
-    /// the header's and there is no `Len`; a quote of fewer than 20 bytes has the ports only.
+    /// the header's and there is no `Len`; a quote of fewer than 16 bytes has the ports only.
     static let text: ProtocolTextReader = { p, f in
         eachStart(p) { h, q in
             guard let sp = h.u16(at: 0), let dp = h.u16(at: 2) else { return false }
@@ -56,9 +82,9 @@ enum TCPFields {
                 s += ", Seq: \(p.tracked.tcpSeq ?? t.sequence)"
                 if t.flags.contains(.ack) { s += ", Ack: \(p.tracked.tcpAck ?? t.acknowledgment)" }
                 s += ", Len: \(p.tcpSegmentLength ?? 0)"
-            } else if let t = q?.tcp {
-                s += ", Seq: \(t.sequence)"
-                if t.flags.contains(.ack) { s += ", Ack: \(t.acknowledgment)" }
+            } else if let x = Fixed(quoted: h) {
+                s += ", Seq: \(x.seq)"
+                if x.flags.contains(.ack) { s += ", Ack: \(x.ack)" }
             }
             return f(s)
         }
@@ -72,49 +98,48 @@ enum TCPFields {
             eachStart(p) { h, _ in uint(h.u16(at: 0), f) || uint(h.u16(at: 2), f) }
         },
         .init("tcp.stream", .unsigned, "TCP conversation index, from 0 in order of appearance", bits: 32, tracking: .tcp) { p, f in
-            each(p) { _, q in (q == nil ? p.tracked.tcpStream : q?.tcpStream).map { f(.uint(UInt64($0))) } ?? false }
+            eachFixed(p) { _, q in (q == nil ? p.tracked.tcpStream : q?.tcpStream).map { f(.uint(UInt64($0))) } ?? false }
         },
         // In an ICMP error: the header's own numbers (no analysis), for an IPv4 quote of 8
         // bytes or more (packet-tcp.c adds it early for a TCP header under IP under ICMP).
         .init("tcp.seq", .unsigned, "TCP sequence number, relative to the connection's first (as tshark)", bits: 32, tracking: .tcp,
               json: { p, f in
                   if p.tcp != nil { return p.tracked.tcpSeq.map { f(.uint(UInt64($0))) } ?? false }
-                  return p.icmp != nil && p.icmpQuote?.tcp.map { f(.uint(UInt64($0.sequence))) } ?? false
+                  return eachStart(p) { h, q in seq(h, q).map { f(.uint(UInt64($0))) } ?? false }
               }) { p, f in
             eachStart(p) { h, q in
                 if q == nil, let t = p.tcp { return f(.uint(UInt64(p.tracked.tcpSeq ?? t.sequence))) }
-                guard q?.tcp != nil || q?.ipv4 != nil, let seq = h.u32(at: 4) else { return false }
-                return f(.uint(UInt64(seq)))
+                return seq(h, q).map { f(.uint(UInt64($0))) } ?? false
             }
         },
         .init("tcp.ack", .unsigned, "TCP acknowledgment number, relative (as tshark)", bits: 32, tracking: .tcp,
               json: { p, f in
                   if p.tcp != nil { return p.tracked.tcpAck.map { f(.uint(UInt64($0))) } ?? false }
-                  return p.icmp != nil && p.icmpQuote?.tcp.map { f(.uint(UInt64($0.acknowledgment))) } ?? false
+                  return eachFixed(p) { x, _ in f(.uint(UInt64(x.ack))) }
               }) { p, f in
-            each(p) { t, q in f(.uint(UInt64(q == nil ? p.tracked.tcpAck ?? t.acknowledgment : t.acknowledgment))) }
+            eachFixed(p) { x, q in f(.uint(UInt64(q == nil ? p.tracked.tcpAck ?? x.ack : x.ack))) }
         },
         // Not for an IPv4 ICMP error's quote: tshark's early `tcp.seq` there replaces it.
         .init("tcp.seq_raw", .unsigned, "TCP sequence number (absolute)", bits: 32) { p, f in
-            each(p) { t, q in q?.ipv4 == nil && f(.uint(UInt64(t.sequence))) }
+            eachFixed(p) { x, q in q?.ipv4 == nil && f(.uint(UInt64(x.seq))) }
         },
         .init("tcp.ack_raw", .unsigned, "TCP acknowledgment number (absolute)", bits: 32) { p, f in
-            each(p) { t, _ in f(.uint(UInt64(t.acknowledgment))) }
+            eachFixed(p) { x, _ in f(.uint(UInt64(x.ack))) }
         },
-        .init("tcp.flags", .unsigned, "TCP flags", bits: 12, hex: 4) { p, f in each(p) { t, _ in f(.uint(UInt64(t.flags.rawValue))) } },
+        .init("tcp.flags", .unsigned, "TCP flags", bits: 12, hex: 4) { p, f in eachFixed(p) { x, _ in f(.uint(UInt64(x.flags.rawValue))) } },
         .init("tcp.flags.syn", .boolean, "SYN", flag(.syn)),
         .init("tcp.flags.ack", .boolean, "ACK", flag(.ack)),
         .init("tcp.flags.fin", .boolean, "FIN", flag(.fin)),
         .init("tcp.flags.reset", .boolean, "RST", flag(.rst)),
         .init("tcp.flags.push", .boolean, "PSH", flag(.psh)),
         .init("tcp.window_size_value", .unsigned, "TCP window field (unscaled)", bits: 16) { p, f in
-            each(p) { t, _ in f(.uint(UInt64(t.window))) }
+            eachFixed(p) { x, _ in f(.uint(UInt64(x.window))) }
         },
         // In an ICMP error: the field itself (tshark scales no quoted window).
         .init("tcp.window_size", .unsigned, "TCP window, scaled by the Window Scale shift seen in the SYN (as tshark)", bits: 32, tracking: .tcp) { p, f in
-            each(p) { t, q in (q == nil ? p.tracked.tcpWindowSize : UInt32(t.window)).map { f(.uint(UInt64($0))) } ?? false }
+            eachFixed(p) { x, q in (q == nil ? p.tracked.tcpWindowSize : UInt32(x.window)).map { f(.uint(UInt64($0))) } ?? false }
         },
-        .init("tcp.hdr_len", .unsigned, "TCP header length, bytes", bits: 8) { p, f in each(p) { t, _ in f(.uint(UInt64(t.headerLength))) } },
+        .init("tcp.hdr_len", .unsigned, "TCP header length, bytes", bits: 8) { p, f in eachFixed(p) { x, _ in f(.uint(UInt64(x.headerLength))) } },
         // Not in an ICMP error: tshark does not know the quoted segment's length.
         .init("tcp.len", .unsigned, "TCP segment data length, bytes", bits: 32) { p, f in
             p.tcpSegmentLength.map { f(.uint(UInt64($0))) } ?? false

@@ -151,3 +151,34 @@ frames = [arp(1, A, [10, 0, 0, 1], Z, [10, 0, 0, 2]), arp(2, B, [10, 0, 0, 2], A
           icmpv6(128, 'fd000000000000000000000000000001', 'fd000000000000000000000000000002'),
           icmpv6(129, 'fd000000000000000000000000000002', 'fd000000000000000000000000000001')]
 open('arp-icmpv6.pcap', 'wb').write(pcap(frames))
+
+# icmp-short-quotes.pcap: ICMP and ICMPv6 errors that quote less than a Linux router does
+# (icmp-quotes.pcap, recorded, quotes whole datagrams): a TCP header cut after 4, 8, 12, 13,
+# 16 and 19 bytes under IPv4 and after 4, 8, 12 and 16 under IPv6 (what tshark shows of each:
+# the ports; the sequence number from 8 under IPv4; the fixed header from 16), the 8 bytes of
+# a UDP header to port 53 with no DNS after them, and echo requests whose TTL / hop limit ran
+# out (the quoted ICMP, `icmp.type` `11,8`).
+def ip4(proto, payload, src, dst, total=None, ttl=64, ident=7):
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, total or 20 + len(payload), ident, 0x4000, ttl, proto, 0,
+                     bytes(int(x) for x in src.split('.')), bytes(int(x) for x in dst.split('.')))
+    return ip[:10] + struct.pack('!H', checksum(ip)) + ip[12:] + payload
+
+def icmp4(t, c, quote):
+    m = struct.pack('!BBHI', t, c, 0, 0) + quote
+    return m[:2] + struct.pack('!H', checksum(m)) + m[4:]
+
+def ip6(nh, payload, src, dst, plen=None, hlim=64):
+    return struct.pack('!IHBB', 0x60000000, len(payload) if plen is None else plen, nh, hlim) + bytes.fromhex(src) + bytes.fromhex(dst) + payload
+
+C6, N6, V6 = 'fd880001000000000000000000000002', 'fd880001000000000000000000000001', 'fd880096000000000000000000000010'
+tcp = struct.pack('!HHIIHHHH', 40001, 53, 0x11223344, 0x55667788, 0x5012, 1000, 0, 0)
+frames = [MACS + b'\x08\x00' + ip4(1, icmp4(3, 3, ip4(6, tcp[:n], '10.88.1.2', '10.96.0.10', total=40, ident=n)), '10.88.1.1', '10.88.1.2')
+          for n in (4, 8, 12, 13, 16, 19)]
+frames += [MACS + b'\x86\xdd' + ip6(58, struct.pack('!BBHI', 1, 4, 0, 0) + ip6(6, tcp[:n], C6, V6, plen=20), N6, C6) for n in (4, 8, 12, 16)]
+frames += [MACS + b'\x08\x00' + ip4(1, icmp4(3, 3, ip4(17, struct.pack('!HHHH', 40002, 53, 62, 0), '10.88.1.2', '10.96.0.10', total=82)),
+                                    '10.88.1.1', '10.88.1.2'),
+           MACS + b'\x08\x00' + ip4(1, icmp4(11, 0, ip4(1, struct.pack('!BBHHH', 8, 0, 0, 77, 1) + b'abcdefgh', '10.88.1.2', '10.88.2.2', ttl=1)),
+                                    '10.88.1.1', '10.88.1.2'),
+           MACS + b'\x86\xdd' + ip6(58, struct.pack('!BBHI', 3, 0, 0, 0) + ip6(58, struct.pack('!BBHHH', 128, 0, 0, 77, 1) + b'abcdefgh', C6, V6, hlim=1),
+                                    N6, C6)]
+open('icmp-short-quotes.pcap', 'wb').write(pcap(frames))
