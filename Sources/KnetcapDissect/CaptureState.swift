@@ -123,7 +123,7 @@ public struct CaptureState {
             if tracking.contains(.tcp) { trackTCP(&p, t, key, fromA: key.a == from) }
             if tracking.contains(.http) { trackHTTP(&p, t, DirectedFlow(key: key, fromA: key.a == from)) }
         }
-        if p.icmp != nil, tracking.contains(.tcp), let q = p.icmpQuote, let h = q.tcpHeader, let src = q.source, let dst = q.destination,
+        if p.icmp != nil, tracking.contains(.tcp), let q = p.icmpQuote, let h = q.tcpBytes, let src = q.source, let dst = q.destination,
            let sp = h.u16(at: 0), let dp = h.u16(at: 2), let seq = h.u32(at: 4), let flags = h.u16(at: 12), h.count >= 16 {
             // The TCP header an ICMP error quotes (16 bytes or more: tshark reads that far
             // first): its conversation, found or started as tshark's (no analysis:

@@ -4,10 +4,10 @@ import KnetcapWire
 /// source quench, redirect, time exceeded, parameter problem; RFC 4443 §3: ICMPv6 types 1–4),
 /// dissected as tshark 4.0 dissects it (packet-icmp.c and packet-icmpv6.c hand the bytes from
 /// offset 8 to the IP dissector with `in_error_pkt` set): its IPv4 or IPv6 header, then its TCP
-/// or UDP header and a DNS message in the UDP data.
+/// header, its UDP header and a DNS message in the UDP data, or its ICMP message.
 ///
 /// For the fields only (`-T fields`, `-Y`, `--json`): these are further occurrences of
-/// `ip.*`/`ipv6.*`/`tcp.*`/`udp.*`/`dns.*` after the packet's own layers, and never the
+/// `ip.*`/`ipv6.*`/`tcp.*`/`udp.*`/`dns.*`/`icmp.*` after the packet's own layers, and never the
 /// packet's own layers (`Packet.ipv4`, `.tcp` ...), which the diagnosis reads (its analysers
 /// read the quote through `ICMPView.quoted`). Kept in `Packet`'s extras box: only ICMP errors
 /// carry one.
@@ -16,11 +16,11 @@ public struct ICMPQuote {
     public var ipv4: IPv4View?, ipv6: IPv6View?
     /// The quoted TCP header when its 20 fixed bytes were quoted (and its data offset is sane).
     public var tcp: TCPView?
-    /// The quoted TCP bytes, at most the 20 of the fixed header (4 or more, else no TCP): what
+    /// The quoted TCP bytes, header and data (4 or more, else no TCP): what
     /// tshark shows of a cut one depends on how many (`TCPFields`: the ports from 4; the
     /// sequence number from 8 under IPv4; from 16 the whole fixed header but the checksum and
     /// urgent pointer). A router quoting the 8 bytes RFC 792 asks for gives ports and sequence.
-    public var tcpHeader: ByteView?
+    public var tcpBytes: ByteView?
     public var udp: UDPView?
     /// A quoted ICMP or ICMPv6 message (an echo request whose TTL ran out): further
     /// occurrences of `icmp.*`/`icmpv6.*`. Its own quote, if it is an error, is not read: no
@@ -53,7 +53,7 @@ public struct ICMPQuote {
         switch proto {
         case .tcp:
             guard data.count >= 4 else { return }
-            tcpHeader = data.prefix(min(data.count, 20))
+            tcpBytes = data
             tcp = try? TCPView(data)
         case .udp:
             guard let u = try? UDPView(data) else { return }

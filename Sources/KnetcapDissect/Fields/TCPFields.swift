@@ -11,11 +11,11 @@ enum TCPFields {
         return false
     }
 
-    /// `each`, with a quote of 4 to 20 TCP bytes (`ICMPQuote.tcpHeader`), as the bytes from the
-    /// header's start: for the ports, and in an ICMP error the sequence number.
+    /// `each`, with a quote of 4 TCP bytes or more (`ICMPQuote.tcpBytes`), as the bytes from
+    /// the header's start: for the ports, and in an ICMP error the sequence number.
     static func eachStart(_ p: Packet, _ body: (ByteView, ICMPQuote?) -> Bool) -> Bool {
         if let t = p.tcp, body(t.bytes, nil) { return true }
-        if p.icmp != nil, let q = p.icmpQuote, let h = q.tcpHeader, body(h, q) { return true }
+        if p.icmp != nil, let q = p.icmpQuote, let h = q.tcpBytes, body(h, q) { return true }
         return false
     }
 
@@ -35,7 +35,7 @@ enum TCPFields {
     /// has none of them).
     static func eachFixed(_ p: Packet, _ body: (Fixed, ICMPQuote?) -> Bool) -> Bool {
         if let t = p.tcp, body(Fixed(t), nil) { return true }
-        if p.icmp != nil, let q = p.icmpQuote, let h = q.tcpHeader, let x = Fixed(quoted: h), body(x, q) { return true }
+        if p.icmp != nil, let q = p.icmpQuote, let h = q.tcpBytes, let x = Fixed(quoted: h), body(x, q) { return true }
         return false
     }
 
