@@ -27,12 +27,15 @@ public struct DNSSearchExpansionAnalyzer: Analyzer {
     /// FNV-1a of a name's first label (the bytes before the first '.'): two names whose values
     /// differ cannot be steps of one walk (`isExpansion` needs a common leading label).
     static func leadingLabel(_ name: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for c in name.utf8 {
-            if c == 46 { break }
-            h = (h ^ UInt64(c)) &* 0x100_0000_01b3
+        var s = name  // `withUTF8`: the contiguous storage, not the view's iterator (issue 11)
+        return s.withUTF8 { b in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for c in b {
+                if c == 46 { break }
+                h = (h ^ UInt64(c)) &* 0x100_0000_01b3
+            }
+            return h
         }
-        return h
     }
     struct Group {
         var occurrences = 0

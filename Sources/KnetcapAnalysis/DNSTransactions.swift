@@ -120,6 +120,7 @@ public struct DNSTransactionTracker {
     private var lastQueryOnSocket: [SocketKey: LastQuery] = [:]
     private var socketQueue = EvictionQueue<SocketKey>()
     private var dropped = 0, droppedSockets = 0
+    private var socketSweepSecond: Int64 = .min
 
     /// The most recent new query on a socket, and whether it was already paired or answered.
     struct LastQuery { var key: DNSTransactionKey; var sent: FrameRef; var type: DNSType; var partnered: Bool; var answered: FrameRef?; var serial: UInt32 }
@@ -185,7 +186,7 @@ public struct DNSTransactionTracker {
     @discardableResult
     private mutating func remove(_ key: DNSTransactionKey) -> Pending? {
         guard let p = pending.removeValue(forKey: key) else { return nil }
-        if let pk = p.rare?.v.partner, waitingPartner[pk] == key { waitingPartner.removeValue(forKey: pk) }
+        if let pk = p.rare?.v.partner, !waitingPartner.isEmpty, waitingPartner[pk] == key { waitingPartner.removeValue(forKey: pk) }
         return p
     }
 
@@ -243,7 +244,8 @@ public struct DNSTransactionTracker {
                 let old = transaction(key, t)
                 if isProblem(old, end: now) { onProblem(old, now) }
             }
-            if let waiting = waitingPartner.removeValue(forKey: key), pending[waiting]?.rare?.v.partnerResent == nil {
+            // (Asked only when a partner waits: a lookup in an empty table still hashes the key.)
+            if !waitingPartner.isEmpty, let waiting = waitingPartner.removeValue(forKey: key), pending[waiting]?.rare?.v.partnerResent == nil {
                 update(waiting) { $0.partnerResent = frame }
             }
             guard let q = dns.firstQuestion else { return nil }
@@ -286,7 +288,7 @@ public struct DNSTransactionTracker {
                 update(pk) { $0.partnerAnswered = frame }
                 waitingPartner[key] = pk
             }
-            if let pk = t.partner { waitingPartner.removeValue(forKey: pk) }
+            if let pk = t.partner, !waitingPartner.isEmpty { waitingPartner.removeValue(forKey: pk) }
             let sock = SocketKey(client: key.client, server: key.server, overTCP: key.overTCP)
             lastQueryOnSocket.modify(sock) { if $0.key == key { $0.answered = frame } }
             if t.transmissionCount > 1 { onProblem(t, now) }
@@ -311,6 +313,21 @@ public struct DNSTransactionTracker {
     private mutating func noteSocket(_ sock: SocketKey, _ q: LastQuery, now: Timestamp) {
         var q = q
         q.serial = socketQueue.serial()
+        // Expired sockets leave once per capture second (pairing compares the times itself, an
+        // older entry only waits a little longer), every query when the table is full: the
+        // front's lookup per query was a fifth of the DNS tracker's time (issue 11).
+        let full = lastQueryOnSocket.count >= maxSockets
+        if full || now.seconds != socketSweepSecond {
+            socketSweepSecond = now.seconds
+            expireSockets(now: now)
+        }
+        lastQueryOnSocket[sock] = q
+        socketQueue.push(sock, q.serial)
+        let table = lastQueryOnSocket
+        socketQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
+    }
+
+    private mutating func expireSockets(now: Timestamp) {
         while let item = socketQueue.first {
             guard let v = lastQueryOnSocket[item.key], v.serial == item.serial else { socketQueue.removeFirst(); continue }
             let full = lastQueryOnSocket.count >= maxSockets
@@ -319,10 +336,6 @@ public struct DNSTransactionTracker {
             lastQueryOnSocket.removeValue(forKey: item.key)
             if full && now - v.sent.time <= Self.parallelWindow { droppedSockets += 1 }  // it could still have paired
         }
-        lastQueryOnSocket[sock] = q
-        socketQueue.push(sock, q.serial)
-        let table = lastQueryOnSocket
-        socketQueue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
     }
 
     /// Evaluates everything still pending at the end of the capture.
@@ -376,6 +389,12 @@ public struct DNSTransactionTracker {
 
 /// `name` with ASCII letters lowercased (DNS compares names so, RFC 4343 §3): the same string,
 /// without a copy, when it has no capital letter.
-@inlinable public func asciiLowercased(_ name: String) -> String {
-    name.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } ? String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self) : name
+public func asciiLowercased(_ name: String) -> String {
+    // Over the contiguous UTF-8 storage (`withUTF8`): `utf8.contains` iterated the view.
+    var s = name
+    let upper = s.withUTF8 { b in
+        for c in b where c &- 0x41 < 26 { return true }
+        return false
+    }
+    return upper ? String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self) : name
 }

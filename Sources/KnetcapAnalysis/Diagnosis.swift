@@ -111,7 +111,7 @@ public struct Diagnosis {
         // events are collected first, the frequent answered one is not.
         if p.fragment != nil { fragments.observe(p) }
         lastWasCopy = vantages.observe(p)
-        if let t = p.tunnel, tunnels.count < Self.maxTunnelPairs, let src = p.sourceAddress, let dst = p.destinationAddress,
+        if p.hasTunnel, let t = p.tunnel, tunnels.count < Self.maxTunnelPairs, let src = p.sourceAddress, let dst = p.destinationAddress,
            let sp = p.sourcePort, let dp = p.destinationPort {
             let k = PairKey(Endpoint(src, sp), Endpoint(dst, dp))
             if tunnels[k] == nil { tunnels[k] = t.text }

@@ -106,7 +106,7 @@ public struct Dissector: Sendable {
     static func application(port: UInt16) -> Application? {
         switch port {
         case 53, 5353, 5355: return .dns  // DNS, mDNS, LLMNR (all dns.* fields)
-        default: return dnsPorts.contains(port) ? .dns : nil
+        default: return dnsPortBits[Int(port >> 6)] & (1 << (port & 63)) != 0 ? .dns : nil
         }
     }
 
@@ -118,7 +118,20 @@ public struct Dissector: Sendable {
 
     /// More ports where UDP and TCP carry DNS (`--dns-port`), set once before a capture is
     /// read. On other ports a UDP payload is DNS when `DNSView.isPlausibleMessage` says so.
-    public nonisolated(unsafe) static var dnsPorts: Set<UInt16> = []
+    public static var dnsPorts: Set<UInt16> {
+        get { Set((0...UInt16.max).filter { dnsPortBits[Int($0 >> 6)] & (1 << ($0 & 63)) != 0 }) }
+        set {
+            dnsPortBits.update(repeating: 0, count: 1024)
+            for p in newValue { dnsPortBits[Int(p >> 6)] |= 1 << (p & 63) }
+        }
+    }
+    /// `dnsPorts` as a bitmap, one bit per port (1024 words): a global `Set` cost a dynamic
+    /// exclusivity check and a SipHash per packet (issue 11).
+    nonisolated(unsafe) static let dnsPortBits: UnsafeMutablePointer<UInt64> = {
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: 1024)
+        p.initialize(repeating: 0, count: 1024)
+        return p
+    }()
 
     static func dissectIPv4(_ p: inout Packet, _ net: ByteView) throws(WireError) {
         let ip: IPv4View

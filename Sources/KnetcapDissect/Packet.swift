@@ -179,6 +179,10 @@ public struct Packet {
         set { if newValue != nil || extras != nil { mutableExtras().ipv6UnderIPv4 = newValue } }
     }
 
+    /// Whether the packet came in a tunnel: `tunnel != nil` without copying the tunnel's
+    /// layers out (the read path asks it of every packet).
+    public var hasTunnel: Bool { extras != nil && extras!.tunnel != nil }
+
     /// A GRE header whose payload knetcap does not follow (PPTP's enhanced GRE carrying PPP,
     /// a payload type other than IPv4, IPv6, Ethernet); GRE tunnels are `tunnel`.
     public var gre: GREView? {

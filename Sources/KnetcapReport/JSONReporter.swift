@@ -19,6 +19,8 @@ public final class JSONReporter: Reporter {
         self.stats = stats
     }
 
+    public var wantsPackets: Bool { writesPackets }
+
     public func packet(_ p: Packet) {
         guard writesPackets else { return }
         Self.writePacketObject(p, into: &out.buffer)

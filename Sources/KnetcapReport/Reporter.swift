@@ -76,6 +76,9 @@ public protocol Reporter: AnyObject {
     func packetsDone()
     /// The end of the capture: the whole diagnosis.
     func finish(_ report: Report)
+    /// Whether `packet` and `skipped` do anything (default true): the session hands packets
+    /// only to reporters that want them (each call copies the packet, issue 11).
+    var wantsPackets: Bool { get }
 }
 
 extension Reporter {
@@ -85,4 +88,5 @@ extension Reporter {
     public func finding(_ f: Finding) {}
     public func packetsDone() {}
     public func finish(_ report: Report) {}
+    public var wantsPackets: Bool { true }
 }

@@ -31,6 +31,8 @@ public final class TextReporter: Reporter {
 
     public func skipped(_ p: Packet) { printer?.skip(p) }
 
+    public var wantsPackets: Bool { printer != nil }
+
     public func finding(_ f: Finding) {
         out.line("knetcap: \(style.severity(f.severity, f.severity.rawValue)) \(style.bold(f.kind)): \(f.summary)")
         out.flush()

@@ -68,7 +68,7 @@ public final class CaptureSession {
     /// writer and writes out the reporters' packet output. From then on the `-w` file is
     /// complete, and a second stop signal may end the process at once.
     public func read() -> Read {
-        let reporters = self.reporters, displayFilter = self.displayFilter, writer = self.writer, limit = self.limit
+        let reporters = self.reporters, packetReporters = reporters.filter(\.wantsPackets), displayFilter = self.displayFilter, writer = self.writer, limit = self.limit
         var diagnosis = self.diagnosis  // a local: no exclusivity checks per packet
         defer { self.diagnosis = diagnosis }
         let streamed = Counter()
@@ -78,7 +78,11 @@ public final class CaptureSession {
                 for r in reporters { r.finding(f) }
             }
         }
-        var state = tracking.isEmpty ? nil : CaptureState(tracking: tracking)
+        // Through a pointer: the other-record callback (escaping) shares it, and a captured
+        // `var` would be boxed, with a dynamic exclusivity check per packet (issue 11).
+        let statePointer = UnsafeMutablePointer<CaptureState?>.allocate(capacity: 1)
+        statePointer.initialize(to: tracking.isEmpty ? nil : CaptureState(tracking: tracking))
+        defer { statePointer.deinitialize(count: 1); statePointer.deallocate() }
         // Interfaces known before the first packet (a merge's, several namespaces'): copies of
         // one packet are matched from the start.
         if source is MultiPcapSource { diagnosis.expectSeveralVantagePoints(live: true) }
@@ -100,7 +104,7 @@ public final class CaptureSession {
         // Records that are not packets: frames for tshark's time fields, -Y and -T fields only
         // (not packets to the diagnosis, the packet lines or -w).
         let otherRecord: (inout Packet, RawPacket) -> Void = { p, raw in
-            state?.track(&p)
+            statePointer.pointee?.track(&p)
             p.recordType = WiretapSource.recordType(raw)
             if recordTracking {
                 p.interfaceID = WiretapSource.interfaceID(raw)
@@ -122,21 +126,21 @@ public final class CaptureSession {
             n = p.number
             diagnosis.observe(p)  // every packet, displayed or not
             p.isVantageCopy = diagnosis.lastWasCopy
-            state?.track(&p)
-            if tracking.contains(.record), raw.record != nil {
+            statePointer.pointee?.track(&p)
+            if recordTracking, raw.record != nil {
                 p.interfaceID = WiretapSource.interfaceID(raw)
                 p.comments = WiretapSource.commentBytes(raw)
                 if p.interfaceID != nil { p.interfaceName = interfaceName(raw) }
             }
             if let f = displayFilter, !f.matches(p) {  // -Y: neither written nor reported
-                for r in reporters { r.skipped(p) }
+                for r in packetReporters { r.skipped(p) }
                 return n < limit
             }
             if let w = writer {
                 w.write(raw, frame: n)
                 if w.isFull { return false }  // -G with -W: the last file is done
             }
-            for r in reporters { r.packet(p) }
+            for r in packetReporters { r.packet(p) }
             return n < limit
         }
         writer?.close()
@@ -149,7 +153,7 @@ public final class CaptureSession {
         // a second signal removes): from here a second stop signal ends knetcap at once, also
         // when it is blocked writing its output or report to a reader that stopped reading.
         PcapSource.markExitSafe()
-        return Read(end: end, packets: n, streamed: streamed.value, limits: state?.limits ?? [])
+        return Read(end: end, packets: n, streamed: streamed.value, limits: statePointer.pointee?.limits ?? [])
     }
 
     /// Finishes the diagnosis of what `read` read and hands the report to every reporter.
@@ -243,13 +247,17 @@ public final class CaptureSession {
         var others: [Int32: Dissector] = [:]
         let reassembler = IPReassembler()
         let dnsOverTCP = TCPDNSReassembler()
-        var n = 0
+        // The frame count, read by the other-record callback (an escaping closure): a
+        // captured `var` would be boxed, with a dynamic exclusivity check per packet (issue 11).
+        let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        counter.initialize(to: 0)
+        defer { counter.deallocate() }
         // A record with more bytes captured than its length: refused as tcpdump refuses it in
         // the formats tcpdump reads (pcap, pcapng), dissected as tshark does in the others.
         let lenient = (source as? WiretapSource).map { !$0.isTcpdumpFormat } ?? false
         if let other = otherRecord, let w = source as? WiretapSource {
             w.onOtherRecord = { raw in
-                var p = Packet(number: n + raw.framesBefore, timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
+                var p = Packet(number: counter.pointee + raw.framesBefore, timestamp: Timestamp(seconds: raw.seconds, nanoseconds: raw.nanoseconds),
                                capturedLength: raw.capturedLength, originalLength: raw.originalLength,
                                linkType: LinkType(rawValue: raw.linkType), bytes: ByteView(raw.bytes))
                 p.hasTimestamp = raw.hasTimestamp
@@ -258,7 +266,8 @@ public final class CaptureSession {
         }
         defer { (source as? WiretapSource)?.onOtherRecord = nil }
         return source.forEach { raw in
-            n += 1 + raw.framesBefore  // frame numbers count what Wireshark counts as frames
+            counter.pointee += 1 + raw.framesBefore  // frame numbers count what Wireshark counts as frames
+            let n = counter.pointee
             if raw.linkType != dissector.linkType.rawValue {
                 if let d = others[raw.linkType] {
                     others[dissector.linkType.rawValue] = dissector

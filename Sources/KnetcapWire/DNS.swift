@@ -144,32 +144,46 @@ public struct DNSView {
     /// `<Root>` for the root), or `nil` when it is bad; ASCII letters folded to lower case when
     /// `lowercased` (DNS names compare case-insensitively, RFC 4343). Allocates.
     public func name(at offset: Int, lowercased: Bool = false) -> String? {
-        // First pass: validate and measure (a name is at most 255 bytes, 4 per escaped byte).
-        var length = 0
-        var labels = 0
-        let base = bytes
-        guard walkName(at: offset, label: { start, len in
-            labels += 1
-            for i in start..<(start + len) {
-                let c = base.b(i)
-                length += c > 32 && c < 127 ? 1 : 4
-            }
-        }) != nil else { return nil }
-        if labels == 0 { return "<Root>" }
-        length += labels - 1
-        // Second pass: write the text straight into the String's storage.
-        return String(unsafeUninitializedCapacity: length) { buf in
-            var w = 0
-            func put(_ b: UInt8) { if w < buf.count { buf[w] = b; w += 1 } }
-            _ = walkName(at: offset) { start, len in
-                if w > 0 { put(46) }
-                for i in start..<(start + len) {
-                    let c = base.b(i)
-                    if c > 32 && c < 127 { put(lowercased && c >= 65 && c <= 90 ? c | 0x20 : c) }
-                    else { put(92); put(48 + c / 100); put(48 + c / 10 % 10); put(48 + c % 10) }
+        // One pass into a stack buffer (at most 255 wire bytes, 4 text bytes for an escaped
+        // one: 1020, within the stack allocation's limit), the walk of `walkName` written out
+        // here without a closure, then one copy into the String (issue 11).
+        withUnsafeTemporaryAllocation(byteCount: 4 * Self.maxNameLength, alignment: 1) { buf -> String? in
+            let base = bytes.base, count = base.count, cap = buf.count
+            let fold: UInt8 = lowercased ? 0x20 : 0
+            var w = 0, labels = 0, pos = offset, total = 1, limit = count
+            while true {
+                guard pos >= 0, pos < count else { return nil }
+                let len = base[pos]
+                switch len & 0xc0 {
+                case 0x00:
+                    if len == 0 {
+                        return labels == 0 ? "<Root>" : String(decoding: UnsafeRawBufferPointer(rebasing: buf[0..<w]), as: UTF8.self)
+                    }
+                    let l = Int(len)
+                    guard pos + 1 + l <= count else { return nil }
+                    total += l + 1
+                    guard total <= Self.maxNameLength else { return nil }
+                    if labels > 0, w < cap { buf[w] = 46; w += 1 }
+                    labels += 1
+                    var i = pos + 1
+                    let end = i + l
+                    while i < end, w + 4 <= cap {
+                        let c = base[i]
+                        if c > 32 && c < 127 { buf[w] = c >= 65 && c <= 90 ? c | fold : c; w += 1 }
+                        else { buf[w] = 92; buf[w + 1] = 48 + c / 100; buf[w + 2] = 48 + c / 10 % 10; buf[w + 3] = 48 + c % 10; w += 4 }
+                        i += 1
+                    }
+                    pos = end
+                case 0xc0:
+                    guard pos + 1 < count else { return nil }
+                    let target = Int(len & 0x3f) << 8 | Int(base[pos + 1])
+                    guard target < pos, target < limit else { return nil }
+                    limit = target
+                    pos = target
+                default:
+                    return nil  // 0x40 extended / 0x80 reserved label types (RFC 6891 §5)
                 }
             }
-            return w
         }
     }
 
