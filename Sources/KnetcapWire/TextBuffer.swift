@@ -17,7 +17,11 @@ public struct TextBuffer: Sendable {
     }
     @inlinable public mutating func append(_ s: String) {
         var s = s
-        s.withUTF8 { bytes.append(contentsOf: $0) }
+        // Short texts (the separators of a packet line: ".", ": ", " > ") byte by byte:
+        // `append(contentsOf:)` costs more than the few bytes it copies (issue 11).
+        s.withUTF8 { b in
+            if b.count <= 8 { for c in b { bytes.append(c) } } else { bytes.append(contentsOf: b) }
+        }
     }
     @inlinable public mutating func append(byte: UInt8) { bytes.append(byte) }
 
@@ -30,6 +34,7 @@ public struct TextBuffer: Sendable {
         }
         var n = UInt64(clamping: v)
         if n < 10 { bytes.append(48 &+ UInt8(n)); return }
+        if n < 100 { bytes.append(48 &+ UInt8(n / 10)); bytes.append(48 &+ UInt8(n % 10)); return }
         var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 digit scratch
         var len = 0
         withUnsafeMutableBytes(of: &tmp) { buf in
@@ -38,14 +43,16 @@ public struct TextBuffer: Sendable {
                 n /= 10
                 len += 1
             }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[(24 - len)...]))
+            for i in (24 - len)..<24 { bytes.append(buf[i]) }
         }
     }
 
     /// Appends `v` in decimal, left-padded with zeros to `width` digits.
     @inlinable public mutating func append<T: BinaryInteger>(decimal v: T, width: Int) {
+        let n = UInt64(clamping: v)
+        if width == 2, v >= 0, n < 100 { bytes.append(48 &+ UInt8(n / 10)); bytes.append(48 &+ UInt8(n % 10)); return }
         var digits = 1
-        var t = UInt64(clamping: v)
+        var t = n
         while t >= 10 { t /= 10; digits += 1 }
         if digits < width { for _ in 0..<(width - digits) { bytes.append(48) } }
         append(decimal: v)
