@@ -115,7 +115,7 @@ public final class FieldsReporter: Reporter {
         start()
         var b = lineBytes(p)
         b.append(10)
-        out.buffer.bytes.append(contentsOf: b)
+        out.buffer.append(bytes: b)
         out.flushIfFull()
     }
 

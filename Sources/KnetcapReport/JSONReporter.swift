@@ -69,13 +69,13 @@ public final class JSONReporter: Reporter {
                         if current >= 0 { b.append(byte: 0x2c) }
                         current = i
                         inArray = fields[i].repeated
-                        b.bytes.append(contentsOf: fields[i].key)  // "name":
+                        b.append(bytes: fields[i].key)  // "name":
                         if inArray { b.append(byte: 0x5b) }  // [
                         valueStart = b.count
                     } else if fields[i].repeated {
                         b.append(byte: 0x2c)
                     } else {
-                        b.bytes.removeSubrange(valueStart...)
+                        b.removeSuffix(from: valueStart)
                     }
                     writeScalar(v, into: &b)
                     return false

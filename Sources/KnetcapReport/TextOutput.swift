@@ -51,12 +51,12 @@ public final class TextOutput {
         guard !buffer.isEmpty else { return }
         if isGivenUp { buffer.removeAll(); return }
         if isCollecting {
-            collected += buffer.bytes
+            buffer.withBytes { collected.append(contentsOf: $0) }
             buffer.removeAll()
             return
         }
         var failure: Int32 = 0
-        buffer.bytes.withUnsafeBytes { raw in
+        buffer.withBytes { raw in
             var off = 0
             while off < raw.count {
                 guard let base = raw.baseAddress else { return }

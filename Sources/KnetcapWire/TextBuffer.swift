@@ -1,40 +1,80 @@
 /// A reusable byte buffer for building output lines without per-packet `String` allocation.
 /// Call `removeAll()` between packets; capacity is kept.
 public struct TextBuffer: Sendable {
-    public var bytes: [UInt8]
+    /// The storage: `count` bytes written, the rest room to write into (kept zero-filled).
+    /// Writing through its buffer pointer and a count of our own, not `Array.append`, which
+    /// checks uniqueness and capacity per byte (a packet line is ~15 appends; issue 11).
+    @usableFromInline var storage: [UInt8]
+    @usableFromInline var written: Int
+    /// Bytes written.
+    @inlinable public var count: Int { written }
 
     public init(capacity: Int = 4096) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        storage = [UInt8](repeating: 0, count: max(capacity, 16))
+        written = 0
     }
 
-    @inlinable public var isEmpty: Bool { bytes.isEmpty }
-    @inlinable public var count: Int { bytes.count }
-    @inlinable public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+    /// The bytes written (a copy; `withBytes` reads them in place).
+    public var bytes: [UInt8] { Array(storage[0..<written]) }
+
+    /// Calls `body` with the bytes written, in place.
+    @inlinable public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<written])) }
+    }
+
+    @inlinable public var isEmpty: Bool { written == 0 }
+    @inlinable public mutating func removeAll() { written = 0 }
+    /// Drops what was written from `offset` on (`offset` ≤ `count`).
+    @inlinable public mutating func removeSuffix(from offset: Int) { written = max(0, min(offset, written)) }
+
+    /// Room for `n` more bytes (doubling).
+    @inlinable mutating func reserve(_ n: Int) {
+        if written &+ n > storage.count { grow(n) }
+    }
+    @usableFromInline mutating func grow(_ n: Int) {
+        storage.append(contentsOf: repeatElement(0, count: max(storage.count, n)))
+    }
+
+    /// Appends raw bytes.
+    @inlinable public mutating func append(bytes src: UnsafeRawBufferPointer) {
+        let n = src.count
+        guard n > 0 else { return }
+        reserve(n)
+        let c = written
+        storage.withUnsafeMutableBytes { dst in
+            // A few bytes (most appends) by hand: a memcpy call costs more than they do.
+            if n <= 16 { for i in 0..<n { dst[c &+ i] = src[i] } }
+            else { (dst.baseAddress! + c).copyMemory(from: src.baseAddress!, byteCount: n) }
+        }
+        written = c &+ n
+    }
+    @inlinable public mutating func append(bytes src: [UInt8]) {
+        src.withUnsafeBytes { append(bytes: $0) }
+    }
 
     @inlinable public mutating func append(_ s: StaticString) {
-        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        s.withUTF8Buffer { append(bytes: UnsafeRawBufferPointer($0)) }
     }
     @inlinable public mutating func append(_ s: String) {
         var s = s
-        // Short texts (the separators of a packet line: ".", ": ", " > ") byte by byte:
-        // `append(contentsOf:)` costs more than the few bytes it copies (issue 11).
-        s.withUTF8 { b in
-            if b.count <= 8 { for c in b { bytes.append(c) } } else { bytes.append(contentsOf: b) }
-        }
+        s.withUTF8 { append(bytes: UnsafeRawBufferPointer($0)) }
     }
-    @inlinable public mutating func append(byte: UInt8) { bytes.append(byte) }
+    @inlinable public mutating func append(byte: UInt8) {
+        reserve(1)
+        let c = written
+        storage.withUnsafeMutableBufferPointer { $0[c] = byte }
+        written = c &+ 1
+    }
 
     /// Appends the decimal form of `v`.
     @inlinable public mutating func append<T: BinaryInteger>(decimal v: T) {
         if v < 0 {
-            bytes.append(UInt8(ascii: "-"))
+            append(byte: UInt8(ascii: "-"))
             append(decimal: Int64(clamping: v).magnitude)  // magnitude: -Int64.min traps
             return
         }
         var n = UInt64(clamping: v)
-        if n < 10 { bytes.append(48 &+ UInt8(n)); return }
-        if n < 100 { bytes.append(48 &+ UInt8(n / 10)); bytes.append(48 &+ UInt8(n % 10)); return }
+        if n < 10 { append(byte: 48 &+ UInt8(n)); return }
         var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 digit scratch
         var len = 0
         withUnsafeMutableBytes(of: &tmp) { buf in
@@ -43,18 +83,17 @@ public struct TextBuffer: Sendable {
                 n /= 10
                 len += 1
             }
-            for i in (24 - len)..<24 { bytes.append(buf[i]) }
+            append(bytes: UnsafeRawBufferPointer(rebasing: buf[(24 - len)...]))
         }
     }
 
     /// Appends `v` in decimal, left-padded with zeros to `width` digits.
     @inlinable public mutating func append<T: BinaryInteger>(decimal v: T, width: Int) {
         let n = UInt64(clamping: v)
-        if width == 2, v >= 0, n < 100 { bytes.append(48 &+ UInt8(n / 10)); bytes.append(48 &+ UInt8(n % 10)); return }
         var digits = 1
         var t = n
         while t >= 10 { t /= 10; digits += 1 }
-        if digits < width { for _ in 0..<(width - digits) { bytes.append(48) } }
+        if digits < width { for _ in 0..<(width - digits) { append(byte: 48) } }
         append(decimal: v)
     }
 
@@ -66,7 +105,7 @@ public struct TextBuffer: Sendable {
             let d = UInt8(truncatingIfNeeded: n >> (UInt64(i) * 4)) & 0xf
             if d != 0 || started || i < width {
                 started = true
-                bytes.append(d < 10 ? 48 + d : 87 + d)
+                append(byte: d < 10 ? 48 + d : 87 + d)
             }
         }
     }
@@ -75,9 +114,9 @@ public struct TextBuffer: Sendable {
     @inlinable public mutating func append(_ a: IPAddress) {
         if !a.isIPv6 {
             let v = a.v4
-            append(decimal: v >> 24); bytes.append(46)
-            append(decimal: v >> 16 & 0xff); bytes.append(46)
-            append(decimal: v >> 8 & 0xff); bytes.append(46)
+            append(decimal: v >> 24); append(byte: 46)
+            append(decimal: v >> 16 & 0xff); append(byte: 46)
+            append(decimal: v >> 8 & 0xff); append(byte: 46)
             append(decimal: v & 0xff)
         } else {
             append(a.description)
@@ -85,5 +124,5 @@ public struct TextBuffer: Sendable {
     }
 
     /// The contents as a `String` (allocates; for tests and rare paths).
-    public var string: String { String(decoding: bytes, as: UTF8.self) }
+    public var string: String { withBytes { String(decoding: $0, as: UTF8.self) } }
 }
