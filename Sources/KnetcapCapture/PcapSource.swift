@@ -127,8 +127,14 @@ public final class PcapSource: PacketSource {
             let name = path == "-" ? "standard input" : path
             throw CaptureError(.notACapture, "\(name): not a pcap or pcapng capture libpcap can read (\(msg.isEmpty ? "unknown format" : msg))")
         }
-        return PcapSource(handle: h, isLive: false, nano: true, fileBuffer: buf)
+        let s = PcapSource(handle: h, isLive: false, nano: true, fileBuffer: buf)
+        s.fileMicroseconds = path != "-" && classicPcapMicrosecondMagic(path)
+        return s
     }
+
+    /// A classic pcap file with microsecond timestamps (its magic number; read as nanoseconds):
+    /// `-w` writes microseconds back, as tcpdump does.
+    public private(set) var fileMicroseconds = false
 
     /// Opens a live capture on `interface` (`any` included): snapshot length `snaplen` bytes,
     /// promiscuous unless `promiscuous` is false, read timeout `timeoutMilliseconds`, immediate
@@ -348,14 +354,27 @@ public final class PcapWriter: PacketWriter {
     /// Why writing failed (errno text), or `nil`.
     public private(set) var error: String?
 
+    /// Microsecond timestamps (the packets' headers carry nanoseconds: divided on the way out).
+    private var micro = false
+
+    /// A microsecond file (`source.fileMicroseconds`) is written with microsecond timestamps,
+    /// as tcpdump writes it; otherwise with the handle's (nanosecond) precision.
     /// - Throws: `CaptureError.cannotWrite` with libpcap's message.
-    public init(source: PcapSource, path: String) throws(CaptureError) {
+    public convenience init(source: PcapSource, path: String) throws(CaptureError) {
+        if source.fileMicroseconds {
+            try self.init(linkType: source.linkType, snaplen: source.snapshotLength, path: path, microseconds: true)
+        } else {
+            try self.init(handle: source.handle, linkType: source.linkType, path: path)
+        }
+    }
+
+    private init(handle: OpaquePointer, linkType: Int32, path: String) throws(CaptureError) {
         self.path = path
-        linkType = source.linkType
+        self.linkType = linkType
         file = WrittenFile(path: path, isPcapng: false)
         let out = try ReplacementFile(path)
-        guard let d = pcap_dump_open(source.handle, out.openPath) else {
-            let msg = out.naming(String(cString: pcap_geterr(source.handle)))
+        guard let d = pcap_dump_open(handle, out.openPath) else {
+            let msg = out.naming(String(cString: pcap_geterr(handle)))
             out.discard()
             throw CaptureError(.cannotWrite, msg.hasPrefix(path) ? "cannot write \(msg)" : "cannot write \(path): \(msg)")
         }
@@ -388,14 +407,17 @@ public final class PcapWriter: PacketWriter {
     }
 
     /// A pcap file of link type `linkType` (DLT_), snapshot length `snaplen`, nanosecond
-    /// timestamps, for packets of a source libpcap did not open (`WiretapSource`). A packet
-    /// of another link type (a pcapng interface of another type) stops writing with an error.
+    /// timestamps (microseconds when `microseconds`: the input's own precision was no finer),
+    /// for packets of a source libpcap did not open (`WiretapSource`). A packet of another link
+    /// type (a pcapng interface of another type) stops writing with an error.
     /// - Throws: `CaptureError.cannotWrite` with libpcap's message.
-    public init(linkType: Int32, snaplen: Int32, path: String) throws(CaptureError) {
+    public init(linkType: Int32, snaplen: Int32, path: String, microseconds: Bool = false) throws(CaptureError) {
         self.path = path
         self.linkType = linkType
+        micro = microseconds
         file = WrittenFile(path: path, isPcapng: false)
-        guard let h = pcap_open_dead_with_tstamp_precision(linkType, snaplen == 0 ? 262_144 : snaplen, UInt32(PCAP_TSTAMP_PRECISION_NANO)) else {
+        let precision = microseconds ? PCAP_TSTAMP_PRECISION_MICRO : PCAP_TSTAMP_PRECISION_NANO
+        guard let h = pcap_open_dead_with_tstamp_precision(linkType, snaplen == 0 ? 262_144 : snaplen, UInt32(precision)) else {
             throw CaptureError(.cannotWrite, "cannot write \(path): libpcap has no pcap handle for link type \(linkType)")
         }
         dead = h
@@ -430,7 +452,13 @@ public final class PcapWriter: PacketWriter {
             stream = nil
             return
         }
-        pcap_dump(UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt8.self), p.header, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        if micro {
+            var h = p.header.pointee
+            h.ts.tv_usec /= 1000
+            pcap_dump(UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt8.self), &h, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        } else {
+            pcap_dump(UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt8.self), p.header, p.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        }
         // The write that fails is this packet's: the file holds a prefix of what came before.
         if let f = stream, ferror(f) != 0 {
             failed(String(cString: strerror(errno == 0 ? EIO : errno)))

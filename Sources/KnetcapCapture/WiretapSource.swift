@@ -575,6 +575,16 @@ public func misreadCompressedStream(_ source: any PacketSource, head: [UInt8], n
 /// and Kuznetsov's modified format (its own magic number).
 let libpcapReads: Set<String> = ["pcap", "nsecpcap", "modpcap"]
 
+/// Whether `path` starts with the microsecond classic pcap magic number (either byte order,
+/// Kuznetsov's modified format too).
+func classicPcapMicrosecondMagic(_ path: String) -> Bool {
+    guard let f = fopen(path, "rb") else { return false }
+    defer { fclose(f) }
+    var m: UInt32 = 0
+    guard fread(&m, 4, 1, f) == 1 else { return false }
+    return [0xa1b2_c3d4, 0xd4c3_b2a1, 0xa1b2_cd34, 0x34cd_b2a1].contains(m)
+}
+
 /// Whether `path` starts with a classic pcap magic number (µs or ns, either byte order).
 func classicPcapMagic(_ path: String) -> Bool {
     guard let f = fopen(path, "rb") else { return false }

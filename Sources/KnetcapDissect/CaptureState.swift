@@ -105,7 +105,14 @@ public struct CaptureState {
     }
     private var partialHeads: [DirectedFlow: PartialHead] = [:]
 
-    public init(tracking: Tracking = .all) { self.tracking = tracking }
+    /// HTTP heads need the TCP conversations: a segment whose bytes were all seen before (a
+    /// retransmission) carries no new head.
+    public init(tracking: Tracking = .all) { self.tracking = tracking.contains(.http) ? tracking.union(.tcp) : tracking }
+
+    /// Whether the TCP segment `trackTCP` saw last carried only bytes its direction had sent
+    /// before (a retransmission, tshark's `tcp.analysis.retransmission` when whole): tshark
+    /// hands such bytes to no dissector again, so they give no `http.*` fields.
+    private var lastSegmentRepeated = false
 
     /// Fills `p.tracked` from `p` and the packets tracked before it.
     public mutating func track(_ p: inout Packet) {
@@ -120,8 +127,9 @@ public struct CaptureState {
         if let t = p.tcp, let src = p.sourceAddress, let dst = p.destinationAddress {
             let from = Endpoint(src, t.sourcePort), to = Endpoint(dst, t.destinationPort)
             let key = FlowKey(from, to, proto: .tcp)
+            lastSegmentRepeated = false
             if tracking.contains(.tcp) { trackTCP(&p, t, key, fromA: key.a == from) }
-            if tracking.contains(.http) { trackHTTP(&p, t, DirectedFlow(key: key, fromA: key.a == from)) }
+            if tracking.contains(.http), !lastSegmentRepeated { trackHTTP(&p, t, DirectedFlow(key: key, fromA: key.a == from)) }
         }
         if p.icmp != nil, tracking.contains(.tcp), let q = p.icmpQuote, let h = q.tcpBytes, let src = q.source, let dst = q.destination,
            let sp = h.u16(at: 0), let dp = h.u16(at: 2), let seq = h.u32(at: 4), let flags = h.u16(at: 12), h.count >= 16 {
@@ -163,7 +171,12 @@ public struct CaptureState {
             if d.isResponse {
                 // The first answer closes the transaction: a repeated answer gets no dns.time
                 // (tshark: a retransmitted response), a later query with the id opens a new one.
-                if let q = dnsQueries.removeValue(forKey: key) { p.tracked.dnsTime = nanoseconds(ts, since: q.time) }
+                // A response whose records do not all fit (cut by the snaplen, or malformed) gets
+                // none and leaves the query open: tshark's DNS dissector stops at the record
+                // that runs past the bytes, before it times the response.
+                if d.forEachRecord({ _ in true }), let q = dnsQueries.removeValue(forKey: key) {
+                    p.tracked.dnsTime = nanoseconds(ts, since: q.time)
+                }
             } else {
                 query(key)
             }
@@ -182,6 +195,11 @@ public struct CaptureState {
         var setA = false, setB = false
         /// Window Scale shift each way from its SYN: -1 not seen, -2 not offered.
         var scaleA: Int8 = -1, scaleB: Int8 = -1
+        /// Each direction's next sequence number with every byte before it seen (advanced by
+        /// segments that start at or before it: one past a gap does not move it, so the late
+        /// segment that fills the gap is new bytes, not a retransmission).
+        var nextA: UInt32 = 0, nextB: UInt32 = 0
+        var nextSetA = false, nextSetB = false
         var lastSeen: Int64
         /// Its item in `conversationQueue`, re-queued at most once per capture second.
         var serial: UInt32 = 0
@@ -253,6 +271,15 @@ public struct CaptureState {
             let r = c.bases.relative(seq: seq, ack: ack, fromA: fromA)
             p.tracked.tcpSeq = r.seq
             if flags.contains(.ack) { p.tracked.tcpAck = r.ack }
+            // Bytes seen before: the whole segment at or below its direction's next sequence
+            // number (RFC 9293 §3.4: sequence numbers compare modulo 2^32).
+            let length = UInt32(truncatingIfNeeded: ipPayload - t.headerLength)
+            let end = seq &+ length &+ (flags.contains(.syn) ? 1 : 0) &+ (flags.contains(.fin) ? 1 : 0)
+            let (next, known) = fromA ? (c.nextA, c.nextSetA) : (c.nextB, c.nextSetB)
+            lastSegmentRepeated = length > 0 && known && Int32(bitPattern: seq &+ length &- next) <= 0
+            if !known || (Int32(bitPattern: seq &- next) <= 0 && Int32(bitPattern: end &- next) > 0) {
+                if fromA { c.nextA = end; c.nextSetA = true } else { c.nextB = end; c.nextSetB = true }
+            }
         }
         conversations[key] = c
     }

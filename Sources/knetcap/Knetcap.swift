@@ -532,7 +532,10 @@ extension Knetcap {
                 throw CaptureError(.cannotWrite, "cannot write \(p): interface \(i) has link type \(PcapSource.linkTypeName(w.interfaces[i].linkType)), "
                     + "but a pcap file holds one link type (\(PcapSource.linkTypeName(first.linkType))); write .pcapng (-w NAME.pcapng or --pcapng); \(p) was not touched")
             }
-            return try PcapWriter(linkType: source.linkType, snaplen: snap, path: p)
+            // Microseconds when no interface's timestamps are finer (a microsecond pcap or pcapng,
+            // as tcpdump and editcap write them); nanoseconds otherwise.
+            let micro = (source as? WiretapSource).map { w in w.interfaces.allSatisfy { $0.unitsPerSecond <= 1_000_000 } } ?? false
+            return try PcapWriter(linkType: source.linkType, snaplen: snap, path: p, microseconds: micro)
         }
         let rotation = RotatingWriter.Rotation(megabytes: fileSize, seconds: rotateSeconds, files: fileCount)
         guard rotation.isRotating else { return try open(path) }
