@@ -549,12 +549,7 @@ func regularFileSize(_ path: String) -> Int64? {
 }
 
 /// Whether `path` (a regular file) starts with pcapng's section header block type.
-func pcapngMagic(_ path: String) -> Bool {
-    guard let f = fopen(path, "rb") else { return false }
-    defer { fclose(f) }
-    var m: UInt32 = 0
-    return fread(&m, 4, 1, f) == 1 && m == 0x0A0D_0D0A
-}
+func pcapngMagic(_ path: String) -> Bool { firstWord(path) == 0x0A0D_0D0A }
 
 /// `.decompressFailed` naming what is wrong with `path`'s compressed stream, when it starts
 /// with a gzip/zstd/lz4 magic and does not decompress; nil otherwise (or for standard input).
@@ -578,18 +573,18 @@ let libpcapReads: Set<String> = ["pcap", "nsecpcap", "modpcap"]
 /// Whether `path` starts with the microsecond classic pcap magic number (either byte order,
 /// Kuznetsov's modified format too).
 func classicPcapMicrosecondMagic(_ path: String) -> Bool {
-    guard let f = fopen(path, "rb") else { return false }
-    defer { fclose(f) }
-    var m: UInt32 = 0
-    guard fread(&m, 4, 1, f) == 1 else { return false }
-    return [0xa1b2_c3d4, 0xd4c3_b2a1, 0xa1b2_cd34, 0x34cd_b2a1].contains(m)
+    firstWord(path).map { [0xa1b2_c3d4, 0xd4c3_b2a1, 0xa1b2_cd34, 0x34cd_b2a1].contains($0) } ?? false
 }
 
 /// Whether `path` starts with a classic pcap magic number (µs or ns, either byte order).
 func classicPcapMagic(_ path: String) -> Bool {
-    guard let f = fopen(path, "rb") else { return false }
+    firstWord(path).map { [0xa1b2_c3d4, 0xd4c3_b2a1, 0xa1b2_3c4d, 0x4d3c_b2a1].contains($0) } ?? false
+}
+
+/// The first four bytes of `path` as a host-order word (a magic number), or nil.
+func firstWord(_ path: String) -> UInt32? {
+    guard let f = fopen(path, "rb") else { return nil }
     defer { fclose(f) }
     var m: UInt32 = 0
-    guard fread(&m, 4, 1, f) == 1 else { return false }
-    return [0xa1b2_c3d4, 0xd4c3_b2a1, 0xa1b2_3c4d, 0x4d3c_b2a1].contains(m)
+    return fread(&m, 4, 1, f) == 1 ? m : nil
 }

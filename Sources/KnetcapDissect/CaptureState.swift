@@ -109,10 +109,6 @@ public struct CaptureState {
     /// retransmission) carries no new head.
     public init(tracking: Tracking = .all) { self.tracking = tracking.contains(.http) ? tracking.union(.tcp) : tracking }
 
-    /// Whether the TCP segment `trackTCP` saw last carried only bytes its direction had sent
-    /// before (a retransmission, tshark's `tcp.analysis.retransmission` when whole): tshark
-    /// hands such bytes to no dissector again, so they give no `http.*` fields.
-    private var lastSegmentRepeated = false
 
     /// Fills `p.tracked` from `p` and the packets tracked before it.
     public mutating func track(_ p: inout Packet) {
@@ -127,9 +123,11 @@ public struct CaptureState {
         if let t = p.tcp, let src = p.sourceAddress, let dst = p.destinationAddress {
             let from = Endpoint(src, t.sourcePort), to = Endpoint(dst, t.destinationPort)
             let key = FlowKey(from, to, proto: .tcp)
-            lastSegmentRepeated = false
-            if tracking.contains(.tcp) { trackTCP(&p, t, key, fromA: key.a == from) }
-            if tracking.contains(.http), !lastSegmentRepeated { trackHTTP(&p, t, DirectedFlow(key: key, fromA: key.a == from)) }
+            // A segment carrying only bytes its direction sent before (a retransmission, tshark's
+            // `tcp.analysis.retransmission` when whole): tshark hands them to no dissector
+            // again, so they give no `http.*` fields.
+            let repeated = tracking.contains(.tcp) ? trackTCP(&p, t, key, fromA: key.a == from) : false
+            if tracking.contains(.http), !repeated { trackHTTP(&p, t, DirectedFlow(key: key, fromA: key.a == from)) }
         }
         if p.icmp != nil, tracking.contains(.tcp), let q = p.icmpQuote, let h = q.tcpBytes, let src = q.source, let dst = q.destination,
            let sp = h.u16(at: 0), let dp = h.u16(at: 2), let seq = h.u32(at: 4), let flags = h.u16(at: 12), h.count >= 16 {
@@ -236,7 +234,9 @@ public struct CaptureState {
         return c
     }
 
-    private mutating func trackTCP(_ p: inout Packet, _ t: TCPView, _ key: FlowKey, fromA: Bool) {
+    /// Returns whether the segment's bytes were all seen before in its direction.
+    private mutating func trackTCP(_ p: inout Packet, _ t: TCPView, _ key: FlowKey, fromA: Bool) -> Bool {
+        var repeated = false
         let flags = t.flags
         let seq = t.sequence, ack = t.acknowledgment
         var c = conversation(key, flags, seq: seq, fromA: fromA, now: p.timestamp.seconds)
@@ -276,12 +276,13 @@ public struct CaptureState {
             let length = UInt32(truncatingIfNeeded: ipPayload - t.headerLength)
             let end = seq &+ length &+ (flags.contains(.syn) ? 1 : 0) &+ (flags.contains(.fin) ? 1 : 0)
             let (next, known) = fromA ? (c.nextA, c.nextSetA) : (c.nextB, c.nextSetB)
-            lastSegmentRepeated = length > 0 && known && Int32(bitPattern: seq &+ length &- next) <= 0
+            repeated = length > 0 && known && Int32(bitPattern: seq &+ length &- next) <= 0
             if !known || (Int32(bitPattern: seq &- next) <= 0 && Int32(bitPattern: end &- next) > 0) {
                 if fromA { c.nextA = end; c.nextSetA = true } else { c.nextB = end; c.nextSetB = true }
             }
         }
         conversations[key] = c
+        return repeated
     }
 
     /// Drops the conversation seen least recently (to the second) from tracking.

@@ -106,7 +106,7 @@ public struct Dissector: Sendable {
     static func application(port: UInt16) -> Application? {
         switch port {
         case 53, 5353, 5355: return .dns  // DNS, mDNS, LLMNR (all dns.* fields)
-        default: return dnsPortBits[Int(port >> 6)] & (1 << (port & 63)) != 0 ? .dns : nil
+        default: return isDNSPort(port) ? .dns : nil
         }
     }
 
@@ -119,12 +119,13 @@ public struct Dissector: Sendable {
     /// More ports where UDP and TCP carry DNS (`--dns-port`), set once before a capture is
     /// read. On other ports a UDP payload is DNS when `DNSView.isPlausibleMessage` says so.
     public static var dnsPorts: Set<UInt16> {
-        get { Set((0...UInt16.max).filter { dnsPortBits[Int($0 >> 6)] & (1 << ($0 & 63)) != 0 }) }
+        get { Set((0...UInt16.max).filter(isDNSPort)) }
         set {
             dnsPortBits.update(repeating: 0, count: 1024)
             for p in newValue { dnsPortBits[Int(p >> 6)] |= 1 << (p & 63) }
         }
     }
+    static func isDNSPort(_ port: UInt16) -> Bool { dnsPortBits[Int(port >> 6)] & (1 << (port & 63)) != 0 }
     /// `dnsPorts` as a bitmap, one bit per port (1024 words): a global `Set` cost a dynamic
     /// exclusivity check and a SipHash per packet (issue 11).
     nonisolated(unsafe) static let dnsPortBits: UnsafeMutablePointer<UInt64> = {
