@@ -1,25 +1,31 @@
 /// A reusable byte buffer for building output lines without per-packet `String` allocation.
 /// Call `removeAll()` between packets; capacity is kept.
-public struct TextBuffer: Sendable {
-    /// The storage: `count` bytes written, the rest room to write into (kept zero-filled).
-    /// Writing through its buffer pointer and a count of our own, not `Array.append`, which
-    /// checks uniqueness and capacity per byte (a packet line is ~15 appends; issue 11).
-    @usableFromInline var storage: [UInt8]
+///
+/// Noncopyable: it owns its allocation (freed in `deinit`) and writes through its pointer
+/// with a count of its own, with no uniqueness or exclusivity check per byte (an `Array`'s
+/// `withUnsafeMutableBytes` checked uniqueness on every append: a packet line is ~15
+/// appends, a JSON object ~100; issue 11). Pass it `inout`.
+public struct TextBuffer: ~Copyable, @unchecked Sendable {
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var capacity: Int
     @usableFromInline var written: Int
     /// Bytes written.
     @inlinable public var count: Int { written }
 
     public init(capacity: Int = 4096) {
-        storage = [UInt8](repeating: 0, count: max(capacity, 16))
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
         written = 0
     }
 
+    deinit { base.deallocate() }
+
     /// The bytes written (a copy; `withBytes` reads them in place).
-    public var bytes: [UInt8] { Array(storage[0..<written]) }
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: written)) }
 
     /// Calls `body` with the bytes written, in place.
     @inlinable public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<written])) }
+        try body(UnsafeRawBufferPointer(start: base, count: written))
     }
 
     @inlinable public var isEmpty: Bool { written == 0 }
@@ -29,10 +35,15 @@ public struct TextBuffer: Sendable {
 
     /// Room for `n` more bytes (doubling).
     @inlinable mutating func reserve(_ n: Int) {
-        if written &+ n > storage.count { grow(n) }
+        if written &+ n > capacity { grow(n) }
     }
     @usableFromInline mutating func grow(_ n: Int) {
-        storage.append(contentsOf: repeatElement(0, count: max(storage.count, n)))
+        let new = capacity + max(capacity, n)
+        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: new)
+        b.update(from: base, count: written)
+        base.deallocate()
+        base = b
+        capacity = new
     }
 
     /// Appends raw bytes.
@@ -40,13 +51,11 @@ public struct TextBuffer: Sendable {
         let n = src.count
         guard n > 0 else { return }
         reserve(n)
-        let c = written
-        storage.withUnsafeMutableBytes { dst in
-            // A few bytes (most appends) by hand: a memcpy call costs more than they do.
-            if n <= 16 { for i in 0..<n { dst[c &+ i] = src[i] } }
-            else { (dst.baseAddress! + c).copyMemory(from: src.baseAddress!, byteCount: n) }
-        }
-        written = c &+ n
+        let dst = base + written
+        // A few bytes (most appends) by hand: a memcpy call costs more than they do.
+        if n <= 16 { for i in 0..<n { dst[i] = src[i] } }
+        else { UnsafeMutableRawPointer(dst).copyMemory(from: src.baseAddress!, byteCount: n) }
+        written &+= n
     }
     @inlinable public mutating func append(bytes src: [UInt8]) {
         src.withUnsafeBytes { append(bytes: $0) }
@@ -61,9 +70,8 @@ public struct TextBuffer: Sendable {
     }
     @inlinable public mutating func append(byte: UInt8) {
         reserve(1)
-        let c = written
-        storage.withUnsafeMutableBufferPointer { $0[c] = byte }
-        written = c &+ 1
+        base[written] = byte
+        written &+= 1
     }
 
     /// Appends the decimal form of `v`.
@@ -73,18 +81,23 @@ public struct TextBuffer: Sendable {
             append(decimal: Int64(clamping: v).magnitude)  // magnitude: -Int64.min traps
             return
         }
-        var n = UInt64(clamping: v)
+        appendDecimal(UInt64(clamping: v))
+    }
+    /// The digits of `n` written back to front in place (at most 20).
+    @inlinable mutating func appendDecimal(_ n: UInt64) {
         if n < 10 { append(byte: 48 &+ UInt8(n)); return }
-        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 digit scratch
-        var len = 0
-        withUnsafeMutableBytes(of: &tmp) { buf in
-            while n > 0 {
-                buf[23 - len] = 48 &+ UInt8(n % 10)
-                n /= 10
-                len += 1
-            }
-            append(bytes: UnsafeRawBufferPointer(rebasing: buf[(24 - len)...]))
+        var digits = 2
+        var t = n / 100
+        while t > 0 { t /= 10; digits &+= 1 }
+        reserve(digits)
+        var n = n
+        var i = written &+ digits
+        while n > 0 {
+            i &-= 1
+            base[i] = 48 &+ UInt8(truncatingIfNeeded: n % 10)
+            n /= 10
         }
+        written &+= digits
     }
 
     /// Appends `v` in decimal, left-padded with zeros to `width` digits.
@@ -97,17 +110,18 @@ public struct TextBuffer: Sendable {
         append(decimal: v)
     }
 
-    /// Appends lowercase hex of `v` (no prefix), at least `width` digits.
+    /// Appends lowercase hex of `v` (no prefix), at least `width` digits (at most 16).
     @inlinable public mutating func append<T: BinaryInteger>(hex v: T, width: Int = 1) {
         let n = UInt64(truncatingIfNeeded: v)
-        var started = false
-        for i in (0..<16).reversed() {
-            let d = UInt8(truncatingIfNeeded: n >> (UInt64(i) * 4)) & 0xf
-            if d != 0 || started || i < width {
-                started = true
-                append(byte: d < 10 ? 48 + d : 87 + d)
-            }
+        var digits = 1
+        while digits < 16, n >> (UInt64(digits) &* 4) != 0 { digits &+= 1 }
+        digits = max(digits, min(width, 16))
+        reserve(digits)
+        for i in 0..<digits {
+            let d = UInt8(truncatingIfNeeded: n >> (UInt64(digits &- 1 &- i) &* 4)) & 0xf
+            base[written &+ i] = d < 10 ? 48 &+ d : 87 &+ d
         }
+        written &+= digits
     }
 
     /// Appends an IPv4/IPv6 address in text form.

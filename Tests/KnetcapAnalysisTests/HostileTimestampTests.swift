@@ -206,6 +206,27 @@ import KnetcapTestSupport
         #expect(t.string == "-9223372036854775808 -128 -42")
     }
 
+    /// TextBuffer's digits written in place (issue 11): every digit count, each against
+    /// Swift's own `String(_:radix:)`, and growth past the first allocation.
+    @Test func textBufferDigitsAgreeWithSwift() {
+        var values: [UInt64] = [0, 1, 9, 10, 99, 100, 999, 1000, UInt64.max, UInt64(Int64.max)]
+        var p: UInt64 = 1
+        for _ in 0..<19 { p *= 10; values += [p - 1, p, p + 1] }
+        for i in 0..<64 { values.append(1 << UInt64(i)) }
+        var t = TextBuffer(capacity: 16)
+        var want = ""
+        for v in values {
+            t.append(decimal: v); t.append(byte: 32); want += String(v) + " "
+            t.append(hex: v); t.append(byte: 32); want += String(v, radix: 16) + " "
+            t.append(hex: v, width: 4); t.append(byte: 32)
+            let h = String(v, radix: 16); want += String(repeating: "0", count: Swift.max(0, 4 - h.count)) + h + " "
+        }
+        t.append(hex: UInt8(0xa), width: 2); want += "0a"
+        t.append(decimal: 7, width: 9); want += "000000007"
+        #expect(t.string == want)
+        #expect(t.count == want.utf8.count)
+    }
+
     // MARK: Where such times come from
 
     /// A pcapng whose interface counts whole seconds (`if_tsresol` = 10^0) carries any 64-bit
