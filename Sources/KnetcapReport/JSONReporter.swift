@@ -54,6 +54,9 @@ public final class JSONReporter: Reporter {
     /// `packetObject` written straight into `b` (RFC 8259): no `String` per packet or value,
     /// numbers in decimal by `TextBuffer`, strings escaped by `appendJSONString`.
     public static func writePacketObject(_ p: Packet, into b: inout TextBuffer) {
+        // The DNS questions walked once, not by every record field (`learnAnswersOffset`).
+        var p = p
+        p.dns?.learnAnswersOffset()
         b.append(byte: 0x7b)  // {
         var current = -1
         var inArray = false
@@ -61,6 +64,7 @@ public final class JSONReporter: Reporter {
         // The table read in place (no copy of a descriptor, its strings and closures, per field
         // and packet), in FieldRegistry's order, as Packet.forEachJSONField reads it.
         let layers = FieldLayer.mask(of: p)
+        jsonKeys.withUnsafeBytes { keys in
         jsonFields.withUnsafeBufferPointer { fields in
             for i in fields.indices where layers & fields[i].layerBit != 0 {
                 _ = fields[i].read(p) { v in
@@ -69,7 +73,7 @@ public final class JSONReporter: Reporter {
                         if current >= 0 { b.append(byte: 0x2c) }
                         current = i
                         inArray = fields[i].repeated
-                        b.append(bytes: fields[i].key)  // "name":
+                        b.append(bytes: UnsafeRawBufferPointer(rebasing: keys[fields[i].key]))  // "name":
                         if inArray { b.append(byte: 0x5b) }  // [
                         valueStart = b.count
                     } else if fields[i].repeated {
@@ -82,6 +86,7 @@ public final class JSONReporter: Reporter {
                 }
             }
         }
+        }
         if inArray { b.append(byte: 0x5d) }
         b.append(byte: 0x7d)  // }
     }
@@ -89,24 +94,28 @@ public final class JSONReporter: Reporter {
     /// The fields `--json` writes (FieldRegistry's, not filter-only), each with its key as
     /// bytes (`"name":`) and its JSON reader.
     struct JSONField {
-        let key: [UInt8]
+        /// Where its key (`"name":`) is in `jsonKeys`: one array for all, no reference per field.
+        let key: Range<Int>
         let repeated: Bool
         /// `1 << FieldLayer.rawValue` of its table: skipped when the packet lacks that layer.
         let layerBit: UInt32
         let read: FieldReader
     }
-    static let jsonFields: [JSONField] = {
+    static let (jsonFields, jsonKeys): ([JSONField], [UInt8]) = {
         // A plain loop, not Optional.map/compactMap: a closure passed through a generic
         // function is stored reabstracted, and every call then copies the whole Packet.
         var out: [JSONField] = []
+        var keys: [UInt8] = []
         for (layer, table) in FieldRegistry.tables {
             for d in table {
                 guard let r = d.jsonReader else { continue }
-                out.append(JSONField(key: Array("\"\(d.name)\":".utf8), repeated: d.repeated,
+                let start = keys.count
+                keys += Array("\"\(d.name)\":".utf8)
+                out.append(JSONField(key: start..<keys.count, repeated: d.repeated,
                                      layerBit: 1 << UInt32(layer.rawValue), read: r))
             }
         }
-        return out
+        return (out, keys)
     }()
 
     static func writeScalar(_ v: FieldValue, into b: inout TextBuffer) {

@@ -13,6 +13,10 @@ public struct DNSView {
     public static let maxRecords = 512
 
     public let bytes: ByteView
+    /// `answersOffset` once `learnAnswersOffset()` walked the questions: -1 not walked, -2
+    /// the questions do not fit. A writer of many fields (`--json`, `-T fields`) walks them
+    /// once per packet instead of once per field that reads a record (issue 11).
+    var knownAnswersOffset: Int32 = -1
 
     /// - Throws: `WireError` truncated when fewer than 12 bytes were captured.
     public init(_ bytes: ByteView) throws(WireError) {
@@ -241,6 +245,17 @@ public struct DNSView {
 
     /// Offset where the answer section starts, or `nil` when the questions do not fit.
     public var answersOffset: Int? {
+        if knownAnswersOffset >= 0 { return Int(knownAnswersOffset) }
+        if knownAnswersOffset == -2 { return nil }
+        return walkQuestions()
+    }
+
+    /// Walks the questions once and keeps where the answers start (`answersOffset`).
+    public mutating func learnAnswersOffset() {
+        knownAnswersOffset = walkQuestions().map { Int32(truncatingIfNeeded: $0) } ?? -2
+    }
+
+    func walkQuestions() -> Int? {
         var off = Self.headerLength
         for _ in 0..<min(questionCount, Self.maxRecords) {
             guard let q = question(at: off) else { return nil }

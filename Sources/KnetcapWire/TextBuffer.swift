@@ -83,22 +83,33 @@ public struct TextBuffer: ~Copyable, @unchecked Sendable {
         }
         appendDecimal(UInt64(clamping: v))
     }
-    /// The digits of `n` written back to front in place (at most 20).
+    /// The digits of `n` written back to front in place (at most 20), two at a time from a
+    /// table of the hundred pairs: one division per two digits.
     @inlinable mutating func appendDecimal(_ n: UInt64) {
         if n < 10 { append(byte: 48 &+ UInt8(n)); return }
         var digits = 2
         var t = n / 100
         while t > 0 { t /= 10; digits &+= 1 }
         reserve(digits)
+        let pairs = TextBuffer.digitPairs.utf8Start
         var n = n
         var i = written &+ digits
-        while n > 0 {
-            i &-= 1
-            base[i] = 48 &+ UInt8(truncatingIfNeeded: n % 10)
-            n /= 10
+        while n >= 100 {
+            let r = Int(truncatingIfNeeded: n % 100) &* 2
+            n /= 100
+            i &-= 2
+            base[i] = pairs[r]; base[i &+ 1] = pairs[r &+ 1]
+        }
+        if n >= 10 {
+            let r = Int(truncatingIfNeeded: n) &* 2
+            base[i &- 2] = pairs[r]; base[i &- 1] = pairs[r &+ 1]
+        } else {
+            base[i &- 1] = 48 &+ UInt8(truncatingIfNeeded: n)
         }
         written &+= digits
     }
+    @usableFromInline static let digitPairs: StaticString =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
     /// Appends `v` in decimal, left-padded with zeros to `width` digits.
     @inlinable public mutating func append<T: BinaryInteger>(decimal v: T, width: Int) {
