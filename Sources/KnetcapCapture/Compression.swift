@@ -31,10 +31,17 @@ enum Compression: String {
         }
     }
 
+    /// What the stream is made of: gzip members (RFC 1952 §2.2), zstd frames (RFC 8878 §3.1),
+    /// LZ4 frames (the LZ4 frame format).
+    var unit: String { self == .gzip ? "member" : "frame" }
+
+    /// "a gzip", "a zstd", "an lz4" (stream).
+    var withArticle: String { self == .lz4 ? "an lz4" : "a \(rawValue)" }
+
     /// What is wrong with the compressed stream at `path`, decompressed from its start with
     /// zlib / libzstd / liblz4 until `enough` bytes come out: nil when they do (or the stream
     /// ends complete), else why not — the library's error, or that the input ended inside a
-    /// frame (a truncated file), with the bytes decompressed before. Reads at most the file.
+    /// member or frame (a truncated file), with the bytes decompressed before. Reads at most the file.
     func damage(path: String, enough: Int = 65_536) -> String? {
         guard let f = fopen(path, "rb") else { return nil }
         defer { fclose(f) }
@@ -128,7 +135,7 @@ enum Compression: String {
             }
             if let failure { return failure }
             if n == 0 {
-                return complete ? nil : "the \(rawValue) stream ends inside a frame: its \(fed) compressed bytes decompress to \(produced) (truncated file)"
+                return complete ? nil : "the \(rawValue) stream ends inside a \(unit): its \(fed) compressed bytes decompress to \(produced) (truncated file)"
             }
         }
         return nil

@@ -160,11 +160,23 @@ public final class RotatingWriter: PacketWriter {
         if failure == nil, let f = cur.failure { failure = f }
         if cur.failure != nil { endsOnARecord = cur.endsOnARecord }
         for f in cur.files {
-            closed.removeAll { $0.path == f.path }
+            if let old = closed.firstIndex(where: { $0.path == f.path }) {
+                // Its name written again (a -W ring wrapped, a -G name repeated): the file's
+                // earlier packets are gone.
+                reusedFiles += 1
+                overwrittenPackets += closed[old].count
+                closed.remove(at: old)
+            }
             closed.append(f)
         }
         current = nil
     }
+
+    /// Files closed whose name was written again later in the run (a `-C -W` ring that wrapped:
+    /// each reuse of a ring file; a repeated `-G` name), and the packets they held, overwritten
+    /// since: `files` holds the others, the last ones written.
+    public private(set) var reusedFiles = 0
+    public private(set) var overwrittenPackets = 0
 
     /// -G rotations whose strftime name was one already written this run (that file was
     /// overwritten), and the first such name.

@@ -239,7 +239,10 @@ public final class WiretapSource: PacketSource {
         let err = reader.pointee.err, offset = Int64(reader.pointee.offset)
         // Offsets in a compressed file are in the decompressed stream, and say so.
         let packed = compression != "uncompressed" || compressed != nil
-        let plain = Self.error(name: name, err: err, detail: detail, offset: offset, opening: false, decompressed: packed)
+        // A later section's header block (its block type at the offset, read from the
+        // uncompressed file; not from a pipe, whose bytes are gone).
+        let section = err == WTAP_ERR_BAD_FILE && !packed && regularFileSize(path) != nil && firstWord(path, at: offset) == 0x0A0D_0D0A
+        let plain = Self.error(name: name, err: err, detail: detail, offset: offset, opening: false, decompressed: packed, sectionHeader: section)
         guard [WTAP_ERR_SHORT_READ, WTAP_ERR_BAD_FILE, WTAP_ERR_DECOMPRESS].contains(err) else { return plain }
         // The compressed file itself, or the copy of a compressed pipe, asked what is wrong.
         let probe: (Compression, String)?
@@ -325,7 +328,8 @@ public final class WiretapSource: PacketSource {
     /// that ends at or after the point where wiretap detects the damage is refused as corrupt
     /// (found by bisection), and the longest shorter prefix that wiretap opens cleanly as
     /// pcapng ends where that block begins (a prefix ending inside a block is a short read).
-    /// nil when it is not found (the damage past `bytes`, or in the section header itself).
+    /// 0 when it is the first block, the section header block; nil when it is not found (the
+    /// damage past `bytes`).
     static func corruptHeaderBlock(_ bytes: [UInt8]) -> Int? {
         guard bytes.count > 28, bytes.prefix(4).elementsEqual([0x0A, 0x0D, 0x0D, 0x0A]) else { return nil }
         let dir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
@@ -357,14 +361,18 @@ public final class WiretapSource: PacketSource {
         // Length is a multiple of 4), so only 4-aligned prefixes can end before a block.
         var start = (hi - 1) & ~3
         while start >= 28 && open(start) != 1 { start -= 4 }
-        return start >= 28 ? start : nil
+        // No prefix opens cleanly: not even the section header alone, so the bad block is the
+        // first, the section header block at 0 (its trailing length wrong, say).
+        return start >= 28 ? start : 0
     }
 
     /// `inputLength`: the input's length in bytes when known (a regular file's size, a relayed
     /// stream's once read to its end); `stream`: the input is a pipe (standard input, a FIFO).
     /// `decompressed`: the input is compressed, so `offset` counts decompressed bytes.
+    /// `sectionHeader`: the block at `offset` is a pcapng section header block (a later
+    /// section's, met while reading).
     static func error(name: String, err: Int32, detail: String?, offset: Int64?, opening: Bool,
-                      inputLength: Int64? = nil, stream: Bool = false, decompressed: Bool = false) -> CaptureError {
+                      inputLength: Int64? = nil, stream: Bool = false, decompressed: Bool = false, sectionHeader: Bool = false) -> CaptureError {
         let what = knetcap_wtap_strerror(err).map { String(cString: $0) } ?? "error \(err)"
         let more = detail.map { ": \($0)" } ?? ""
         let at = offset.map { $0 >= 0 ? " at \(decompressed ? "decompressed " : "")byte offset \($0)" : "" } ?? ""
@@ -381,10 +389,16 @@ public final class WiretapSource: PacketSource {
                 return CaptureError(.readFailed, "\(name): truncated record in the header blocks before the first packet (section header or interface description block; the \(stream ? "input" : "file") ends at byte offset \(size)) (\(what)\(more))")
             }
             return CaptureError(opening ? .notACapture : .readFailed, "\(name): truncated record\(at) (\(what)\(more))")
+        case WTAP_ERR_BAD_FILE where opening && offset == 0:
+            // The first block, the section header (corruptHeaderBlock): as one cut inside it,
+            // not a capture yet (exit 4), but named by its offset.
+            return CaptureError(.notACapture, "\(name): not a capture: corrupt pcapng section header block at byte offset 0, its first block (\(what)\(more))")
         case WTAP_ERR_BAD_FILE where opening && offset != nil:
             // An interface description block of a pcapng's header blocks (corruptHeaderBlock):
             // a capture, corrupt before its first packet; exit 10 as one cut there.
             return CaptureError(.readFailed, "\(name): corrupt interface description block at byte offset \(offset ?? 0), in the header blocks before the first packet (\(what)\(more))")
+        case WTAP_ERR_BAD_FILE where sectionHeader:
+            return CaptureError(.readFailed, "\(name): corrupt section header block\(at), the start of a later section (\(what)\(more))")
         case WTAP_ERR_BAD_FILE, WTAP_ERR_PACKET_TOO_LARGE, WTAP_ERR_UNC_OVERFLOW:
             return CaptureError(opening ? .notACapture : .readFailed, "\(name): corrupt record\(at) (\(what)\(more))")
         case EACCES:
@@ -563,7 +577,7 @@ func damagedCompression(_ path: String, name: String? = nil) -> CaptureError? {
 /// block ends): named by its first bytes `head` as a broken stream, exit 13, as a file is.
 public func misreadCompressedStream(_ source: any PacketSource, head: [UInt8], name: String) -> CaptureError? {
     guard let w = source as? WiretapSource, !w.fileType.lowercased().contains("pcap"), let c = Compression(magic: head) else { return nil }
-    return CaptureError(.decompressFailed, "\(name): decompression failed: a \(c.rawValue) stream that libwiretap reads as \(w.fileType), not as a capture: cut short or damaged")
+    return CaptureError(.decompressFailed, "\(name): decompression failed: \(c.withArticle) stream that libwiretap reads as \(w.fileType), not as a capture: cut short or damaged")
 }
 
 /// The classic pcap forms libpcap reads as written (libwiretap's names): standard, nanosecond,
@@ -581,10 +595,12 @@ func classicPcapMagic(_ path: String) -> Bool {
     firstWord(path).map { [0xa1b2_c3d4, 0xd4c3_b2a1, 0xa1b2_3c4d, 0x4d3c_b2a1].contains($0) } ?? false
 }
 
-/// The first four bytes of `path` as a host-order word (a magic number), or nil.
-func firstWord(_ path: String) -> UInt32? {
+/// The four bytes of `path` at byte `offset` (default: its first) as a host-order word (a
+/// magic number, a pcapng block type), or nil.
+func firstWord(_ path: String, at offset: Int64 = 0) -> UInt32? {
     guard let f = fopen(path, "rb") else { return nil }
     defer { fclose(f) }
     var m: UInt32 = 0
+    guard offset == 0 || fseeko(f, off_t(offset), SEEK_SET) == 0 else { return nil }
     return fread(&m, 4, 1, f) == 1 ? m : nil
 }

@@ -117,7 +117,7 @@ public final class CaptureSession {
         let end = Self.forEachPacket(of: source, otherRecord: otherRecord, unsupported: { raw, frame in
             if let i = unsupported.firstIndex(where: { $0.interface == raw.interface && $0.linkType == raw.linkType }) {
                 unsupported[i].packets += 1
-            } else if unsupported.count < 64 {
+            } else if unsupported.count < Self.unsupportedLimit {
                 unsupported.append(UnsupportedInterface(linkType: raw.linkType, interface: raw.interface, firstFrame: frame, packets: 1,
                                                         globalInterface: WiretapSource.globalInterfaceID(raw) ?? raw.interface,
                                                         linkTypeName: WiretapSource.linkTypeName(raw)))
@@ -197,21 +197,38 @@ public final class CaptureSession {
     /// - Throws: `CaptureError` reading or writing a file back.
     @discardableResult
     public static func commentFindings(_ findings: [Finding], in files: [WrittenFile]) throws(CaptureError) -> Int {
-        let byFrame = evidenceComments(findings)
-        guard !byFrame.isEmpty else { return 0 }
         var written = 0
+        for (file, perRecord) in commentsPerRecord(findings, in: files) {
+            try PcapngWriter.addComments(to: file.path, perRecord)
+            written += perRecord.values.reduce(0) { $0 + $1.count }
+        }
+        return written
+    }
+
+    /// How many comments `commentFindings` would add to `files` (0 for classic pcap files and
+    /// standard output): what a failed write leaves out, the pass not run.
+    public static func pendingComments(_ findings: [Finding], in files: [WrittenFile]) -> Int {
+        commentsPerRecord(findings, in: files).reduce(0) { $0 + $1.comments.values.reduce(0) { $0 + $1.count } }
+    }
+
+    /// For each pcapng file of `files` holding an evidence frame, its comments by record index
+    /// (record k of the file is its k-th frame number).
+    static func commentsPerRecord(_ findings: [Finding], in files: [WrittenFile]) -> [(file: WrittenFile, comments: [Int: [String]])] {
+        let byFrame = evidenceComments(findings)
+        guard !byFrame.isEmpty else { return [] }
+        var out: [(file: WrittenFile, comments: [Int: [String]])] = []
         for file in files where file.isPcapng && file.path != "-" {
             var perRecord: [Int: [String]] = [:]
             var k = 0
             for run in file.frames {
                 for frame in run {
-                    if let c = byFrame[frame] { perRecord[k] = c; written += c.count }
+                    if let c = byFrame[frame] { perRecord[k] = c }
                     k += 1
                 }
             }
-            if !perRecord.isEmpty { try PcapngWriter.addComments(to: file.path, perRecord) }
+            if !perRecord.isEmpty { out.append((file, perRecord)) }
         }
-        return written
+        return out
     }
 
     /// Packets whose interface has a link type knetcap does not dissect (a pcapng file with
@@ -230,8 +247,10 @@ public final class CaptureSession {
         public var linkTypeName: String
     }
 
-    /// The interfaces of unsupported link type met by the last `read` (in order of first packet).
+    /// The interfaces of unsupported link type met by the last `read` (in order of first
+    /// packet; at most `unsupportedLimit`, later ones not followed).
     public private(set) var unsupported: [UnsupportedInterface] = []
+    public static let unsupportedLimit = 64
 
     /// The loop every reader shares: each packet of `source` dissected with its own link type
     /// (in a pcapng file each interface's), numbered from 1 (Wireshark's `frame.number`), handed

@@ -46,8 +46,36 @@ struct Knetcap: ParsableCommand {
     @Flag(name: .customLong("pcapng"), help: "Write -w as pcapng (the default when FILE ends in .pcapng): interface name and filter, pod metadata, findings as packet comments.")
     var writePcapng = false
 
-    @Option(name: .customShort("C"), parsing: .unconditional, help: ArgumentHelp("With -w: a new file after MB million bytes (FILE, FILE1, FILE2 ...), as tcpdump.", valueName: "MB"))
-    var fileSize: Int?
+    @Option(name: .customShort("C"), parsing: .unconditional, help: ArgumentHelp("With -w: a new file after MB million bytes (FILE, FILE1, FILE2 ...), as tcpdump: a whole number, no unit suffix.", valueName: "MB"))
+    var fileSizeArgument: String?
+
+    /// `-C` in millions of bytes, read as tcpdump 4.99.3 reads it (`validate` refuses the rest).
+    var fileSize: Int? { fileSizeArgument.flatMap { if case .megabytes(let m) = Self.tcpdumpFileSize($0) { m } else { nil } } }
+
+    /// What tcpdump 4.99.3's `-C` takes (`strtoint64_t(optarg, &endp, 10)`, then nothing may
+    /// follow): optional leading white space, an optional sign, decimal digits; positive, and
+    /// at most 2^63-1 bytes once multiplied by 1 000 000. It takes no unit suffix (`1k` is
+    /// "invalid file size 1k") and no fraction.
+    enum FileSizeArgument: Equatable {
+        case megabytes(Int)
+        /// Not a decimal integer (a suffix, a fraction, trailing text, nothing).
+        case notANumber
+        /// Zero or negative.
+        case notPositive(String)
+        /// Over 2^63-1 bytes (or past 64 bits itself).
+        case tooLarge
+    }
+
+    static func tcpdumpFileSize(_ text: String) -> FileSizeArgument {
+        // strtol's white space: the C locale's isspace.
+        var rest = Substring(text).drop { " \t\n\u{0B}\u{0C}\r".contains($0) }
+        var negative = false
+        if let sign = rest.first, sign == "+" || sign == "-" { negative = sign == "-"; rest = rest.dropFirst() }
+        guard !rest.isEmpty, rest.allSatisfy({ $0.isASCII && $0.isNumber }) else { return .notANumber }
+        guard let value = Int(rest) else { return .tooLarge }
+        if negative || value == 0 { return .notPositive(negative && value != 0 ? "-\(value)" : "0") }
+        return value > Int.max / 1_000_000 ? .tooLarge : .megabytes(value)
+    }
 
     @Option(name: .customShort("G"), parsing: .unconditional, help: ArgumentHelp("With -w: a new file every SECONDS of capture time, FILE a strftime(3) pattern, as tcpdump.", valueName: "SECONDS"))
     var rotateSeconds: Int?
@@ -117,9 +145,16 @@ struct Knetcap: ParsableCommand {
         if snaplen < 0 { throw ValidationError("-s takes a snapshot length in bytes (0 for the default 262144), not \(snaplen)") }
         if timestampLevel > 5 { throw ValidationError("-t may be given at most five times") }
         if let f = expression.first, f.hasPrefix("-") { throw ValidationError("unknown option '\(f)'") }
-        if let c = fileSize, c <= 0 { throw ValidationError("-C takes a positive file size in millions of bytes, not \(c)") }
-        // MB × 1 000 000 must fit in 64 bits (tcpdump: "file size N is too large").
-        if let c = fileSize, c > Int.max / 1_000_000 { throw ValidationError("-C \(c): file size is too large (at most \(Int.max / 1_000_000) million bytes)") }
+        if let c = fileSizeArgument {
+            switch Self.tcpdumpFileSize(c) {
+            case .megabytes: break
+            case .notANumber:
+                throw ValidationError("-C \(c): the file size is a whole number of millions of bytes (-C 1 is 1000000 bytes), with no unit suffix or fraction, as tcpdump 4.99.3 takes it")
+            case .notPositive(let v): throw ValidationError("-C takes a positive file size in millions of bytes, not \(v)")
+            // MB × 1 000 000 must fit in 64 bits (tcpdump: "file size N is too large").
+            case .tooLarge: throw ValidationError("-C \(c): file size is too large (at most \(Int.max / 1_000_000) million bytes)")
+            }
+        }
         if let g = rotateSeconds, g <= 0 { throw ValidationError("-G takes a positive number of seconds, not \(g)") }
         if let w = fileCount, w <= 0 { throw ValidationError("-W takes a positive file count, not \(w)") }
         if fileCount != nil && fileSize == nil && rotateSeconds == nil { throw ValidationError("-W needs -C or -G") }
@@ -182,6 +217,54 @@ struct Knetcap: ParsableCommand {
                 throw Fatal(.usage, "--html \(h) is one of the files -w \(w) -C writes: write the report to another file")
             }
         }
+    }
+
+    /// The exit-9 line for the interfaces of `unsupported` (a pcapng file's interfaces whose
+    /// link type knetcap does not dissect; nil when there are none): one named as before, or
+    /// each of several (index, `if_name`, link type, packets, first frame; the first eight,
+    /// then how many more). `interfaces`: the source's, across sections, for the names.
+    static func unsupportedMessage(_ unsupported: [CaptureSession.UnsupportedInterface], interfaces: [WiretapSource.Interface], input: String) -> String? {
+        guard let first = unsupported.first else { return nil }
+        // Named by its index across sections (the number shown counts within its section).
+        func name(_ u: CaptureSession.UnsupportedInterface) -> String {
+            interfaces.dropFirst(Int(u.globalInterface)).first.map { $0.name.isEmpty ? "" : " (\($0.name))" } ?? ""
+        }
+        if unsupported.count == 1 {
+            let u = first
+            return "\(input): interface \(u.interface)\(name(u)) has link type \(u.linkTypeName), which knetcap does not dissect: its \(packets(u.packets)) from frame \(u.firstFrame) \(u.packets == 1 ? "was" : "were") read but not diagnosed"
+        }
+        let shown = 8
+        let each = unsupported.prefix(shown).map { u in "interface \(u.interface)\(name(u)): \(u.linkTypeName), \(packets(u.packets)) from frame \(u.firstFrame)" }
+        let rest = unsupported.dropFirst(shown)
+        // CaptureSession follows at most `unsupportedLimit` of them.
+        let atLeast = unsupported.count >= CaptureSession.unsupportedLimit ? "at least " : ""
+        let more = rest.isEmpty ? "" : "; and \(atLeast)\(rest.count) more (\(packets(rest.reduce(0) { $0 + $1.packets })))"
+        return "\(input): \(atLeast)\(unsupported.count) interfaces have link types knetcap does not dissect; their packets were read but not diagnosed: \(each.joined(separator: "; "))\(more)"
+    }
+
+    /// Whether `r` is a `-C -W` ring that wrapped: a ring file written again, its earlier
+    /// packets overwritten.
+    static func ringWrapped(_ r: RotatingWriter) -> Bool {
+        r.rotation.files != nil && r.rotation.fileBytes != nil && r.reusedFiles > 0
+    }
+
+    /// "N files written: F (P packets), ..." (the first ten, then how many more), and when a
+    /// ring wrapped, how often its files were reused, the packets written that are gone and
+    /// which the files hold: the last ones written.
+    static func filesWritten(_ r: RotatingWriter) -> String {
+        let files = r.files
+        let listed = files.prefix(10).map { "\($0.path) (\(packets($0.count)))" }.joined(separator: ", ")
+        let more = files.count > 10 ? " and \(files.count - 10) more" : ""
+        var line = "\(files.count) file\(files.count == 1 ? "" : "s") written: \(listed)\(more)"
+        if ringWrapped(r), let w = r.rotation.files {
+            let held = files.reduce(0) { $0 + $1.count }
+            let first = files.compactMap { $0.frames.first?.lowerBound }.min(), last = files.compactMap { $0.frames.last?.upperBound }.max()
+            let kept = first.flatMap { f in last.map { " (frames \(f) to \($0))" } } ?? ""
+            let before = first.map { " (frames before \($0))" } ?? ""
+            line += "; the ring of \(w) file\(w == 1 ? "" : "s") wrapped: its files were reused \(r.reusedFiles == 1 ? "once" : "\(r.reusedFiles) times"), "
+                + "overwriting the first \(packets(r.overwrittenPackets)) written\(before); the files hold the last \(packets(held))\(kept)"
+        }
+        return line
     }
 
     /// "1 packet", "N packets".
@@ -407,18 +490,22 @@ struct Knetcap: ParsableCommand {
                 + (s.interfaceDropped > 0 ? "\(s.interfaceDropped) packets dropped by interface\n" : "")
             FileHandle.standardError.write(Data(msg.utf8))
         }
-        if source.isLive, let r = writer as? RotatingWriter {
-            // The files written, named with their packets (the first ten, then how many more).
-            let files = r.files
-            let listed = files.prefix(10).map { "\($0.path) (\(Self.packets($0.count)))" }.joined(separator: ", ")
-            let more = files.count > 10 ? " and \(files.count - 10) more" : ""
-            FileHandle.standardError.write(Data("knetcap: \(files.count) file\(files.count == 1 ? "" : "s") written: \(listed)\(more)\n".utf8))
+        if let r = writer as? RotatingWriter, source.isLive || Self.ringWrapped(r) {
+            // The files written, named with their packets (the first ten, then how many more);
+            // after -r only when a -C -W ring wrapped (packets written were overwritten).
+            FileHandle.standardError.write(Data("knetcap: \(Self.filesWritten(r))\n".utf8))
         }
         if let r = writer as? RotatingWriter, let again = r.firstOverwritten {
             FileHandle.standardError.write(Data("knetcap: warning: -G \(rotateSeconds ?? 0): \(r.overwritten) rotation\(r.overwritten == 1 ? "" : "s") reused a file name already written this run (the first: \(again)) and overwrote that file: the strftime fields of \(writeFile ?? "") repeat within the capture (add finer ones, such as %H%M%S)\n".utf8))
         }
         if let r = writer as? RotatingWriter, r.isFull {  // tcpdump: "Maximum file limit reached: N"
-            FileHandle.standardError.write(Data("knetcap: maximum file limit reached: \(fileCount ?? 0) file\(fileCount == 1 ? "" : "s") (-W with -G); the capture stopped after \(Self.packets(n))\n".utf8))
+            // Frame n would have begun the next file: read (and diagnosed), not written. The
+            // count is what was read before it, what the files hold (tcpdump's "packets
+            // captured" counts it too; knetcap's counts line, as tcpdump's, does).
+            let held = r.files.reduce(0) { $0 + $1.count }, before = n - 1
+            let files = r.files.count == 1 ? "that file" : "those \(r.files.count) files"
+            let whereHeld = held == before ? "all in \(files)" : "\(files) holding the \(held) -Y matched"
+            FileHandle.standardError.write(Data("knetcap: maximum file limit reached: \(fileCount ?? 0) file\(fileCount == 1 ? "" : "s") (-W with -G); the capture stopped after \(Self.packets(before)), \(whereHeld); frame \(n), the first after the last file's interval, was read and diagnosed but not written\n".utf8))
         }
         if end == .interrupted, !source.isLive, PcapSource.stopSignal != SIGPIPE {
             // -r stopped by a signal: the counts, and that the diagnosis covers only what was read
@@ -441,6 +528,12 @@ struct Knetcap: ParsableCommand {
             Foundation.exit(128 + (sig == 0 ? SIGINT : sig))
         }
         let outcome = session.finish(read)
+        // Interfaces knetcap does not dissect (exit 9): when reading or writing also failed,
+        // that failure's status wins (it is checked first) and this line comes before its line.
+        let unsupportedLine = Self.unsupportedMessage(session.unsupported, interfaces: (source as? WiretapSource)?.interfaces ?? [], input: inputName)
+        func sayUnsupportedFirst() {
+            if let line = unsupportedLine { FileHandle.standardError.write(Data("\(errorPrefix): \(line)\n".utf8)) }
+        }
         // pcapng -w: each finding as a packet comment on its evidence frames (a second pass
         // over the written files, which are complete before it; PcapngWriter.addComments).
         if let w = writer, w.failure == nil {
@@ -454,13 +547,16 @@ struct Knetcap: ParsableCommand {
                 let complete = w.files.count == 1
                     ? "\(w.files[0].path) itself is complete with all \(Self.packets(total)); only the finding comments could not be added to it"
                     : "the \(w.files.count) -w files are complete with all \(Self.packets(total)); only the finding comments could not be added"
+                sayUnsupportedFirst()
                 throw Fatal(Exit(error), "\(error.message)\(who); \(complete)")
             }
         }
         if case .badInput(let e) = end {
+            sayUnsupportedFirst()
             throw Fatal(Exit(e), "\(e.message), after \(Self.packets(n)) (every packet before it was read and diagnosed)")
         }
         if let w = writer, let e = w.failure {
+            sayUnsupportedFirst()
             if let r = w as? RotatingWriter, let next = r.failedToCreate {
                 let earlier = r.files.isEmpty ? "" : "; the \(r.files.count) file\(r.files.count == 1 ? "" : "s") before it \(r.files.count == 1 ? "is" : "are") complete"
                 let who = user.map { " (as -Z \($0): the directory must be writable by \($0))" } ?? ""
@@ -477,19 +573,17 @@ struct Knetcap: ParsableCommand {
                 let holds = last.frames.last.map { "\(Self.packets(last.count)), each complete, the last of them frame \($0.upperBound)" } ?? "its header and no packet"
                 let before = w.files.dropLast()
                 let earlier = before.isEmpty ? "" : "; the \(before.count) file\(before.count == 1 ? "" : "s") before it \(before.count == 1 ? "is" : "are") complete (\(Self.packets(before.reduce(0) { $0 + $1.count })))"
-                throw Fatal(.cannotWrite, "\(e): it holds \(holds) (cut back to the end of the last whole record; nothing after it was written)\(earlier); the diagnosis covers all \(Self.packets(n)) read")
+                // pcapng: the comment pass runs only over files written whole; say what it left out.
+                let pending = CaptureSession.pendingComments(outcome.report.findings, in: w.files)
+                let comments = pending == 0 ? "" : "; the \(pending) finding comment\(pending == 1 ? "" : "s") on frames \(w.files.count == 1 ? "it holds" : "these files hold") \(pending == 1 ? "was" : "were") not added (they are added only when every -w file was written whole)"
+                throw Fatal(.cannotWrite, "\(e): it holds \(holds) (cut back to the end of the last whole record; nothing after it was written)\(earlier); the diagnosis covers all \(Self.packets(n)) read\(comments)")
             }
             // `-r FILE -w -` whose reader went away: writing stopped, reading did not.
             let gone = writeFile == "-" && !source.isLive && e.hasSuffix(String(cString: strerror(EPIPE)))
                 ? "; its reader went away, and the diagnosis covers all \(Self.packets(n)) read" : ""
             throw Fatal(.cannotWrite, "\(e): \(handed) of the \(Self.packets(n)) read had been handed to it (the file is incomplete; nothing after them was written)\(gone)")
         }
-        if let u = session.unsupported.first {
-            // Named by its index across sections (the number shown counts within its section).
-            let name = (source as? WiretapSource)?.interfaces.dropFirst(Int(u.globalInterface)).first.map { $0.name.isEmpty ? "" : " (\($0.name))" } ?? ""
-            let more = session.unsupported.count > 1 ? " and \(session.unsupported.count - 1) other interface\(session.unsupported.count == 2 ? "" : "s")" : ""
-            throw Fatal(.unsupportedLinkType, "\(inputName): interface \(u.interface)\(name) has link type \(u.linkTypeName), which knetcap does not dissect: its \(u.packets) packet\(u.packets == 1 ? "" : "s") from frame \(u.firstFrame) \(u.packets == 1 ? "was" : "were") read but not diagnosed\(more)")
-        }
+        if let line = unsupportedLine { throw Fatal(.unsupportedLinkType, line) }
         if case .failed(let msg) = end {
             if msg.contains("different from the type of the first interface") || msg.contains("snapshot length") {
                 throw Fatal(.unsupportedLinkType, "\(inputName): stopped after \(Self.packets(n)): \(msg) (libpcap \(PcapSource.libraryVersion.split(separator: " ").dropFirst(2).first ?? "") cannot read pcapng files whose interfaces differ in link type or snapshot length; tshark can)")

@@ -17,14 +17,14 @@ func printHelp(_ topic: String?) -> Never {
     exit(0)
 }
 
-/// tcpdump takes a short option's value joined to it (`-c3`, `-rdns.pcap`, `-ieth0`, `-s0`):
+/// tcpdump takes a short option's value joined to it (`-c3`, `-rdns.pcap`, `-ieth0`, `-s0`, `-C1`):
 /// split those into two words for the parser. Words after `--` are left alone.
 func splittingJoinedValues(_ args: [String]) -> [String] {
     var out: [String] = []
     var rest = args[...]
     while let a = rest.popFirst() {
         if a == "--" { out.append(a); out.append(contentsOf: rest); break }
-        if a.count > 2, a.hasPrefix("-"), !a.hasPrefix("--"), let flag = a.dropFirst().first, "criswY".contains(flag) {
+        if a.count > 2, a.hasPrefix("-"), !a.hasPrefix("--"), let flag = a.dropFirst().first, "criswCGWY".contains(flag) {
             out.append("-\(flag)")
             out.append(String(a.dropFirst(2)))
         } else {
