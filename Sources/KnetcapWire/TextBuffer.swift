@@ -64,7 +64,9 @@ public struct TextBuffer: ~Copyable, @unchecked Sendable {
     @inlinable public mutating func append(_ s: StaticString) {
         s.withUTF8Buffer { append(bytes: UnsafeRawBufferPointer($0)) }
     }
-    @inlinable public mutating func append(_ s: String) {
+    /// A `String` (a literal takes the `StaticString` overload: its bytes in place, no
+    /// `withUTF8` copy of a small string per call; issue 11).
+    @_disfavoredOverload @inlinable public mutating func append(_ s: String) {
         var s = s
         s.withUTF8 { append(bytes: UnsafeRawBufferPointer($0)) }
     }
