@@ -86,16 +86,18 @@ public struct TextBuffer: ~Copyable, @unchecked Sendable {
         appendDecimal(UInt64(clamping: v))
     }
     /// The digits of `n` written back to front in place (at most 20), two at a time from a
-    /// table of the hundred pairs: one division per two digits.
-    @inlinable mutating func appendDecimal(_ n: UInt64) {
-        if n < 10 { append(byte: 48 &+ UInt8(n)); return }
-        var digits = 2
+    /// table of the hundred pairs: one division per two digits; zeros in front up to
+    /// `minDigits` (a fixed-width field written in the same pass).
+    @inlinable mutating func appendDecimal(_ n: UInt64, minDigits: Int = 1) {
+        if n < 10 && minDigits <= 1 { append(byte: 48 &+ UInt8(n)); return }
+        var digits = n < 10 ? 1 : 2
         var t = n / 100
         while t > 0 { t /= 10; digits &+= 1 }
-        reserve(digits)
+        let total = max(digits, minDigits)
+        reserve(total)
         let pairs = TextBuffer.digitPairs.utf8Start
         var n = n
-        var i = written &+ digits
+        var i = written &+ total
         while n >= 100 {
             let r = Int(truncatingIfNeeded: n % 100) &* 2
             n /= 100
@@ -104,17 +106,26 @@ public struct TextBuffer: ~Copyable, @unchecked Sendable {
         }
         if n >= 10 {
             let r = Int(truncatingIfNeeded: n) &* 2
-            base[i &- 2] = pairs[r]; base[i &- 1] = pairs[r &+ 1]
+            i &-= 2
+            base[i] = pairs[r]; base[i &+ 1] = pairs[r &+ 1]
         } else {
-            base[i &- 1] = 48 &+ UInt8(truncatingIfNeeded: n)
+            i &-= 1
+            base[i] = 48 &+ UInt8(truncatingIfNeeded: n)
         }
-        written &+= digits
+        // The zeros in front (a clock field under 10, a fraction under 10^5): one or two
+        // stores each, not a loop the compiler makes a memset call of.
+        var z = written
+        while z &+ 2 <= i { UnsafeMutableRawPointer(base + z).storeBytes(of: 0x3030, as: UInt16.self); z &+= 2 }
+        if z < i { base[z] = 48 }
+        written &+= total
     }
     @usableFromInline static let digitPairs: StaticString =
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
     /// Appends `v` in decimal, left-padded with zeros to `width` digits.
     @inlinable public mutating func append<T: BinaryInteger>(decimal v: T, width: Int) {
+        // Non-negative (the clock fields, fractions): digits and zeros in one pass.
+        if v >= 0 { appendDecimal(UInt64(clamping: v), minDigits: width); return }
         let n = UInt64(clamping: v)
         var digits = 1
         var t = n

@@ -220,6 +220,10 @@ import KnetcapTestSupport
             t.append(hex: v); t.append(byte: 32); want += String(v, radix: 16) + " "
             t.append(hex: v, width: 4); t.append(byte: 32)
             let h = String(v, radix: 16); want += String(repeating: "0", count: Swift.max(0, 4 - h.count)) + h + " "
+            for w in [2, 6, 9, 22] {  // the clock fields, fractions, and wider than any number
+                t.append(decimal: v, width: w); t.append(byte: 32)
+                let d = String(v); want += String(repeating: "0", count: Swift.max(0, w - d.count)) + d + " "
+            }
         }
         t.append(hex: UInt8(0xa), width: 2); want += "0a"
         t.append(decimal: 7, width: 9); want += "000000007"
