@@ -148,16 +148,62 @@ public struct TextBuffer: ~Copyable, @unchecked Sendable {
         written &+= digits
     }
 
-    /// Appends an IPv4/IPv6 address in text form.
+    /// Appends an IPv4/IPv6 address in text form, as `IPAddress.description` writes it
+    /// (dotted quad; RFC 5952 for IPv6: lowercase hex, the first longest run of two or more
+    /// zero groups as `::`, `::ffff:a.b.c.d` for IPv4-mapped), in place: no `String`.
     @inlinable public mutating func append(_ a: IPAddress) {
-        if !a.isIPv6 {
-            let v = a.v4
-            append(decimal: v >> 24); append(byte: 46)
-            append(decimal: v >> 16 & 0xff); append(byte: 46)
-            append(decimal: v >> 8 & 0xff); append(byte: 46)
-            append(decimal: v & 0xff)
-        } else {
-            append(a.description)
+        if !a.isIPv6 { appendIPv4(a.v4); return }
+        if a.hi == 0 && a.lo >> 32 == 0xffff {
+            append("::ffff:")
+            appendIPv4(UInt32(truncatingIfNeeded: a.lo))
+            return
+        }
+        appendIPv6(hi: a.hi, lo: a.lo)
+    }
+
+    /// `a.b.c.d`, each octet's one to three digits stored directly (at most 15 bytes).
+    @inlinable mutating func appendIPv4(_ v: UInt32) {
+        reserve(15)
+        var i = written
+        for shift in stride(from: 24, through: 0, by: -8) {
+            let o = UInt8(truncatingIfNeeded: v >> UInt32(shift))
+            if o >= 100 {
+                let r = o % 100
+                base[i] = 48 &+ o / 100; base[i &+ 1] = 48 &+ r / 10; base[i &+ 2] = 48 &+ r % 10; i &+= 3
+            } else if o >= 10 {
+                base[i] = 48 &+ o / 10; base[i &+ 1] = 48 &+ o % 10; i &+= 2
+            } else {
+                base[i] = 48 &+ o; i &+= 1
+            }
+            if shift != 0 { base[i] = 46; i &+= 1 }
+        }
+        written = i
+    }
+
+    /// The eight groups of an IPv6 address (not IPv4-mapped), RFC 5952 §4 (at most 39 bytes).
+    @usableFromInline mutating func appendIPv6(hi: UInt64, lo: UInt64) {
+        func group(_ k: Int) -> UInt16 {
+            UInt16(truncatingIfNeeded: (k < 4 ? hi : lo) >> (48 &- 16 &* UInt64(k & 3)))
+        }
+        var bestStart = -1, bestLen = 0, i = 0
+        while i < 8 {
+            if group(i) == 0 {
+                var j = i
+                while j < 8 && group(j) == 0 { j &+= 1 }
+                if j &- i > bestLen && j &- i >= 2 { bestStart = i; bestLen = j &- i }
+                i = j
+            } else { i &+= 1 }
+        }
+        i = 0
+        while i < 8 {
+            if i == bestStart {
+                append(byte: 58); append(byte: 58)  // ::
+                i &+= bestLen
+                continue
+            }
+            if i > 0 && i != bestStart &+ bestLen { append(byte: 58) }
+            append(hex: group(i))
+            i &+= 1
         }
     }
 

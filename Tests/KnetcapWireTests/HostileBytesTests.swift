@@ -117,4 +117,28 @@ import KnetcapWire
         #expect(IPAddress(v6hi: 0xfe80_0000_0000_0000, lo: 0x0217_f2ff_fed7_cf65).description == "fe80::217:f2ff:fed7:cf65")
         #expect(IPAddress(v6hi: 0x2001_0db8_0000_0001, lo: 0x0000_0000_0001_0001).description == "2001:db8:0:1::1:1")
     }
+
+    /// The packet line writes addresses into its buffer itself: the same text as
+    /// `description` (and so inet_ntop's) for every shape of zero run, mapped and plain IPv4.
+    @Test func addressTextInABufferAgreesWithDescription() {
+        var addrs: [IPAddress] = [IPAddress(v4: 0), IPAddress(v4: 0xffff_ffff), IPAddress(v4: 0x0a60_000a),
+                                  IPAddress(v4: 0x6409_630a), IPAddress(v6hi: 0, lo: 0), IPAddress(v6hi: 0, lo: 1),
+                                  IPAddress(v6hi: 0, lo: 0xffff_0a00_0001), IPAddress(v6hi: 0, lo: 0xfffe_0a00_0001),
+                                  IPAddress(v6hi: 0x2001_0db8_0000_0001, lo: 0x0000_0000_0001_0001),
+                                  IPAddress(v6hi: 0x2001_0000_0000_0001, lo: 0x0000_0000_0000_0001)]
+        // Every pattern of zero and non-zero groups, and every octet value.
+        for mask in 0..<256 {
+            var hi: UInt64 = 0, lo: UInt64 = 0
+            for k in 0..<8 where mask & (1 << k) != 0 {
+                let g = UInt64(0x1000 >> (k % 4 * 4) | k)
+                if k < 4 { hi |= g << (48 - 16 * UInt64(k)) } else { lo |= g << (48 - 16 * UInt64(k - 4)) }
+            }
+            addrs.append(IPAddress(v6hi: hi, lo: lo))
+            addrs.append(IPAddress(v4: UInt32(mask) << 24 | UInt32(255 - mask) << 16 | UInt32(mask / 10) << 8 | UInt32(mask)))
+        }
+        var t = TextBuffer(capacity: 16)
+        var want = ""
+        for a in addrs { t.append(a); t.append(byte: 32); want += a.description + " " }
+        #expect(t.string == want)
+    }
 }
