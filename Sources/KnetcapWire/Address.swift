@@ -48,50 +48,12 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         return (a.hi, a.lo) < (b.hi, b.lo)
     }
 
-    /// Dotted quad for IPv4; RFC 5952 text for IPv6 (longest run of zero groups as `::`).
+    /// Dotted quad for IPv4; RFC 5952 text for IPv6 (longest run of zero groups as `::`,
+    /// `::ffff:a.b.c.d` for IPv4-mapped): what `TextBuffer.append(_:)` writes.
     public var description: String {
-        var s = ""
-        write(to: &s)
-        return s
-    }
-
-    /// Appends the textual form to `out` (no intermediate allocation beyond `out`'s growth).
-    public func write(to out: inout String) {
-        if !isIPv6 {
-            let v = v4
-            out += String(v >> 24); out += "."; out += String(v >> 16 & 0xff); out += "."
-            out += String(v >> 8 & 0xff); out += "."; out += String(v & 0xff)
-            return
-        }
-        var groups = [UInt16](repeating: 0, count: 8)
-        for i in 0..<4 { groups[i] = UInt16(truncatingIfNeeded: hi >> (48 - 16 * UInt64(i))) }
-        for i in 0..<4 { groups[4 + i] = UInt16(truncatingIfNeeded: lo >> (48 - 16 * UInt64(i))) }
-        // IPv4-mapped ::ffff:a.b.c.d
-        if hi == 0 && lo >> 32 == 0xffff {
-            out += "::ffff:"
-            IPAddress(v4: UInt32(truncatingIfNeeded: lo)).write(to: &out)
-            return
-        }
-        var bestStart = -1, bestLen = 0, i = 0
-        while i < 8 {
-            if groups[i] == 0 {
-                var j = i
-                while j < 8 && groups[j] == 0 { j += 1 }
-                if j - i > bestLen && j - i >= 2 { bestStart = i; bestLen = j - i }
-                i = j
-            } else { i += 1 }
-        }
-        i = 0
-        while i < 8 {
-            if i == bestStart {
-                out += "::"
-                i += bestLen
-                continue
-            }
-            if i > 0 && i != bestStart + bestLen { out += ":" }
-            out += String(groups[i], radix: 16)
-            i += 1
-        }
+        var t = TextBuffer(capacity: 46)
+        t.append(self)
+        return t.string
     }
 }
 

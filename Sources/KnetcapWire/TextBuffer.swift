@@ -148,9 +148,9 @@ public struct TextBuffer: ~Copyable, @unchecked Sendable {
         written &+= digits
     }
 
-    /// Appends an IPv4/IPv6 address in text form, as `IPAddress.description` writes it
-    /// (dotted quad; RFC 5952 for IPv6: lowercase hex, the first longest run of two or more
-    /// zero groups as `::`, `::ffff:a.b.c.d` for IPv4-mapped), in place: no `String`.
+    /// Appends an IPv4/IPv6 address in text form, in place, no `String` (`IPAddress.description`
+    /// is this text): dotted quad; RFC 5952 §4 for IPv6 (lowercase hex, the first longest run
+    /// of two or more zero groups as `::`), §5 `::ffff:a.b.c.d` for IPv4-mapped.
     @inlinable public mutating func append(_ a: IPAddress) {
         if !a.isIPv6 { appendIPv4(a.v4); return }
         if a.hi == 0 && a.lo >> 32 == 0xffff {
@@ -161,7 +161,9 @@ public struct TextBuffer: ~Copyable, @unchecked Sendable {
         appendIPv6(hi: a.hi, lo: a.lo)
     }
 
-    /// `a.b.c.d`, each octet's one to three digits stored directly (at most 15 bytes).
+    /// `a.b.c.d`, each octet's one to three digits stored directly after one `reserve` (at most
+    /// 15 bytes): four `appendDecimal` calls cost 1 % more instructions on `-r` (callgrind, 200 k
+    /// packets, two addresses a line).
     @inlinable mutating func appendIPv4(_ v: UInt32) {
         reserve(15)
         var i = written
