@@ -275,7 +275,8 @@ public final class PcapngWriter: PacketWriter {
     /// through a temporary file in the same directory renamed over it: the file is complete
     /// whenever it is interrupted. Returns the number of records read (0, untouched, when
     /// `path` is not a regular file: a device, a FIFO, /dev/null).
-    /// - Throws: `CaptureError` reading or writing (the original file is left as it was).
+    /// - Throws: `CaptureError` reading or writing, or `.other` when a second stop signal
+    ///   came during the pass (`PcapSource.exitRequested`); the original file is left as it was.
     @discardableResult
     public static func addComments(to given: String, _ comments: [Int: [String]]) throws(CaptureError) -> Int {
         // `-w LINK`: the file the link points to is rewritten, the link kept (as the writer
@@ -301,12 +302,8 @@ public final class PcapngWriter: PacketWriter {
         var k = 0
         let end = src.forEach { p in
             // A second stop signal during this pass: the original stays as it was, the
-            // temporary file goes, knetcap ends (128 + the signal).
-            if PcapSource.exitRequested {
-                out.close()
-                unlink(tmp)
-                exit(128 + (PcapSource.stopSignal == 0 ? SIGINT : PcapSource.stopSignal))
-            }
+            // temporary file goes, and the caller is told (`PcapSource.exitRequested` is set).
+            if PcapSource.exitRequested { return false }
             // A comment the record already has (a knetcap-written file read again) is not added twice.
             var add = comments[k] ?? []
             if !add.isEmpty {
@@ -318,6 +315,10 @@ public final class PcapngWriter: PacketWriter {
             return out.failure == nil
         }
         out.close()
+        if PcapSource.exitRequested {
+            unlink(tmp)
+            throw CaptureError(.other, "stopped by a second signal while adding the finding comments to \(given)")
+        }
         if case .badInput(let e) = end { unlink(tmp); throw e }
         if let f = out.failure { unlink(tmp); throw CaptureError(.cannotWrite, f) }
         if case .failed(let why) = end { unlink(tmp); throw CaptureError(.readFailed, "\(path): \(why)") }

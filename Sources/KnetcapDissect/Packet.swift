@@ -107,9 +107,9 @@ public struct Packet {
     /// The pcapng record's interface within its section and its comments (`frame.interface_id`,
     /// `frame.comment`), read only when a field asks for them (`CaptureState.Tracking.record`).
     public var interfaceID: UInt32?
-    /// That interface's name as tshark gives it (`if_name`, else `if_description`, else
-    /// `unknown`), read with `interfaceID`.
-    public var interfaceName: String?
+    /// That interface's name and description (`frame.interface_name`,
+    /// `frame.interface_description`), read with `interfaceID`; one shared value per interface.
+    public var interface: InterfaceLabel?
     /// The record's type, as libwiretap's REC_TYPE_: 0 a packet; a frame that is not a packet
     /// (4 a systemd journal entry, 5 a pcapng custom block) has no layers.
     public var recordType: Int32 = 0
@@ -271,5 +271,19 @@ public struct Packet {
         if case .truncated = stop { return true }
         if capturedLength < originalLength && (ipv4?.lengthFromCapture ?? ipv6?.lengthFromCapture ?? false) { return true }
         return capturedLength < originalLength && (ipv4?.isTruncated ?? ipv6?.isTruncated ?? true)
+    }
+}
+
+/// A pcapng interface as tshark names it in a frame (epan `cf_get_interface_name` and
+/// `cf_get_interface_description`): `name` is its `if_name`, else its `if_description`, else
+/// `unknown`; `description` its `if_description` (nil when absent). A class, so a packet
+/// holds one reference to its interface's, made once per interface.
+public final class InterfaceLabel: Sendable {
+    public let name: String
+    public let description: String?
+    /// - Parameters: `ifName`, `ifDescription`: the block's options, empty when absent.
+    public init(ifName: String, ifDescription: String) {
+        name = ifName.isEmpty ? (ifDescription.isEmpty ? "unknown" : ifDescription) : ifName
+        description = ifDescription.isEmpty ? nil : ifDescription
     }
 }

@@ -92,14 +92,14 @@ public final class CaptureSession {
         let recordTracking = tracking.contains(.record)
         // Interface names as tshark gives them (frame's tree line), refreshed when a packet
         // names one not read yet.
-        var interfaceNames: [String] = []
+        var interfaceLabels: [InterfaceLabel] = []
         let wiretap = source as? WiretapSource
-        func interfaceName(_ raw: RawPacket) -> String? {
+        func interfaceLabel(_ raw: RawPacket) -> InterfaceLabel? {
             guard let w = wiretap, let g = WiretapSource.globalInterfaceID(raw).map(Int.init) else { return nil }
-            if g >= interfaceNames.count {
-                interfaceNames = w.interfaces.map { $0.name.isEmpty ? ($0.description.isEmpty ? "unknown" : $0.description) : $0.name }
+            if g >= interfaceLabels.count {
+                interfaceLabels = w.interfaces.map { InterfaceLabel(ifName: $0.name, ifDescription: $0.description) }
             }
-            return g < interfaceNames.count ? interfaceNames[g] : "unknown"
+            return g < interfaceLabels.count ? interfaceLabels[g] : InterfaceLabel(ifName: "", ifDescription: "")
         }
         // Records that are not packets: frames for tshark's time fields, -Y and -T fields only
         // (not packets to the diagnosis, the packet lines or -w).
@@ -109,7 +109,7 @@ public final class CaptureSession {
             if recordTracking {
                 p.interfaceID = WiretapSource.interfaceID(raw)
                 p.comments = WiretapSource.commentBytes(raw)
-                if p.interfaceID != nil { p.interfaceName = interfaceName(raw) }
+                if p.interfaceID != nil { p.interface = interfaceLabel(raw) }
             }
             if let f = displayFilter, !f.matches(p) { return }
             for r in reporters { r.otherRecord(p) }
@@ -130,7 +130,7 @@ public final class CaptureSession {
             if recordTracking, raw.record != nil {
                 p.interfaceID = WiretapSource.interfaceID(raw)
                 p.comments = WiretapSource.commentBytes(raw)
-                if p.interfaceID != nil { p.interfaceName = interfaceName(raw) }
+                if p.interfaceID != nil { p.interface = interfaceLabel(raw) }
             }
             if let f = displayFilter, !f.matches(p) {  // -Y: neither written nor reported
                 for r in packetReporters { r.skipped(p) }

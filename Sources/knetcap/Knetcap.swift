@@ -162,6 +162,8 @@ struct Knetcap: ParsableCommand {
         if let u = user, getpwnam(u) == nil { throw ValidationError("-Z \(u): no such user") }
         if (fileSize != nil || rotateSeconds != nil) && (writeFile == nil || writeFile == "-") { throw ValidationError("-C and -G need -w FILE (a file name, not standard output)") }
         if writePcapng && writeFile == nil { throw ValidationError("--pcapng needs -w FILE") }
+        // tshark: "You can't write both raw packet data and dissected packets to the standard output."
+        if outputFormat != nil && writeFile == "-" { throw ValidationError("-T fields with -w -: the field lines and the pcap cannot both go to standard output (write the pcap to a file, as tshark asks)") }
         if let t = outputFormat, t != "fields" { throw ValidationError("-T \(t): knetcap writes only -T fields (tshark's field export); --json for JSON") }
         if outputFormat == nil && (!fieldNames.isEmpty || !fieldOptions.isEmpty) { throw ValidationError("-e and -E need -T fields") }
         if outputFormat != nil && json { throw ValidationError("use either -T fields or --json, not both") }
@@ -337,6 +339,9 @@ struct Knetcap: ParsableCommand {
             // for old evidence frames waited for a writer that never came).
             // Any FIFO, pipe or device (`/dev/stdin`, `<(...)`) goes through the relay too: its
             // copy of a compressed stream is what names a broken one (exit 13), as for a file.
+            if path == "-" && closedStandardDescriptors.contains(0) {
+                throw Fatal(.failure, "standard input: \(String(cString: strerror(EBADF))) (it is closed)")
+            }
             let fifoFD = path != "-" && Self.isReadOnce(path) ? open(path, O_RDONLY) : -1
             if path == "-" || fifoFD >= 0 {
                 // Standard input through a relay (InputRelay), which counts its bytes (wiretap
@@ -436,7 +441,8 @@ struct Knetcap: ParsableCommand {
             // -T fields: the field lines on standard output, the diagnosis on standard error.
             let fields = try FieldsReporter(names: fieldNames, options: fieldsOptions, output: out)
             tracking.formUnion(fields.tracking)
-            if printPackets { reporters.append(fields) }
+            // With -w FILE too, as tshark prints field lines while it writes (tcpdump -w prints none).
+            if !quiet { reporters.append(fields) }
             diagnosisOut = TextOutput(fd: 2)
             reporters.append(TextReporter(output: diagnosisOut, printer: nil))
         } else {
@@ -513,7 +519,7 @@ struct Knetcap: ParsableCommand {
             let sig = Self.signalName(PcapSource.stopSignal)
             FileHandle.standardError.write(Data("\(n) packet\(n == 1 ? "" : "s") read\nknetcap: reading \(inputName) was interrupted by \(sig): the diagnosis covers the \(n) packet\(n == 1 ? "" : "s") read before it\n".utf8))
         }
-        if end == .interrupted, !source.isLive, PcapSource.stopSignal == SIGPIPE, outputFormat != nil, printPackets {
+        if end == .interrupted, !source.isLive, PcapSource.stopSignal == SIGPIPE, outputFormat != nil, !quiet {
             // -T fields | head: standard output's reader went away, reading stopped there (as
             // tshark's); the diagnosis still comes, on standard error: say it covers only that.
             FileHandle.standardError.write(Data("\(Self.packets(n)) read\nknetcap: reading \(inputName) stopped at frame \(n) when the reader of the field lines on standard output went away (SIGPIPE): the diagnosis covers frames 1 to \(n) only, not the whole file\n".utf8))
@@ -540,9 +546,16 @@ struct Knetcap: ParsableCommand {
             do {
                 try CaptureSession.commentFindings(outcome.report.findings, in: w.files)
             } catch {
-                // Only the comment pass failed (a full disk, a directory -Z USER cannot write):
-                // the capture itself was written whole and is left as it was.
+                // Only the comment pass failed (a full disk, a directory -Z USER cannot write)
+                // or was stopped by a second signal: the capture itself was written whole and
+                // is left as it was.
                 let total = w.files.reduce(0) { $0 + $1.count }
+                if PcapSource.exitRequested {
+                    let sig = PcapSource.stopSignal == 0 ? SIGINT : PcapSource.stopSignal
+                    let files = w.files.count == 1 ? "\(w.files[0].path) is" : "the \(w.files.count) -w files are"
+                    FileHandle.standardError.write(Data("knetcap: stopped by a second signal (\(Self.signalName(sig))) while adding the finding comments: \(files) complete with all \(Self.packets(total)), without the comments\n".utf8))
+                    Foundation.exit(128 + sig)
+                }
                 let who = user.map { " (as -Z \($0): the directory must be writable by \($0))" } ?? ""
                 let complete = w.files.count == 1
                     ? "\(w.files[0].path) itself is complete with all \(Self.packets(total)); only the finding comments could not be added to it"

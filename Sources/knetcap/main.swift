@@ -1,5 +1,16 @@
 import Foundation
 
+/// Standard input, output or error closed when knetcap started (`knetcap -r - <&-`), each now
+/// held by /dev/null opened the wrong way round, so that a read of 0 or a write to 1 or 2
+/// still fails with EBADF (as on the closed descriptor) and no pipe or file knetcap opens
+/// later takes 0, 1 or 2 (a pipe on 0 was read as the capture; a `-w` file on 1 would get the
+/// packet lines). glibc does the same for set-user-id programs (csu/check_fds.c).
+nonisolated(unsafe) var closedStandardDescriptors: Set<Int32> = []
+for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+    closedStandardDescriptors.insert(fd)
+    _ = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY)  // the lowest free descriptor: fd
+}
+
 // `knetcap interfaces ...`, `knetcap enter ...` and `knetcap diff ...` are their own commands; everything else is
 // the capture command, whose --help shows tcpdump-style flags first.
 var arguments = Array(CommandLine.arguments.dropFirst())

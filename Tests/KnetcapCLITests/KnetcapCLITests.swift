@@ -17,6 +17,7 @@ import Glibc
 /// knetcap's documented exit statuses (Sources/knetcap/ExitCode.swift).
 enum Status {
     static let ok: Int32 = 0
+    static let failure: Int32 = 1
     static let usage: Int32 = 2
     static let noSuchFile: Int32 = 3
     static let notACapture: Int32 = 4

@@ -13,7 +13,7 @@ enum FrameFields {
         case 0:
             var s = "Frame \(p.number): \(p.originalLength) bytes on wire (\(p.originalLength * 8) bits), "
                 + "\(p.capturedLength) bytes captured (\(p.capturedLength * 8) bits)"
-            if let id = p.interfaceID { s += " on interface \(p.interfaceName ?? "unknown"), id \(id)" }
+            if let id = p.interfaceID { s += " on interface \(p.interface?.name ?? "unknown"), id \(id)" }
             return f(s)
         case 4: return f("Systemd Journal Entry \(p.number): \(p.originalLength) bytes")
         default: return false
@@ -32,6 +32,10 @@ enum FrameFields {
         .init("frame.cap_len", .unsigned, "bytes captured", bits: 32) { p, f in f(.uint(UInt64(p.capturedLength))) },
         .init("frame.interface_id", .unsigned, "pcapng interface of the frame, within its section (none in a pcap file)", bits: 32,
               tracking: .record) { p, f in p.interfaceID.map { f(.uint(UInt64($0))) } ?? false },
+        .init("frame.interface_name", .string, "the pcapng interface's if_name (else its if_description, else unknown)", tracking: .record) { p, f in
+            p.interface.map { withText($0.name, f) } ?? false },
+        .init("frame.interface_description", .string, "the pcapng interface's if_description", tracking: .record) { p, f in
+            p.interface?.description.map { withText($0, f) } ?? false },
         .init("frame.comment", .string, "a pcapng packet comment (opt_comment; knetcap's findings are written so)", repeated: true,
               tracking: .record) { p, f in p.comments.contains { c in c.withUnsafeBytes { f(.bytes($0)) } } },
     ]
