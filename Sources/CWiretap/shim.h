@@ -86,8 +86,16 @@ static inline int knetcap_wtap_next(knetcap_wtap_reader *r) {
         wtap_rec_reset(&r->rec);
         g_free(r->err_info); r->err_info = NULL;
         r->err = 0;
-        if (!wtap_read(r->wth, &r->rec, &r->buf, &r->err, &r->err_info, &r->offset))
+        /* Where this read starts: a format's reader that fails before it sets the record's
+           offset (Observer, and others that read the header first) leaves the last record's,
+           or -1; for an uncompressed file the position wiretap had reached names the record
+           instead (a compressed file's position counts compressed bytes: left as it is). */
+        gint64 before = r->offset;
+        gint64 at = wtap_get_compression_type(r->wth) == WTAP_UNCOMPRESSED ? wtap_read_so_far(r->wth) : -1;
+        if (!wtap_read(r->wth, &r->rec, &r->buf, &r->err, &r->err_info, &r->offset)) {
+            if (r->err != 0 && r->offset == before && at >= 0) r->offset = at;
             return r->err == 0 ? 0 : -1;
+        }
         if (r->rec.rec_type == REC_TYPE_PACKET) {
             guint before = r->idbs;
             while (wtap_get_next_interface_description(r->wth) != NULL) r->idbs++;

@@ -98,7 +98,11 @@ public final class WiretapSource: PacketSource {
     /// wiretap's words for encapsulation `encap`: its description and short name
     /// (`Ethernet with nettl headers (wiretap encapsulation nettl-ethernet)`), what messages
     /// name a link type by when it has no pcap link type (DLT -1).
+    /// WTAP_ENCAP_UNKNOWN (0): a pcapng interface whose LINKTYPE_ value libwiretap has no
+    /// encapsulation for (a reserved or private value such as 65520); the value itself is not
+    /// kept, so it is named as that (tshark shows `WTAP_ENCAP = 0`).
     public static func encapsulationName(_ encap: Int32) -> String {
+        if encap == 0 { return "unknown to libwiretap (a LINKTYPE_ value it has no encapsulation for; tshark shows WTAP_ENCAP = 0)" }
         let description = knetcap_wtap_encap_description(encap).map { String(cString: $0) } ?? "encapsulation \(encap)"
         let name = knetcap_wtap_encap_name(encap).map { String(cString: $0) }
         return name.map { "\(description) (wiretap encapsulation \($0))" } ?? description
@@ -399,6 +403,10 @@ public final class WiretapSource: PacketSource {
             return CaptureError(.readFailed, "\(name): corrupt interface description block at byte offset \(offset ?? 0), in the header blocks before the first packet (\(what)\(more))")
         case WTAP_ERR_BAD_FILE where sectionHeader:
             return CaptureError(.readFailed, "\(name): corrupt section header block\(at), the start of a later section (\(what)\(more))")
+        case WTAP_ERR_BAD_FILE where opening && offset == nil:
+            // A format's own file header, which libwiretap reads on opening (an Observer
+            // file's TLVs): no record has been read, and wiretap gives no offset.
+            return CaptureError(.notACapture, "\(name): corrupt file header, before the first record (libwiretap stopped while opening it and gives no byte offset: \(what)\(more))")
         case WTAP_ERR_BAD_FILE, WTAP_ERR_PACKET_TOO_LARGE, WTAP_ERR_UNC_OVERFLOW:
             return CaptureError(opening ? .notACapture : .readFailed, "\(name): corrupt record\(at) (\(what)\(more))")
         case EACCES:

@@ -61,13 +61,13 @@ func writeDiagnosis(_ d: Report, to out: TextOutput, utcOffset: (Int64) -> Int, 
     let span = d.captureSeconds
     let findings = d.findings
     if findings.isEmpty {
-        out.line("knetcap: no faults found in \(d.packets) packets (\(String(format: "%.3f", span)) s of capture)")
+        out.line("knetcap: no faults found in \(d.packets) packet\(d.packets == 1 ? "" : "s") (\(String(format: "%.3f", span)) s of capture)")
         for l in d.limitLines { out.line("knetcap: " + l) }
         return
     }
     out.line("")
     let total = d.findingCount
-    out.line("== knetcap diagnosis: \(total) finding\(total == 1 ? "" : "s") in \(d.packets) packets (\(String(format: "%.3f", span)) s of capture) ==")
+    out.line("== knetcap diagnosis: \(total) finding\(total == 1 ? "" : "s") in \(d.packets) packet\(d.packets == 1 ? "" : "s") (\(String(format: "%.3f", span)) s of capture) ==")
     for l in d.limitLines { out.line(l) }
     let groups = Dictionary(grouping: findings, by: \.kind)
     for severity in Severity.allCases {

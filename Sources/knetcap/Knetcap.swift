@@ -162,6 +162,13 @@ struct Knetcap: ParsableCommand {
         if let u = user, getpwnam(u) == nil { throw ValidationError("-Z \(u): no such user") }
         if (fileSize != nil || rotateSeconds != nil) && (writeFile == nil || writeFile == "-") { throw ValidationError("-C and -G need -w FILE (a file name, not standard output)") }
         if writePcapng && writeFile == nil { throw ValidationError("--pcapng needs -w FILE") }
+        // The reader takes .gz, .zst and .lz4 by name; the writer does not compress (a record
+        // cut back after a full disk or a signal must leave a readable file): never write a
+        // plain capture under a compressed file's name.
+        if let w = writeFile, let ext = [".gz", ".zst", ".lz4"].first(where: { w.lowercased().hasSuffix($0) }) {
+            let plain = String(w.dropLast(ext.count))
+            throw ValidationError("-w \(w): knetcap writes captures uncompressed; write \(plain) and compress it afterwards (\(ext == ".gz" ? "gzip" : ext == ".zst" ? "zstd" : "lz4") \(plain))")
+        }
         // tshark: "You can't write both raw packet data and dissected packets to the standard output."
         if outputFormat != nil && writeFile == "-" { throw ValidationError("-T fields with -w -: the field lines and the pcap cannot both go to standard output (write the pcap to a file, as tshark asks)") }
         if let t = outputFormat, t != "fields" { throw ValidationError("-T \(t): knetcap writes only -T fields (tshark's field export); --json for JSON") }
@@ -492,8 +499,9 @@ struct Knetcap: ParsableCommand {
         let (end, n) = (read.end, read.packets)
         // The counts first: a second Ctrl-C during the diagnosis ends knetcap at once.
         if let s = source.statistics() {
-            let msg = "\(n) packets captured\n\(s.received) packets received by filter\n\(s.dropped) packets dropped by kernel\n"
-                + (s.interfaceDropped > 0 ? "\(s.interfaceDropped) packets dropped by interface\n" : "")
+            // tcpdump's words and plurals (PLURAL_SUFFIX: "1 packet captured").
+            let msg = "\(Self.packets(n)) captured\n\(Self.packets(Int(s.received))) received by filter\n\(Self.packets(Int(s.dropped))) dropped by kernel\n"
+                + (s.interfaceDropped > 0 ? "\(Self.packets(Int(s.interfaceDropped))) dropped by interface\n" : "")
             FileHandle.standardError.write(Data(msg.utf8))
         }
         if let r = writer as? RotatingWriter, source.isLive || Self.ringWrapped(r) {
@@ -530,7 +538,7 @@ struct Knetcap: ParsableCommand {
         if PcapSource.exitRequested {  // a second signal came while the -w file was still open
             let sig = PcapSource.stopSignal
             let file = writeFile.map { $0 == "-" ? "; the pcap on standard output is complete" : "; \($0) is complete" } ?? ""
-            FileHandle.standardError.write(Data("knetcap: stopped by a second signal before the diagnosis (\(n) packets read\(file))\n".utf8))
+            FileHandle.standardError.write(Data("knetcap: stopped by a second signal before the diagnosis (\(Self.packets(n)) read\(file))\n".utf8))
             Foundation.exit(128 + (sig == 0 ? SIGINT : sig))
         }
         let outcome = session.finish(read)

@@ -294,13 +294,13 @@ struct Merge: ParsableCommand {
         PcapSource.markExitSafe()
         let files = parsed.count == 1 ? "1 file" : "\(parsed.count) files"
         let ifs = result.interfaces.count == 1 ? "1 interface" : "\(result.interfaces.count) interfaces"
-        var line = "knetcap: merged \(result.packets) packets from \(files) into \(output == "-" ? "standard output" : output) (\(ifs): \(result.interfaces.joined(separator: ", ")))"
+        var line = "knetcap: merged \(Knetcap.packets(result.packets)) from \(files) into \(output == "-" ? "standard output" : output) (\(ifs): \(result.interfaces.joined(separator: ", ")))"
         if result.end == .interrupted { line += "; stopped by a signal, the file is complete up to there" }
         // One line: what went wrong, with what the file holds; else what was merged.
         if let f = result.failure {
             let into = output == "-" ? "standard output" : output
-            throw Fatal(Exit(f), f.kind == .cannotWrite ? "\(f.message) (after \(result.packets) packets)"
-                                                        : "\(f.message); \(result.packets) packets merged into \(into)")
+            throw Fatal(Exit(f), f.kind == .cannotWrite ? "\(f.message) (after \(Knetcap.packets(result.packets)))"
+                                                        : "\(f.message); \(Knetcap.packets(result.packets)) merged into \(into)")
         }
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }

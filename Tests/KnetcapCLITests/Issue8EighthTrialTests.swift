@@ -130,4 +130,61 @@ struct Issue8EighthTrialTests {
         // A pcap has no interfaces: the fields are empty, as tshark's.
         try TsharkRecordFieldsTests.expectSameBytes("Captures/dns-timeout-glibc.pcap", fields)
     }
+
+    /// `-w x.pcapng.gz`, `.pcap.zst`, `.lz4`: refused before anything is written (the file
+    /// was a plain classic pcap under a compressed name, which -r then refused as a broken
+    /// gzip stream).
+    @Test(arguments: ["x.pcapng.gz", "x.pcap.zst", "x.pcap.LZ4"])
+    func compressedNamesAreRefused(_ name: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent(name)
+        let r = try run(["-r", dnsTimeout.path, "-w", out.path])
+        expectError(r, Status.usage, mentions: ["-w \(out.path): knetcap writes captures uncompressed", "compress it afterwards"])
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
+    /// A pcapng interface whose LINKTYPE_ value libwiretap has no encapsulation for (65520):
+    /// named as that, not as "Unknown (wiretap encapsulation unknown)"; tshark shows
+    /// `WTAP_ENCAP = 0` for it. Exit 9 after the whole file was read.
+    @Test func aLinkTypeWiretapDoesNotKnowIsNamedSo() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func block(_ type: UInt32, _ body: [UInt8]) -> [UInt8] {
+            let padded = body + [UInt8](repeating: 0, count: (4 - body.count % 4) % 4)
+            let length = UInt32(12 + padded.count)
+            return le(type) + le(length) + padded + le(length)
+        }
+        func le(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        func le16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+        let shb = block(0x0A0D_0D0A, le(0x1A2B_3C4D) + le16(1) + le16(0) + [UInt8](repeating: 0xff, count: 8))
+        let idb = block(1, le16(65520) + le16(0) + le(65535))
+        let data = [UInt8](repeating: 0, count: 20)
+        let epb = block(6, le(0) + le(0) + le(0) + le(20) + le(20) + data)
+        let file = dir.appendingPathComponent("u.pcapng")
+        try Data(shb + idb + epb).write(to: file)
+        let t = try tool("tshark", ["-r", file.path])
+        #expect(t.stdout.contains("WTAP_ENCAP = 0"), "tshark: \(t.stdout)")
+        let r = try run(["-q", "-r", file.path])
+        expectError(r, Status.unsupportedLinkType, mentions: ["interface 0 has link type unknown to libwiretap (a LINKTYPE_ value it has no encapsulation for",
+                                                              "its 1 packet from frame 1 was read but not diagnosed"], stdoutMayHaveText: true)
+        // One packet is "1 packet", as tcpdump's PLURAL_SUFFIX says it.
+        #expect(r.stdout.contains("knetcap: no faults found in 1 packet (0.000 s of capture)"), "\(r.stdout)")
+    }
+
+    /// An Observer file libwiretap 4.0 refuses on opening (the file its own writer makes:
+    /// "time information TLV length 12 != 8", as tshark and capinfos say): not a "corrupt
+    /// record" without an offset, but its file header, before the first record; exit 4.
+    @Test func aCorruptFileHeaderIsNotARecord() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("o.bfr")
+        let e = try tool("editcap", ["-F", "niobserver", dnsTimeout.path, file.path])
+        try #require(e.status == 0, "\(e.stderr)")
+        let t = try tool("tshark", ["-r", file.path])
+        try #require(t.status != 0 && t.stderr.contains("TLV length 12 != 8"), "tshark reads it now: \(t.stderr)")
+        let r = try run(["-q", "-r", file.path])
+        expectError(r, Status.notACapture, mentions: ["\(file.path): corrupt file header, before the first record",
+                                                      "Observer: bad record (time information TLV length 12 != 8)"])
+    }
 }
