@@ -148,21 +148,7 @@ struct Issue8EighthTrialTests {
     /// named as that, not as "Unknown (wiretap encapsulation unknown)"; tshark shows
     /// `WTAP_ENCAP = 0` for it. Exit 9 after the whole file was read.
     @Test func aLinkTypeWiretapDoesNotKnowIsNamedSo() throws {
-        let dir = try makeTempDir()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        func block(_ type: UInt32, _ body: [UInt8]) -> [UInt8] {
-            let padded = body + [UInt8](repeating: 0, count: (4 - body.count % 4) % 4)
-            let length = UInt32(12 + padded.count)
-            return le(type) + le(length) + padded + le(length)
-        }
-        func le(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
-        func le16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
-        let shb = block(0x0A0D_0D0A, le(0x1A2B_3C4D) + le16(1) + le16(0) + [UInt8](repeating: 0xff, count: 8))
-        let idb = block(1, le16(65520) + le16(0) + le(65535))
-        let data = [UInt8](repeating: 0, count: 20)
-        let epb = block(6, le(0) + le(0) + le(0) + le(20) + le(20) + data)
-        let file = dir.appendingPathComponent("u.pcapng")
-        try Data(shb + idb + epb).write(to: file)
+        let file = repoRoot.appendingPathComponent("Tests/Captures/crafted/linktype-65520.pcapng")
         let t = try tool("tshark", ["-r", file.path])
         #expect(t.stdout.contains("WTAP_ENCAP = 0"), "tshark: \(t.stdout)")
         let r = try run(["-q", "-r", file.path])

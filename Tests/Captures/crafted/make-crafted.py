@@ -182,3 +182,9 @@ frames += [MACS + b'\x08\x00' + ip4(1, icmp4(3, 3, ip4(17, struct.pack('!HHHH', 
            MACS + b'\x86\xdd' + ip6(58, struct.pack('!BBHI', 3, 0, 0, 0) + ip6(58, struct.pack('!BBHHH', 128, 0, 0, 77, 1) + b'abcdefgh', C6, V6, hlim=1),
                                     N6, C6)]
 open('icmp-short-quotes.pcap', 'wb').write(pcap(frames))
+
+# linktype-65520.pcapng: one interface of LINKTYPE_ value 65520 (a value no registry assigns,
+# for which libwiretap 4.0 has no encapsulation: tshark shows WTAP_ENCAP = 0) and one packet of
+# 20 zero bytes on it.
+open('linktype-65520.pcapng', 'wb').write(shb + block(1, struct.pack('<HHI', 65520, 0, 65535))
+                                          + block(6, struct.pack('<IIIII', 0, 0, 0, 20, 20) + bytes(20)))
