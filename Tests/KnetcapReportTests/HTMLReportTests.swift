@@ -86,7 +86,7 @@ import KnetcapTestSupport
                 }
             }
         }
-        if r.report.findings.isEmpty { #expect(r.dom.contains("No faults found in \(r.report.packets) packets.")) }
+        if r.report.findings.isEmpty { #expect(r.dom.contains("No faults found in \(r.report.packets) packet\(r.report.packets == 1 ? "" : "s").")) }
     }
 
     /// The shipped race: the 5-second wait is the largest text of the finding, a red band in
