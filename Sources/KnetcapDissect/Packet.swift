@@ -261,10 +261,33 @@ public struct Packet {
         return nil
     }
 
-    /// TCP data length from the IP lengths (`tcp.len`), bytes, or `nil` without TCP.
+    /// `ipPayloadLength` bounded by the bytes the frame had on the wire, as Wireshark's
+    /// reported length bounds each layer (kday4.pcap's 66-byte frame whose IPv4 header says
+    /// 820 has `tcp.len` 0, not 768). Packet lines keep the header's claim, as tcpdump prints it.
+    public var reportedIPPayloadLength: Int? {
+        guard var length = ipPayloadLength else { return nil }
+        if let ip = ipv4, let w = wireLength(from: ip.bytes), w < ip.totalLength { length -= ip.totalLength - w }
+        if ipv4 == nil, let ip = ipv6, let w = wireLength(from: ip.bytes) {
+            let plen = ip.payloadLength == 0 ? ip.end - 40 : ip.payloadLength
+            if w - 40 < plen { length -= plen - (w - 40) }
+        }
+        return length
+    }
+
+    /// The bytes the frame had on the wire from `view`'s first byte on (`frame.len` less the
+    /// headers before it), or nil when `view` is not within this frame's bytes (a datagram
+    /// reassembled from fragments).
+    func wireLength(from view: ByteView) -> Int? {
+        guard let frame = bytes.base.baseAddress, let start = view.base.baseAddress,
+              start >= frame, start <= frame + bytes.count else { return nil }
+        return originalLength - (start - frame)
+    }
+
+    /// TCP data length from the IP lengths, bounded by the frame's length on the wire
+    /// (`tcp.len`), bytes, or `nil` without TCP.
     public var tcpSegmentLength: Int? {
         guard let t = tcp else { return nil }
-        return max(0, (ipPayloadLength ?? t.bytes.count) - t.headerLength)
+        return max(0, (reportedIPPayloadLength ?? t.bytes.count) - t.headerLength)
     }
 
     public var isTruncated: Bool {

@@ -28,6 +28,9 @@ public struct TCPView {
     public var acknowledgment: UInt32 { bytes.be32(8) }
     /// The flag bits FIN 0x01 … CWR 0x80, and AE (0x100, RFC 9768) in the high byte.
     public var flags: TCPFlags { TCPFlags(rawValue: bytes.be16(12) & 0x01ff) }
+    /// The 12 bits after the data offset, the 3 reserved bits (RFC 9293 §3.1: must be zero)
+    /// included: Wireshark's `tcp.flags` (mask 0x0FFF).
+    public var flagBits: UInt16 { bytes.be16(12) & 0x0fff }
     public var window: UInt16 { bytes.be16(14) }
     public var checksum: UInt16 { bytes.be16(16) }
     public var urgentPointer: UInt16 { bytes.be16(18) }

@@ -173,4 +173,18 @@ struct Issue8EighthTrialTests {
         expectError(r, Status.notACapture, mentions: ["\(file.path): corrupt file header, before the first record",
                                                       "Observer: bad record (time information TLV length 12 != 8)"])
     }
+
+    /// `tcp.flags` is the 12 bits after the data offset, the three reserved bits included
+    /// (tshark's mask 0x0FFF: kday4.pcap's fuzzed segments show 0x0d30 where knetcap gave
+    /// 0x0130), with `tcp.flags.res` and `tcp.flags.urg`; `tcp.len` is bounded by the frame's
+    /// length on the wire (kday4 and kday7 frame 10, a 66-byte frame whose IPv4 header claims
+    /// 820 bytes: 0, not 768). Byte for byte as tshark on tcpdump's fuzzed and flag-test
+    /// captures and an Accurate ECN handshake.
+    @Test(arguments: ["kday2", "kday3", "kday4", "kday5", "kday7", "kday8", "print-flags", "tcp_eight_lowest_weight_flags_set",
+                      "accecn_handshake", "tcp_header_heapoverflow", "tcp-auth-heapoverflow"])
+    func tcpFlagsWithTheReservedBits(_ name: String) throws {
+        let path = "Tests/Captures/tcpdump-tests/\(name).pcap"
+        try TsharkRecordFieldsTests.expectSameBytes(path, TsharkFieldsTests.fields(["frame.number", "tcp.flags", "tcp.flags.res", "tcp.flags.urg", "tcp.flags.syn", "tcp.len", "tcp.seq"]))
+        try TsharkRecordFieldsTests.expectSameBytes(path, ["-Y", "tcp.flags.res"] + TsharkFieldsTests.fields(["frame.number"]), mayBeEmpty: true)
+    }
 }

@@ -22,11 +22,13 @@ enum TCPFields {
     /// The fixed header's numbers tshark shows (RFC 9293 §3.1, bytes 4..<16).
     struct Fixed {
         var seq: UInt32, ack: UInt32, flags: TCPFlags, window: UInt16, headerLength: Int
-        init(_ t: TCPView) { seq = t.sequence; ack = t.acknowledgment; flags = t.flags; window = t.window; headerLength = t.headerLength }
+        /// The 12 bits after the data offset (`TCPView.flagBits`).
+        var flagBits: UInt16
+        init(_ t: TCPView) { seq = t.sequence; ack = t.acknowledgment; flags = t.flags; window = t.window; headerLength = t.headerLength; flagBits = t.flagBits }
         /// From a quote's bytes: tshark reads them all, and shows them, once 16 are there.
         init?(quoted h: ByteView) {
             guard let s = h.u32(at: 4), let a = h.u32(at: 8), let f = h.u16(at: 12), let w = h.u16(at: 14), let o = h.u8(at: 12) else { return nil }
-            seq = s; ack = a; flags = TCPFlags(rawValue: f & 0x01ff); window = w; headerLength = Int(o >> 4) * 4
+            seq = s; ack = a; flags = TCPFlags(rawValue: f & 0x01ff); window = w; headerLength = Int(o >> 4) * 4; flagBits = f & 0x0fff
         }
     }
 
@@ -126,7 +128,15 @@ enum TCPFields {
         .init("tcp.ack_raw", .unsigned, "TCP acknowledgment number (absolute)", bits: 32) { p, f in
             eachFixed(p) { x, _ in f(.uint(UInt64(x.ack))) }
         },
-        .init("tcp.flags", .unsigned, "TCP flags", bits: 12, hex: 4) { p, f in eachFixed(p) { x, _ in f(.uint(UInt64(x.flags.rawValue))) } },
+        .init("tcp.flags", .unsigned, "TCP flags, the 3 reserved bits included (12 bits)", bits: 12, hex: 4) { p, f in
+            eachFixed(p) { x, _ in f(.uint(UInt64(x.flagBits))) }
+        },
+        .init("tcp.flags.res", .boolean, "any of the three reserved bits set (RFC 9293: must be zero)") { p, f in
+            eachFixed(p) { x, _ in f(.bool(x.flagBits & 0x0e00 != 0)) }
+        },
+        // (No tcp.flags.ae/cwr/ece: after an Accurate ECN handshake tshark shows those three
+        // bits as one counter, tcp.flags.ace, which needs the conversation's handshake.)
+        .init("tcp.flags.urg", .boolean, "URG", flag(.urg)),
         .init("tcp.flags.syn", .boolean, "SYN", flag(.syn)),
         .init("tcp.flags.ack", .boolean, "ACK", flag(.ack)),
         .init("tcp.flags.fin", .boolean, "FIN", flag(.fin)),
