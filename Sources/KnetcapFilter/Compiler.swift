@@ -47,6 +47,19 @@ struct Compiler {
             return { p in access(p) { _ in true } }
         case .compare(let l, let op, let r, let opRange):
             return try compileCompare(l, op, r, opRange)
+        case .bitwiseAnd(let l, let r, let opRange):
+            let (d, access) = try field(l, role: "the left side of \"\(source(opRange))\"")
+            // As Wireshark 4.0: an unsigned integer field only (`FT_BOOLEAN cannot &`).
+            guard ValueKind(d.type) == .unsigned else {
+                throw error(.typeMismatch, "\(d.name) is a\(article(d.type)) \(d.type.rawValue): \"\(source(opRange))\" needs an unsigned integer field", opRange)
+            }
+            if let w = r.word, FieldRegistry.descriptor(named: w) != nil {
+                throw error(.typeMismatch, "the mask after \"\(source(opRange))\" must be a number, not the field \(w)", r.range)
+            }
+            guard case .uint(let mask) = try literal(r, for: d, op: .eq) else {
+                throw error(.badValue, "\(source(r.range)) is not a number for \(d.name)", r.range)
+            }
+            return { p in access(p) { v in if case .uint(let x) = v { return x & mask != 0 } else { return false } } }
         case .member(let o, let elements, let negated):
             let (d, access) = try field(o, role: "the left side of \"in\"")
             let kind = ValueKind(d.type)

@@ -10,6 +10,8 @@ struct Token: Equatable {
         case lparen, rparen, lbrace, rbrace, comma, dotdot
         case compare(CompareOp)
         case and, or, not, `in`
+        /// `&` / `bitwise_and`: a field's bits tested against a mask.
+        case bitwiseAnd
         case end
     }
     var kind: Kind
@@ -50,7 +52,7 @@ struct Lexer {
     }
 
     static let keywords: [String: Token.Kind] = [
-        "and": .and, "or": .or, "not": .not, "in": .in,
+        "and": .and, "or": .or, "not": .not, "in": .in, "bitwise_and": .bitwiseAnd,
         "eq": .compare(.eq), "any_eq": .compare(.eq), "ne": .compare(.ne), "all_ne": .compare(.ne),
         "all_eq": .compare(.allEq), "any_ne": .compare(.anyNe),
         "lt": .compare(.lt), "gt": .compare(.gt), "le": .compare(.le), "ge": .compare(.ge),
@@ -99,8 +101,7 @@ struct Lexer {
         case 0x3e: return c1 == 0x3d ? op(.compare(.ge), 2) : op(.compare(.gt), 1)
         case 0x7e: return c1 == 0x3d ? op(.compare(.anyNe), 2) : op(.compare(.matches), 1)
         case 0x26:
-            if c1 == 0x26 { return op(.and, 2) }
-            throw error(.syntax, "\"&\" is not an operator knetcap supports (use && for and)", start..<start + 1)
+            return c1 == 0x26 ? op(.and, 2) : op(.bitwiseAnd, 1)
         case 0x7c:
             if c1 == 0x7c { return op(.or, 2) }
             throw error(.syntax, "\"|\" is not an operator knetcap supports (use || for or)", start..<start + 1)

@@ -28,6 +28,8 @@ indirect enum Node: Equatable {
     case compare(Operand, CompareOp, Operand, opRange: Range<Int>)
     /// `lhs in {…}` or `lhs not in {…}`.
     case member(Operand, [SetElement], negated: Bool)
+    /// `field & mask` (`bitwise_and`): true when any occurrence has a bit of the mask set.
+    case bitwiseAnd(Operand, Operand, opRange: Range<Int>)
 }
 
 /// Recursive-descent parser. Precedence, loosest first: `or`/`||`, `and`/`&&`, `not`/`!`,
@@ -36,7 +38,7 @@ indirect enum Node: Equatable {
 ///     expr    := and ( ("or" | "||") and )*
 ///     and     := unary ( ("and" | "&&") unary )*
 ///     unary   := ("not" | "!") unary | "(" expr ")" | test
-///     test    := operand [ relop operand | ["not"] "in" set ]
+///     test    := operand [ relop operand | ["not"] "in" set | ("&" | "bitwise_and") operand ]
 ///     set     := "{" element ( [","] element )* "}"      element := operand [ ".." operand ]
 struct Parser {
     let text: String
@@ -67,7 +69,7 @@ struct Parser {
                 let last = tokens[i - 1]
                 switch last.kind {
                 case .and, .or, .not: return error(.syntax, "the filter ends after \"\(shown(last))\", which needs a test after it", t.range)
-                case .compare: return error(.syntax, "the filter ends after \"\(shown(last))\", which needs a value after it", t.range)
+                case .compare, .bitwiseAnd: return error(.syntax, "the filter ends after \"\(shown(last))\", which needs a value after it", t.range)
                 default: break
                 }
             }
@@ -166,6 +168,16 @@ struct Parser {
         case .in:
             i += 1
             return .member(lhs, try parseSet(), negated: false)
+        case .bitwiseAnd:
+            let opRange = current.range
+            i += 1
+            let mask = try parseOperand()
+            // Wireshark 4.0 takes `tcp.flags & 0x12 == 0x12` and matches nothing: refused here.
+            if case .compare = current.kind {
+                throw error(.syntax, "\"\(shown(tokens[i - 2]))\" tests FIELD & MASK alone (true when any bit of MASK is set); "
+                            + "it cannot be compared: for all bits, test each (tcp.flags.syn && tcp.flags.ack)", current.range)
+            }
+            return .bitwiseAnd(lhs, mask, opRange: opRange)
         case .not where i + 1 < tokens.count && tokens[i + 1].kind == .in:
             i += 2
             return .member(lhs, try parseSet(), negated: true)

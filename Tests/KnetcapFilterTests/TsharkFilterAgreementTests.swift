@@ -56,6 +56,16 @@ import KnetcapTestSupport
         Case(wiki, "!(ip.addr == 208.80.152.2)"),
         Case(wiki, "ip.addr ~= 208.80.152.2"),
         Case("tcpdump-tests/print-flags.pcap", "ip.addr === 127.0.0.1 && tcp.len > 0"),
+        // bitwise and: any bit of the mask (Wireshark's `&`, `bitwise_and`), reserved bits too
+        Case("tcpdump-tests/print-flags.pcap", "tcp.flags & 0x12"),
+        Case("tcpdump-tests/print-flags.pcap", "tcp.flags bitwise_and 0x01"),
+        Case("tcpdump-tests/print-flags.pcap", "!(tcp.flags & 0x10)"),
+        Case("tcpdump-tests/kday4.pcap", "tcp.flags & 0x0130"),
+        Case("tcpdump-tests/kday4.pcap", "tcp.flags & 0x0e00", empty: true),
+        Case("tcpdump-tests/tcp-auth-heapoverflow.pcap", "tcp.flags & 0x0e00"),
+        Case("tcpdump-tests/tcp-auth-heapoverflow.pcap", "tcp.flags.res"),
+        Case(glibc, "dns.id & 0x0001"),
+        Case(glibc, "ip.ttl & 0x80", empty: true),
         Case(wiki, "ip.src == 141.142.220.118 && tcp.flags.syn == 1"),
         Case(wiki, "ip.dst in {208.80.152.1..208.80.152.3}"),
         // IP fragment reassembly: UDP and DNS on the frame that completes the datagram only
