@@ -30,6 +30,10 @@ public struct IPv6View {
     /// The end of the datagram within `bytes` (trims Ethernet padding).
     public let end: Int
 
+    /// The Payload Length field as the header has it (RFC 8200 §3: 0 for a jumbogram, RFC
+    /// 2675), Wireshark's `ipv6.plen`; `payloadLength` is the length knetcap reads by.
+    public var payloadLengthField: UInt16 { bytes.be16(4) }
+
     /// - Throws: `WireError` truncated (< 40 bytes) or malformed (version ≠ 6).
     public init(_ bytes: ByteView) throws(WireError) {
         guard bytes.count >= 40 else { throw WireError("ip6", .truncated, need: 40, have: bytes.count) }

@@ -187,4 +187,14 @@ struct Issue8EighthTrialTests {
         try TsharkRecordFieldsTests.expectSameBytes(path, TsharkFieldsTests.fields(["frame.number", "tcp.flags", "tcp.flags.res", "tcp.flags.urg", "tcp.flags.syn", "tcp.len", "tcp.seq"]))
         try TsharkRecordFieldsTests.expectSameBytes(path, ["-Y", "tcp.flags.res"] + TsharkFieldsTests.fields(["frame.number"]), mayBeEmpty: true)
     }
+
+    /// `ipv6.plen` is the header's Payload Length field, 0 in a jumbogram or a BIG TCP segment,
+    /// as tshark shows it (knetcap gave the length it reads by: 65536, 80000); what knetcap
+    /// reads by is unchanged (`tcp.len` of the BIG TCP segment, the diagnosis).
+    @Test(arguments: ["ipv6_jumbogram_1", "ipv6_missing_jumbo_payload_option", "ipv6_frag6_negative_len", "ipv6-too-long-jumbo",
+                      "bigtcp-ipv6-hbh", "ipv6_jumbogram_invalid_length"])
+    func ipv6PayloadLengthIsTheField(_ name: String) throws {
+        try TsharkRecordFieldsTests.expectSameBytes("Tests/Captures/tcpdump-tests/\(name).pcap",
+                                                    TsharkFieldsTests.fields(["frame.number", "ipv6.plen", "ipv6.nxt", "ipv6.src", "ipv6.hlim"]))
+    }
 }

@@ -25,7 +25,7 @@ enum IPv6Fields {
         },
         .init("ipv6.nxt", .unsigned, "IPv6 next header", bits: 8) { p, f in each(p) { x in f(.uint(UInt64(x.nextHeader.rawValue))) } },
         .init("ipv6.hlim", .unsigned, "IPv6 hop limit", bits: 8) { p, f in each(p) { x in f(.uint(UInt64(x.hopLimit))) } },
-        .init("ipv6.plen", .unsigned, "IPv6 payload length", bits: 32) { p, f in each(p) { x in f(.uint(UInt64(x.payloadLength))) } },
+        .init("ipv6.plen", .unsigned, "IPv6 Payload Length field (0 for a jumbogram)", bits: 16) { p, f in each(p) { x in f(.uint(UInt64(x.payloadLengthField))) } },
         .init("ipv6.fraghdr.offset", .unsigned, "IPv6 Fragment header offset, in 8-byte units (as on the wire)", bits: 13) { p, f in
             p.ipv6.flatMap { $0.hasFragmentHeader ? f(.uint(UInt64($0.fragmentOffset / 8))) : nil } ?? false
         },
