@@ -136,6 +136,9 @@ public final class InputRelay: @unchecked Sendable {
         }
     }
 
+    /// Whether the first bytes relayed are a gzip, zstd or lz4 magic number.
+    public var isCompressed: Bool { Compression(magic: firstBytes) != nil }
+
     /// The first bytes relayed (up to 4: a magic number), as far as they have been.
     public var firstBytes: [UInt8] { lock.withLock { Array(head.prefix(4)) } }
 

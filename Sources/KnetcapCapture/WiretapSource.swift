@@ -177,6 +177,24 @@ public final class WiretapSource: PacketSource {
     /// such records are only counted (`framesBefore`, `trailingRecords`).
     public var onOtherRecord: ((RawPacket) -> Void)?
 
+    /// The first packet of `path` whose link type differs from its first packet's: its
+    /// interface (within its section), that link type and the first one; nil when every packet
+    /// has one link type (or the file cannot be read: reading it proper says why). A second
+    /// pass over a file, for `-w NAME.pcap`: an interface block can come after other blocks
+    /// before the first packet, or in a later section, where opening the file does not see it;
+    /// a classic pcap holds one link type, and an existing `-w` file must be left alone
+    /// rather than replaced by part of the capture.
+    public static func packetOfAnotherLinkType(in path: String) -> (interface: UInt32, linkType: Int32, first: Int32)? {
+        guard let src = try? WiretapSource(path: path) else { return nil }
+        var first: Int32?, found: (interface: UInt32, linkType: Int32, first: Int32)?
+        _ = src.forEach { raw in
+            guard let f = first else { first = raw.linkType; return true }
+            if raw.linkType != f { found = (raw.interface, raw.linkType, f); return false }
+            return true
+        }
+        return found
+    }
+
     /// Calls `body` for each packet record until end of file, an error (`.badInput`: the file,
     /// the byte offset and wiretap's words), a stop signal, or `body` returns false.
     public func forEach(_ body: (RawPacket) -> Bool) -> EndReason {
@@ -390,7 +408,7 @@ public final class WiretapSource: PacketSource {
             // section header and interface descriptions): wiretap gives no offset; the file's
             // size says where it ends.
             if opening, let size = inputLength {
-                return CaptureError(.readFailed, "\(name): truncated record in the header blocks before the first packet (section header or interface description block; the \(stream ? "input" : "file") ends at byte offset \(size)) (\(what)\(more))")
+                return CaptureError(.readFailed, "\(name): truncated record in the header blocks before the first packet (the section header, an interface description block, or the start of the first packet block; the \(stream ? "input" : "file") ends at byte offset \(size)) (\(what)\(more))")
             }
             return CaptureError(opening ? .notACapture : .readFailed, "\(name): truncated record\(at) (\(what)\(more))")
         case WTAP_ERR_BAD_FILE where opening && offset == 0:
@@ -518,6 +536,9 @@ func checkRegularFileHeader(_ path: String) throws(CaptureError) {
     try checkReadable(path)
     var st = stat()
     if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size < 24 {
+        // A compressed file cut that short is a broken stream (exit 13), not a short header:
+        // its size counts compressed bytes.
+        if let e = damagedCompression(path) { throw e }
         throw CaptureError(.notACapture, "\(path): not a pcap or pcapng capture: truncated file header (\(st.st_size) bytes; a pcap header is 24, a pcapng section header 28)")
     }
 }

@@ -361,12 +361,16 @@ struct Knetcap: ParsableCommand {
                     source = try openCaptureFile(relay.readPath, name: name, relay: relay)
                     (source as? WiretapSource)?.compressedCopy = { () throws(CaptureError) in try relay.drainedCopy() }
                 } catch {
-                    if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n, name: name)) }
+                    // (A compressed stream that short is broken, exit 13: its length counts compressed bytes.)
+                    if let n = relay.length, n < 24, !relay.isCompressed { throw Fatal(.notACapture, shortInputMessage(n, name: name)) }
                     if let e = relay.damagedCompression(name: name, after: error as? CaptureError) { throw e }
                     throw error
                 }
                 // Opening reads the first blocks; an input shorter than any capture header has ended by then.
-                if let n = relay.length, n < 24 { throw Fatal(.notACapture, shortInputMessage(n, name: name)) }
+                if let n = relay.length, n < 24 {
+                    if relay.isCompressed, let e = relay.damagedCompression(name: name, after: nil) { throw e }
+                    throw Fatal(.notACapture, shortInputMessage(n, name: name))
+                }
                 if let e = misreadCompressedStream(source, head: relay.firstBytes, name: name) { throw e }
             } else {
                 source = try openCaptureFile(path)
@@ -521,7 +525,7 @@ struct Knetcap: ParsableCommand {
             let whereHeld = held == before ? "all in \(files)" : "\(files) holding the \(held) -Y matched"
             FileHandle.standardError.write(Data("knetcap: maximum file limit reached: \(fileCount ?? 0) file\(fileCount == 1 ? "" : "s") (-W with -G); the capture stopped after \(Self.packets(before)), \(whereHeld); frame \(n), the first after the last file's interval, was read and diagnosed but not written\n".utf8))
         }
-        if end == .interrupted, !source.isLive, PcapSource.stopSignal != SIGPIPE {
+        if end == .interrupted, !source.isLive, PcapSource.stopSignal != SIGPIPE, !PcapSource.exitRequested {
             // -r stopped by a signal: the counts, and that the diagnosis covers only what was read
             // (not for SIGPIPE: standard output is gone, `| head` had what it wanted).
             let sig = Self.signalName(PcapSource.stopSignal)
@@ -574,12 +578,12 @@ struct Knetcap: ParsableCommand {
         }
         if case .badInput(let e) = end {
             sayUnsupportedFirst()
-            throw Fatal(Exit(e), "\(e.message), after \(Self.packets(n)) (every packet before it was read and diagnosed)")
+            throw Fatal(Exit(e), n == 0 ? "\(e.message), before any packet" : "\(e.message), after \(Self.packets(n)) (every packet before it was read and diagnosed)")
         }
         if let w = writer, let e = w.failure {
             sayUnsupportedFirst()
             if let r = w as? RotatingWriter, let next = r.failedToCreate {
-                let earlier = r.files.isEmpty ? "" : "; the \(r.files.count) file\(r.files.count == 1 ? "" : "s") before it \(r.files.count == 1 ? "is" : "are") complete"
+                let earlier = r.files.isEmpty ? "" : "; the \(r.files.count) file\(r.files.count == 1 ? "" : "s") before it \(r.files.count == 1 ? "is" : "are") complete (\(Self.packets(r.files.reduce(0) { $0 + $1.count })))"
                 let who = user.map { " (as -Z \($0): the directory must be writable by \($0))" } ?? ""
                 let why = e.hasPrefix("cannot write \(next): ") ? String(e.dropFirst("cannot write \(next): ".count)) : e
                 throw Fatal(.cannotWrite, "cannot create the next rotated file \(next): \(why)\(who)\(earlier)")
@@ -633,9 +637,21 @@ extension Knetcap {
         // A rotated name (-C's NAME1, -G's strftime name) may turn out to be the -r input only
         // when it is made: never opened over it.
         let input = readFile.flatMap { FileIdentity($0, standardFD: 0) }
+        // An interface of another link type declared later (after other blocks, in a later
+        // section): a second pass over the -r file, once, finds its first packet before any
+        // file is opened (from standard input or a FIFO, which cannot be read twice, writing
+        // stops at that packet).
+        let laterLinkType = !pcapng && source is WiretapSource
+            ? readFile.flatMap { r in r == "-" || Self.isReadOnce(r) ? nil : WiretapSource.packetOfAnotherLinkType(in: r) } : nil
         let open = { (p: String) throws(CaptureError) -> any PacketWriter in
             if let i = input, p != path, FileIdentity(p, standardFD: -1) == i {
                 throw CaptureError(.cannotWrite, "cannot write \(p): it is the file -r reads (not overwritten; writing stopped there)")
+            }
+            // An interface whose link type libwiretap has no encapsulation for (LINKTYPE_ 65520):
+            // neither format can hold its packets; said in the words reading it uses.
+            if let w = source as? WiretapSource, let i = w.interfaces.firstIndex(where: { $0.linkType < 0 && $0.encapsulation.lowercased().hasPrefix("unknown") }) {
+                throw CaptureError(.cannotWrite, "cannot write \(p): interface \(i) has a link type unknown to libwiretap (a LINKTYPE_ value it has no encapsulation for), "
+                    + "so its packets cannot be copied (editcap refuses them too)\(FileManager.default.fileExists(atPath: p) ? "; \(p) was not touched" : "")")
             }
             if pcapng { return try PcapngWriter(path: p, source: source, snaplen: snap, interface: idb, interfaces: idbs) }
             if let l = source as? PcapSource { return try PcapWriter(source: l, path: p) }
@@ -646,6 +662,10 @@ extension Knetcap {
                let i = w.interfaces.firstIndex(where: { $0.linkType != first.linkType }) {
                 throw CaptureError(.cannotWrite, "cannot write \(p): interface \(i) has link type \(PcapSource.linkTypeName(w.interfaces[i].linkType)), "
                     + "but a pcap file holds one link type (\(PcapSource.linkTypeName(first.linkType))); write .pcapng (-w NAME.pcapng or --pcapng); \(p) was not touched")
+            }
+            if let other = laterLinkType {
+                throw CaptureError(.cannotWrite, "cannot write \(p): a packet of interface \(other.interface) has link type \(PcapSource.linkTypeName(other.linkType)), "
+                    + "but a pcap file holds one link type (\(PcapSource.linkTypeName(other.first))); write .pcapng (-w NAME.pcapng or --pcapng)\(FileManager.default.fileExists(atPath: p) ? "; \(p) was not touched" : "")")
             }
             // Microseconds when no interface's timestamps are finer (a microsecond pcap or pcapng,
             // as tcpdump and editcap write them); nanoseconds otherwise.

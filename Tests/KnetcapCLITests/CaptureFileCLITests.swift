@@ -497,7 +497,7 @@ struct CaptureFileCLITests {
         let base = dir.appendingPathComponent("rot.pcap")
         let r = try run(["-q", "-r", big.path, "-w", base.path, "-C", "1", "-Z", "nobody"])
         expectError(r, Status.cannotWrite, mentions: ["cannot create the next rotated file \(base.path)1: ", "Permission denied",
-                                                      "as -Z nobody", "the 1 file before it is complete"], stdoutMayHaveText: true)
+                                                      "as -Z nobody", "the 1 file before it is complete ("], stdoutMayHaveText: true)
         #expect(!r.stderr.contains("incomplete"))
         let c = try #require(try capinfosCount(base))
         #expect(c > 0 && c < 20000)

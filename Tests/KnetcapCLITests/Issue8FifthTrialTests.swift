@@ -200,8 +200,8 @@ struct Issue8FifthTrialCutTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let whole = try Data(contentsOf: repoRoot.appendingPathComponent("Captures/net-cross-node-loss.pcapng"))
         let cases: [(Int, Int32, String)] = [
-            (200, Status.readFailed, "truncated record in the header blocks before the first packet (section header or interface description block; the FILE ends at byte offset 200) (Less data was read than was expected)"),
-            (300, Status.readFailed, "truncated record in the header blocks before the first packet (section header or interface description block; the FILE ends at byte offset 300) (Less data was read than was expected)"),
+            (200, Status.readFailed, "truncated record in the header blocks before the first packet (the section header, an interface description block, or the start of the first packet block; the FILE ends at byte offset 200) (Less data was read than was expected)"),
+            (300, Status.readFailed, "truncated record in the header blocks before the first packet (the section header, an interface description block, or the start of the first packet block; the FILE ends at byte offset 300) (Less data was read than was expected)"),
             (60, Status.notACapture, "not a capture: truncated pcapng section header block (the FILE ends at byte offset 60, inside its first block)"),
             (100, Status.notACapture, "not a capture: truncated pcapng section header block (the FILE ends at byte offset 100, inside its first block)"),
         ]

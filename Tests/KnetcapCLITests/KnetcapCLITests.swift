@@ -225,7 +225,7 @@ struct ErrorTests {
     @Test func pcapngPacketBeforeInterface() throws {
         let path = publicCaptures.appendingPathComponent("libpcap-pcapng-packet-before-idb.pcapng").path
         expectError(try run(["-q", "-r", path]), Status.readFailed,
-                    mentions: [path, "byte offset 28", "interface index 0 is not less than section interface count 0", "after 0 packets"])
+                    mentions: [path, "byte offset 28", "interface index 0 is not less than section interface count 0", "before any packet"])
     }
 
     /// pcapng files whose interfaces differ in link type (test006) or snaplen (zeek-ldap),
