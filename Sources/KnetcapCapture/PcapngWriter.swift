@@ -191,7 +191,8 @@ public final class PcapngWriter: PacketWriter {
                                 + "which has no pcap or pcapng link type, so libwiretap cannot copy its packets (editcap refuses it too); \(path) was not touched")
         }
         return CaptureError(.cannotWrite, "cannot write \(path): \(input.name) has no interface description block before its first packet "
-                     + "(no packets, or a pcapng file that breaks the format), so there is nothing to copy; \(path) was not touched")
+                     + "(no packets, a pcapng file that breaks the format, or one whose interface blocks follow another block, such as a custom block, "
+                     + "which libwiretap 4.0 does not read when it opens the file; editcap refuses it too), so there is nothing to copy; \(path) was not touched")
     }
 
     private static func opened(_ writer: UnsafeMutablePointer<knetcap_wtap_writer>?, _ path: String, _ err: Int32,

@@ -135,7 +135,11 @@ struct Issue9ThirdTrialTests {
         p.executableURL = knetcap
         p.arguments = what == "stdout" ? ["-r", big.path] : ["-q", "--html", fifo.path, "-r", big.path]
         p.standardOutput = what == "stdout" ? try FileHandle(forWritingTo: fifo) : FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        let errURL = dir.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let errFile = try FileHandle(forWritingTo: errURL)
+        defer { try? errFile.close() }
+        p.standardError = errFile
         try p.runSerialized()
         // Until the output is full and blocked (the FIFO holds 64 KiB; the report comes after the diagnosis).
         var waited = 0.0
@@ -155,5 +159,12 @@ struct Issue9ThirdTrialTests {
         p.waitForExit()
         #expect(ended, "still running 10 s after the second SIGINT")
         #expect(p.terminationStatus == 130 || p.terminationStatus == 8, "\(p.terminationStatus)")
+        // Ended by the second signal: one line says when (after the capture was read, the
+        // report blocked, it was silent).
+        let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        if p.terminationStatus == 130 {
+            let after = "knetcap: stopped by a second signal after the capture was read: the diagnosis or report was cut short; every -w file is complete"
+            #expect(err.contains(what == "html" ? after : "knetcap: stopped by a second signal"), "\(err)")
+        }
     }
 }

@@ -65,7 +65,7 @@ struct BusyLinkSignalTests {
         if signals.count == 1 {
             #expect(err.contains("knetcap: no faults found in \(n) packets") || err.contains("== knetcap diagnosis") ||
                     capture.stdout.contains("knetcap: no faults found in \(n) packets"), "no diagnosis: \(capture.stdout) \(err)")
-        } else if err.contains("second signal") {  // it came while the file was open (else during the diagnosis)
+        } else if err.contains("second signal before the diagnosis") {  // it came while the file was open (else during the diagnosis)
             #expect(err.contains("stopped by a second signal before the diagnosis (\(n) packets read; \(file) is complete)"), "\(err)")
         }
         let read = try runTool(tcpdumpPath!, ["-nn", "-r", file])
