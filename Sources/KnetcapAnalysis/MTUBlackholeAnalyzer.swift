@@ -101,6 +101,9 @@ public struct MTUBlackholeAnalyzer: Analyzer {
     }
 
     static func seconds(_ d: Double) -> String {
+        // Hostile timestamps make any difference (a fuzzed capture: below Int.min µs): never
+        // converted to Int out of its range.
+        guard d.isFinite, abs(d) < 1e12 else { return "\(d) s" }
         if d < 0.001 { return "\(Int((d * 1e6).rounded())) µs" }
         let ms = (d * 1000).rounded()
         return ms < 1000 ? "\(Int(ms)) ms" : "\(Double(Int(ms / 10)) / 100) s"
