@@ -265,13 +265,11 @@ public struct Packet {
     /// reported length bounds each layer (kday4.pcap's 66-byte frame whose IPv4 header says
     /// 820 has `tcp.len` 0, not 768). Packet lines keep the header's claim, as tcpdump prints it.
     public var reportedIPPayloadLength: Int? {
-        guard var length = ipPayloadLength else { return nil }
-        if let ip = ipv4, let w = wireLength(from: ip.bytes), w < ip.totalLength { length -= ip.totalLength - w }
-        if ipv4 == nil, let ip = ipv6, let w = wireLength(from: ip.bytes) {
-            let plen = ip.payloadLength == 0 ? ip.end - 40 : ip.payloadLength
-            if w - 40 < plen { length -= plen - (w - 40) }
-        }
-        return length
+        guard let length = ipPayloadLength, let ip = ipv4?.bytes ?? ipv6?.bytes, let wire = wireLength(from: ip) else { return ipPayloadLength }
+        // The datagram the header claims: its headers (IPv4's, IPv6's with its extension
+        // headers) and that payload.
+        let datagram = (ipv4?.headerLength ?? ipv6?.upperOffset ?? 0) + length
+        return datagram > wire ? length - (datagram - wire) : length
     }
 
     /// The bytes the frame had on the wire from `view`'s first byte on (`frame.len` less the

@@ -93,13 +93,14 @@ public final class CaptureSession {
         // Interface names as tshark gives them (frame's tree line), refreshed when a packet
         // names one not read yet.
         var interfaceLabels: [InterfaceLabel] = []
+        let unknownInterface = InterfaceLabel(ifName: "", ifDescription: "")  // one the file never described
         let wiretap = source as? WiretapSource
         func interfaceLabel(_ raw: RawPacket) -> InterfaceLabel? {
             guard let w = wiretap, let g = WiretapSource.globalInterfaceID(raw).map(Int.init) else { return nil }
             if g >= interfaceLabels.count {
                 interfaceLabels = w.interfaces.map { InterfaceLabel(ifName: $0.name, ifDescription: $0.description) }
             }
-            return g < interfaceLabels.count ? interfaceLabels[g] : InterfaceLabel(ifName: "", ifDescription: "")
+            return g < interfaceLabels.count ? interfaceLabels[g] : unknownInterface
         }
         // Records that are not packets: frames for tshark's time fields, -Y and -T fields only
         // (not packets to the diagnosis, the packet lines or -w).

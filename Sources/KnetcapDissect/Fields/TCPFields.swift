@@ -21,14 +21,14 @@ enum TCPFields {
 
     /// The fixed header's numbers tshark shows (RFC 9293 §3.1, bytes 4..<16).
     struct Fixed {
-        var seq: UInt32, ack: UInt32, flags: TCPFlags, window: UInt16, headerLength: Int
-        /// The 12 bits after the data offset (`TCPView.flagBits`).
-        var flagBits: UInt16
-        init(_ t: TCPView) { seq = t.sequence; ack = t.acknowledgment; flags = t.flags; window = t.window; headerLength = t.headerLength; flagBits = t.flagBits }
+        /// `flagBits`: the 12 bits after the data offset (`TCPView.flagBits`).
+        var seq: UInt32, ack: UInt32, flagBits: UInt16, window: UInt16, headerLength: Int
+        var flags: TCPFlags { TCPFlags(rawValue: flagBits & 0x01ff) }
+        init(_ t: TCPView) { seq = t.sequence; ack = t.acknowledgment; flagBits = t.flagBits; window = t.window; headerLength = t.headerLength }
         /// From a quote's bytes: tshark reads them all, and shows them, once 16 are there.
         init?(quoted h: ByteView) {
             guard let s = h.u32(at: 4), let a = h.u32(at: 8), let f = h.u16(at: 12), let w = h.u16(at: 14), let o = h.u8(at: 12) else { return nil }
-            seq = s; ack = a; flags = TCPFlags(rawValue: f & 0x01ff); window = w; headerLength = Int(o >> 4) * 4; flagBits = f & 0x0fff
+            seq = s; ack = a; flagBits = f & 0x0fff; window = w; headerLength = Int(o >> 4) * 4
         }
     }
 
