@@ -342,6 +342,12 @@ public final class PcapSource: PacketSource {
 /// and a regular file is cut back to its last complete record (`RecordBoundaries`), so it
 /// holds whole records only and `files` counts them.
 public final class PcapWriter: PacketWriter {
+    /// Why a pcap file cannot take `what` (a packet, an interface) of link type `other`: it
+    /// holds one link type, `file`.
+    public static func oneLinkType(_ other: Int32, _ what: String, file: Int32) -> String {
+        "\(what) has link type \(PcapSource.linkTypeName(other)), but a pcap file holds one link type (\(PcapSource.linkTypeName(file))); write .pcapng (-w NAME.pcapng or --pcapng)"
+    }
+
     private var dumper: OpaquePointer?
     /// The dumper's stdio stream, and where its records end.
     private var stream: UnsafeMutablePointer<FILE>?
@@ -446,7 +452,7 @@ public final class PcapWriter: PacketWriter {
     @inline(__always) public func write(_ p: RawPacket) {
         guard let d = dumper else { return }
         if p.linkType != linkType {
-            error = "a packet of interface \(p.interface) has link type \(PcapSource.linkTypeName(p.linkType)), but a pcap file holds one link type (\(PcapSource.linkTypeName(linkType))); write .pcapng (-w NAME.pcapng or --pcapng)"
+            error = Self.oneLinkType(p.linkType, "a packet of interface \(p.interface)", file: linkType)
             pcap_dump_close(d)
             dumper = nil
             stream = nil

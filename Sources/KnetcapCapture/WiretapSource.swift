@@ -135,6 +135,9 @@ public final class WiretapSource: PacketSource {
         /// `if_name` and `if_description` (empty when absent).
         public var name: String
         public var description: String
+        /// Its LINKTYPE_ value is one libwiretap has no encapsulation for (WTAP_ENCAP_UNKNOWN,
+        /// `encapsulationName`): no format can hold its packets.
+        public var isUnknownToWiretap = false
     }
 
     /// The interfaces read so far (all of them once `forEach` has ended): pcapng IDBs in the
@@ -151,7 +154,8 @@ public final class WiretapSource: PacketSource {
             let name = withUnsafeBytes(of: &i.name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
             let desc = withUnsafeBytes(of: &i.description) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
             return Interface(linkType: Self.dlt(i.encap), encapsulation: knetcap_wtap_encap_description(i.encap).map { String(cString: $0) } ?? "encapsulation \(i.encap)",
-                             snapshotLength: i.snaplen, unitsPerSecond: UInt64(i.units_per_second), name: name, description: desc)
+                             snapshotLength: i.snaplen, unitsPerSecond: UInt64(i.units_per_second), name: name, description: desc,
+                             isUnknownToWiretap: i.encap == 0)
         }
     }
 

@@ -641,17 +641,20 @@ extension Knetcap {
         // section): a second pass over the -r file, once, finds its first packet before any
         // file is opened (from standard input or a FIFO, which cannot be read twice, writing
         // stops at that packet).
-        let laterLinkType = !pcapng && source is WiretapSource
+        // (Only a format that can declare interfaces as it goes: pcapng, or per-packet link types.)
+        let laterLinkType = !pcapng && (source as? WiretapSource).map({ $0.fileType.hasPrefix("pcapng") || $0.perPacketLinkType }) == true
             ? readFile.flatMap { r in r == "-" || Self.isReadOnce(r) ? nil : WiretapSource.packetOfAnotherLinkType(in: r) } : nil
+        // A refusal before `p` is opened: an existing file is left as it was.
+        func untouched(_ p: String) -> String { FileManager.default.fileExists(atPath: p) ? "; \(p) was not touched" : "" }
         let open = { (p: String) throws(CaptureError) -> any PacketWriter in
             if let i = input, p != path, FileIdentity(p, standardFD: -1) == i {
                 throw CaptureError(.cannotWrite, "cannot write \(p): it is the file -r reads (not overwritten; writing stopped there)")
             }
             // An interface whose link type libwiretap has no encapsulation for (LINKTYPE_ 65520):
             // neither format can hold its packets; said in the words reading it uses.
-            if let w = source as? WiretapSource, let i = w.interfaces.firstIndex(where: { $0.linkType < 0 && $0.encapsulation.lowercased().hasPrefix("unknown") }) {
+            if let w = source as? WiretapSource, let i = w.interfaces.firstIndex(where: \.isUnknownToWiretap) {
                 throw CaptureError(.cannotWrite, "cannot write \(p): interface \(i) has a link type unknown to libwiretap (a LINKTYPE_ value it has no encapsulation for), "
-                    + "so its packets cannot be copied (editcap refuses them too)\(FileManager.default.fileExists(atPath: p) ? "; \(p) was not touched" : "")")
+                    + "so its packets cannot be copied (editcap refuses them too)\(untouched(p))")
             }
             if pcapng { return try PcapngWriter(path: p, source: source, snaplen: snap, interface: idb, interfaces: idbs) }
             if let l = source as? PcapSource { return try PcapWriter(source: l, path: p) }
@@ -660,12 +663,10 @@ extension Knetcap {
             // the file is opened (an existing file was replaced, then left with part of the capture).
             if let w = source as? WiretapSource, let first = w.interfaces.first,
                let i = w.interfaces.firstIndex(where: { $0.linkType != first.linkType }) {
-                throw CaptureError(.cannotWrite, "cannot write \(p): interface \(i) has link type \(PcapSource.linkTypeName(w.interfaces[i].linkType)), "
-                    + "but a pcap file holds one link type (\(PcapSource.linkTypeName(first.linkType))); write .pcapng (-w NAME.pcapng or --pcapng); \(p) was not touched")
+                throw CaptureError(.cannotWrite, "cannot write \(p): \(PcapWriter.oneLinkType(w.interfaces[i].linkType, "interface \(i)", file: first.linkType)); \(p) was not touched")
             }
             if let other = laterLinkType {
-                throw CaptureError(.cannotWrite, "cannot write \(p): a packet of interface \(other.interface) has link type \(PcapSource.linkTypeName(other.linkType)), "
-                    + "but a pcap file holds one link type (\(PcapSource.linkTypeName(other.first))); write .pcapng (-w NAME.pcapng or --pcapng)\(FileManager.default.fileExists(atPath: p) ? "; \(p) was not touched" : "")")
+                throw CaptureError(.cannotWrite, "cannot write \(p): \(PcapWriter.oneLinkType(other.linkType, "a packet of interface \(other.interface)", file: other.first))\(untouched(p))")
             }
             // Microseconds when no interface's timestamps are finer (a microsecond pcap or pcapng,
             // as tcpdump and editcap write them); nanoseconds otherwise.
