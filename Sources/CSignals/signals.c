@@ -40,7 +40,7 @@ static void knetcap_on_signal(int sig) {
                removes the file and exits (PcapngWriter.addComments), so the file never stays. */
             if (knetcap_exit_unlink_set) { knetcap_stop_requested = 2; knetcap_stop_signal = sig; return; }
             /* One line, with write(2) (async-signal-safe), so the ending is never silent. */
-            static const char said[] = "\nknetcap: stopped by a second signal after the capture was read: the diagnosis or report was cut short; every -w file is complete\n";
+            static const char said[] = "knetcap: stopped by a second signal after the capture was read: the diagnosis or report was cut short; every -w file is complete\n";
             ssize_t ignored = write(2, said, sizeof said - 1);
             (void)ignored;
             _exit(128 + sig);

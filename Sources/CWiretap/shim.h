@@ -49,6 +49,7 @@ typedef struct {
        no allocation per packet). */
     guint section;
     guint section_base;
+    gboolean uncompressed;  /* the file is read as it is (its position counts its own bytes) */
     guint idbs;
 } knetcap_wtap_reader;
 
@@ -64,6 +65,7 @@ static inline knetcap_wtap_reader *knetcap_wtap_open(const char *path, int *err,
     wtap_rec_init(&r->rec);
     ws_buffer_init(&r->buf, 65536);
     r->offset = -1;
+    r->uncompressed = wtap_get_compression_type(w) == WTAP_UNCOMPRESSED;
     return r;
 }
 
@@ -91,7 +93,7 @@ static inline int knetcap_wtap_next(knetcap_wtap_reader *r) {
            or -1; for an uncompressed file the position wiretap had reached names the record
            instead (a compressed file's position counts compressed bytes: left as it is). */
         gint64 before = r->offset;
-        gint64 at = wtap_get_compression_type(r->wth) == WTAP_UNCOMPRESSED ? wtap_read_so_far(r->wth) : -1;
+        gint64 at = r->uncompressed ? wtap_read_so_far(r->wth) : -1;
         if (!wtap_read(r->wth, &r->rec, &r->buf, &r->err, &r->err_info, &r->offset)) {
             if (r->err != 0 && r->offset == before && at >= 0) r->offset = at;
             return r->err == 0 ? 0 : -1;

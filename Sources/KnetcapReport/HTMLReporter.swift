@@ -191,7 +191,7 @@ public final class HTMLReporter: Reporter {
 
     func findingsSection(_ r: Report, records: [Int: FrameRecord]) -> String {
         var s = "<section id=\"findings\"><h2>Findings</h2>"
-        if r.findings.isEmpty { return s + "<p class=\"ok\">No faults found in \(r.packets) packet\(r.packets == 1 ? "" : "s").</p></section>\n" }
+        if r.findings.isEmpty { return s + "<p class=\"ok\">No faults found in \(packetCount(r.packets)).</p></section>\n" }
         for kind in orderedKinds(r.findings) {
             let g = r.findings.filter { $0.kind == kind }
             let head = g[0]

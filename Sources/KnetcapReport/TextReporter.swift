@@ -48,6 +48,9 @@ public final class TextReporter: Reporter {
     }
 }
 
+/// `1 packet`, `N packets`: tcpdump's count words (its PLURAL_SUFFIX), for every message.
+public func packetCount(_ n: Int) -> String { n == 1 ? "1 packet" : "\(n) packets" }
+
 /// The local time zone's UTC offset (seconds) at `t`, from the C library, asked once per hour
 /// of capture time by the packet printer.
 public func localUTCOffset(_ t: Int64) -> Int {
@@ -61,13 +64,13 @@ func writeDiagnosis(_ d: Report, to out: TextOutput, utcOffset: (Int64) -> Int, 
     let span = d.captureSeconds
     let findings = d.findings
     if findings.isEmpty {
-        out.line("knetcap: no faults found in \(d.packets) packet\(d.packets == 1 ? "" : "s") (\(String(format: "%.3f", span)) s of capture)")
+        out.line("knetcap: no faults found in \(packetCount(d.packets)) (\(String(format: "%.3f", span)) s of capture)")
         for l in d.limitLines { out.line("knetcap: " + l) }
         return
     }
     out.line("")
     let total = d.findingCount
-    out.line("== knetcap diagnosis: \(total) finding\(total == 1 ? "" : "s") in \(d.packets) packet\(d.packets == 1 ? "" : "s") (\(String(format: "%.3f", span)) s of capture) ==")
+    out.line("== knetcap diagnosis: \(total) finding\(total == 1 ? "" : "s") in \(packetCount(d.packets)) (\(String(format: "%.3f", span)) s of capture) ==")
     for l in d.limitLines { out.line(l) }
     let groups = Dictionary(grouping: findings, by: \.kind)
     for severity in Severity.allCases {

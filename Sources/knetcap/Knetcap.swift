@@ -277,7 +277,7 @@ struct Knetcap: ParsableCommand {
     }
 
     /// "1 packet", "N packets".
-    static func packets(_ n: Int) -> String { n == 1 ? "1 packet" : "\(n) packets" }
+    static func packets(_ n: Int) -> String { packetCount(n) }
 
     /// Whether `path` is `name` followed by a count (`-C`'s NAME1, NAME2, ...; NAME0 with `-W`),
     /// in the same directory.
@@ -529,7 +529,7 @@ struct Knetcap: ParsableCommand {
             // -r stopped by a signal: the counts, and that the diagnosis covers only what was read
             // (not for SIGPIPE: standard output is gone, `| head` had what it wanted).
             let sig = Self.signalName(PcapSource.stopSignal)
-            FileHandle.standardError.write(Data("\(n) packet\(n == 1 ? "" : "s") read\nknetcap: reading \(inputName) was interrupted by \(sig): the diagnosis covers the \(n) packet\(n == 1 ? "" : "s") read before it\n".utf8))
+            FileHandle.standardError.write(Data("\(Self.packets(n)) read\nknetcap: reading \(inputName) was interrupted by \(sig): the diagnosis covers the \(Self.packets(n)) read before it\n".utf8))
         }
         if end == .interrupted, !source.isLive, PcapSource.stopSignal == SIGPIPE, outputFormat != nil, !quiet {
             // -T fields | head: standard output's reader went away, reading stopped there (as
