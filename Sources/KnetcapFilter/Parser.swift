@@ -169,15 +169,15 @@ struct Parser {
             i += 1
             return .member(lhs, try parseSet(), negated: false)
         case .bitwiseAnd:
-            let opRange = current.range
+            let op = current
             i += 1
             let mask = try parseOperand()
             // Wireshark 4.0 takes `tcp.flags & 0x12 == 0x12` and matches nothing: refused here.
             if case .compare = current.kind {
-                throw error(.syntax, "\"\(shown(tokens[i - 2]))\" tests FIELD & MASK alone (true when any bit of MASK is set); "
+                throw error(.syntax, "\"\(shown(op))\" tests FIELD & MASK alone (true when any bit of MASK is set); "
                             + "it cannot be compared: for all bits, test each (tcp.flags.syn && tcp.flags.ack)", current.range)
             }
-            return .bitwiseAnd(lhs, mask, opRange: opRange)
+            return .bitwiseAnd(lhs, mask, opRange: op.range)
         case .not where i + 1 < tokens.count && tokens[i + 1].kind == .in:
             i += 2
             return .member(lhs, try parseSet(), negated: true)
