@@ -172,7 +172,7 @@ public struct DNSTransactionTracker {
     public var pendingCount: Int { pending.count }
 
     /// The transaction as analysers see it.
-    private func transaction(_ key: DNSTransactionKey, _ p: Pending) -> DNSTransaction {
+    private func transaction(_ key: DNSTransactionKey, _ p: consuming Pending) -> DNSTransaction {
         var t = DNSTransaction(key: key, qname: p.qname, qtype: p.qtype, firstSent: p.first, resent: p.rare?.v.resent ?? [],
                                transmissionCount: Int(p.transmissionCount))
         if let r = p.rare?.v {
@@ -190,12 +190,13 @@ public struct DNSTransactionTracker {
         return p
     }
 
+    /// Changes a pending query's rare part in place (no copy of the entry out and back).
     private mutating func update(_ key: DNSTransactionKey, _ change: (inout Rare) -> Void) {
-        guard var p = pending[key] else { return }
-        var r = p.rare?.v ?? Rare()
-        change(&r)
-        p.rare = RareBox(r)
-        pending[key] = p
+        pending.modify(key) { p in
+            var r = p.rare?.v ?? Rare()
+            change(&r)
+            p.rare = RareBox(r)
+        }
     }
 
     /// Follows one packet. Returns the transaction a response answered (with `response` set),
@@ -268,8 +269,8 @@ public struct DNSTransactionTracker {
             noteSocket(sock, LastQuery(key: key, sent: frame, type: q.type, partnered: partnered, answered: nil, serial: 0), now: now)
             // Room first: a Swift Dictionary doubles past 3/4 full, and the budget is that 3/4.
             while pending.count >= maxPending, evictOldest() {}
-            pending[key] = t
             queue.push(key, t.serial)
+            pending[key] = t
             let table = pending
             queue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
             return nil
@@ -392,9 +393,11 @@ public struct DNSTransactionTracker {
 public func asciiLowercased(_ name: String) -> String {
     // Over the contiguous UTF-8 storage (`withUTF8`): `utf8.contains` iterated the view.
     var s = name
+    // A branch-free reduction (the compiler vectorises it; an early exit it does not).
     let upper = s.withUTF8 { b in
-        for c in b where c &- 0x41 < 26 { return true }
-        return false
+        var any: UInt8 = 0
+        for c in b { any |= c &- 0x41 < 26 ? 1 : 0 }
+        return any != 0
     }
     return upper ? String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self) : name
 }

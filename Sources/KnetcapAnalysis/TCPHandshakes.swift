@@ -507,7 +507,7 @@ public struct TCPHandshakeTracker {
             let from = Endpoint(src, t.sourcePort)
             if let w = awaitingACK[from], w.server == Endpoint(dst, t.destinationPort) {
                 awaitingACK.removeValue(forKey: from)
-                loads[w.server]?.noteCompleted()
+                loads.modify(w.server) { $0.noteCompleted() }
                 if t.acknowledgment == w.serverISN &+ 1, w.home == UInt16(truncatingIfNeeded: p.vantage) {
                     watchUnaccepted(from, w, FrameRef(frame: p.number, time: now))
                     notePeer(from, w, FrameRef(frame: p.number, time: now))
@@ -532,14 +532,14 @@ public struct TCPHandshakeTracker {
         if let h = open[to], h.home != vantage { return }
         if flags.contains(.rst), let w = awaitingACK[from], w.server == to {  // the client gave up
             awaitingACK.removeValue(forKey: from)
-            loads[to]?.noteGone()
+            loads.modify(to) { $0.noteGone() }
         }
 
         if flags.contains(.syn) && !flags.contains(.ack) {
             if var h = open[from], h.server == to, h.isn == t.sequence {
                 if now - lastSYN(h).time >= Self.minRetransmitGap {
                     h.synCount &+= 1
-                    if h.synCount == 2 { loads[to]?.retransmitted += 1 }
+                    if h.synCount == 2 { loads.modify(to) { $0.retransmitted += 1 } }
                     var r = h.rare?.v ?? Rare()
                     if r.resent.count + 1 < Self.maxSYNsKept { r.resent.append(frame); h.rare = RareBox(r) }
                 }
@@ -585,7 +585,7 @@ public struct TCPHandshakeTracker {
             guard var h = open[to], t.acknowledgment == h.isn &+ 1 else { return }
             var r = h.rare?.v ?? Rare()
             if h.server == from {
-                loads[from]?.noteAnswer(frame)
+                loads.modify(from) { $0.noteAnswer(frame) }
                 // healthy: half-open at the server until the client's ACK. An earlier SYN-ACK from
                 // the DNAT target that the client did not reset was this one before its reverse NAT.
                 if r.mismatch == nil || (r.mismatch?.from == r.dnatCopy?.to && r.clientReset == nil) {
@@ -615,8 +615,7 @@ public struct TCPHandshakeTracker {
             var r = h.rare?.v ?? Rare()
             r.refused = frame
             remove(to)
-            loads[from]?.refused += 1
-            loads[from]?.lastRefusal = frame
+            loads.modify(from) { $0.refused += 1; $0.lastRefusal = frame }
             var hs = handshake(to, h)
             hs.refused = r.refused
             hs.resetTTL = p.ipv4?.ttl ?? p.ipv6?.hopLimit
@@ -681,7 +680,7 @@ public struct TCPHandshakeTracker {
     @discardableResult
     private mutating func remove(_ client: Endpoint, halfOpen: Bool = false) -> Open? {
         guard let h = open.removeValue(forKey: client) else { return nil }
-        if !halfOpen { loads[h.server]?.noteGone() }
+        if !halfOpen { loads.modify(h.server) { $0.noteGone() } }
         return h
     }
 
@@ -693,11 +692,11 @@ public struct TCPHandshakeTracker {
             ackQueue.removeFirst()
             guard let w = awaitingACK[item.key], w.serial == item.serial else { continue }
             awaitingACK.removeValue(forKey: item.key)
-            loads[w.server]?.noteGone()
+            loads.modify(w.server) { $0.noteGone() }
             droppedHandshakes += 1
         }
         if let old = awaitingACK.updateValue(entry, forKey: client) {
-            loads[old.server]?.noteGone()
+            loads.modify(old.server) { $0.noteGone() }
         }
         ackQueue.push(client, serial)
         let table = awaitingACK
@@ -733,7 +732,7 @@ public struct TCPHandshakeTracker {
             loadQueue.push(server, l.serial)
             loads[server] = l
         }
-        loads[server, default: SYNLoad(server: server, frame: frame)].noteSYN(client, frame)
+        loads.modify(server) { $0.noteSYN(client, frame) }  // present: made above
     }
 
     private mutating func noteListening(_ server: Endpoint, _ frame: FrameRef) {
@@ -759,7 +758,7 @@ public struct TCPHandshakeTracker {
             var r = h.rare?.v ?? Rare()
             r.unreachable = u.frame
             h.rare = RareBox(r)
-            loads[u.server]?.refused += 1
+            loads.modify(u.server) { $0.refused += 1 }
             report(.unreachable(handshake(u.client, h), u))
         }
         restamp(u.client, &h)
@@ -945,7 +944,7 @@ public struct TCPHandshakeTracker {
             guard now - w.time > Self.synAckHorizon else { break }
             ackQueue.removeFirst()
             awaitingACK.removeValue(forKey: item.key)
-            loads[w.server]?.noteGone()
+            loads.modify(w.server) { $0.noteGone() }
         }
         while !final, let item = unacceptedQueue.first {
             guard let u = unaccepted[item.key], u.serial == item.serial else { unacceptedQueue.removeFirst(); continue }

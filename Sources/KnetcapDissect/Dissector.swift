@@ -161,7 +161,7 @@ public struct Dissector: Sendable {
         // RFC 768: the length covers the 8-byte header; below that the datagram is bogus.
         guard u.length >= 8 else { throw WireError("udp", .malformed, need: 8, have: Int(u.length), reason: "length") }
         // Overlay tunnels by destination port (the source port is the flow's hash, RFC 7348 §5).
-        if VXLANView.ports.contains(u.destinationPort), !isLoneFragment(p) {
+        if VXLANView.isPort(u.destinationPort), !isLoneFragment(p) {
             let v = try VXLANView(u.payload)
             return try decapsulate(&p, .vxlan, header: v.bytes.prefix(8), vni: v.vni, inner: v.payload, innerType: nil)
         }

@@ -171,7 +171,21 @@ public struct DNSView {
                     labels += 1
                     var i = pos + 1
                     let end = i + l
-                    while i < end, w + 4 <= cap {
+                    // The label copied whole and folded in one loop the compiler vectorises;
+                    // only a label with a byte to escape is written again byte by byte.
+                    var plain = w + l <= cap
+                    if plain {
+                        let src = base.baseAddress! + i, dst = buf.baseAddress! + w
+                        var bad: UInt8 = 0
+                        for k in 0..<l {
+                            let c = src.load(fromByteOffset: k, as: UInt8.self)
+                            bad |= (c &- 33) >= 94 ? 1 : 0
+                            dst.storeBytes(of: c &- 65 < 26 ? c | fold : c, toByteOffset: k, as: UInt8.self)
+                        }
+                        plain = bad == 0
+                        if plain { w += l }
+                    }
+                    while !plain, i < end, w + 4 <= cap {
                         let c = base[i]
                         if c > 32 && c < 127 { buf[w] = c >= 65 && c <= 90 ? c | fold : c; w += 1 }
                         else { buf[w] = 92; buf[w + 1] = 48 + c / 100; buf[w + 2] = 48 + c / 10 % 10; buf[w + 3] = 48 + c % 10; w += 4 }

@@ -2,7 +2,8 @@
 /// 24-bit VXLAN Network Identifier, 8 reserved bits; an Ethernet frame follows. On UDP port
 /// 4789 (IANA) or 8472 (Linux's default, flannel). Validated at init: 8 bytes captured.
 public struct VXLANView {
-    public static let ports: Set<UInt16> = [4789, 8472]
+    /// A VXLAN UDP port, 4789 or 8472 (compared, not a `Set`: a SipHash per UDP datagram, issue 11).
+    @inlinable public static func isPort(_ port: UInt16) -> Bool { port == 4789 || port == 8472 }
     public let bytes: ByteView
 
     /// - Throws: `WireError` truncated when fewer than 8 bytes were captured.
