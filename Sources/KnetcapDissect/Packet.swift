@@ -102,8 +102,11 @@ public struct Packet {
     /// this segment completes: `TCPDNSReassembler`).
     public var dns: DNSView?
     /// Over TCP, the further messages this segment completes (tshark shows each as a DNS
-    /// layer of the frame); empty otherwise.
-    public var moreDNS: [DNSView] = []
+    /// layer of the frame); empty otherwise. Kept in `Extras` (rare).
+    public var moreDNS: [DNSView] {
+        get { extras?.moreDNS ?? [] }
+        set { if !newValue.isEmpty || extras != nil { mutableExtras().moreDNS = newValue } }
+    }
     /// The pcapng record's interface within its section and its comments (`frame.interface_id`,
     /// `frame.comment`), read only when a field asks for them (`CaptureState.Tracking.record`).
     public var interfaceID: UInt32?
@@ -113,8 +116,12 @@ public struct Packet {
     /// The record's type, as libwiretap's REC_TYPE_: 0 a packet; a frame that is not a packet
     /// (4 a systemd journal entry, 5 a pcapng custom block) has no layers.
     public var recordType: Int32 = 0
-    /// Each comment's bytes as the file has them (UTF-8, or not: tshark prints them as they are).
-    public var comments: [[UInt8]] = []
+    /// Each comment's bytes as the file has them (UTF-8, or not: tshark prints them as they
+    /// are). Kept in `Extras` (most packets have none).
+    public var comments: [[UInt8]] {
+        get { extras?.comments ?? [] }
+        set { if !newValue.isEmpty || extras != nil { mutableExtras().comments = newValue } }
+    }
     /// The vantage point: the capture interface the packet was recorded on (its pcapng
     /// interface's index across sections; 0 for pcap and live captures). A `knetcap merge` of
     /// several nodes gives each node's interfaces their own (`VantageLedger`).
@@ -191,9 +198,10 @@ public struct Packet {
     }
 
     /// The parts most packets lack (fragment, wire layers, tunnel, a GRE header, an ICMP error's
-    /// quote, an IPv6 header under EtherType IPv4), in one
+    /// quote, an IPv6 header under EtherType IPv4, more DNS messages, record comments), in one
     /// box shared by copies until one changes (copy on write): a `Packet` is passed and copied
-    /// a few times per packet on the read path, and stays about 770 bytes.
+    /// a few times per packet on the read path, and every reference it holds is retained on
+    /// each copy and released on each destroy (issue 11).
     final class Extras {
         var fragment: FragmentInfo?
         var wire: WireLayers?
@@ -201,9 +209,12 @@ public struct Packet {
         var gre: GREView?
         var icmpQuote: ICMPQuote?
         var ipv6UnderIPv4: IPv6View?
+        var moreDNS: [DNSView] = []
+        var comments: [[UInt8]] = []
         init() {}
         init(copying o: Extras) {
             fragment = o.fragment; wire = o.wire; tunnel = o.tunnel; gre = o.gre; icmpQuote = o.icmpQuote; ipv6UnderIPv4 = o.ipv6UnderIPv4
+            moreDNS = o.moreDNS; comments = o.comments
         }
     }
     private var extras: Extras?
@@ -241,12 +252,13 @@ public struct Packet {
         return q
     }
 
-    /// Source and destination IP addresses, when an IP layer was dissected.
-    public var sourceAddress: IPAddress? { ipv4?.source ?? ipv6?.source }
-    public var destinationAddress: IPAddress? { ipv4?.destination ?? ipv6?.destination }
+    /// Source and destination IP addresses, when an IP layer was dissected (inlinable: every
+    /// analyser asks them of every packet, issue 11).
+    @inlinable public var sourceAddress: IPAddress? { ipv4?.source ?? ipv6?.source }
+    @inlinable public var destinationAddress: IPAddress? { ipv4?.destination ?? ipv6?.destination }
     /// Transport ports (TCP or UDP).
-    public var sourcePort: UInt16? { tcp?.sourcePort ?? udp?.sourcePort }
-    public var destinationPort: UInt16? { tcp?.destinationPort ?? udp?.destinationPort }
+    @inlinable public var sourcePort: UInt16? { tcp?.sourcePort ?? udp?.sourcePort }
+    @inlinable public var destinationPort: UInt16? { tcp?.destinationPort ?? udp?.destinationPort }
     /// The packet was cut by the snaplen somewhere (never a network fault).
     /// The IP payload length the IP header claims, bytes (Wireshark's reported length): the
     /// IPv4 total length less its header; the IPv6 payload length less the extension headers
