@@ -121,17 +121,17 @@ public struct FlowKey: Hashable, Sendable {
 /// `Set` call; their `hash(into:)` stays for every other use. Equal keys hash equal.
 public struct TableHasher {
     @usableFromInline var state: UInt64
-    @inlinable public init(seed: Int) { state = UInt64(bitPattern: Int64(seed)) ^ 0x243F_6A88_85A3_08D3 }
-    @inlinable public mutating func combine(_ v: UInt64) {
+    @inlinable @inline(__always) public init(seed: Int) { state = UInt64(bitPattern: Int64(seed)) ^ 0x243F_6A88_85A3_08D3 }
+    @inlinable @inline(__always) public mutating func combine(_ v: UInt64) {
         let m = (state ^ v).multipliedFullWidth(by: 0x9E37_79B9_7F4A_7C15)
         state = m.high ^ m.low
     }
     /// An IPv4 address is one word (tagged), an IPv6 address two.
-    @inlinable public mutating func combine(_ a: IPAddress) {
+    @inlinable @inline(__always) public mutating func combine(_ a: IPAddress) {
         if a.isIPv6 { combine(a.hi); combine(a.lo ^ 0x6) } else { combine(a.lo | 1 << 40) }
     }
     /// An IPv4 endpoint is one word: address, port and a tag.
-    @inlinable public mutating func combine(_ e: Endpoint) {
+    @inlinable @inline(__always) public mutating func combine(_ e: Endpoint) {
         if e.address.isIPv6 { combine(e.address.hi); combine(e.address.lo); combine(UInt64(e.port) | 2 << 48) }
         else { combine(e.address.lo | UInt64(e.port) << 32 | 1 << 48) }
     }
