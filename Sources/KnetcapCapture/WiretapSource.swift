@@ -110,7 +110,12 @@ public final class WiretapSource: PacketSource {
 
     /// The file is classic pcap (any variant) or pcapng: a format tcpdump reads, whose packet
     /// lines follow tcpdump's to the letter.
-    public var isTcpdumpFormat: Bool { libpcapReads.contains(fileType) || fileType.hasPrefix("pcapng") }
+    public var isTcpdumpFormat: Bool { libpcapReads.contains(fileType) || isPcapng }
+
+    /// The file is pcapng (wiretap's `pcapng` or a variant of it): interfaces may be declared
+    /// after its first packet.
+    public var isPcapng: Bool { Self.isPcapng(fileType) }
+    static func isPcapng(_ fileType: String) -> Bool { fileType.hasPrefix("pcapng") }
 
     /// The file's encapsulation in those words (`WTAP_ENCAP_PER_PACKET`: "Per packet").
     public var encapsulation: String { Self.encapsulationName(fileEncapsulation) }
@@ -373,7 +378,7 @@ public final class WiretapSource: PacketSource {
                 g_free(info)
                 return err == WTAP_ERR_BAD_FILE ? 0 : -1
             }
-            let pcapng = knetcap_wtap_file_type(r).map { String(cString: $0).hasPrefix("pcapng") } ?? false
+            let pcapng = knetcap_wtap_file_type(r).map { Self.isPcapng(String(cString: $0)) } ?? false
             wiretap { knetcap_wtap_close(r) }
             return pcapng ? 1 : -1
         }

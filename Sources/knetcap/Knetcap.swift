@@ -240,14 +240,14 @@ struct Knetcap: ParsableCommand {
         }
         if unsupported.count == 1 {
             let u = first
-            return "\(input): interface \(u.interface)\(name(u)) has link type \(u.linkTypeName), which knetcap does not dissect: its \(packets(u.packets)) from frame \(u.firstFrame) \(u.packets == 1 ? "was" : "were") read but not diagnosed"
+            return "\(input): interface \(u.interface)\(name(u)) has link type \(u.linkTypeName), which knetcap does not dissect: its \(packetCount(u.packets)) from frame \(u.firstFrame) \(u.packets == 1 ? "was" : "were") read but not diagnosed"
         }
         let shown = 8
-        let each = unsupported.prefix(shown).map { u in "interface \(u.interface)\(name(u)): \(u.linkTypeName), \(packets(u.packets)) from frame \(u.firstFrame)" }
+        let each = unsupported.prefix(shown).map { u in "interface \(u.interface)\(name(u)): \(u.linkTypeName), \(packetCount(u.packets)) from frame \(u.firstFrame)" }
         let rest = unsupported.dropFirst(shown)
         // CaptureSession follows at most `unsupportedLimit` of them.
         let atLeast = unsupported.count >= CaptureSession.unsupportedLimit ? "at least " : ""
-        let more = rest.isEmpty ? "" : "; and \(atLeast)\(rest.count) more (\(packets(rest.reduce(0) { $0 + $1.packets })))"
+        let more = rest.isEmpty ? "" : "; and \(atLeast)\(rest.count) more (\(packetCount(rest.reduce(0) { $0 + $1.packets })))"
         return "\(input): \(atLeast)\(unsupported.count) interfaces have link types knetcap does not dissect; their packets were read but not diagnosed: \(each.joined(separator: "; "))\(more)"
     }
 
@@ -262,7 +262,7 @@ struct Knetcap: ParsableCommand {
     /// which the files hold: the last ones written.
     static func filesWritten(_ r: RotatingWriter) -> String {
         let files = r.files
-        let listed = files.prefix(10).map { "\($0.path) (\(packets($0.count)))" }.joined(separator: ", ")
+        let listed = files.prefix(10).map { "\($0.path) (\(packetCount($0.count)))" }.joined(separator: ", ")
         let more = files.count > 10 ? " and \(files.count - 10) more" : ""
         var line = "\(files.count) file\(files.count == 1 ? "" : "s") written: \(listed)\(more)"
         if ringWrapped(r), let w = r.rotation.files {
@@ -271,13 +271,10 @@ struct Knetcap: ParsableCommand {
             let kept = first.flatMap { f in last.map { " (frames \(f) to \($0))" } } ?? ""
             let before = first.map { " (frames before \($0))" } ?? ""
             line += "; the ring of \(w) file\(w == 1 ? "" : "s") wrapped: its files were reused \(r.reusedFiles == 1 ? "once" : "\(r.reusedFiles) times"), "
-                + "overwriting the first \(packets(r.overwrittenPackets)) written\(before); the files hold the last \(packets(held))\(kept)"
+                + "overwriting the first \(packetCount(r.overwrittenPackets)) written\(before); the files hold the last \(packetCount(held))\(kept)"
         }
         return line
     }
-
-    /// "1 packet", "N packets".
-    static func packets(_ n: Int) -> String { packetCount(n) }
 
     /// Whether `path` is `name` followed by a count (`-C`'s NAME1, NAME2, ...; NAME0 with `-W`),
     /// in the same directory.
@@ -504,8 +501,8 @@ struct Knetcap: ParsableCommand {
         // The counts first: a second Ctrl-C during the diagnosis ends knetcap at once.
         if let s = source.statistics() {
             // tcpdump's words and plurals (PLURAL_SUFFIX: "1 packet captured").
-            let msg = "\(Self.packets(n)) captured\n\(Self.packets(Int(s.received))) received by filter\n\(Self.packets(Int(s.dropped))) dropped by kernel\n"
-                + (s.interfaceDropped > 0 ? "\(Self.packets(Int(s.interfaceDropped))) dropped by interface\n" : "")
+            let msg = "\(packetCount(n)) captured\n\(packetCount(Int(s.received))) received by filter\n\(packetCount(Int(s.dropped))) dropped by kernel\n"
+                + (s.interfaceDropped > 0 ? "\(packetCount(Int(s.interfaceDropped))) dropped by interface\n" : "")
             FileHandle.standardError.write(Data(msg.utf8))
         }
         if let r = writer as? RotatingWriter, source.isLive || Self.ringWrapped(r) {
@@ -523,18 +520,18 @@ struct Knetcap: ParsableCommand {
             let held = r.files.reduce(0) { $0 + $1.count }, before = n - 1
             let files = r.files.count == 1 ? "that file" : "those \(r.files.count) files"
             let whereHeld = held == before ? "all in \(files)" : "\(files) holding the \(held) -Y matched"
-            FileHandle.standardError.write(Data("knetcap: maximum file limit reached: \(fileCount ?? 0) file\(fileCount == 1 ? "" : "s") (-W with -G); the capture stopped after \(Self.packets(before)), \(whereHeld); frame \(n), the first after the last file's interval, was read and diagnosed but not written\n".utf8))
+            FileHandle.standardError.write(Data("knetcap: maximum file limit reached: \(fileCount ?? 0) file\(fileCount == 1 ? "" : "s") (-W with -G); the capture stopped after \(packetCount(before)), \(whereHeld); frame \(n), the first after the last file's interval, was read and diagnosed but not written\n".utf8))
         }
         if end == .interrupted, !source.isLive, PcapSource.stopSignal != SIGPIPE, !PcapSource.exitRequested {
             // -r stopped by a signal: the counts, and that the diagnosis covers only what was read
             // (not for SIGPIPE: standard output is gone, `| head` had what it wanted).
             let sig = Self.signalName(PcapSource.stopSignal)
-            FileHandle.standardError.write(Data("\(Self.packets(n)) read\nknetcap: reading \(inputName) was interrupted by \(sig): the diagnosis covers the \(Self.packets(n)) read before it\n".utf8))
+            FileHandle.standardError.write(Data("\(packetCount(n)) read\nknetcap: reading \(inputName) was interrupted by \(sig): the diagnosis covers the \(packetCount(n)) read before it\n".utf8))
         }
         if end == .interrupted, !source.isLive, PcapSource.stopSignal == SIGPIPE, outputFormat != nil, !quiet {
             // -T fields | head: standard output's reader went away, reading stopped there (as
             // tshark's); the diagnosis still comes, on standard error: say it covers only that.
-            FileHandle.standardError.write(Data("\(Self.packets(n)) read\nknetcap: reading \(inputName) stopped at frame \(n) when the reader of the field lines on standard output went away (SIGPIPE): the diagnosis covers frames 1 to \(n) only, not the whole file\n".utf8))
+            FileHandle.standardError.write(Data("\(packetCount(n)) read\nknetcap: reading \(inputName) stopped at frame \(n) when the reader of the field lines on standard output went away (SIGPIPE): the diagnosis covers frames 1 to \(n) only, not the whole file\n".utf8))
         }
         if let hits = displayFilter?.regexLimitHits, hits > 0 {  // -Y matches: PCRE2 gave up (tshark: silently no match)
             FileHandle.standardError.write(Data("knetcap: -Y: the regular expression hit PCRE2's match or depth limit on \(hits) packet\(hits == 1 ? "" : "s") (counted as no match, as tshark does)\n".utf8))
@@ -542,7 +539,7 @@ struct Knetcap: ParsableCommand {
         if PcapSource.exitRequested {  // a second signal came while the -w file was still open
             let sig = PcapSource.stopSignal
             let file = writeFile.map { $0 == "-" ? "; the pcap on standard output is complete" : "; \($0) is complete" } ?? ""
-            FileHandle.standardError.write(Data("knetcap: stopped by a second signal before the diagnosis (\(Self.packets(n)) read\(file))\n".utf8))
+            FileHandle.standardError.write(Data("knetcap: stopped by a second signal before the diagnosis (\(packetCount(n)) read\(file))\n".utf8))
             Foundation.exit(128 + (sig == 0 ? SIGINT : sig))
         }
         let outcome = session.finish(read)
@@ -565,25 +562,25 @@ struct Knetcap: ParsableCommand {
                 if PcapSource.exitRequested {
                     let sig = PcapSource.stopSignal == 0 ? SIGINT : PcapSource.stopSignal
                     let files = w.files.count == 1 ? "\(w.files[0].path) is" : "the \(w.files.count) -w files are"
-                    FileHandle.standardError.write(Data("knetcap: stopped by a second signal (\(Self.signalName(sig))) while adding the finding comments: \(files) complete with all \(Self.packets(total)), without the comments\n".utf8))
+                    FileHandle.standardError.write(Data("knetcap: stopped by a second signal (\(Self.signalName(sig))) while adding the finding comments: \(files) complete with all \(packetCount(total)), without the comments\n".utf8))
                     Foundation.exit(128 + sig)
                 }
                 let who = user.map { " (as -Z \($0): the directory must be writable by \($0))" } ?? ""
                 let complete = w.files.count == 1
-                    ? "\(w.files[0].path) itself is complete with all \(Self.packets(total)); only the finding comments could not be added to it"
-                    : "the \(w.files.count) -w files are complete with all \(Self.packets(total)); only the finding comments could not be added"
+                    ? "\(w.files[0].path) itself is complete with all \(packetCount(total)); only the finding comments could not be added to it"
+                    : "the \(w.files.count) -w files are complete with all \(packetCount(total)); only the finding comments could not be added"
                 sayUnsupportedFirst()
                 throw Fatal(Exit(error), "\(error.message)\(who); \(complete)")
             }
         }
         if case .badInput(let e) = end {
             sayUnsupportedFirst()
-            throw Fatal(Exit(e), n == 0 ? "\(e.message), before any packet" : "\(e.message), after \(Self.packets(n)) (every packet before it was read and diagnosed)")
+            throw Fatal(Exit(e), n == 0 ? "\(e.message), before any packet" : "\(e.message), after \(packetCount(n)) (every packet before it was read and diagnosed)")
         }
         if let w = writer, let e = w.failure {
             sayUnsupportedFirst()
             if let r = w as? RotatingWriter, let next = r.failedToCreate {
-                let earlier = r.files.isEmpty ? "" : "; the \(r.files.count) file\(r.files.count == 1 ? "" : "s") before it \(r.files.count == 1 ? "is" : "are") complete (\(Self.packets(r.files.reduce(0) { $0 + $1.count })))"
+                let earlier = r.files.isEmpty ? "" : "; the \(r.files.count) file\(r.files.count == 1 ? "" : "s") before it \(r.files.count == 1 ? "is" : "are") complete (\(packetCount(r.files.reduce(0) { $0 + $1.count })))"
                 let who = user.map { " (as -Z \($0): the directory must be writable by \($0))" } ?? ""
                 let why = e.hasPrefix("cannot write \(next): ") ? String(e.dropFirst("cannot write \(next): ".count)) : e
                 throw Fatal(.cannotWrite, "cannot create the next rotated file \(next): \(why)\(who)\(earlier)")
@@ -595,25 +592,25 @@ struct Knetcap: ParsableCommand {
             let handed = w.files.last?.count ?? 0
             // A regular file cut back to its last complete record: what it holds, exactly.
             if w.endsOnARecord, let last = w.files.last {
-                let holds = last.frames.last.map { "\(Self.packets(last.count)), each complete, the last of them frame \($0.upperBound)" } ?? "its header and no packet"
+                let holds = last.frames.last.map { "\(packetCount(last.count)), each complete, the last of them frame \($0.upperBound)" } ?? "its header and no packet"
                 let before = w.files.dropLast()
-                let earlier = before.isEmpty ? "" : "; the \(before.count) file\(before.count == 1 ? "" : "s") before it \(before.count == 1 ? "is" : "are") complete (\(Self.packets(before.reduce(0) { $0 + $1.count })))"
+                let earlier = before.isEmpty ? "" : "; the \(before.count) file\(before.count == 1 ? "" : "s") before it \(before.count == 1 ? "is" : "are") complete (\(packetCount(before.reduce(0) { $0 + $1.count })))"
                 // pcapng: the comment pass runs only over files written whole; say what it left out.
                 let pending = CaptureSession.pendingComments(outcome.report.findings, in: w.files)
                 let comments = pending == 0 ? "" : "; the \(pending) finding comment\(pending == 1 ? "" : "s") on frames \(w.files.count == 1 ? "it holds" : "these files hold") \(pending == 1 ? "was" : "were") not added (they are added only when every -w file was written whole)"
-                throw Fatal(.cannotWrite, "\(e): it holds \(holds) (cut back to the end of the last whole record; nothing after it was written)\(earlier); the diagnosis covers all \(Self.packets(n)) read\(comments)")
+                throw Fatal(.cannotWrite, "\(e): it holds \(holds) (cut back to the end of the last whole record; nothing after it was written)\(earlier); the diagnosis covers all \(packetCount(n)) read\(comments)")
             }
             // `-r FILE -w -` whose reader went away: writing stopped, reading did not.
             let gone = writeFile == "-" && !source.isLive && e.hasSuffix(String(cString: strerror(EPIPE)))
-                ? "; its reader went away, and the diagnosis covers all \(Self.packets(n)) read" : ""
-            throw Fatal(.cannotWrite, "\(e): \(handed) of the \(Self.packets(n)) read had been handed to it (the file is incomplete; nothing after them was written)\(gone)")
+                ? "; its reader went away, and the diagnosis covers all \(packetCount(n)) read" : ""
+            throw Fatal(.cannotWrite, "\(e): \(handed) of the \(packetCount(n)) read had been handed to it (the file is incomplete; nothing after them was written)\(gone)")
         }
         if let line = unsupportedLine { throw Fatal(.unsupportedLinkType, line) }
         if case .failed(let msg) = end {
             if msg.contains("different from the type of the first interface") || msg.contains("snapshot length") {
-                throw Fatal(.unsupportedLinkType, "\(inputName): stopped after \(Self.packets(n)): \(msg) (libpcap \(PcapSource.libraryVersion.split(separator: " ").dropFirst(2).first ?? "") cannot read pcapng files whose interfaces differ in link type or snapshot length; tshark can)")
+                throw Fatal(.unsupportedLinkType, "\(inputName): stopped after \(packetCount(n)): \(msg) (libpcap \(PcapSource.libraryVersion.split(separator: " ").dropFirst(2).first ?? "") cannot read pcapng files whose interfaces differ in link type or snapshot length; tshark can)")
             }
-            throw Fatal(.readFailed, "\(inputName): read failed after \(Self.packets(n)): \(msg)")
+            throw Fatal(.readFailed, "\(inputName): read failed after \(packetCount(n)): \(msg)")
         }
         if let e = out.error { throw Fatal(.cannotWrite, "cannot write standard output: \(e)") }
         if let h = html, let e = h.error { throw Fatal(.cannotWrite, "--html: cannot write \(h.path): \(e)") }
@@ -642,7 +639,7 @@ extension Knetcap {
         // file is opened (from standard input or a FIFO, which cannot be read twice, writing
         // stops at that packet).
         // (Only a format that can declare interfaces as it goes: pcapng, or per-packet link types.)
-        let laterLinkType = !pcapng && (source as? WiretapSource).map({ $0.fileType.hasPrefix("pcapng") || $0.perPacketLinkType }) == true
+        let laterLinkType = !pcapng && (source as? WiretapSource).map({ $0.isPcapng || $0.perPacketLinkType }) == true
             ? readFile.flatMap { r in r == "-" || Self.isReadOnce(r) ? nil : WiretapSource.packetOfAnotherLinkType(in: r) } : nil
         // A refusal before `p` is opened: an existing file is left as it was.
         func untouched(_ p: String) -> String { FileManager.default.fileExists(atPath: p) ? "; \(p) was not touched" : "" }
@@ -663,7 +660,7 @@ extension Knetcap {
             // the file is opened (an existing file was replaced, then left with part of the capture).
             if let w = source as? WiretapSource, let first = w.interfaces.first,
                let i = w.interfaces.firstIndex(where: { $0.linkType != first.linkType }) {
-                throw CaptureError(.cannotWrite, "cannot write \(p): \(PcapWriter.oneLinkType(w.interfaces[i].linkType, "interface \(i)", file: first.linkType)); \(p) was not touched")
+                throw CaptureError(.cannotWrite, "cannot write \(p): \(PcapWriter.oneLinkType(w.interfaces[i].linkType, "interface \(i)", file: first.linkType))\(untouched(p))")
             }
             if let other = laterLinkType {
                 throw CaptureError(.cannotWrite, "cannot write \(p): \(PcapWriter.oneLinkType(other.linkType, "a packet of interface \(other.interface)", file: other.first))\(untouched(p))")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KnetcapCapture
 import KnetcapKube
+import KnetcapReport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -237,7 +238,7 @@ struct PluginCapture: ParsableCommand {
             let r = try mergeCaptures(copied, to: out)
             // A -w that cannot be written is its own error (exit 8), as for knetcap merge.
             if let f = r.failure, f.kind == .cannotWrite { throw Fatal(.cannotWrite, f.message + " (each node's capture is in \(dir))") }
-            note("merged \(Knetcap.packets(r.packets)) from \(copied.count) node\(copied.count == 1 ? "" : "s") into \(out == "-" ? "standard output" : out)")
+            note("merged \(packetCount(r.packets)) from \(copied.count) node\(copied.count == 1 ? "" : "s") into \(out == "-" ? "standard output" : out)")
             if let f = r.failure { failures.append(f.message) }
         }
         // A run that copied nothing leaves no empty directory behind.

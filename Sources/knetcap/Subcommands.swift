@@ -233,13 +233,13 @@ struct Diff: ParsableCommand {
         let collector = StatsCollector()
         let session = CaptureSession(source: source, diagnosis: Diagnosis(vips: diagnosisOptions.vipAddresses), reporters: [collector])
         let outcome = session.run()
-        if case .failed(let msg) = outcome.end { throw Fatal(.readFailed, "\(name): read failed after \(Knetcap.packets(outcome.packets)): \(msg)") }
-        if case .badInput(let e) = outcome.end { throw Fatal(Exit(e), "\(e.message), after \(Knetcap.packets(outcome.packets)) (knetcap diff compares whole captures)") }
+        if case .failed(let msg) = outcome.end { throw Fatal(.readFailed, "\(name): read failed after \(packetCount(outcome.packets)): \(msg)") }
+        if case .badInput(let e) = outcome.end { throw Fatal(Exit(e), "\(e.message), after \(packetCount(outcome.packets)) (knetcap diff compares whole captures)") }
         // Packets read but not dissected (a link type knetcap does not know) would compare as
         // "no findings": refused as -r refuses them.
         if let u = session.unsupported.first {
             let n = session.unsupported.reduce(0) { $0 + $1.packets }
-            throw Fatal(.unsupportedLinkType, "\(name): \(n) of its \(Knetcap.packets(outcome.packets)) have link type \(u.linkTypeName) (interface \(u.interface), from frame \(u.firstFrame)), which knetcap does not dissect (knetcap diff compares whole captures)")
+            throw Fatal(.unsupportedLinkType, "\(name): \(n) of its \(packetCount(outcome.packets)) have link type \(u.linkTypeName) (interface \(u.interface), from frame \(u.firstFrame)), which knetcap does not dissect (knetcap diff compares whole captures)")
         }
         let counts = Dictionary(grouping: outcome.report.findings, by: \.kind).mapValues(\.count)
             .merging(outcome.report.suppressed, uniquingKeysWith: +)
@@ -294,13 +294,13 @@ struct Merge: ParsableCommand {
         PcapSource.markExitSafe()
         let files = parsed.count == 1 ? "1 file" : "\(parsed.count) files"
         let ifs = result.interfaces.count == 1 ? "1 interface" : "\(result.interfaces.count) interfaces"
-        var line = "knetcap: merged \(Knetcap.packets(result.packets)) from \(files) into \(output == "-" ? "standard output" : output) (\(ifs): \(result.interfaces.joined(separator: ", ")))"
+        var line = "knetcap: merged \(packetCount(result.packets)) from \(files) into \(output == "-" ? "standard output" : output) (\(ifs): \(result.interfaces.joined(separator: ", ")))"
         if result.end == .interrupted { line += "; stopped by a signal, the file is complete up to there" }
         // One line: what went wrong, with what the file holds; else what was merged.
         if let f = result.failure {
             let into = output == "-" ? "standard output" : output
-            throw Fatal(Exit(f), f.kind == .cannotWrite ? "\(f.message) (after \(Knetcap.packets(result.packets)))"
-                                                        : "\(f.message); \(Knetcap.packets(result.packets)) merged into \(into)")
+            throw Fatal(Exit(f), f.kind == .cannotWrite ? "\(f.message) (after \(packetCount(result.packets)))"
+                                                        : "\(f.message); \(packetCount(result.packets)) merged into \(into)")
         }
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
