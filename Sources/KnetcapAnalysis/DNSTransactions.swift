@@ -269,8 +269,8 @@ public struct DNSTransactionTracker {
             noteSocket(sock, LastQuery(key: key, sent: frame, type: q.type, partnered: partnered, answered: nil, serial: 0), now: now)
             // Room first: a Swift Dictionary doubles past 3/4 full, and the budget is that 3/4.
             while pending.count >= maxPending, evictOldest() {}
-            queue.push(key, t.serial)
             pending[key] = t
+            queue.push(key, t.serial)
             let table = pending
             queue.compact(live: table.count) { table[$0.key]?.serial == $0.serial }
             return nil
@@ -393,11 +393,9 @@ public struct DNSTransactionTracker {
 public func asciiLowercased(_ name: String) -> String {
     // Over the contiguous UTF-8 storage (`withUTF8`): `utf8.contains` iterated the view.
     var s = name
-    // A branch-free reduction (the compiler vectorises it; an early exit it does not).
     let upper = s.withUTF8 { b in
-        var any: UInt8 = 0
-        for c in b { any |= c &- 0x41 < 26 ? 1 : 0 }
-        return any != 0
+        for c in b where c &- 0x41 < 26 { return true }
+        return false
     }
     return upper ? String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self) : name
 }

@@ -719,20 +719,20 @@ public struct TCPHandshakeTracker {
     }
 
     private mutating func countSYN(_ server: Endpoint, _ client: Endpoint, _ frame: FrameRef, load: (SYNLoad) -> Void) {
-        if loads[server] == nil {
-            while loads.count >= maxLoads, let item = loadQueue.first {
-                loadQueue.removeFirst()
-                guard let l = loads[item.key], l.serial == item.serial else { continue }
-                loads.removeValue(forKey: item.key)
-                droppedLoads += 1
-                load(l)
-            }
-            var l = SYNLoad(server: server, frame: frame)
-            l.serial = loadQueue.serial()
-            loadQueue.push(server, l.serial)
-            loads[server] = l
+        // A known server's load is counted in place: one lookup per SYN.
+        if loads.modify(server, { $0.noteSYN(client, frame) }) != nil { return }
+        while loads.count >= maxLoads, let item = loadQueue.first {
+            loadQueue.removeFirst()
+            guard let l = loads[item.key], l.serial == item.serial else { continue }
+            loads.removeValue(forKey: item.key)
+            droppedLoads += 1
+            load(l)
         }
-        loads.modify(server) { $0.noteSYN(client, frame) }  // present: made above
+        var l = SYNLoad(server: server, frame: frame)
+        l.serial = loadQueue.serial()
+        l.noteSYN(client, frame)
+        loadQueue.push(server, l.serial)
+        loads[server] = l
     }
 
     private mutating func noteListening(_ server: Endpoint, _ frame: FrameRef) {

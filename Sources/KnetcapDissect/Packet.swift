@@ -105,7 +105,7 @@ public struct Packet {
     /// layer of the frame); empty otherwise. Kept in `Extras` (rare).
     public var moreDNS: [DNSView] {
         get { extras?.moreDNS ?? [] }
-        set { if !newValue.isEmpty || extras != nil { mutableExtras().moreDNS = newValue } }
+        set { if !newValue.isEmpty || extras?.moreDNS.isEmpty == false { mutableExtras().moreDNS = newValue } }
     }
     /// The pcapng record's interface within its section and its comments (`frame.interface_id`,
     /// `frame.comment`), read only when a field asks for them (`CaptureState.Tracking.record`).
@@ -120,7 +120,7 @@ public struct Packet {
     /// are). Kept in `Extras` (most packets have none).
     public var comments: [[UInt8]] {
         get { extras?.comments ?? [] }
-        set { if !newValue.isEmpty || extras != nil { mutableExtras().comments = newValue } }
+        set { if !newValue.isEmpty || extras?.comments.isEmpty == false { mutableExtras().comments = newValue } }
     }
     /// The vantage point: the capture interface the packet was recorded on (its pcapng
     /// interface's index across sections; 0 for pcap and live captures). A `knetcap merge` of
@@ -150,7 +150,7 @@ public struct Packet {
     /// it, its fragments (`ip.fragment`, `ip.reassembled.length`).
     public var fragment: FragmentInfo? {
         get { extras?.fragment }
-        set { if newValue != nil || extras != nil { mutableExtras().fragment = newValue } }
+        set { if newValue != nil || extras?.fragment != nil { mutableExtras().fragment = newValue } }
         _modify { makeExtrasUnique(); yield &extras!.fragment }
     }
     /// The transport layers as this frame alone carries them, when reassembly replaced them
@@ -158,14 +158,14 @@ public struct Packet {
     /// print these, as tcpdump does not reassemble.
     public var wire: WireLayers? {
         get { extras?.wire }
-        set { if newValue != nil || extras != nil { mutableExtras().wire = newValue } }
+        set { if newValue != nil || extras?.wire != nil { mutableExtras().wire = newValue } }
         _modify { makeExtrasUnique(); yield &extras!.wire }
     }
     /// The overlay tunnel the packet came in, with its outer layers; the layers above are the
     /// inner packet's (`Tunnel`).
     public var tunnel: Tunnel? {
         get { extras?.tunnel }
-        set { if newValue != nil || extras != nil { mutableExtras().tunnel = newValue } }
+        set { if newValue != nil || extras?.tunnel != nil { mutableExtras().tunnel = newValue } }
         _modify { makeExtrasUnique(); yield &extras!.tunnel }
     }
 
@@ -173,7 +173,7 @@ public struct Packet {
     /// occurrences of `ip.*`, `tcp.*` ... as in tshark, never the packet's own layers.
     public var icmpQuote: ICMPQuote? {
         get { extras?.icmpQuote }
-        set { if newValue != nil || extras != nil { mutableExtras().icmpQuote = newValue } }
+        set { if newValue != nil || extras?.icmpQuote != nil { mutableExtras().icmpQuote = newValue } }
         _modify { makeExtrasUnique(); yield &extras!.icmpQuote }
     }
 
@@ -183,7 +183,7 @@ public struct Packet {
     /// [version 6 != 4] (invalid)`). For the fields only.
     public var ipv6UnderIPv4: IPv6View? {
         get { extras?.ipv6UnderIPv4 }
-        set { if newValue != nil || extras != nil { mutableExtras().ipv6UnderIPv4 = newValue } }
+        set { if newValue != nil || extras?.ipv6UnderIPv4 != nil { mutableExtras().ipv6UnderIPv4 = newValue } }
     }
 
     /// Whether the packet came in a tunnel: `tunnel != nil` without copying the tunnel's
@@ -194,7 +194,7 @@ public struct Packet {
     /// a payload type other than IPv4, IPv6, Ethernet); GRE tunnels are `tunnel`.
     public var gre: GREView? {
         get { extras?.gre }
-        set { if newValue != nil || extras != nil { mutableExtras().gre = newValue } }
+        set { if newValue != nil || extras?.gre != nil { mutableExtras().gre = newValue } }
     }
 
     /// The parts most packets lack (fragment, wire layers, tunnel, a GRE header, an ICMP error's
@@ -218,6 +218,9 @@ public struct Packet {
         }
     }
     private var extras: Extras?
+
+    // The setters above store nothing when the value is absent and already absent: assigning
+    // nil or [] to a packet whose box is shared would otherwise copy the box to write nothing.
 
     private mutating func makeExtrasUnique() {
         if extras == nil { extras = Extras() }

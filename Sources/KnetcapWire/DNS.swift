@@ -171,8 +171,8 @@ public struct DNSView {
                     labels += 1
                     var i = pos + 1
                     let end = i + l
-                    // The label copied whole and folded in one loop the compiler vectorises;
-                    // only a label with a byte to escape is written again byte by byte.
+                    // The label copied and folded in one loop with no escape branch; only a
+                    // label with a byte to escape is written again byte by byte.
                     var plain = w + l <= cap
                     if plain {
                         let src = base.baseAddress! + i, dst = buf.baseAddress! + w
