@@ -117,90 +117,103 @@ public struct DNSView {
     /// Not generic: every caller is a field reader answering Bool, and a generic body made
     /// each call instantiate `withUnsafeTemporaryAllocation`'s metadata (issue 11).
     public func withName(at offset: Int, _ body: (UnsafeRawBufferPointer?) -> Bool) -> Bool {
-        withUnsafeTemporaryAllocation(byteCount: Self.maxNameTextLength + 8, alignment: 1) { buf in
-            var n = 0
-            let base = bytes.base
-            let cap = buf.count
-            var labels = 0
-            let end = walkName(at: offset) { start, len in
-                if labels > 0, n < cap { buf[n] = 46; n += 1 }
-                labels += 1
-                // Printable ASCII (nearly every name) is copied as it is, with no closure call
-                // per byte; anything else is escaped as Wireshark does.
-                var plain = true
-                for i in start..<(start + len) where base[i] < 0x20 || base[i] >= 0x7f { plain = false; break }
-                if plain {
-                    for i in start..<(start + len) where n < cap { buf[n] = base[i]; n += 1 }
-                } else {
-                    // A closure literal, not a local function: a captured `n` stays statically checked.
-                    WiresharkText.format(base[start..<(start + len)]) { c in if n < cap { buf[n] = c; n += 1 } }
-                }
+        withUnsafeTemporaryAllocation(byteCount: Self.maxNameTextLength, alignment: 1) { buf in
+            guard let (n, _) = copyName(at: offset, into: buf, wireshark: true, fold: 0) else { return body(nil) }
+            return Self.text(n, buf, body)
+        }
+    }
+
+    /// `body` with the first `n` bytes of `buf`, or `<Root>` when `n` is -1 (`copyName`).
+    @inline(__always)
+    static func text(_ n: Int, _ buf: UnsafeMutableRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        if n < 0 { let root: StaticString = "<Root>"; return body(UnsafeRawBufferPointer(start: root.utf8Start, count: root.utf8CodeUnitCount)) }
+        return body(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+    }
+
+    /// Calls `body` with each question's name as `withName` writes it (`dns.qry.name`), in
+    /// order, until `body` answers true (then true) or a question does not fit (its name is
+    /// bad, or its type and class are cut off: false, as `forEachQuestion` stops there). One
+    /// walk per name and one stack buffer for all (issue 11).
+    public func anyQuestionName(_ body: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        withUnsafeTemporaryAllocation(byteCount: Self.maxNameTextLength, alignment: 1) { buf in
+            var off = Self.headerLength
+            for _ in 0..<min(questionCount, Self.maxRecords) {
+                guard let (n, end) = copyName(at: off, into: buf, wireshark: true, fold: 0), end + 4 <= bytes.count else { return false }
+                if Self.text(n, buf, body) { return true }
+                off = end + 4
             }
-            guard end != nil else { return body(nil) }
-            if labels == 0 {
-                for c in "<Root>".utf8 where n < cap { buf[n] = c; n += 1 }
-            }
-            return body(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+            return false
         }
     }
 
     /// The name at `offset` as Wireshark shows it in `dns.qry.name` (no trailing dot;
     /// `<Root>` for the root), or `nil` when it is bad; ASCII letters folded to lower case when
-    /// `lowercased` (DNS names compare case-insensitively, RFC 4343). Allocates.
+    /// `lowercased` (DNS names compare case-insensitively, RFC 4343). A byte outside `!`…`~`
+    /// is written `\DDD` (decimal, as tcpdump). Allocates.
     public func name(at offset: Int, lowercased: Bool = false) -> String? {
-        // One pass into a stack buffer (at most 255 wire bytes, 4 text bytes for an escaped
-        // one: 1020, within the stack allocation's limit), the walk of `walkName` written out
-        // here without a closure, then one copy into the String (issue 11).
         withUnsafeTemporaryAllocation(byteCount: 4 * Self.maxNameLength, alignment: 1) { buf -> String? in
-            let base = bytes.base, count = base.count, cap = buf.count
-            let fold: UInt8 = lowercased ? 0x20 : 0
-            var w = 0, labels = 0, pos = offset, total = 1, limit = count
-            while true {
-                guard pos >= 0, pos < count else { return nil }
-                let len = base[pos]
-                switch len & 0xc0 {
-                case 0x00:
-                    if len == 0 {
-                        return labels == 0 ? "<Root>" : String(decoding: UnsafeRawBufferPointer(rebasing: buf[0..<w]), as: UTF8.self)
+            guard let (n, _) = copyName(at: offset, into: buf, wireshark: false, fold: lowercased ? 0x20 : 0) else { return nil }
+            return n < 0 ? "<Root>" : String(decoding: UnsafeRawBufferPointer(rebasing: buf[0..<n]), as: UTF8.self)
+        }
+    }
+
+    /// The walk of `walkName` written out without a closure, copying the labels joined by `.`
+    /// into `buf` in one pass (a label of plain bytes copied and checked in one loop; only a
+    /// label with a byte to escape is written again byte by byte): Wireshark's `format_text`
+    /// when `wireshark`, else `\DDD` for bytes outside `!`…`~` with ASCII letters or-ed with
+    /// `fold`. Returns the bytes written (-1 for the root name) and the offset just after the name
+    /// at its original position, or `nil` for a bad name (both as `walkName`). `buf` holds at
+    /// least `WiresharkText.maxExpansion * maxNameLength` bytes.
+    @inline(__always)
+    func copyName(at offset: Int, into buf: UnsafeMutableRawBufferPointer, wireshark: Bool, fold: UInt8) -> (Int, Int)? {
+        let base = bytes.base, count = base.count, cap = buf.count
+        // Plain bytes: 0x20...0x7e for Wireshark, 0x21...0x7e for tcpdump's escaping.
+        let low: UInt8 = wireshark ? 0x20 : 0x21
+        var w = 0, labels = 0, pos = offset, total = 1, limit = count, end = -1
+        while true {
+            guard pos >= 0, pos < count else { return nil }
+            let len = base[pos]
+            switch len & 0xc0 {
+            case 0x00:
+                if len == 0 { return (labels == 0 ? -1 : w, end >= 0 ? end : pos + 1) }
+                let l = Int(len)
+                guard pos + 1 + l <= count else { return nil }
+                total += l + 1
+                guard total <= Self.maxNameLength else { return nil }
+                if labels > 0, w < cap { buf[w] = 46; w += 1 }
+                labels += 1
+                let start = pos + 1, stop = start + l
+                var plain = w + l <= cap
+                if plain {
+                    let src = base.baseAddress! + start, dst = buf.baseAddress! + w
+                    var bad: UInt8 = 0
+                    for k in 0..<l {
+                        let c = src.load(fromByteOffset: k, as: UInt8.self)
+                        bad |= (c &- low) >= 0x7f &- low ? 1 : 0
+                        dst.storeBytes(of: c &- 65 < 26 ? c | fold : c, toByteOffset: k, as: UInt8.self)
                     }
-                    let l = Int(len)
-                    guard pos + 1 + l <= count else { return nil }
-                    total += l + 1
-                    guard total <= Self.maxNameLength else { return nil }
-                    if labels > 0, w < cap { buf[w] = 46; w += 1 }
-                    labels += 1
-                    var i = pos + 1
-                    let end = i + l
-                    // The label copied and folded in one loop with no escape branch; only a
-                    // label with a byte to escape is written again byte by byte.
-                    var plain = w + l <= cap
-                    if plain {
-                        let src = base.baseAddress! + i, dst = buf.baseAddress! + w
-                        var bad: UInt8 = 0
-                        for k in 0..<l {
-                            let c = src.load(fromByteOffset: k, as: UInt8.self)
-                            bad |= (c &- 33) >= 94 ? 1 : 0
-                            dst.storeBytes(of: c &- 65 < 26 ? c | fold : c, toByteOffset: k, as: UInt8.self)
-                        }
-                        plain = bad == 0
-                        if plain { w += l }
-                    }
-                    while !plain, i < end, w + 4 <= cap {
-                        let c = base[i]
-                        if c > 32 && c < 127 { buf[w] = c >= 65 && c <= 90 ? c | fold : c; w += 1 }
-                        else { buf[w] = 92; buf[w + 1] = 48 + c / 100; buf[w + 2] = 48 + c / 10 % 10; buf[w + 3] = 48 + c % 10; w += 4 }
-                        i += 1
-                    }
-                    pos = end
-                case 0xc0:
-                    guard pos + 1 < count else { return nil }
-                    let target = Int(len & 0x3f) << 8 | Int(base[pos + 1])
-                    guard target < pos, target < limit else { return nil }
-                    limit = target
-                    pos = target
-                default:
-                    return nil  // 0x40 extended / 0x80 reserved label types (RFC 6891 §5)
+                    plain = bad == 0
+                    if plain { w += l }
                 }
+                if !plain && wireshark {
+                    WiresharkText.format(base[start..<stop]) { c in if w < cap { buf[w] = c; w += 1 } }
+                } else if !plain {
+                    for i in start..<stop where w + 4 <= cap {
+                        let c = base[i]
+                        if c > 32 && c < 127 { buf[w] = c &- 65 < 26 ? c | fold : c; w += 1 }
+                        else { buf[w] = 92; buf[w + 1] = 48 + c / 100; buf[w + 2] = 48 + c / 10 % 10; buf[w + 3] = 48 + c % 10; w += 4 }
+                    }
+                }
+                pos = stop
+            case 0xc0:
+                guard pos + 1 < count else { return nil }
+                let target = Int(len & 0x3f) << 8 | Int(base[pos + 1])
+                guard target < pos, target < limit else { return nil }
+                if end < 0 { end = pos + 2 }
+                limit = target
+                pos = target
+            default:
+                return nil  // 0x40 extended / 0x80 reserved label types (RFC 6891 §5)
             }
         }
     }

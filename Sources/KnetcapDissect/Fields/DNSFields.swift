@@ -173,14 +173,7 @@ enum DNSFields {
             each(p) { d in f(.uint(UInt64(d.additionalCount))) }
         },
         .init("dns.qry.name", .string, "DNS query name", repeated: true) { p, f in
-            each(p) { d in
-                var hit = false
-                d.forEachQuestion { q in
-                    if hit { return }
-                    hit = d.withName(at: q.nameOffset) { f(.bytes($0 ?? emptyBytes)) }
-                }
-                return hit
-            }
+            each(p) { d in d.anyQuestionName { f(.bytes($0)) } }
         },
         .init("dns.qry.type", .unsigned, "DNS query type", bits: 16, repeated: true) { p, f in
             each(p) { d in
