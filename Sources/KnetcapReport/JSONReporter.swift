@@ -54,41 +54,68 @@ public final class JSONReporter: Reporter {
     /// `packetObject` written straight into `b` (RFC 8259): no `String` per packet or value,
     /// numbers in decimal by `TextBuffer`, strings escaped by `appendJSONString`.
     public static func writePacketObject(_ p: Packet, into b: inout TextBuffer) {
-        // The DNS questions walked once, not by every record field (`learnAnswersOffset`).
+        // The DNS questions and records walked once, not by every record field
+        // (`learnAnswersOffset`, `DNSView.mayHold`).
         var p = p
         p.dns?.learnAnswersOffset()
         b.append(byte: 0x7b)  // {
-        var current = -1
-        var inArray = false
-        var valueStart = b.count
         // The table read in place (no copy of a descriptor, its strings and closures, per field
         // and packet), in FieldRegistry's order, as Packet.forEachJSONField reads it.
         let layers = FieldLayer.mask(of: p)
-        jsonKeys.withUnsafeBytes { keys in
-        jsonFields.withUnsafeBufferPointer { fields in
-            for i in fields.indices where layers & fields[i].layerBit != 0 {
-                _ = fields[i].read(p) { v in
-                    if current != i {
-                        if inArray { b.append(byte: 0x5d) }  // ]
-                        if current >= 0 { b.append(byte: 0x2c) }
-                        current = i
-                        inArray = fields[i].repeated
-                        b.append(bytes: UnsafeRawBufferPointer(rebasing: keys[fields[i].key]))  // "name":
-                        if inArray { b.append(byte: 0x5b) }  // [
-                        valueStart = b.count
-                    } else if fields[i].repeated {
-                        b.append(byte: 0x2c)
-                    } else {
-                        b.removeSuffix(from: valueStart)
+        let end: Bool = jsonKeys.withUnsafeBytes { keys in
+            jsonFields.withUnsafeBufferPointer { fields in
+                withUnsafeMutablePointer(to: &b) { out in
+                    var sink = JSONSink(out: out, keys: keys, valueStart: out.pointee.count)
+                    return withUnsafeMutablePointer(to: &sink) { s in
+                        // The reader's closure captures one pointer (its context is made per
+                        // field and packet), the writer's state is in `sink`.
+                        for g in jsonGroups where layers & g.layerBit != 0 {
+                            for i in g.fields {
+                                s.pointee.field = i; s.pointee.key = fields[i].key; s.pointee.repeated = fields[i].repeated
+                                _ = fields[i].read(p) { v in s.pointee.value(v); return false }
+                            }
+                        }
+                        return s.pointee.inArray
                     }
-                    writeScalar(v, into: &b)
-                    return false
                 }
             }
         }
-        }
-        if inArray { b.append(byte: 0x5d) }
+        if end { b.append(byte: 0x5d) }
         b.append(byte: 0x7d)  // }
+    }
+
+    /// Where `writePacketObject` is: the field being read (its index, key and whether it is
+    /// repeated), the one last written, and where its value starts.
+    struct JSONSink {
+        let out: UnsafeMutablePointer<TextBuffer>
+        let keys: UnsafeRawBufferPointer
+        var field = 0, key = 0..<0, repeated = false
+        var current = -1, inArray = false
+        var valueStart: Int
+
+        init(out: UnsafeMutablePointer<TextBuffer>, keys: UnsafeRawBufferPointer, valueStart: Int) {
+            self.out = out; self.keys = keys; self.valueStart = valueStart
+        }
+
+        /// One value of `field`: its key first (`"name":`, and `[` when repeated) when it is the
+        /// first, a `,` before a repeated one's next, and a non-repeated one's later occurrence
+        /// in place of the earlier (the packet's own layer is read last).
+        @inline(__always) mutating func value(_ v: FieldValue) {
+            if current != field {
+                if inArray { out.pointee.append(byte: 0x5d) }  // ]
+                if current >= 0 { out.pointee.append(byte: 0x2c) }
+                current = field
+                inArray = repeated
+                out.pointee.append(bytes: UnsafeRawBufferPointer(rebasing: keys[key]))  // "name":
+                if inArray { out.pointee.append(byte: 0x5b) }  // [
+                valueStart = out.pointee.count
+            } else if repeated {
+                out.pointee.append(byte: 0x2c)
+            } else {
+                out.pointee.removeSuffix(from: valueStart)
+            }
+            JSONReporter.writeScalar(v, into: &out.pointee)
+        }
     }
 
     /// The fields `--json` writes (FieldRegistry's, not filter-only), each with its key as
@@ -117,6 +144,16 @@ public final class JSONReporter: Reporter {
         }
         return (out, keys)
     }()
+    /// `jsonFields` in runs of one layer (`layerBit`): a packet without a layer skips its run
+    /// with one test.
+    static let jsonGroups: [(layerBit: UInt32, fields: Range<Int>)] = {
+        var groups: [(layerBit: UInt32, fields: Range<Int>)] = []
+        for (i, f) in jsonFields.enumerated() {
+            if let last = groups.last, last.layerBit == f.layerBit { groups[groups.count - 1].fields = last.fields.lowerBound..<(i + 1) }
+            else { groups.append((f.layerBit, i..<(i + 1))) }
+        }
+        return groups
+    }()
 
     static func writeScalar(_ v: FieldValue, into b: inout TextBuffer) {
         switch v {
@@ -124,12 +161,7 @@ public final class JSONReporter: Reporter {
         case .bool(let x): x ? b.append("true" as StaticString) : b.append("false" as StaticString)
         case .ip(let a): b.append(byte: 0x22); b.append(a); b.append(byte: 0x22)
         case .ether(let m):  // aa:bb:cc:dd:ee:ff, as MACAddress.description
-            b.append(byte: 0x22)
-            for i in (0..<6).reversed() {
-                b.append(hex: UInt8(truncatingIfNeeded: m >> (8 * UInt64(i))), width: 2)
-                if i != 0 { b.append(byte: 0x3a) }
-            }
-            b.append(byte: 0x22)
+            b.append(byte: 0x22); b.append(mac: m); b.append(byte: 0x22)
         case .ns(let n):
             // Seconds with 9 decimals, from the integer (as "%.9f" of n / 1e9, without a Double).
             if n < 0 { b.append(byte: 0x2d) }
@@ -147,7 +179,13 @@ public final class JSONReporter: Reporter {
 /// become U+FFFD, as `String(decoding:as:)` makes them.
 func appendJSONString(_ bytes: UnsafeRawBufferPointer, into b: inout TextBuffer) {
     b.append(byte: 0x22)
-    if bytes.allSatisfy({ $0 < 0x80 }) {
+    // Nearly every string (a name, an address, a header value) has nothing to escape and no
+    // byte past ASCII: one scan, then its bytes as they are.
+    var plain = true
+    for c in bytes where c < 0x20 || c == 0x22 || c == 0x5c || c >= 0x80 { plain = false; break }
+    if plain {
+        b.append(bytes: bytes)
+    } else if bytes.allSatisfy({ $0 < 0x80 }) {
         escapeJSON(bytes, into: &b)
     } else {
         var s = String(decoding: bytes, as: UTF8.self)

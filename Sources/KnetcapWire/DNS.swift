@@ -17,6 +17,10 @@ public struct DNSView {
     /// the questions do not fit. A writer of many fields (`--json`, `-T fields`) walks them
     /// once per packet instead of once per field that reads a record (issue 11).
     var knownAnswersOffset: Int32 = -1
+    /// The record types the message holds (`typeBit`, with 0x8000 set) once
+    /// `learnAnswersOffset()` walked its records too; 0 not walked. A writer of many fields
+    /// skips the walk of a field whose type is absent (`mayHold`).
+    @usableFromInline var knownRecordTypes: UInt16 = 0
 
     /// - Throws: `WireError` truncated when fewer than 12 bytes were captured.
     public init(_ bytes: ByteView) throws(WireError) {
@@ -277,9 +281,35 @@ public struct DNSView {
         return walkQuestions()
     }
 
-    /// Walks the questions once and keeps where the answers start (`answersOffset`).
+    /// Walks the questions once and keeps where the answers start (`answersOffset`), then the
+    /// records once and keeps which types they are (`mayHold`; the records `forEachRecord`
+    /// reaches: up to one that does not fit, at most `maxRecords`).
     public mutating func learnAnswersOffset() {
         knownAnswersOffset = walkQuestions().map { Int32(truncatingIfNeeded: $0) } ?? -2
+        var types: UInt16 = 0x8000
+        forEachRecord { r in types |= Self.typeBit(r.type); return true }
+        knownRecordTypes = types
+    }
+
+    /// Whether a record of `type` may be in the message: false only when `learnAnswersOffset()`
+    /// walked the records and found none.
+    @inlinable public func mayHold(_ type: DNSType) -> Bool {
+        knownRecordTypes == 0 || knownRecordTypes & Self.typeBit(type) != 0
+    }
+
+    /// One bit for each type a field reads (A, AAAA, CNAME, PTR, NS, MX, SRV, OPT), one for all others.
+    @inlinable static func typeBit(_ t: DNSType) -> UInt16 {
+        switch t.rawValue {
+        case DNSType.a.rawValue: return 1
+        case DNSType.aaaa.rawValue: return 2
+        case DNSType.cname.rawValue: return 4
+        case DNSType.ptr.rawValue: return 8
+        case DNSType.ns.rawValue: return 16
+        case DNSType.mx.rawValue: return 32
+        case DNSType.srv.rawValue: return 64
+        case DNSType.opt.rawValue: return 128
+        default: return 256
+        }
     }
 
     func walkQuestions() -> Int? {

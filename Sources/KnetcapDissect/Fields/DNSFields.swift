@@ -58,10 +58,14 @@ enum DNSFields {
         { p, f in each(p, want) { d in f(.bytes(d.bytes.base)) } }
     }
 
-    /// Resource records of all sections, in order (OPT included unless `skipOPT`; the body decides).
-    static func record(skipOPT: Bool = false, _ body: @escaping @Sendable (DNSView, DNSRecord, (FieldValue) -> Bool) -> Bool) -> FieldReader {
+    /// Resource records of all sections, in order (OPT included unless `skipOPT`; the body
+    /// decides), of a message that may hold a record of type `only` (`DNSView.mayHold`) when
+    /// the body reads only that type.
+    static func record(skipOPT: Bool = false, only: DNSType? = nil,
+                       _ body: @escaping @Sendable (DNSView, DNSRecord, (FieldValue) -> Bool) -> Bool) -> FieldReader {
         { p, f in
             each(p) { d in
+                if let only, !d.mayHold(only) { return false }
                 var hit = false
                 d.forEachRecord { r in
                     if skipOPT && r.type == .opt { return true }
@@ -74,7 +78,7 @@ enum DNSFields {
     }
 
     static func recordName(_ type: DNSType, skip: Int, minLength: Int = 0) -> FieldReader {
-        record { d, r, f in
+        record(only: type) { d, r, f in
             guard r.type == type, r.rdataLength >= minLength else { return false }
             return d.withName(at: r.rdataOffset + skip) { f(.bytes($0 ?? emptyBytes)) }
         }
@@ -90,7 +94,7 @@ enum DNSFields {
     /// `_service._proto.name` (RFC 2782), split at its first two dots as tshark 4.0 does
     /// (g_strsplit of the shown name into at most 3); none when the name has fewer parts.
     static func srvOwnerPart(_ k: Int) -> FieldReader {
-        record { d, r, f in
+        record(only: .srv) { d, r, f in
             guard r.type == .srv else { return false }
             return d.withName(at: r.nameOffset) { name in
                 guard let name else { return k == 0 && f(.bytes(emptyBytes)) }
@@ -191,11 +195,11 @@ enum DNSFields {
               json: record(skipOPT: true) { _, r, f in f(.uint(UInt64(r.type.rawValue))) }, record(respType)),
         .init("dns.resp.ttl", .unsigned, "DNS record TTL, seconds", bits: 32, repeated: true,
               record { _, r, f in r.type != .opt && f(.uint(UInt64(r.ttl))) }),
-        .init("dns.a", .address, "DNS A record address", repeated: true, record { d, r, f in
+        .init("dns.a", .address, "DNS A record address", repeated: true, record(only: .a) { d, r, f in
             guard r.type == .a, r.rdataLength == 4, let a = IPAddress(v4In: d.bytes, at: r.rdataOffset) else { return false }
             return f(.ip(a))
         }),
-        .init("dns.aaaa", .ipv6, "DNS AAAA record address", repeated: true, record { d, r, f in
+        .init("dns.aaaa", .ipv6, "DNS AAAA record address", repeated: true, record(only: .aaaa) { d, r, f in
             guard r.type == .aaaa, r.rdataLength == 16, let a = IPAddress(v6In: d.bytes, at: r.rdataOffset) else { return false }
             return f(.ip(a))
         }),
@@ -209,6 +213,7 @@ enum DNSFields {
         .init("dns.srv.name", .string, "DNS SRV owner name after its service and protocol labels", repeated: true, srvOwnerPart(2)),
         .init("dns.rr.udp_payload_size", .unsigned, "EDNS0 UDP payload size", bits: 16) { p, f in
             each(p) { d in
+                guard d.mayHold(.opt) else { return false }
                 var hit = false, seen = false
                 d.forEachRecord { r in
                     guard r.type == .opt, !seen else { return true }
