@@ -24,8 +24,9 @@
 # All commands run in one interleaved loop (round 1: every command, round 2: every
 # command, ...) so machine noise hits them all alike; each run is timed as wall clock
 # with time.perf_counter. Everything runs with TZ=UTC (tcpdump stats /etc/localtime per
-# packet otherwise). Prints median, min, packets/s and the ratio to tcpdump's median, and
-# writes the same table to DIR/bench.json.
+# packet otherwise). Prints median and best (min) per command; packets/s, the ratios and the
+# goals are from the best run of each (the issue's "best of 3": a run on a shared machine is
+# only ever slowed by its neighbours). Writes the same table to DIR/bench.json.
 # Reference rows in the same loop (issue 11): a C loop over libpcap's pcap_next_ex that parses
 # each packet's Ethernet/IP/TCP/UDP headers (compiled here with cc -O2 -lpcap: the bare read
 # loop every ratio is also given against); `knetcap -q -Y 'dns.qry.name contains "svc"'`
@@ -345,17 +346,21 @@ if env.get("TSHARK_EK"):
     times["tshark -T ek 100k"], codes["tshark -T ek 100k"] = [], set()
     timed("tshark -T ek 100k", env["TSHARK_EK"])
 
-tcpdump = statistics.median(times["tcpdump -nn -r"])
-cloop = statistics.median(times["C pcap_next_ex loop"])
+# Ratios and goals from each command's best run (the issue's "best of 3"): on a shared machine
+# a run is only ever slowed by its neighbours, so the fastest is the code's own time; the
+# median is printed beside it.
+tcpdump = min(times["tcpdump -nn -r"])
+cloop = min(times["C pcap_next_ex loop"])
 rows = []
 for label, cmd, n, baseline in cmds:
     med = statistics.median(times[label])
+    best = min(times[label])
     rows.append(dict(command=label, shell=cmd, runs=len(times[label]), packets=n, median_s=med,
-                     min_s=min(times[label]), packets_per_s=n / med,
-                     ratio_to_tcpdump=(med / n) / (tcpdump / packets), baseline=baseline,
+                     min_s=best, packets_per_s=n / best,
+                     ratio_to_tcpdump=(best / n) / (tcpdump / packets), baseline=baseline,
                      # per packet, against the C loop's per-packet time on the main file
-                     ratio_to_c_loop=(med / n) / (cloop / packets),
-                     ratio_to_baseline=med / statistics.median(times[baseline]), exit_codes=sorted(codes[label]),
+                     ratio_to_c_loop=(best / n) / (cloop / packets),
+                     ratio_to_baseline=best / min(times[baseline]), exit_codes=sorted(codes[label]),
                      max_rss_mb=rss[label],
                      times_s=times[label]))
 print(f"\n{packets} packets, {runs} runs, TZ=UTC, {env['PCAP']} (the (a|aa)+$ rows: {env['REGEX_PCAP']}, 1 packet)")
@@ -396,7 +401,7 @@ if "knetcap --json -r 100k" in by:
     goal("--json at most 2x knetcap's own printing", f"{j['ratio_to_baseline']:.2f}x", j["ratio_to_baseline"] <= 2)
     goal("--json at 1 M packets/s", f"{j['packets_per_s']:,.0f} packets/s", j["packets_per_s"] >= 1e6)
     if "tshark -T ek 100k" in by:
-        k = by["tshark -T ek 100k"]["median_s"] / j["median_s"]
+        k = by["tshark -T ek 100k"]["min_s"] / j["min_s"]
         goal("--json at least 20x faster than tshark -T ek", f"{k:.1f}x tshark's speed", k >= 20)
 if "knetcap -q -Y svc" in by:
     y = by["knetcap -q -Y svc"]
@@ -406,10 +411,10 @@ for kind, n in (("syn", 1000000), ("dns", 1000000)):
     if label in by:
         f = by[label]
         goal(f"{n // 1000}k distinct unanswered {'SYNs' if kind == 'syn' else 'DNS queries'}: at most 200 MB, 3 s",
-             f"{f['max_rss_mb']} MB, {f['median_s']:.2f} s", f["max_rss_mb"] <= 200 and f["median_s"] <= 3)
+             f"{f['max_rss_mb']} MB, {f['min_s']:.2f} s", f["max_rss_mb"] <= 200 and f["min_s"] <= 3)
 if "knetcap -q syn flood 400k" in by and "knetcap -q syn flood 1000k" in by:
     a, b = by["knetcap -q syn flood 400k"], by["knetcap -q syn flood 1000k"]
-    per = (b["median_s"] / 1000000) / (a["median_s"] / 400000)
+    per = (b["min_s"] / 1000000) / (a["min_s"] / 400000)
     goal("SYN-flood time linear (per-SYN time at 1 M within 1.25x of 400 k)", f"{per:.2f}x", per <= 1.25)
 lv = {r["command"]: r for r in live}
 for k, t in (("knetcap -i", "tcpdump -i"), ("knetcap -i -q -w", "tcpdump -i -w")):
