@@ -189,6 +189,10 @@ public struct Packet {
     /// Whether the packet came in a tunnel: `tunnel != nil` without copying the tunnel's
     /// layers out (the read path asks it of every packet).
     public var hasTunnel: Bool { extras != nil && extras!.tunnel != nil }
+    /// Whether any of the rare parts (`Extras`: tunnel, ICMP quote, more DNS messages, ...) is
+    /// there: without them a layer's fields are read from its own header alone (the field
+    /// readers' fast path, issue 11).
+    public var hasRareParts: Bool { extras != nil }
 
     /// A GRE header whose payload knetcap does not follow (PPTP's enhanced GRE carrying PPP,
     /// a payload type other than IPv4, IPv6, Ethernet); GRE tunnels are `tunnel`.

@@ -62,4 +62,27 @@ import KnetcapWire
             #expect(d.name(at: 12) == "@AZ[`az{Kubernetes-DNS_Svc")
         }
     }
+
+    /// The contiguous-name fast path keeps `walkName`'s bounds: 255 wire bytes is a name, 256
+    /// is not; a name without its zero, or running past the message, is bad either way.
+    @Test func boundsAsWalkName() {
+        for wire in 250...258 {
+            // Labels of 63 and a last one making `wire` bytes with the zero.
+            var labels: [[UInt8]] = []
+            var left = wire - 1
+            while left > 0 { let l = min(63, left - 1); labels.append(Array(repeating: 0x61, count: max(l, 1))); left -= max(l, 1) + 1 }
+            var m: [UInt8] = [0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+            for l in labels { m.append(UInt8(l.count)); m += l }
+            let full = m + [0, 0, 1, 0, 1]
+            for bytes in [full, Array(full.prefix(12 + wire - 1)), Array(full.prefix(12 + wire / 2))] {
+                bytes.withUnsafeBytes { raw in
+                    let d = try! DNSView(ByteView(raw))
+                    let walked = d.walkName(at: 12)
+                    #expect((d.name(at: 12) != nil) == (walked != nil), "wire \(wire) bytes \(bytes.count)")
+                    #expect(d.withName(at: 12) { $0 != nil } == (walked != nil), "wire \(wire) bytes \(bytes.count)")
+                    if walked != nil { #expect(d.name(at: 12)?.utf8.count == wire - 2) }
+                }
+            }
+        }
+    }
 }

@@ -26,6 +26,7 @@ enum DNSFields {
     /// tshark gives each field one occurrence per message), then the one an ICMP error quotes
     /// (`ICMPQuote`), until `body` returns true.
     static func each(_ p: Packet, _ body: (DNSView) -> Bool) -> Bool {
+        if !p.hasRareParts { if let d = p.dns { return body(d) }; return false }
         if let first = p.dns {
             if body(first) { return true }
             for d in p.moreDNS where body(d) { return true }

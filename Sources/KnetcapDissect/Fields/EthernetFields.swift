@@ -6,6 +6,7 @@ enum EthernetFields {
     /// it returns true (in the order of the bytes, as tshark lists occurrences; JSON writes a
     /// single field's last occurrence).
     static func each(_ p: Packet, _ body: (EthernetView) -> Bool) -> Bool {
+        if !p.hasRareParts { if let e = p.ethernet { return body(e) }; return false }
         if let e = p.ethernet, body(e) { return true }
         if let e = p.tunnel?.innerEthernet, body(e) { return true }
         return false

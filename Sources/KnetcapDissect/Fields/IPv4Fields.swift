@@ -11,6 +11,7 @@ enum IPv4Fields {
     /// an ICMP error `10.88.1.1,10.88.1.2`, the router, then the quoted sender); JSON writes a
     /// single field's last occurrence (the packet's own, or the quoted header's).
     static func each(_ p: Packet, _ body: (IPv4View) -> Bool) -> Bool {
+        if !p.hasRareParts { if let ip = p.ipv4 { return body(ip) }; return false }
         if let ip = p.tunnel?.ipv4, body(ip) { return true }
         for case .v4(let ip) in p.tunnel?.middle ?? [] where body(ip) { return true }
         if let ip = p.ipv4, body(ip) { return true }

@@ -7,6 +7,7 @@ enum IPv6Fields {
     /// (`ICMPQuote`): `body` until it returns true (in the order of the bytes, as tshark lists
     /// occurrences; JSON writes a single field's last occurrence).
     static func each(_ p: Packet, _ body: (IPv6View) -> Bool) -> Bool {
+        if !p.hasRareParts { if let x = p.ipv6 { return body(x) }; return false }
         if let x = p.tunnel?.ipv6, body(x) { return true }
         for case .v6(let x) in p.tunnel?.middle ?? [] where body(x) { return true }
         if let x = p.ipv6, body(x) { return true }

@@ -6,6 +6,7 @@ enum UDPFields {
     /// (`ICMPQuote`): `body` until it returns true (in the order of the bytes, as tshark lists
     /// occurrences; JSON writes a single field's last occurrence).
     static func each(_ p: Packet, _ body: (UDPView) -> Bool) -> Bool {
+        if !p.hasRareParts { if let x = p.udp { return body(x) }; return false }
         if let x = p.tunnel?.udp, body(x) { return true }
         if let x = p.udp, body(x) { return true }
         if p.icmp != nil, let x = p.icmpQuote?.udp, body(x) { return true }
