@@ -30,4 +30,25 @@ import KnetcapWire
         b.append(mac: 0x0a58_0af4_0001)
         #expect(b.string == "0a:58:0a:f4:00:01")
     }
+
+    /// `append(decimal:)` writes two digits a step from the back: every power of ten and its
+    /// neighbours, the ends of UInt64 and Int64, and fixed widths, as `String(describing:)`.
+    @Test func decimalsAtEveryPowerOfTen() {
+        var values: [UInt64] = [0, 1, 9, UInt64.max, UInt64.max - 1]
+        var p: UInt64 = 10
+        for _ in 1...19 { values += [p - 1, p, p + 1]; if p <= UInt64.max / 10 { p *= 10 } else { break } }
+        for v in values {
+            var b = TextBuffer(capacity: 16)
+            b.append(decimal: v)
+            #expect(b.string == String(v))
+        }
+        for v: Int64 in [.min, .min + 1, -1, 0, .max] {
+            var b = TextBuffer(capacity: 16)
+            b.append(decimal: v)
+            #expect(b.string == String(v))
+        }
+        var b = TextBuffer()
+        b.append(decimal: 42, width: 9); b.append(byte: 32); b.append(decimal: 999_999_999, width: 9); b.append(byte: 32); b.append(decimal: 7, width: 2)
+        #expect(b.string == "000000042 999999999 07")
+    }
 }
