@@ -122,10 +122,11 @@ func sameNetwork(_ a: IPAddress, _ b: IPAddress, _ bits: Int) -> Bool {
     return a.hi & mh == b.hi & mh && a.lo & ml == b.lo & ml
 }
 
-/// Whether `hay` contains `needle` as a contiguous byte sequence (an empty needle always does).
+/// Whether `hay` contains `needle` as a contiguous byte sequence (an empty needle never does).
 func containsBytes(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
     let n = needle.count
-    if n == 0 { return true }
+    // An empty needle is found nowhere, as tshark 4.0 has it (`contains ""` matches no frame).
+    if n == 0 { return false }
     if hay.count < n { return false }
     let first = needle[0]
     var i = 0

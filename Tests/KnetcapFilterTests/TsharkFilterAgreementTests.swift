@@ -142,6 +142,10 @@ import KnetcapTestSupport
         Case(wiki, "dns.qry.name matches \"^upload\\\\.\""),
         Case(wiki, "dns.qry.name == \"meta.wikimedia.org\""),
         Case(wiki, "dns.qry.name contains \"ncsa\""),
+        // An empty needle: tshark 4.0 matches no frame (and `matches ""` every one that has it).
+        Case(wiki, "dns.qry.name contains \"\"", empty: true),
+        Case(wiki, "tcp contains \"\"", empty: true),
+        Case(wiki, "dns.qry.name matches \"\""),
         Case(wiki, "dns.qry.type == 28"),
         Case(wiki, "dns.time > 0.0004"),
         Case(wiki, "dns.flags.response == 1 && dns.count.answers > 1"),
