@@ -65,13 +65,13 @@ public final class JSONReporter: Reporter {
         let end: Bool = jsonKeys.withUnsafeBytes { keys in
             jsonFields.withUnsafeBufferPointer { fields in
                 withUnsafeMutablePointer(to: &b) { out in
-                    var sink = JSONSink(out: out, keys: keys, valueStart: out.pointee.count)
+                    var sink = JSONSink(out: out, keys: keys, fields: fields, valueStart: out.pointee.count)
                     return withUnsafeMutablePointer(to: &sink) { s in
                         // The reader's closure captures one pointer (its context is made per
                         // field and packet), the writer's state is in `sink`.
                         for g in jsonGroups where layers & g.layerBit != 0 {
                             for i in g.fields {
-                                s.pointee.field = i; s.pointee.key = fields[i].key; s.pointee.repeated = fields[i].repeated
+                                s.pointee.field = i
                                 _ = fields[i].read(p) { v in s.pointee.value(v); return false }
                             }
                         }
@@ -84,17 +84,18 @@ public final class JSONReporter: Reporter {
         b.append(byte: 0x7d)  // }
     }
 
-    /// Where `writePacketObject` is: the field being read (its index, key and whether it is
-    /// repeated), the one last written, and where its value starts.
+    /// Where `writePacketObject` is: the field being read (its index in `fields`), the one
+    /// last written, and where its value starts.
     struct JSONSink {
         let out: UnsafeMutablePointer<TextBuffer>
         let keys: UnsafeRawBufferPointer
-        var field = 0, key = 0..<0, repeated = false
+        let fields: UnsafeBufferPointer<JSONField>
+        var field = 0
         var current = -1, inArray = false
         var valueStart: Int
 
-        init(out: UnsafeMutablePointer<TextBuffer>, keys: UnsafeRawBufferPointer, valueStart: Int) {
-            self.out = out; self.keys = keys; self.valueStart = valueStart
+        init(out: UnsafeMutablePointer<TextBuffer>, keys: UnsafeRawBufferPointer, fields: UnsafeBufferPointer<JSONField>, valueStart: Int) {
+            self.out = out; self.keys = keys; self.fields = fields; self.valueStart = valueStart
         }
 
         /// One value of `field`: its key first (`"name":`, and `[` when repeated) when it is the
@@ -105,11 +106,11 @@ public final class JSONReporter: Reporter {
                 if inArray { out.pointee.append(byte: 0x5d) }  // ]
                 if current >= 0 { out.pointee.append(byte: 0x2c) }
                 current = field
-                inArray = repeated
-                out.pointee.append(bytes: UnsafeRawBufferPointer(rebasing: keys[key]))  // "name":
+                inArray = fields[field].repeated
+                out.pointee.append(bytes: UnsafeRawBufferPointer(rebasing: keys[fields[field].key]))  // "name":
                 if inArray { out.pointee.append(byte: 0x5b) }  // [
                 valueStart = out.pointee.count
-            } else if repeated {
+            } else if inArray {
                 out.pointee.append(byte: 0x2c)
             } else {
                 out.pointee.removeSuffix(from: valueStart)
@@ -179,13 +180,16 @@ public final class JSONReporter: Reporter {
 /// become U+FFFD, as `String(decoding:as:)` makes them.
 func appendJSONString(_ bytes: UnsafeRawBufferPointer, into b: inout TextBuffer) {
     b.append(byte: 0x22)
-    // Nearly every string (a name, an address, a header value) has nothing to escape and no
-    // byte past ASCII: one scan, then its bytes as they are.
-    var plain = true
-    for c in bytes where c < 0x20 || c == 0x22 || c == 0x5c || c >= 0x80 { plain = false; break }
-    if plain {
+    // Nearly every string (a name, an address, a header value) is ASCII with nothing to
+    // escape: one scan says which, then its bytes go as they are.
+    var ascii = true, escapes = false
+    for c in bytes {
+        if c >= 0x80 { ascii = false; break }
+        if c < 0x20 || c == 0x22 || c == 0x5c { escapes = true }
+    }
+    if ascii && !escapes {
         b.append(bytes: bytes)
-    } else if bytes.allSatisfy({ $0 < 0x80 }) {
+    } else if ascii {
         escapeJSON(bytes, into: &b)
     } else {
         var s = String(decoding: bytes, as: UTF8.self)

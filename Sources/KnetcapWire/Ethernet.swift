@@ -32,16 +32,11 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
         guard let hi = bytes.u16(at: offset), let lo = bytes.u32(at: offset + 2) else { return nil }
         self.init(UInt64(hi) << 32 | UInt64(lo))
     }
-    /// `0a:58:0a:f4:00:01`
+    /// `0a:58:0a:f4:00:01` (`TextBuffer.append(mac:)`).
     public var description: String {
-        var s = ""
-        for i in (0..<6).reversed() {
-            let b = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))
-            if i != 5 { s += ":" }
-            if b < 16 { s += "0" }
-            s += String(b, radix: 16)
-        }
-        return s
+        var b = TextBuffer(capacity: 17)
+        b.append(mac: value)
+        return b.string
     }
 }
 

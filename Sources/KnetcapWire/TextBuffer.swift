@@ -160,26 +160,25 @@ public struct TextBuffer: ~Copyable, @unchecked Sendable {
         digits = max(digits, min(width, 16))
         reserve(digits)
         for i in 0..<digits {
-            let d = UInt8(truncatingIfNeeded: n >> (UInt64(digits &- 1 &- i) &* 4)) & 0xf
-            base[written &+ i] = d < 10 ? 48 &+ d : 87 &+ d
+            base[written &+ i] = TextBuffer.hexDigit(UInt8(truncatingIfNeeded: n >> (UInt64(digits &- 1 &- i) &* 4)))
         }
         written &+= digits
     }
+    /// The lowercase hex digit of `v`'s low four bits.
+    @inlinable static func hexDigit(_ v: UInt8) -> UInt8 { let d = v & 0xf; return d < 10 ? 48 &+ d : 87 &+ d }
 
     /// Appends a 48-bit MAC address (the low 48 bits of `m`, first byte highest) as
     /// `MACAddress.description` writes it, `0a:58:0a:f4:00:01`: 17 bytes in place.
     @inlinable public mutating func append(mac m: UInt64) {
         reserve(17)
-        let hex = TextBuffer.hexDigits.utf8Start
         let d = base + written
         for i in 0..<6 {
-            let v = Int(truncatingIfNeeded: m >> UInt64(40 &- 8 &* i)) & 0xff
-            d[3 &* i] = hex[v >> 4]; d[3 &* i &+ 1] = hex[v & 15]
+            let v = UInt8(truncatingIfNeeded: m >> UInt64(40 &- 8 &* i))
+            d[3 &* i] = TextBuffer.hexDigit(v >> 4); d[3 &* i &+ 1] = TextBuffer.hexDigit(v)
             if i < 5 { d[3 &* i &+ 2] = 0x3a }
         }
         written &+= 17
     }
-    @usableFromInline static let hexDigits: StaticString = "0123456789abcdef"
 
     /// Appends an IPv4/IPv6 address in text form, in place, no `String` (`IPAddress.description`
     /// is this text): dotted quad; RFC 5952 §4 for IPv6 (lowercase hex, the first longest run
